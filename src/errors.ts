@@ -1,0 +1,138 @@
+/**
+ * The one error catalogue of gigastt.
+ *
+ * Every failure a user can meet has a stable `code`, an HTTP status, a CLI
+ * exit code and (where it can happen on a WebSocket) a close code. Messages
+ * given to clients are safe: no paths, stack traces or model internals.
+ * Codes kept from the Rust gigastt (drop-in clients match on them) are marked
+ * `rust: true`.
+ *
+ * This module imports nothing: the inference core may throw these errors
+ * without pulling in the server, the network or the logger.
+ */
+
+/** CLI exit codes: one table for every command (README "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  /** runtime failure; also `healthcheck` unhealthy and `models verify` mismatch */
+  runtime: 1,
+  /** usage: unknown flag, bad value, refused bind */
+  usage: 2,
+  /** the audio could not be used */
+  badAudio: 3,
+  /** model missing, invalid, failing its checksum, or unreachable/offline */
+  model: 4,
+  /** network failure after retries */
+  network: 5,
+  /** disk full */
+  diskFull: 6,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+interface CodeSpec {
+  /** HTTP status used when this error ends a request */
+  readonly http: number;
+  /** CLI exit code used when this error ends a command */
+  readonly exit: ExitCode;
+  /** WebSocket close code when this error ends a session (undefined: session continues) */
+  readonly wsClose?: number;
+  /** generic, safe message used when none is given */
+  readonly message: string;
+  /** the Rust gigastt emits this code too */
+  readonly rust?: boolean;
+}
+
+export const CATALOGUE = {
+  // ---- audio input -------------------------------------------------------
+  empty_body: { http: 400, exit: EXIT.badAudio, message: "Request body is empty", rust: true },
+  invalid_audio: { http: 422, exit: EXIT.badAudio, message: "The audio could not be decoded", rust: true },
+  unsupported_format: { http: 415, exit: EXIT.badAudio, message: "Unsupported audio format" },
+  audio_too_short: { http: 422, exit: EXIT.badAudio, message: "The audio is too short to transcribe" },
+  audio_too_long: { http: 413, exit: EXIT.badAudio, message: "The audio is longer than the allowed duration" },
+  transcription_error: { http: 422, exit: EXIT.runtime, message: "Transcription failed. Check audio format.", rust: true },
+  // ---- usage / config ----------------------------------------------------
+  usage: { http: 400, exit: EXIT.usage, message: "Invalid usage" },
+  invalid_config: { http: 500, exit: EXIT.usage, message: "Invalid configuration" },
+  bind_refused: { http: 500, exit: EXIT.usage, message: "Refusing to bind a non-loopback address without --bind-all" },
+  // ---- model / store -----------------------------------------------------
+  model_missing: { http: 503, exit: EXIT.model, message: "The model is not installed" },
+  model_invalid: { http: 500, exit: EXIT.model, message: "The model files are invalid" },
+  checksum_mismatch: { http: 500, exit: EXIT.model, message: "A model file failed its checksum" },
+  offline: { http: 503, exit: EXIT.model, message: "The model is missing and downloads are disabled" },
+  network_error: { http: 502, exit: EXIT.network, message: "Network failure while downloading" },
+  disk_full: { http: 507, exit: EXIT.diskFull, message: "Not enough disk space" },
+  // ---- HTTP / WS protocol ------------------------------------------------
+  bad_message: { http: 400, exit: EXIT.usage, message: "Malformed message" },
+  not_found: { http: 404, exit: EXIT.usage, message: "Not found" },
+  method_not_allowed: { http: 405, exit: EXIT.usage, message: "Method not allowed" },
+  origin_denied: { http: 403, exit: EXIT.usage, wsClose: 1008, message: "Origin not allowed", rust: true },
+  host_not_allowed: { http: 421, exit: EXIT.usage, wsClose: 1008, message: "Host not allowed" },
+  payload_too_large: { http: 413, exit: EXIT.usage, wsClose: 1009, message: "Payload too large", rust: true },
+  frame_too_large: { http: 413, exit: EXIT.usage, wsClose: 1009, message: "WebSocket frame too large" },
+  rate_limited: { http: 429, exit: EXIT.runtime, message: "Too many requests", rust: true },
+  metrics_disabled: { http: 404, exit: EXIT.usage, message: "metrics endpoint disabled", rust: true },
+  configure_too_late: { http: 400, exit: EXIT.usage, message: "Configure must be sent before first audio frame", rust: true },
+  invalid_sample_rate: { http: 400, exit: EXIT.usage, message: "Unsupported sample rate", rust: true },
+  unsupported_protocol_version: { http: 400, exit: EXIT.usage, wsClose: 1002, message: "Unsupported protocol version", rust: true },
+  idle_timeout: { http: 408, exit: EXIT.runtime, wsClose: 1001, message: "Idle timeout" },
+  max_session_duration_exceeded: { http: 408, exit: EXIT.runtime, wsClose: 1008, message: "Maximum session duration exceeded", rust: true },
+  too_many_empty_frames: { http: 400, exit: EXIT.usage, wsClose: 1008, message: "Too many empty frames" },
+  // ---- capacity / lifecycle ----------------------------------------------
+  timeout: { http: 503, exit: EXIT.runtime, wsClose: 1013, message: "Server busy, try again later", rust: true },
+  pool_closed: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },
+  shutting_down: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },
+  not_ready: { http: 503, exit: EXIT.runtime, message: "The model is not loaded yet" },
+  inference_error: { http: 500, exit: EXIT.runtime, message: "Inference failed", rust: true },
+  internal: { http: 500, exit: EXIT.runtime, wsClose: 1011, message: "Internal error", rust: true },
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export function specOf(code: ErrorCode): CodeSpec {
+  return CATALOGUE[code];
+}
+
+/** A failure with a stable code. `message` is safe to show to clients. */
+export class GigasttError extends Error {
+  override readonly name = "GigasttError";
+  readonly code: ErrorCode;
+  /** extra machine-readable fields (e.g. retry_after_ms); safe to show */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message ?? CATALOGUE[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = Object.freeze({ ...(options?.details ?? {}) });
+  }
+
+  get http(): number {
+    return CATALOGUE[this.code].http;
+  }
+  get exitCode(): ExitCode {
+    return CATALOGUE[this.code].exit;
+  }
+  get wsClose(): number | undefined {
+    return (CATALOGUE[this.code] as CodeSpec).wsClose;
+  }
+}
+
+export function isGigasttError(e: unknown): e is GigasttError {
+  return e instanceof GigasttError || (typeof e === "object" && e !== null && (e as { name?: unknown }).name === "GigasttError" && typeof (e as { code?: unknown }).code === "string" && (e as { code: string }).code in CATALOGUE);
+}
+
+/** Errors crossing a Worker boundary travel as plain objects. */
+export interface SerializedError {
+  readonly name: "GigasttError";
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (isGigasttError(e)) return { name: "GigasttError", code: e.code, message: e.message, details: { ...e.details } };
+  return { name: "GigasttError", code: "internal", message: CATALOGUE.internal.message };
+}
+
+export function deserializeError(s: SerializedError): GigasttError {
+  return new GigasttError(s.code, s.message, s.details ? { details: s.details } : undefined);
+}

@@ -1,0 +1,40 @@
+/** Shared result shapes (the CLI's `json` format and the REST JSON body). Pure types. */
+
+export interface Word {
+  readonly word: string;
+  /** seconds from the start of the audio/stream: first token frame × 0.04 */
+  readonly start: number;
+  /** seconds: (last token frame + 1) × 0.04 */
+  readonly end: number;
+  /** mean token probability, 0..1 */
+  readonly confidence: number;
+}
+
+export interface SegmentText {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+export interface TranscriptResult {
+  readonly text: string;
+  /** seconds of audio (16 kHz samples / 16000) */
+  readonly duration: number;
+  readonly words: readonly Word[];
+  readonly segments: readonly SegmentText[];
+}
+
+/** One emitted RNN-T token. */
+export interface Token {
+  readonly id: number;
+  /** encoder frame index (absolute within the decoded segment) */
+  readonly frame: number;
+  /** probability of the chosen class, exp(logp) */
+  readonly prob: number;
+}
+
+export type Precision = "fp32" | "int8";
+
+export const SAMPLE_RATE = 16000;
+/** seconds per encoder frame (10 ms hop × subsampling 4) */
+export const FRAME_SECONDS = 0.04;
