@@ -1,0 +1,122 @@
+/**
+ * CLI runner around citty: strict flag checking (unknown flag → exit 2),
+ * typed errors → one stderr line and the exit code from the catalogue.
+ * Commands live in src/cli/<name>.ts and are registered in src/main.ts.
+ */
+import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import { EXIT, GigasttError, isGigasttError } from "../errors.ts";
+
+/** Flags every command accepts (handled before the command runs). */
+export const GLOBAL_ARGS = {
+  "log-level": {
+    type: "string",
+    description: "Log level: silent|error|warn|info|debug|trace (default info)",
+    valueHint: "LEVEL",
+  },
+} as const satisfies ArgsDef;
+
+async function resolve<T>(v: T | Promise<T> | (() => T) | (() => Promise<T>) | undefined): Promise<T | undefined> {
+  return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
+}
+
+interface Resolved {
+  cmd: CommandDef<any>;
+  path: string[];
+  rest: string[];
+}
+
+async function resolveCommand(root: CommandDef<any>, argv: string[]): Promise<Resolved> {
+  let cmd = root;
+  const path: string[] = [];
+  let rest = argv;
+  for (;;) {
+    const subs = await resolve(cmd.subCommands);
+    if (!subs || Object.keys(subs).length === 0) break;
+    const idx = rest.findIndex((a) => !a.startsWith("-"));
+    if (idx < 0) break;
+    // only flags that belong to the global set may precede the sub-command
+    const name = rest[idx]!;
+    const sub = subs[name];
+    if (!sub) throw new GigasttError("usage", `unknown command '${name}'${path.length ? ` for '${path.join(" ")}'` : ""} (see --help)`);
+    path.push(name);
+    rest = [...rest.slice(0, idx), ...rest.slice(idx + 1)];
+    cmd = (await resolve(sub as CommandDef<any>))!;
+  }
+  return { cmd, path, rest };
+}
+
+/** Reject unknown flags and bad enum values; citty itself accepts anything. */
+export function checkFlags(args: ArgsDef, argv: string[], where: string): void {
+  const known = new Map<string, { type?: string; options?: string[] }>();
+  for (const [name, def] of Object.entries({ ...GLOBAL_ARGS, ...args })) {
+    if ((def as { type?: string }).type === "positional") continue;
+    known.set(name, def as { type?: string; options?: string[] });
+    const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
+    for (const a of aliases) known.set(a, def as { type?: string });
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    if (tok === "--") break;
+    if (!tok.startsWith("-") || tok === "-") continue;
+    const body = tok.replace(/^--?/, "");
+    const eq = body.indexOf("=");
+    let name = eq >= 0 ? body.slice(0, eq) : body;
+    let def = known.get(name);
+    if (!def && name.startsWith("no-")) {
+      const pos = known.get(name.slice(3));
+      if (pos?.type === "boolean") def = pos;
+    }
+    if (!def) throw new GigasttError("usage", `unknown flag '${tok.split("=")[0]}' for '${where}' (see ${where} --help)`);
+    if (def.type === "string" || def.type === "enum") {
+      const value = eq >= 0 ? body.slice(eq + 1) : argv[i + 1];
+      if (value === undefined || (eq < 0 && value.startsWith("--"))) throw new GigasttError("usage", `flag '${tok}' needs a value`);
+      if (eq < 0) i++;
+      if (def.type === "enum" && def.options && !def.options.includes(value))
+        throw new GigasttError("usage", `invalid value '${value}' for '--${name}': expected one of ${def.options.join(", ")}`);
+    }
+  }
+}
+
+export interface CliIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+const defaultIo: CliIo = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+/** Runs the CLI and returns the exit code (never calls process.exit). */
+export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = defaultIo): Promise<number> {
+  try {
+    const meta = await resolve(root.meta);
+    if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V" || argv[0] === "-v")) {
+      io.stdout(`${meta?.version ?? "unknown"}\n`);
+      return EXIT.ok;
+    }
+    const { cmd, path, rest } = await resolveCommand(root, argv);
+    const where = ["gigastt", ...path].join(" ");
+    if (rest.includes("--help") || rest.includes("-h") || (path.length === 0 && rest.length === 0)) {
+      io.stdout(`${await renderUsage(cmd, path.length ? undefined : undefined)}\n`);
+      return path.length === 0 && rest.length === 0 ? EXIT.usage : EXIT.ok;
+    }
+    const subs = await resolve(cmd.subCommands);
+    if (subs && Object.keys(subs).length > 0 && !cmd.run) {
+      io.stdout(`${await renderUsage(cmd)}\n`);
+      return EXIT.usage;
+    }
+    checkFlags((await resolve(cmd.args)) ?? {}, rest, where);
+    const result = await runCommand({ ...cmd, subCommands: undefined }, { rawArgs: rest });
+    return typeof result.result === "number" ? result.result : EXIT.ok;
+  } catch (e) {
+    if (isGigasttError(e)) {
+      io.stderr(`error[${e.code}]: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    io.stderr(`error[internal]: ${msg}\n`);
+    if (process.env.GIGASTT_DEBUG) io.stderr(`${(e as Error)?.stack ?? ""}\n`);
+    return EXIT.runtime;
+  }
+}
