@@ -1,0 +1,92 @@
+/**
+ * What a route needs, built once per server instance (server-core owns this
+ * file; the transcription routes code against it).
+ *
+ * - `config` is the current frozen {@link ServerConfig}. SIGHUP may replace the
+ *   object (reloadable limits only): read it when a session starts and keep
+ *   that snapshot for the session; never cache it across sessions.
+ * - `admission` bounds concurrent sessions (WS, SSE, REST) to `poolSize`.
+ * - `lifecycle` tells routes when the server drains; long-lived work subscribes
+ *   with `onDrain` (flush the final, close 1001 / end the SSE stream) and
+ *   registers itself with `track` so shutdown waits for it.
+ * - `context(request)` gives the request id, client IP and a logger tagged with
+ *   both (works for WS too: pass `ws.data.request`).
+ */
+import type { ConsolaInstance } from "consola";
+import type { Precision, TranscriptResult, Word } from "../types.ts";
+import type { ServerConfig } from "./config.ts";
+import type { Metrics } from "./metrics.ts";
+
+export type { ServerConfig } from "./config.ts";
+export type { Metrics } from "./metrics.ts";
+
+/** Same shape as the engine's `JobOptions`. */
+export interface JobOptions {
+  /** fairness key: jobs round-robin across keys */
+  session?: string;
+  signal?: AbortSignal;
+}
+
+/** The part of the engine's `Transcriber` the server uses (the real one satisfies it). */
+export interface TranscriberLike {
+  transcribeStream(
+    chunks: AsyncIterable<Float32Array>,
+    opts?: JobOptions & { onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void> },
+  ): Promise<TranscriptResult>;
+  decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
+  readonly info: { readonly precision: Precision; readonly vocabSize: number; readonly workers: number };
+}
+
+/** A held admission slot. `release()` is idempotent. */
+export interface Slot {
+  release(): void;
+}
+
+/** At most `size` sessions at once, FIFO; abandoned waiters never lose a slot. */
+export interface Admission {
+  /**
+   * Wait for a slot (FIFO) up to the configured checkout timeout.
+   * Throws GigasttError `timeout` (details.retry_after_ms), `pool_closed`
+   * after close(), or the signal's reason when aborted.
+   */
+  acquire(opts?: { signal?: AbortSignal }): Promise<Slot>;
+  readonly size: number;
+  readonly inUse: number;
+  readonly waiting: number;
+  /** refuse new acquires and wake every waiter with `pool_closed`; idempotent */
+  close(): void;
+}
+
+export interface Lifecycle {
+  readonly draining: boolean;
+  /** aborted when draining starts (handy for `AbortSignal.any`) */
+  readonly signal: AbortSignal;
+  /** run `cb` when draining starts (immediately if it already has); returns unsubscribe */
+  onDrain(cb: () => void): () => void;
+  /** drain waits (≤ shutdown-drain-secs) for tracked work; returns `p` */
+  track<T>(p: Promise<T>): Promise<T>;
+}
+
+/** Per-request facts, set by the platform before any route runs. */
+export interface RequestContext {
+  /** validated incoming X-Request-Id or a minted UUIDv7 */
+  readonly id: string;
+  /** client IP (TCP peer, or the trusted-proxy hop); null if unknown */
+  readonly ip: string | null;
+  /** logger whose every line carries request_id */
+  readonly log: ConsolaInstance;
+  /** performance.now() when the request arrived */
+  readonly startedAt: number;
+}
+
+export interface ServerDeps {
+  readonly config: ServerConfig;
+  /** null until the model is loaded (/ready is 503 then; routes answer 503 `not_ready`) */
+  readonly transcriber: TranscriberLike | null;
+  readonly admission: Admission;
+  readonly lifecycle: Lifecycle;
+  readonly metrics: Metrics;
+  readonly log: ConsolaInstance;
+  /** the platform's facts about `request` (a fresh context if the platform never saw it) */
+  context(request: Request): RequestContext;
+}
