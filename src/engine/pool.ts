@@ -1,0 +1,296 @@
+/**
+ * A pool of Bun Workers running jobs one at a time each.
+ *
+ * - Fair queue: jobs are grouped by `session` key and dispatched round-robin
+ *   across keys, so one long upload cannot starve live streams.
+ * - Cancellation: a queued job whose signal aborts is removed and rejected; a
+ *   running one is rejected at once, finishes in its Worker, and its result is dropped.
+ * - Crashes: a Worker that dies rejects its running job with `internal` and is
+ *   replaced by a fresh one (same init data).
+ *
+ * The main thread only posts messages: all heavy work happens in the Workers.
+ */
+import { deserializeError, GigasttError } from "../errors.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
+
+export interface PoolOptions<I> {
+  /** Worker script URL (href) */
+  readonly url: string;
+  /** number of Workers (≥ 1) */
+  readonly size: number;
+  /** sent to every Worker (and to replacements) before its first job */
+  readonly init: I;
+}
+
+export interface RunOptions {
+  /** fairness key: jobs round-robin across keys (default: a key of its own) */
+  readonly session?: string | symbol;
+  readonly signal?: AbortSignal;
+  /** buffers moved to the Worker with the payload */
+  readonly transfer?: Bun.Transferable[];
+}
+
+interface Job<P, R> {
+  readonly id: number;
+  readonly key: string | symbol;
+  readonly payload: P;
+  readonly transfer: Bun.Transferable[];
+  readonly resolve: (r: R) => void;
+  readonly reject: (e: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  /** settled already (aborted while running): drop the result */
+  done: boolean;
+  onAbort?: () => void;
+}
+
+interface Slot<P, R> {
+  worker: Worker;
+  ready: boolean;
+  job: Job<P, R> | null;
+  dead: boolean;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
+}
+
+export class WorkerPool<I, P, R, Info = unknown> {
+  readonly #opts: PoolOptions<I>;
+  readonly #slots: Slot<P, R>[] = [];
+  /** per-key FIFO queues; `#order` lists keys with queued jobs, next to serve first */
+  readonly #queues = new Map<string | symbol, Job<P, R>[]>();
+  readonly #order: (string | symbol)[] = [];
+  #nextId = 1;
+  #closed = false;
+  #info: Info | undefined;
+  #idle: (() => void) | null = null;
+  #crashes = 0;
+
+  private constructor(opts: PoolOptions<I>) {
+    this.#opts = opts;
+  }
+
+  /** Starts `size` Workers and waits until each has loaded (rejects with the first init error). */
+  static async start<I, P, R, Info = unknown>(opts: PoolOptions<I>): Promise<WorkerPool<I, P, R, Info>> {
+    if (!Number.isInteger(opts.size) || opts.size < 1) throw new GigasttError("invalid_config", `worker count must be a positive integer, got ${opts.size}`);
+    const pool = new WorkerPool<I, P, R, Info>(opts);
+    try {
+      await Promise.all(Array.from({ length: opts.size }, () => pool.#spawn()));
+    } catch (e) {
+      pool.#closed = true;
+      for (const s of pool.#slots) s.worker.terminate();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** What the first Worker reported when ready. */
+  get info(): Info {
+    return this.#info as Info;
+  }
+  get size(): number {
+    return this.#opts.size;
+  }
+  /** jobs waiting for a Worker */
+  get queued(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n += q.length;
+    return n;
+  }
+  /** Workers running a job */
+  get busy(): number {
+    return this.#slots.filter((s) => s.job !== null).length;
+  }
+  /** Workers replaced after a crash since start */
+  get crashes(): number {
+    return this.#crashes;
+  }
+
+  run(payload: P, opts: RunOptions = {}): Promise<R> {
+    if (this.#closed) return Promise.reject(new GigasttError("pool_closed"));
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<R>((resolve, reject) => {
+      const job: Job<P, R> = {
+        id: this.#nextId++,
+        key: opts.session ?? Symbol("job"),
+        payload,
+        transfer: opts.transfer ?? [],
+        resolve,
+        reject,
+        signal,
+        done: false,
+      };
+      if (signal) {
+        job.onAbort = () => this.#cancel(job);
+        signal.addEventListener("abort", job.onAbort, { once: true });
+      }
+      this.#enqueue(job);
+      this.#dispatch();
+    });
+  }
+
+  /** Rejects queued jobs with `pool_closed`, lets running ones finish, then stops the Workers. */
+  async close(): Promise<void> {
+    if (this.#closed && this.#slots.length === 0) return;
+    this.#closed = true;
+    for (const q of this.#queues.values()) for (const job of q) this.#settle(job, new GigasttError("pool_closed"));
+    this.#queues.clear();
+    this.#order.length = 0;
+    if (this.#slots.some((s) => s.job)) await new Promise<void>((r) => (this.#idle = r));
+    for (const s of this.#slots) {
+      s.dead = true;
+      s.worker.terminate();
+    }
+    this.#slots.length = 0;
+  }
+
+  // ---- internal -----------------------------------------------------------
+
+  #spawn(): Promise<void> {
+    const worker = new Worker(this.#opts.url);
+    const slot: Slot<P, R> = { worker, ready: false, job: null, dead: false };
+    this.#slots.push(slot);
+    return new Promise<void>((resolveReady, rejectReady) => {
+      let starting = true;
+      worker.onmessage = (ev: MessageEvent) => {
+        const msg = ev.data as FromWorker<R, Info>;
+        switch (msg.type) {
+          case "ready":
+            this.#info ??= msg.info;
+            slot.ready = true;
+            starting = false;
+            resolveReady();
+            this.#dispatch();
+            return;
+          case "init-error":
+            starting = false;
+            this.#retire(slot);
+            rejectReady(deserializeError(msg.error));
+            this.#failIfNoWorkers();
+            return;
+          case "result":
+          case "error": {
+            const job = slot.job;
+            if (!job || job.id !== msg.id) return;
+            slot.job = null;
+            if (msg.type === "result") this.#settle(job, undefined, msg.result);
+            else this.#settle(job, deserializeError(msg.error));
+            this.#dispatch();
+            return;
+          }
+        }
+      };
+      const onDeath = (why: string) => {
+        if (slot.dead) return;
+        this.#retire(slot);
+        const job = slot.job;
+        slot.job = null;
+        if (job) this.#settle(job, new GigasttError("internal", `inference worker crashed (${why})`));
+        if (starting) {
+          starting = false;
+          rejectReady(new GigasttError("internal", `inference worker failed to start (${why})`));
+          return;
+        }
+        this.#crashes++;
+        if (!this.#closed) {
+          this.#spawn().catch(() => this.#failIfNoWorkers());
+        }
+        this.#dispatch();
+      };
+      worker.onerror = (ev: ErrorEvent) => {
+        ev.preventDefault?.();
+        onDeath(ev.message || "error");
+      };
+      worker.addEventListener("close", () => onDeath("exited"));
+      worker.postMessage({ type: "init", init: this.#opts.init } satisfies ToWorker<I, P>);
+    });
+  }
+
+  #retire(slot: Slot<P, R>): void {
+    slot.dead = true;
+    slot.ready = false;
+    slot.worker.terminate();
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots.splice(i, 1);
+    this.#checkIdle();
+  }
+
+  /** No Worker left and none starting: fail what is queued rather than hang. */
+  #failIfNoWorkers(): void {
+    if (this.#slots.length > 0) return;
+    for (const q of this.#queues.values()) for (const job of q) this.#settle(job, new GigasttError("internal", "no inference worker is available"));
+    this.#queues.clear();
+    this.#order.length = 0;
+  }
+
+  #enqueue(job: Job<P, R>): void {
+    let q = this.#queues.get(job.key);
+    if (!q) {
+      q = [];
+      this.#queues.set(job.key, q);
+      this.#order.push(job.key);
+    }
+    q.push(job);
+  }
+
+  /** Next job round-robin across keys. */
+  #take(): Job<P, R> | undefined {
+    const key = this.#order.shift();
+    if (key === undefined) return undefined;
+    const q = this.#queues.get(key)!;
+    const job = q.shift()!;
+    if (q.length > 0) this.#order.push(key);
+    else this.#queues.delete(key);
+    return job;
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.dead || slot.job) continue;
+      const job = this.#take();
+      if (!job) return;
+      slot.job = job;
+      try {
+        slot.worker.postMessage({ type: "job", id: job.id, payload: job.payload } satisfies ToWorker<I, P>, job.transfer);
+      } catch (e) {
+        slot.job = null;
+        this.#settle(job, new GigasttError("internal", "could not send the job to a worker", { cause: e }));
+      }
+    }
+  }
+
+  #cancel(job: Job<P, R>): void {
+    if (job.done) return;
+    const q = this.#queues.get(job.key);
+    const i = q ? q.indexOf(job) : -1;
+    if (q && i >= 0) {
+      q.splice(i, 1);
+      if (q.length === 0) {
+        this.#queues.delete(job.key);
+        const k = this.#order.indexOf(job.key);
+        if (k >= 0) this.#order.splice(k, 1);
+      }
+    }
+    // running: the Worker finishes it, the result is dropped (slot.job stays set until then)
+    this.#settle(job, abortReason(job.signal!));
+  }
+
+  #settle(job: Job<P, R>, error: unknown, result?: R): void {
+    if (!job.done) {
+      job.done = true;
+      if (job.onAbort) job.signal?.removeEventListener("abort", job.onAbort);
+      if (error !== undefined) job.reject(error);
+      else job.resolve(result as R);
+    }
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#idle && !this.#slots.some((s) => s.job)) {
+      const r = this.#idle;
+      this.#idle = null;
+      r();
+    }
+  }
+}

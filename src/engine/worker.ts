@@ -1,0 +1,55 @@
+/**
+ * Bun Worker entry: loads the RNN-T model once and decodes segments
+ * (samples → log-mel → encoder → greedy RNN-T → words). ONNX runs only here.
+ *
+ * Started by the pool as `new Worker(new URL("./worker.ts", import.meta.url).href)`;
+ * a compiled binary embeds it as a second entrypoint (`src/engine/worker.ts`).
+ */
+import { greedyDecode } from "../decode/greedy.ts";
+import { tokensToWords } from "../decode/detok.ts";
+import { LogMelExtractor } from "../frontend/logmel.ts";
+import type { ModelFiles } from "../model/files.ts";
+import { RnntModel } from "../model/rnnt.ts";
+import type { Word } from "../types.ts";
+import { serveWorker } from "./protocol.ts";
+
+export interface ModelWorkerInit {
+  readonly files: ModelFiles;
+  readonly intraOpThreads: number;
+}
+
+export interface ModelWorkerInfo {
+  readonly vocabSize: number;
+  readonly blankId: number;
+}
+
+export interface DecodeJob {
+  /** 16 kHz mono, ≤ 20 s; transferred */
+  readonly samples: Float32Array;
+  /** seconds added to every word time */
+  readonly offsetSeconds: number;
+}
+
+/** Decodes one segment from a fresh decoder state. */
+export async function decodeSamples(model: RnntModel, mel: LogMelExtractor, job: DecodeJob): Promise<Word[]> {
+  const { features, frames } = mel.compute(job.samples);
+  if (frames === 0) return [];
+  const { enc, frames: encFrames } = await model.encode(features, frames);
+  const tokens = await greedyDecode(model, enc, encFrames);
+  return tokensToWords(tokens, model.vocab, job.offsetSeconds);
+}
+
+if (!Bun.isMainThread) {
+  let model: RnntModel | undefined;
+  const mel = new LogMelExtractor();
+  serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
+    async init({ files, intraOpThreads }) {
+      model = await RnntModel.load(files, { intraOpThreads });
+      return { vocabSize: model.vocabSize, blankId: model.blankId };
+    },
+    async job(payload) {
+      if (!model) throw new Error("model not loaded");
+      return { result: await decodeSamples(model, mel, payload) };
+    },
+  });
+}
