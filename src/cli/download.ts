@@ -1,0 +1,88 @@
+/**
+ * `gigastt download`: fetch and verify the model (pinned catalog or `--manifest`),
+ * print where it went.
+ */
+import { defineCommand } from "citty";
+import { resolveModelDir } from "../model/files.ts";
+import { type EnsureOptions, syncModel } from "../store/ensure.ts";
+import { type Env, resolveOffline, resolvePrecision } from "../store/env.ts";
+import { readLock } from "../store/lockfile.ts";
+import { formatBytes } from "../store/progress.ts";
+
+export interface DownloadArgs {
+  readonly precision?: string;
+  readonly modelDir?: string;
+  readonly manifest?: string;
+  readonly offline?: boolean;
+  readonly quiet?: boolean;
+}
+
+export interface StoreCliDeps {
+  readonly env?: Env;
+  readonly stdout?: (s: string) => void;
+  readonly stderr?: (s: string) => void;
+  readonly tty?: boolean;
+  /** test hooks: network timeouts/retry policy, lock polling */
+  readonly net?: EnsureOptions["net"];
+  readonly lockPollMs?: number;
+  readonly freeBytes?: (dir: string) => number;
+}
+
+export async function runDownload(args: DownloadArgs, deps: StoreCliDeps = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const stdout = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const precision = resolvePrecision(args.precision, env);
+  const modelDir = resolveModelDir(args.modelDir, env);
+  const report = await syncModel({
+    modelDir,
+    precision,
+    offline: resolveOffline(args.offline, env),
+    manifest: args.manifest,
+    quiet: args.quiet,
+    env,
+    ...(deps.stderr ? { stderr: deps.stderr } : {}),
+    ...(deps.tty !== undefined ? { tty: deps.tty } : {}),
+    ...(deps.net ? { net: deps.net } : {}),
+    ...(deps.lockPollMs !== undefined ? { lockPollMs: deps.lockPollMs } : {}),
+    ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
+  });
+  const lock = readLock(report.dir);
+  const what = report.catalog.source === "builtin" ? precision : `manifest ${report.catalog.source}`;
+  const lines = report.catalog.files.map((f) => {
+    const entry = lock?.files[f.name];
+    const status = report.downloaded.includes(f.name)
+      ? "downloaded, verified"
+      : report.unverified.includes(f.name) || !entry
+        ? "present, unverified"
+        : "verified";
+    return `  ${f.name}  ${entry ? formatBytes(entry.size) : ""}  ${status}`;
+  });
+  stdout(`model (${what}) ready in ${report.dir}\n${lines.join("\n")}\n`);
+  return 0;
+}
+
+export function makeDownloadCommand(deps: StoreCliDeps = {}) {
+  return defineCommand({
+    meta: { name: "download", description: "Download and verify the GigaAM v3 model (pinned revision, SHA-256 checked, resumable)" },
+    args: {
+      precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default $GIGASTT_PRECISION or fp32)", valueHint: "PRECISION" },
+      "model-dir": { type: "string", description: "Model directory (default $GIGASTT_MODEL_DIR or ~/.gigastt/models)", valueHint: "DIR" },
+      manifest: { type: "string", description: "JSON manifest {repo, revision, files:[{name,size,sha256}]} replacing the built-in catalog", valueHint: "FILE" },
+      offline: { type: "boolean", description: "Never download: only verify what is present (also GIGASTT_OFFLINE=1)" },
+      quiet: { type: "boolean", description: "No progress output" },
+    },
+    run: ({ args }) =>
+      runDownload(
+        {
+          precision: args.precision as string | undefined,
+          modelDir: args["model-dir"],
+          manifest: args.manifest,
+          offline: args.offline,
+          quiet: args.quiet,
+        },
+        deps,
+      ),
+  });
+}
+
+export default makeDownloadCommand();

@@ -1,0 +1,180 @@
+/**
+ * Exclusive lock per model dir: `<dir>/.gigastt-download.lock`, created with O_EXCL and
+ * holding `{pid, startedAt, procStart, host}`. A second process waits (polling) until the
+ * holder is done; a lock whose holder is dead (or whose pid now belongs to another process)
+ * is taken over. Takeover itself is serialised with a short-lived `.takeover` file so two
+ * waiters can never both steal the same stale lock.
+ */
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { GigasttError } from "../errors.ts";
+
+export const DIR_LOCK_FILE = ".gigastt-download.lock";
+const UNREADABLE_GRACE_MS = 5000;
+
+export interface LockOwner {
+  readonly pid: number;
+  readonly startedAt: number;
+  /** /proc/<pid>/stat start time (clock ticks since boot), Linux only: detects pid reuse */
+  readonly procStart?: number;
+  readonly host: string;
+}
+
+export interface DirLockOptions {
+  /** polling interval while waiting (ms) */
+  readonly pollMs?: number;
+  /** give up waiting after this long (ms); default: wait as long as the holder lives */
+  readonly waitTimeoutMs?: number;
+  /** called once when another live process holds the lock */
+  readonly onWait?: (owner: LockOwner | null) => void;
+  readonly now?: () => number;
+}
+
+export interface DirLock {
+  readonly path: string;
+  release(): void;
+}
+
+function procStartOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // field 22 (starttime) comes after the parenthesised command name, which may contain spaces
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const v = Number(rest[19]);
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Is the process that wrote this lock gone (so the lock may be taken over)? */
+export function isStale(owner: LockOwner | null): boolean {
+  if (owner === null) return false; // unreadable/half-written: the writer is mid-create; re-check next poll
+  if (owner.host !== hostname()) return false; // cannot tell for another host: treat as live
+  if (!Number.isInteger(owner.pid) || owner.pid <= 0) return true;
+  if (!pidAlive(owner.pid)) return true;
+  if (owner.procStart !== undefined) {
+    const now = procStartOf(owner.pid);
+    if (now !== undefined && now !== owner.procStart) return true; // pid reused by another process
+  }
+  return false;
+}
+
+function readOwner(path: string): LockOwner | null | "gone" {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : null;
+  }
+  try {
+    const o = JSON.parse(text) as LockOwner;
+    return typeof o.pid === "number" && typeof o.host === "string" ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+function tryCreate(path: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw new GigasttError("model_invalid", `cannot create lock ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+function ownerText(now: number): string {
+  const procStart = procStartOf(process.pid);
+  return JSON.stringify({ pid: process.pid, startedAt: now, ...(procStart !== undefined ? { procStart } : {}), host: hostname() });
+}
+
+/** Removes a stale lock, serialised through `<lock>.takeover` so only one waiter steals it. */
+function takeOver(path: string, seen: LockOwner, now: number): void {
+  const guard = `${path}.takeover`;
+  if (!tryCreate(guard, ownerText(now))) {
+    const g = readOwner(guard);
+    if (g !== "gone" && isStale(g)) {
+      try {
+        unlinkSync(guard);
+      } catch {}
+    }
+    return;
+  }
+  try {
+    const cur = readOwner(path);
+    const unreadable = cur === null && seen.pid === 0;
+    if (unreadable || (cur !== "gone" && cur !== null && cur.pid === seen.pid && cur.startedAt === seen.startedAt && isStale(cur))) {
+      try {
+        unlinkSync(path);
+      } catch {}
+    }
+  } finally {
+    try {
+      unlinkSync(guard);
+    } catch {}
+  }
+}
+
+export async function acquireDirLock(dir: string, opts: DirLockOptions = {}): Promise<DirLock> {
+  const path = join(dir, DIR_LOCK_FILE);
+  const now = opts.now ?? Date.now;
+  const pollMs = opts.pollMs ?? 250;
+  const t0 = now();
+  let told = false;
+  let unreadableSince: number | undefined;
+  for (;;) {
+    if (tryCreate(path, ownerText(now()))) {
+      let released = false;
+      return {
+        path,
+        release() {
+          if (released) return;
+          released = true;
+          try {
+            unlinkSync(path);
+          } catch {}
+        },
+      };
+    }
+    const owner = readOwner(path);
+    if (owner === "gone") continue;
+    if (owner !== null && isStale(owner)) {
+      takeOver(path, owner, now());
+      continue;
+    }
+    if (owner === null) {
+      // empty/garbled lock: its writer died between create and write, or is writing right now
+      unreadableSince ??= now();
+      if (now() - unreadableSince > UNREADABLE_GRACE_MS) {
+        takeOver(path, { pid: 0, startedAt: 0, host: hostname() }, now());
+        unreadableSince = undefined;
+        continue;
+      }
+    } else unreadableSince = undefined;
+    if (!told) {
+      told = true;
+      opts.onWait?.(owner);
+    }
+    if (opts.waitTimeoutMs !== undefined && now() - t0 > opts.waitTimeoutMs)
+      throw new GigasttError("model_invalid", `timed out waiting for the download lock ${path} held by pid ${owner?.pid ?? "?"}`);
+    await Bun.sleep(pollMs);
+  }
+}

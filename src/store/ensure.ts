@@ -1,0 +1,221 @@
+/**
+ * `ensureModel`: make the model dir hold a verified model of the chosen precision, then
+ * select its files. Verifies/locks what is there, downloads only what is missing (or stale),
+ * under an exclusive per-dir lock, with progress on stderr.
+ */
+import { mkdirSync, readdirSync, statfsSync, unlinkSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { GigasttError } from "../errors.ts";
+import { type ModelFiles, selectModelFiles } from "../model/files.ts";
+import type { Precision } from "../types.ts";
+import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, loadManifest } from "./catalog.ts";
+import { acquireDirLock } from "./dirlock.ts";
+import { DEFAULT_NET, type NetOptions, downloadFile, partialPath, sha256File } from "./download.ts";
+import { type Env, hfEndpoint, hfToken } from "./env.ts";
+import { NoRouteError } from "./http.ts";
+import { type DirState, inspectDir, toDownload } from "./inspect.ts";
+import { type LockEntry, recordInLock } from "./lockfile.ts";
+import { createProgress, formatBytes } from "./progress.ts";
+
+export interface EnsureOptions {
+  readonly modelDir: string;
+  readonly precision: Precision;
+  readonly offline?: boolean;
+  /** path of a manifest JSON replacing the built-in catalog */
+  readonly manifest?: string;
+  readonly quiet?: boolean;
+  readonly env?: Env;
+  /** a ready catalog (wins over `manifest`) */
+  readonly catalog?: Catalog;
+  /** network timeouts/retry policy overrides (tests use short ones) */
+  readonly net?: Partial<NetOptions>;
+  /** stderr writer (progress, notices, warnings) */
+  readonly stderr?: (s: string) => void;
+  /** draw a live progress bar (default: stderr is a TTY) */
+  readonly tty?: boolean;
+  readonly freeBytes?: (dir: string) => number;
+  readonly lockPollMs?: number;
+}
+
+export interface SyncReport {
+  readonly dir: string;
+  readonly catalog: Catalog;
+  /** files fetched in this run */
+  readonly downloaded: readonly string[];
+  /** files hashed once and added to the lock in this run */
+  readonly adopted: readonly string[];
+  /** files used as is without verification */
+  readonly unverified: readonly string[];
+}
+
+export function defaultFreeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+export function catalogFor(opts: Pick<EnsureOptions, "catalog" | "manifest" | "precision">): Catalog {
+  return opts.catalog ?? (opts.manifest ? loadManifest(opts.manifest) : builtinCatalog(opts.precision));
+}
+
+function listing(dir: string, catalog: Catalog, base: string, files: readonly CatalogFile[]): string {
+  const lines = files.map((f) => {
+    const size = f.size ?? f.approxSize;
+    return `  ${f.name}${size !== undefined ? ` (${f.size === undefined ? "~" : ""}${formatBytes(size)})` : ""}\n    ${fileUrl(base, catalog, f.name)}`;
+  });
+  return `missing model files (download each URL into ${dir}):\n${lines.join("\n")}`;
+}
+
+function offlineError(dir: string, catalog: Catalog, base: string, files: readonly CatalogFile[], why: string): GigasttError {
+  return new GigasttError("offline", `${why}\n${listing(dir, catalog, base, files)}`, {
+    details: { dir, missing: files.map((f) => f.name), urls: files.map((f) => fileUrl(base, catalog, f.name)) },
+  });
+}
+
+/** Removes `<file>.partial.<pid>.<nanos>` staging files left by a crashed Rust gigastt. */
+function removeForeignPartials(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /\.partial\.(\d+)\.\d+$/.exec(n);
+    if (!m) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+    if (!alive) {
+      try {
+        unlinkSync(join(dir, n));
+      } catch {}
+    }
+  }
+}
+
+function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new GigasttError("model_invalid", `cannot create the model directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Verifies, locks and downloads; returns what happened. Does not pick the files to load. */
+export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
+  const env = opts.env ?? process.env;
+  const dir = resolve(opts.modelDir);
+  const catalog = catalogFor(opts);
+  const base = hfEndpoint(env);
+  const stderr = opts.stderr ?? ((s: string) => void process.stderr.write(s));
+  const notice = opts.quiet ? () => {} : (s: string) => stderr(`${s}\n`);
+  const freeBytes = opts.freeBytes ?? defaultFreeBytes;
+  const net: NetOptions = { ...DEFAULT_NET, ...opts.net };
+
+  let state: DirState = inspectDir(dir, catalog);
+  const downloaded: string[] = [];
+  const adopted: string[] = [];
+  const needsWork = (s: DirState) => s.files.some((f) => f.kind !== "locked" && f.kind !== "foreign");
+
+  if (needsWork(state)) {
+    const missing = toDownload(state);
+    if (missing.length > 0 && opts.offline)
+      throw offlineError(dir, catalog, base, missing, `the model is not installed in ${dir} and downloads are disabled (--offline / GIGASTT_OFFLINE)`);
+    ensureDir(dir);
+    const lock = await acquireDirLock(dir, {
+      pollMs: opts.lockPollMs,
+      onWait: (o) => stderr(`another gigastt process${o ? ` (pid ${o.pid})` : ""} is downloading the model into ${dir}; waiting for it to finish...\n`),
+    });
+    try {
+      state = inspectDir(dir, catalog); // another process may have done the work meanwhile
+      removeForeignPartials(dir);
+      const redo: CatalogFile[] = [];
+      // catalog-sized files without a lock entry: hash once against the catalog, then lock
+      for (const f of state.files) {
+        if (f.kind !== "unlocked") continue;
+        notice(`verifying ${f.file.name} (${formatBytes(f.size)}) against the pinned SHA-256...`);
+        const digest = await sha256File(join(dir, f.file.name));
+        if (digest === f.file.sha256) {
+          recordInLock(dir, catalog, { [f.file.name]: { size: f.size, sha256: digest } });
+          adopted.push(f.file.name);
+        } else {
+          stderr(`warning: ${f.file.name} in ${dir} does not match the pinned SHA-256 (got ${digest}); it will be downloaded again\n`);
+          redo.push(f.file);
+        }
+      }
+      for (const f of state.files) if (f.kind === "stale") notice(`${f.file.name}: ${f.why}; downloading it again`);
+      const fetch = [...toDownload(state), ...redo];
+      if (fetch.length > 0 && opts.offline) {
+        const bad = redo.map((f) => f.name);
+        if (bad.length > 0 && fetch.length === bad.length)
+          throw new GigasttError("checksum_mismatch", `${bad.join(", ")} in ${dir} failed the SHA-256 check and downloads are disabled (--offline)`);
+        throw offlineError(dir, catalog, base, fetch, `the model is not complete in ${dir} and downloads are disabled (--offline / GIGASTT_OFFLINE)`);
+      }
+      if (fetch.length > 0) {
+        // free-space check for everything still to fetch, before the first byte
+        let need = 0;
+        for (const f of fetch) {
+          const size = f.size ?? f.approxSize ?? 0;
+          const part = Bun.file(partialPath(dir, f.name)).size;
+          need += Math.max(0, size - (part <= size ? part : 0));
+        }
+        const free = freeBytes(dir);
+        if (need > free)
+          throw new GigasttError(
+            "disk_full",
+            `not enough disk space in ${dir}: the model needs ${formatBytes(need)} (${need} bytes) more, ${formatBytes(free)} (${free} bytes) free`,
+            { details: { dir, needBytes: need, freeBytes: free } },
+          );
+        const progress = createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet: opts.quiet });
+        const authOrigin = new URL(base).origin;
+        const token = hfToken(env);
+        for (let i = 0; i < fetch.length; i++) {
+          const f = fetch[i]!;
+          const url = fileUrl(base, catalog, f.name);
+          let result: { size: number; sha256: string };
+          try {
+            result = await downloadFile({
+              url,
+              dir,
+              name: f.name,
+              size: f.size,
+              sha256: f.sha256,
+              env,
+              token,
+              authOrigin,
+              net,
+              progress,
+              freeBytes,
+              notice,
+            });
+          } catch (e) {
+            if (e instanceof NoRouteError)
+              throw offlineError(dir, catalog, base, fetch.slice(i), `cannot download the model: ${e.message}`);
+            throw e;
+          }
+          const entry: LockEntry = { size: result.size, sha256: result.sha256 };
+          recordInLock(dir, catalog, { [f.name]: entry });
+          downloaded.push(f.name);
+        }
+      }
+      state = inspectDir(dir, catalog);
+    } finally {
+      lock.release();
+    }
+  }
+  const unverified = state.files.filter((f) => f.kind === "foreign");
+  if (unverified.length > 0)
+    stderr(`warning: using unverified model files in ${dir} (no lock entry, not the catalog's size): ${unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : "")).join(", ")}\n`);
+  const left = state.files.filter((f) => f.kind !== "locked" && f.kind !== "foreign");
+  if (left.length > 0) throw new GigasttError("model_invalid", `model files still not ready in ${dir}: ${left.map((f) => f.file.name).join(", ")}`);
+  return { dir, catalog, downloaded, adopted, unverified: unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : f.file.name)) };
+}
+
+/** Ensures the model (verify/lock/download), then selects the files of `precision` to load. */
+export async function ensureModel(opts: EnsureOptions): Promise<ModelFiles> {
+  await syncModel(opts);
+  return selectModelFiles(resolve(opts.modelDir), opts.precision);
+}

@@ -1,0 +1,66 @@
+/**
+ * `models verify`: full SHA-256 of every file the lock lists, and of the catalog's files the
+ * lock does not list (against the catalog's hash). Read-only.
+ */
+import { statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Catalog } from "./catalog.ts";
+import { sha256File } from "./download.ts";
+import { readLock } from "./lockfile.ts";
+
+export type VerifyStatus = "ok" | "mismatch" | "missing" | "unverifiable";
+
+export interface VerifyEntry {
+  readonly name: string;
+  readonly status: VerifyStatus;
+  /** where the expected hash came from */
+  readonly against?: "lock" | "catalog";
+  readonly expected?: string;
+  readonly actual?: string;
+  readonly size?: number;
+  readonly expectedSize?: number;
+}
+
+export interface VerifyResult {
+  readonly dir: string;
+  readonly ok: boolean;
+  readonly entries: readonly VerifyEntry[];
+}
+
+function sizeOf(p: string): number | undefined {
+  try {
+    const s = statSync(p);
+    return s.isFile() ? s.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function verifyModel(modelDir: string, catalog: Catalog, onFile?: (name: string) => void): Promise<VerifyResult> {
+  const dir = resolve(modelDir);
+  const lock = readLock(dir);
+  const names = [...new Set([...Object.keys(lock?.files ?? {}), ...catalog.files.map((f) => f.name)])];
+  const entries: VerifyEntry[] = [];
+  for (const name of names) {
+    const p = join(dir, name);
+    const size = sizeOf(p);
+    const locked = lock?.files[name];
+    const cat = catalog.files.find((f) => f.name === name);
+    const expected = locked?.sha256 ?? cat?.sha256;
+    const expectedSize = locked?.size ?? cat?.size;
+    const against = locked ? "lock" : "catalog";
+    if (size === undefined) {
+      entries.push({ name, status: "missing", against, ...(expected ? { expected } : {}), ...(expectedSize !== undefined ? { expectedSize } : {}) });
+      continue;
+    }
+    if (!expected) {
+      entries.push({ name, status: "unverifiable", size });
+      continue;
+    }
+    onFile?.(name);
+    const actual = await sha256File(p);
+    const good = actual === expected && (expectedSize === undefined || expectedSize === size);
+    entries.push({ name, status: good ? "ok" : "mismatch", against, expected, actual, size, ...(expectedSize !== undefined ? { expectedSize } : {}) });
+  }
+  return { dir, ok: entries.every((e) => e.status === "ok"), entries };
+}
