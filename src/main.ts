@@ -9,6 +9,8 @@ export const main = defineCommand({
   subCommands: {
     // one line per command; each module default-exports a citty command
     // <commands>
+    download: () => import("./cli/download.ts").then((m) => m.default),
+    models: () => import("./cli/models.ts").then((m) => m.default),
   },
 });
 
