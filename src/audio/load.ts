@@ -1,0 +1,193 @@
+/**
+ * Audio loading: bytes (a stream, a buffer, a file or stdin) → 16 kHz mono
+ * float chunks. Memory stays bounded for streams: bytes are decoded and
+ * resampled as they arrive, in slices of at most SLICE_BYTES.
+ *
+ * Errors (GigasttError): `invalid_audio` (not a WAV file, broken header,
+ * empty input unless `emptyCode` says otherwise), `unsupported_format` (MP3,
+ * OGG, FLAC, M4A, WebM, ADPCM WAV, ...: the message says how to convert),
+ * `audio_too_short` (under 20 ms), `audio_too_long` (over `maxSeconds`,
+ * detected as soon as that much audio has arrived).
+ */
+import { open } from "node:fs/promises";
+import { GigasttError } from "../errors.ts";
+import { SAMPLE_RATE } from "../types.ts";
+import { Resampler } from "./resample.ts";
+import { WavStreamDecoder, type WavFormat } from "./wav.ts";
+
+/** Shortest audio accepted: 20 ms at 16 kHz (one feature frame needs 320 samples). */
+export const MIN_SAMPLES = 320;
+/** Largest slice of bytes decoded at once, so one huge chunk cannot balloon memory. */
+const SLICE_BYTES = 256 * 1024;
+/** Read size for files and stdin. */
+const READ_BYTES = 256 * 1024;
+
+export interface AudioLoadOptions {
+  /** reject audio longer than this (seconds) with `audio_too_long` */
+  maxSeconds?: number;
+  /** error code for zero bytes of input (default `invalid_audio`; the server uses `empty_body`) */
+  emptyCode?: "invalid_audio" | "empty_body";
+  /** reject audio with fewer 16 kHz samples than this (default 320 = 20 ms) with `audio_too_short` */
+  minSamples?: number;
+  /** called once when the WAV header has been read */
+  onFormat?: (format: WavFormat) => void;
+}
+
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>;
+
+async function* iterate(src: ByteSource | Uint8Array): AsyncGenerator<Uint8Array> {
+  if (src instanceof Uint8Array) {
+    yield src;
+    return;
+  }
+  if (Symbol.asyncIterator in src || Symbol.iterator in src) {
+    for await (const chunk of src as AsyncIterable<Uint8Array>) yield chunk;
+    return;
+  }
+  const reader = (src as ReadableStream<Uint8Array>).getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) {
+        done = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+function tooLong(maxSeconds: number): GigasttError {
+  return new GigasttError("audio_too_long", `the audio is longer than the allowed ${maxSeconds} s`, { details: { max_seconds: maxSeconds } });
+}
+
+/**
+ * Decode a WAV byte stream into 16 kHz mono chunks. Nothing is yielded until
+ * at least `minSamples` samples exist, so too-short audio fails before any
+ * output; `audio_too_long` is thrown as soon as the limit is passed.
+ */
+export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): AsyncGenerator<Float32Array> {
+  const minSamples = opts.minSamples ?? MIN_SAMPLES;
+  const maxSeconds = opts.maxSeconds;
+  const dec = new WavStreamDecoder();
+  let resampler: Resampler | null = null;
+  let bytesIn = 0;
+  let samplesIn = 0;
+  let total = 0;
+  let held: Float32Array[] | null = [];
+
+  // hold output back until there is enough of it; then pass chunks straight through
+  function* gate(y: Float32Array): Generator<Float32Array> {
+    if (y.length === 0) return;
+    total += y.length;
+    if (held === null) {
+      yield y;
+      return;
+    }
+    held.push(y);
+    if (total < minSamples) return;
+    const out = concat(held);
+    held = null;
+    yield out;
+  }
+
+  function* feed(x: Float32Array): Generator<Float32Array> {
+    if (x.length === 0) return;
+    const format = dec.format!;
+    if (!resampler) {
+      resampler = new Resampler(format.sampleRate, SAMPLE_RATE);
+      opts.onFormat?.(format);
+    }
+    samplesIn += x.length;
+    if (maxSeconds !== undefined && samplesIn > maxSeconds * format.sampleRate) throw tooLong(maxSeconds);
+    yield* gate(resampler.process(x));
+  }
+
+  for await (const chunk of iterate(src)) {
+    for (let i = 0; i < chunk.length; i += SLICE_BYTES) {
+      const slice = chunk.subarray(i, Math.min(chunk.length, i + SLICE_BYTES));
+      bytesIn += slice.length;
+      yield* feed(dec.push(slice));
+    }
+  }
+  if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
+  yield* feed(dec.finish());
+  if (!resampler && dec.format) opts.onFormat?.(dec.format);
+  if (resampler) yield* gate((resampler as Resampler).flush());
+  if (total < minSamples) {
+    const ms = Math.round((total / SAMPLE_RATE) * 1000);
+    throw new GigasttError("audio_too_short", `the audio is too short to transcribe (${ms} ms; at least ${Math.round((minSamples / SAMPLE_RATE) * 1000)} ms needed)`);
+  }
+  if (held !== null) yield concat(held);
+}
+
+/** Decode a whole WAV (bytes, a path, or "-" for stdin) into 16 kHz mono samples. */
+export async function readAudio(src: Uint8Array | string, opts: AudioLoadOptions = {}): Promise<Float32Array> {
+  const parts: Float32Array[] = [];
+  for await (const y of decodeAudioStream(typeof src === "string" ? openAudioSource(src) : src, opts)) parts.push(y);
+  return concat(parts);
+}
+
+export interface SourceDeps {
+  /** stdin stream used for "-" (default process.stdin) */
+  stdin?: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Bytes of a file, or of stdin for "-", read lazily in 256 KiB chunks. A file
+ * that cannot be opened fails on the first iteration with a `usage` error
+ * (a bad path argument) naming the path.
+ */
+export async function* openAudioSource(path: string, deps: SourceDeps = {}): AsyncGenerator<Uint8Array> {
+  if (path === "-") {
+    for await (const chunk of deps.stdin ?? (process.stdin as AsyncIterable<Uint8Array>)) {
+      yield chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBufferLike);
+    }
+    return;
+  }
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  try {
+    for (;;) {
+      const buf = new Uint8Array(READ_BYTES);
+      let r: { bytesRead: number };
+      try {
+        r = await fh.read(buf, 0, READ_BYTES, null);
+      } catch (e) {
+        throw fileError(path, e);
+      }
+      if (r.bytesRead === 0) return;
+      yield buf.subarray(0, r.bytesRead);
+    }
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+function fileError(path: string, e: unknown): GigasttError {
+  const code = (e as { code?: string }).code;
+  const why =
+    code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" || code === "EPERM" ? "permission denied" : (code ?? "read error");
+  return new GigasttError("usage", `cannot read audio file ${path}: ${why}`, { cause: e });
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
