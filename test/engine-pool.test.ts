@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { WorkerPool } from "../src/engine/pool.ts";
+import { GigasttError } from "../src/errors.ts";
+import type { ScriptedInit, ScriptedJob } from "./helpers/engine-scripted-worker.ts";
+
+const URL_ = new URL("./helpers/engine-scripted-worker.ts", import.meta.url).href;
+type Pool = WorkerPool<ScriptedInit, ScriptedJob, string, { tag: string }>;
+
+const pools: Pool[] = [];
+async function start(size: number, init: ScriptedInit = { tag: "t" }): Promise<Pool> {
+  const p = await WorkerPool.start<ScriptedInit, ScriptedJob, string, { tag: string }>({ url: URL_, size, init });
+  pools.push(p);
+  return p;
+}
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "resolved";
+  } catch (e) {
+    return e instanceof GigasttError ? e.code : e instanceof DOMException ? e.name : String(e);
+  }
+}
+
+describe("WorkerPool", () => {
+  test("runs jobs and reports the workers' init info", async () => {
+    const pool = await start(2, { tag: "hello" });
+    expect(pool.info).toEqual({ tag: "hello" });
+    expect(await Promise.all([pool.run({ op: "echo", value: "a" }), pool.run({ op: "echo", value: "b" })])).toEqual(["a", "b"]);
+  });
+
+  test("a failing init rejects start with the worker's typed error", async () => {
+    expect(await codeOf(start(1, { tag: "x", failInit: true }))).toBe("model_invalid");
+  });
+
+  test("typed errors cross the boundary; other errors become a generic internal error", async () => {
+    const pool = await start(1);
+    expect(await codeOf(pool.run({ op: "fail", code: "invalid_audio" }))).toBe("invalid_audio");
+    const e = await pool.run({ op: "throw-plain" }).catch((x) => x);
+    expect(e.code).toBe("internal");
+    expect(e.message).not.toContain("secret");
+    expect(await pool.run({ op: "echo", value: "still alive" })).toBe("still alive");
+  });
+
+  test("transferred buffers reach the worker", async () => {
+    const pool = await start(1);
+    const samples = Float32Array.of(1, 2, 3.5);
+    expect(await pool.run({ op: "sum", samples }, { transfer: [samples.buffer] })).toBe("6.5");
+    expect(samples.length).toBe(0); // moved, not copied
+  });
+
+  test("queued jobs are served round-robin across sessions", async () => {
+    const pool = await start(1);
+    const order: string[] = [];
+    const blocker = pool.run({ op: "echo", value: "block", delayMs: 100 }, { session: "x" });
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 4; i++) jobs.push(pool.run({ op: "echo", value: `long${i}` }, { session: "upload" }).then((v) => order.push(v)));
+    for (let i = 0; i < 2; i++) jobs.push(pool.run({ op: "echo", value: `live${i}` }, { session: "live" }).then((v) => order.push(v)));
+    expect(pool.queued).toBe(6);
+    await blocker;
+    await Promise.all(jobs);
+    expect(order).toEqual(["long0", "live0", "long1", "live1", "long2", "long3"]);
+  });
+
+  test("an aborted queued job is removed and rejected", async () => {
+    const pool = await start(1);
+    const first = pool.run({ op: "echo", value: "first", delayMs: 80 });
+    const ac = new AbortController();
+    const second = pool.run({ op: "echo", value: "second" }, { signal: ac.signal });
+    const third = pool.run({ op: "echo", value: "third" });
+    ac.abort();
+    expect(await codeOf(second)).toBe("AbortError");
+    expect(pool.queued).toBe(1);
+    expect(await first).toBe("first");
+    expect(await third).toBe("third");
+  });
+
+  test("an aborted running job rejects at once and its worker stays usable", async () => {
+    const pool = await start(1);
+    const ac = new AbortController();
+    const running = pool.run({ op: "echo", value: "slow", delayMs: 300 }, { signal: ac.signal });
+    await Bun.sleep(30);
+    expect(pool.busy).toBe(1);
+    const t0 = performance.now();
+    ac.abort(new GigasttError("timeout"));
+    expect(await codeOf(running)).toBe("timeout");
+    expect(performance.now() - t0).toBeLessThan(250);
+    expect(await pool.run({ op: "echo", value: "next" })).toBe("next");
+  });
+
+  test("an already-aborted signal rejects without running", async () => {
+    const pool = await start(1);
+    expect(await codeOf(pool.run({ op: "echo", value: "x" }, { signal: AbortSignal.abort() }))).toBe("AbortError");
+  });
+
+  test("a crashing worker rejects its job with internal and is replaced", async () => {
+    const pool = await start(1);
+    const queued = pool.run({ op: "echo", value: "after crash" });
+    const crashed = pool.run({ op: "crash" }, { session: "crash" });
+    expect(await codeOf(crashed)).toBe("internal");
+    expect(await queued).toBe("after crash");
+    expect(pool.crashes).toBe(1);
+    expect(await pool.run({ op: "echo", value: "again" })).toBe("again");
+  });
+
+  test("close lets running jobs finish and rejects queued and later jobs with pool_closed", async () => {
+    const pool = await start(1);
+    const running = pool.run({ op: "echo", value: "running", delayMs: 60 });
+    await Bun.sleep(10);
+    const queued = pool.run({ op: "echo", value: "queued" });
+    const closing = pool.close();
+    expect(await codeOf(queued)).toBe("pool_closed");
+    expect(await running).toBe("running");
+    await closing;
+    expect(await codeOf(pool.run({ op: "echo", value: "late" }))).toBe("pool_closed");
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * A scripted Worker for the pool tests: speaks the real protocol (serveWorker)
+ * without a model. Job payloads say what to do.
+ */
+import { GigasttError } from "../../src/errors.ts";
+import { serveWorker } from "../../src/engine/protocol.ts";
+
+export type ScriptedJob =
+  | { readonly op: "echo"; readonly value: string; readonly delayMs?: number }
+  | { readonly op: "fail"; readonly code: "invalid_audio" | "inference_error" }
+  | { readonly op: "throw-plain" }
+  | { readonly op: "crash" }
+  | { readonly op: "sum"; readonly samples: Float32Array };
+
+export interface ScriptedInit {
+  readonly tag: string;
+  readonly failInit?: boolean;
+}
+
+serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
+  init(init) {
+    if (init.failInit) throw new GigasttError("model_invalid", "scripted init failure");
+    return { tag: init.tag };
+  },
+  async job(p) {
+    switch (p.op) {
+      case "echo":
+        if (p.delayMs) await Bun.sleep(p.delayMs);
+        return { result: p.value };
+      case "fail":
+        throw new GigasttError(p.code, `scripted ${p.code}`);
+      case "throw-plain":
+        throw new Error("secret internal detail");
+      case "crash":
+        process.exit(7);
+      case "sum":
+        return { result: String(p.samples.reduce((a, b) => a + b, 0)) };
+    }
+  },
+});
