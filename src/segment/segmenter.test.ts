@@ -1,0 +1,300 @@
+import { describe, expect, test } from "bun:test";
+import { GigasttError } from "../errors.ts";
+import { type Segment, Segmenter, type SegmenterOptions } from "./segmenter.ts";
+
+const SR = 16000;
+const sec = (s: number) => Math.round(s * SR);
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+type Part = { kind: "tone"; s: number; amp?: number; hz?: number } | { kind: "silence"; s: number } | { kind: "noise"; s: number; amp: number };
+
+function render(parts: readonly Part[], seed = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(parts.reduce((a, p) => a + sec(p.s), 0));
+  let o = 0;
+  for (const p of parts) {
+    const n = sec(p.s);
+    for (let i = 0; i < n; i++) {
+      if (p.kind === "tone") out[o + i] = (p.amp ?? 0.3) * Math.sin((2 * Math.PI * (p.hz ?? 440) * i) / SR);
+      else if (p.kind === "noise") out[o + i] = (2 * r() - 1) * p.amp;
+    }
+    o += n;
+  }
+  return out;
+}
+
+function run(x: Float32Array, opts: SegmenterOptions = {}, chunks?: () => number): Segment[] {
+  const seg = new Segmenter(opts);
+  const out: Segment[] = [];
+  if (!chunks) out.push(...seg.push(x));
+  else for (let i = 0; i < x.length; ) {
+    const n = Math.min(x.length - i, chunks());
+    out.push(...seg.push(x.subarray(i, i + n)));
+    i += n;
+  }
+  out.push(...seg.flush());
+  return out;
+}
+
+/** segments tile the stream: each starts where the previous ended, minus its overlap, and carries the source samples */
+function expectTiling(segs: readonly Segment[], x: Float32Array, maxSamples = sec(20)): void {
+  let end = 0;
+  for (const s of segs) {
+    expect(s.samples.length).toBeLessThanOrEqual(maxSamples);
+    expect(s.samples.length).toBeGreaterThan(s.overlap);
+    expect(s.start).toBe(end - s.overlap);
+    expect(s.samples).toEqual(x.subarray(s.start, s.start + s.samples.length));
+    end = s.start + s.samples.length;
+  }
+  expect(end).toBe(x.length);
+}
+
+const cuts = (segs: readonly Segment[]) => segs.slice(1).map((s) => s.start + s.overlap);
+
+describe("Segmenter", () => {
+  test("cuts at the centre of the latest pause before 20 s", () => {
+    // 3 s tone, 0.5 s pause, repeated: pauses at [3.5k + 3, 3.5k + 3.5)
+    const parts: Part[] = [];
+    for (let k = 0; k < 20; k++) parts.push({ kind: "tone", s: 3, hz: 300 + 50 * k }, { kind: "silence", s: 0.5 });
+    const x = render(parts);
+    const segs = run(x);
+    expectTiling(segs, x);
+    // independent expectation: from each start, the latest pause centre that keeps the segment ≤ 20 s
+    const centres = Array.from({ length: 20 }, (_, k) => sec(3.5 * k + 3.25));
+    const want: number[] = [];
+    for (let start = 0; ; ) {
+      const c = centres.filter((c) => c > start && c + sec(0.25) <= start + sec(20)).at(-1);
+      if (c === undefined || start + sec(20) >= x.length) break;
+      want.push(c);
+      start = c;
+    }
+    expect(cuts(segs)).toEqual(want);
+    expect(want[0]).toBe(sec(17.25));
+    expect(segs.every((s) => s.overlap === 0 && s.voiced)).toBe(true);
+  });
+
+  test("pauses of low noise count like silence; short gaps do not", () => {
+    const x = render([
+      { kind: "tone", s: 8 },
+      { kind: "noise", s: 0.4, amp: 0.001 },
+      { kind: "tone", s: 6 },
+      { kind: "silence", s: 0.25 }, // shorter than 300 ms: not a pause
+      { kind: "tone", s: 10 },
+    ]);
+    const segs = run(x);
+    expectTiling(segs, x);
+    expect(cuts(segs)).toEqual([sec(8.2)]);
+  });
+
+  test("a pause in a steady background noise is found", () => {
+    const parts: Part[] = [{ kind: "noise", s: 1, amp: 0.01 }];
+    for (let k = 0; k < 6; k++) parts.push({ kind: "tone", s: 4, amp: 0.4, hz: 500 + 20 * k }, { kind: "noise", s: 0.6, amp: 0.01 });
+    const x = render(parts, 7);
+    // tones ride on the same background
+    const bg = render([{ kind: "noise", s: x.length / SR, amp: 0.01 }], 8);
+    for (let i = 0; i < x.length; i++) x[i]! += bg[i]!;
+    const segs = run(x);
+    expectTiling(segs, x);
+    // latest pause before 20 s is the 4th: [1 + 4.6·3 + 4, … + 0.6) → centre 19.1 s
+    expect(cuts(segs)).toEqual([sec(19.1)]);
+  });
+
+  test("no pause: hard cut at 20 s with 1 s overlap", () => {
+    const x = render([{ kind: "tone", s: 50 }]);
+    const segs = run(x);
+    expectTiling(segs, x);
+    expect(segs.map((s) => [s.start, s.samples.length, s.overlap])).toEqual([
+      [0, sec(20), 0],
+      [sec(19), sec(20), sec(1)],
+      [sec(38), sec(12), sec(1)],
+    ]);
+  });
+
+  test("a stream ending inside the overlap emits nothing more", () => {
+    const x = render([{ kind: "tone", s: 20 }]);
+    const segs = run(x);
+    expect(segs.map((s) => [s.start, s.samples.length])).toEqual([[0, sec(20)]]);
+  });
+
+  test("leading and long silences are not split again and again", () => {
+    const x = render([{ kind: "silence", s: 5 }, { kind: "tone", s: 30 }, { kind: "silence", s: 45 }, { kind: "tone", s: 2 }]);
+    const segs = run(x);
+    expectTiling(segs, x);
+    // leading silence: cut 150 ms before the tone; the tone needs a hard cut; the next segment is
+    // cut at the centre of the part of the long pause it holds; the rest of the pause becomes
+    // silent segments (voiced: false) each cut 150 ms before the end of what it holds
+    expect(segs.map((s) => [s.start / SR, s.samples.length / SR, s.overlap / SR, s.voiced])).toEqual([
+      [0, 4.85, 0, false],
+      [4.85, 20, 0, true],
+      [23.85, 15.575, 1, true], // limit 43.85: pause [35, 43.85) → centre 39.425
+      [39.425, 19.845, 0, false], // limit 59.425 → frames end 59.42 → cut 59.27
+      [59.27, 19.85, 0, false],
+      [79.12, 2.88, 0, true],
+    ]);
+  });
+
+  test("every segment ≤ maxSeconds and the segments tile the stream (random signals, options)", () => {
+    for (let seed = 0; seed < 12; seed++) {
+      const r = rng(seed);
+      const parts: Part[] = [];
+      for (let total = 0; total < 90; ) {
+        const s = Math.round((0.05 + r() * (r() < 0.2 ? 30 : 4)) * 100) / 100;
+        const k = r();
+        parts.push(k < 0.5 ? { kind: "tone", s, hz: 200 + r() * 3000, amp: 0.05 + r() * 0.5 } : k < 0.8 ? { kind: "silence", s } : { kind: "noise", s, amp: 0.001 });
+        total += s;
+      }
+      const x = render(parts, seed);
+      const opts: SegmenterOptions = [{}, { maxSeconds: 7, minPauseMs: 500, overlapSeconds: 0.5 }, { endpoint: true, minPauseMs: 500 }][seed % 3]!;
+      const segs = run(x, opts);
+      expectTiling(segs, x, sec(opts.maxSeconds ?? 20));
+    }
+  });
+
+  test("cut positions are identical whatever chunk sizes are pushed", () => {
+    for (let seed = 0; seed < 6; seed++) {
+      const r = rng(100 + seed);
+      const parts: Part[] = [];
+      for (let total = 0; total < 70; ) {
+        const s = 0.01 + r() * (r() < 0.2 ? 25 : 3);
+        parts.push(r() < 0.5 ? { kind: "tone", s, hz: 100 + r() * 4000, amp: 0.05 + r() * 0.4 } : { kind: "noise", s, amp: r() < 0.5 ? 0.001 : 0.005 });
+        total += s;
+      }
+      const x = render(parts, seed);
+      const opts: SegmenterOptions = seed % 2 ? { endpoint: true, minPauseMs: 500 } : {};
+      const whole = run(x, opts);
+      const shape = (segs: Segment[]) => segs.map((s) => [s.start, s.samples.length, s.overlap, s.voiced]);
+      for (const sizes of [() => 1 + Math.floor(r() * 50), () => 1 + Math.floor(r() * 5000), () => 1 + Math.floor(r() * 700000)]) {
+        const chunked = run(x, opts, sizes);
+        expect(shape(chunked)).toEqual(shape(whole));
+        expectTiling(chunked, x, sec(20));
+      }
+    }
+  });
+
+  test("endpoint mode cuts as soon as a pause follows sound, once per pause", () => {
+    const x = render([
+      { kind: "silence", s: 1 },
+      { kind: "tone", s: 1.2 },
+      { kind: "silence", s: 0.4 }, // < 500 ms: no endpoint
+      { kind: "tone", s: 1 },
+      { kind: "silence", s: 3 },
+      { kind: "tone", s: 0.5 },
+      { kind: "silence", s: 0.6 },
+    ]);
+    const seg = new Segmenter({ endpoint: true, minPauseMs: 500 });
+    // decided 500 ms into the pause, without waiting for more audio
+    expect(seg.push(x.subarray(0, sec(4.1) - 1))).toEqual([]);
+    const first = seg.push(x.subarray(sec(4.1) - 1, sec(4.1)));
+    expect(first.map((s) => [s.start, s.samples.length])).toEqual([[0, sec(3.85)]]);
+    const rest = [...seg.push(x.subarray(sec(4.1))), ...seg.flush()];
+    expect(rest.map((s) => [s.start / SR, s.samples.length / SR, s.voiced])).toEqual([
+      [3.85, 3.5, true],
+      [7.35, 0.35, false],
+    ]);
+  });
+
+  test("pending() is the open audio and never exceeds maxSeconds plus two frames", () => {
+    const x = render([{ kind: "tone", s: 30 }, { kind: "silence", s: 1 }, { kind: "tone", s: 30 }]);
+    const seg = new Segmenter();
+    let open = seg.pending();
+    expect(open.start).toBe(0);
+    expect(open.samples.length).toBe(0);
+    const r = rng(3);
+    for (let i = 0; i < x.length; ) {
+      const n = Math.min(x.length - i, 1 + Math.floor(r() * 9000));
+      seg.push(x.subarray(i, i + n));
+      i += n;
+      open = seg.pending();
+      expect(open.start + open.samples.length).toBe(i);
+      expect(open.samples).toEqual(x.subarray(open.start, i));
+      expect(open.samples.length).toBeLessThanOrEqual(sec(20) + 320);
+      expect(seg.position).toBe(i);
+    }
+  });
+
+  test("flush ends the stream; later audio keeps absolute positions", () => {
+    const seg = new Segmenter();
+    const a = render([{ kind: "tone", s: 2 }]);
+    const [s1] = seg.flush().concat(seg.push(a), seg.flush());
+    expect(s1!.start).toBe(0);
+    const out = [...seg.push(render([{ kind: "tone", s: 25 }])), ...seg.flush()];
+    expect(out.map((s) => [s.start, s.samples.length, s.overlap])).toEqual([
+      [sec(2), sec(20), 0],
+      [sec(21), sec(6), sec(1)],
+    ]);
+    expect(seg.flush()).toEqual([]);
+  });
+
+  test("a 1-hour stream becomes a stream of segments with bounded memory", () => {
+    // 0.1 s blocks: 500 Hz tone (exactly 50 periods per block) or silence
+    const BLOCK = 1600;
+    const toneBlock = Float32Array.from({ length: BLOCK }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 500 * i) / SR));
+    const silentBlock = new Float32Array(BLOCK);
+    const blocks = 36000;
+    // every 10 minutes a 50 s stretch without pauses (hard cuts); otherwise 6.5 s tone + 0.5 s pause
+    const isTone = (b: number) => b % 6000 < 500 || b % 70 < 65;
+    const seg = new Segmenter();
+    Bun.gc(true);
+    const base = process.memoryUsage().heapUsed;
+    let peak = 0;
+    let end = 0;
+    let count = 0;
+    let hard = 0;
+    const check = (segs: Segment[]) => {
+      for (const s of segs) {
+        expect(s.samples.length).toBeLessThanOrEqual(sec(20));
+        expect(s.start).toBe(end - s.overlap);
+        if (s.overlap > 0) hard++;
+        else if (count > 0) expect(isTone(Math.floor(s.start / BLOCK))).toBe(false); // pause cuts land in silence
+        end = s.start + s.samples.length;
+        count++;
+      }
+    };
+    for (let b = 0; b < blocks; b++) {
+      check(seg.push(isTone(b) ? toneBlock : silentBlock));
+      if (b % 3000 === 2999) {
+        Bun.gc(true);
+        peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+        expect(seg.pending().samples.length).toBeLessThanOrEqual(sec(20) + 320);
+      }
+    }
+    check(seg.flush());
+    expect(end).toBe(blocks * BLOCK);
+    expect(count).toBeGreaterThan(180);
+    expect(hard).toBeGreaterThanOrEqual(12);
+    // the hour itself is 230 MB of float32; the segmenter keeps ~1.3 MB
+    expect(peak).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  test("other sample rates and options", () => {
+    const x = render([{ kind: "tone", s: 12 }]);
+    const segs = run(x, { sampleRate: 8000, maxSeconds: 10, overlapSeconds: 0 });
+    expect(segs.map((s) => [s.start, s.samples.length, s.overlap])).toEqual([
+      [0, 80000, 0],
+      [80000, 80000, 0],
+      [160000, 32000, 0],
+    ]);
+  });
+
+  test("invalid options are invalid_config", () => {
+    for (const o of [{ sampleRate: 0 }, { sampleRate: 16000.5 }, { maxSeconds: 0.5 }, { minPauseMs: 0 }, { overlapSeconds: 11 }, { maxSeconds: Number.NaN }, { overlapSeconds: -1 }]) {
+      let err: unknown;
+      try {
+        new Segmenter(o);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(GigasttError);
+      expect((err as GigasttError).code).toBe("invalid_config");
+    }
+  });
+});
