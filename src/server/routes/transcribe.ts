@@ -1,0 +1,177 @@
+/**
+ * `POST /v1/transcribe` (one result: json | text | srt | vtt) and
+ * `POST /v1/transcribe/stream` (SSE `partial`/`final` events, then `done`).
+ *
+ * Both: raw audio body (Content-Type ignored), Content-Length checked before
+ * anything is read, bytes counted while the body streams through the decoder
+ * (never held whole as PCM), an admission slot held from before the work
+ * starts until the response is complete (released on every path), and the
+ * same streaming core as the WebSocket, so the text equals the concatenated
+ * WebSocket finals for the same audio.
+ */
+import { Elysia } from "elysia";
+import { decodeAudioStream } from "../../audio/load.ts";
+import { wordsToText } from "../../decode/detok.ts";
+import { GigasttError, isGigasttError } from "../../errors.ts";
+import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
+import type { TranscriptResult } from "../../types.ts";
+import type { ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
+import { checkContentLength, limitedBody } from "../streaming/body.ts";
+import { runFile } from "../streaming/file.ts";
+import { errorMessage } from "../streaming/protocol.ts";
+import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
+
+const CONTENT_TYPES: Record<OutputFormat, string> = {
+  json: "application/json; charset=utf-8",
+  text: "text/plain; charset=utf-8",
+  srt: "application/x-subrip; charset=utf-8",
+  vtt: "text/vtt; charset=utf-8",
+};
+
+export function parseFormat(v: unknown): OutputFormat {
+  if (v === undefined || v === null || v === "") return "json";
+  if (typeof v === "string" && isOutputFormat(v)) return v;
+  throw new GigasttError("usage", `Unknown format. Supported: ${OUTPUT_FORMATS.join(", ")}`);
+}
+
+interface Ctx {
+  request: Request;
+  query: Record<string, string | undefined>;
+  server: { timeout(request: Request, seconds: number): void } | null;
+}
+
+export function transcribeRoutes(deps: ServerDeps) {
+  return new Elysia({ name: "gigastt-transcribe" })
+    .post("/v1/transcribe", (ctx) => transcribe(deps, ctx as unknown as Ctx), { parse: "none" })
+    .post("/v1/transcribe/stream", (ctx) => transcribeSse(deps, ctx as unknown as Ctx), { parse: "none" });
+}
+
+/** checks that come before a slot is taken; returns the config snapshot and the model */
+function preflight(deps: ServerDeps, request: Request): { config: ServerConfig; transcriber: TranscriberLike } {
+  const config = deps.config;
+  checkContentLength(request.headers, config.bodyLimitBytes);
+  if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
+  const transcriber = deps.transcriber;
+  if (!transcriber) throw new GigasttError("not_ready");
+  return { config, transcriber };
+}
+
+async function admit(deps: ServerDeps, request: Request): Promise<Slot> {
+  try {
+    return await deps.admission.acquire({ signal: request.signal });
+  } catch (e) {
+    if (isGigasttError(e)) throw e;
+    throw new GigasttError("internal", "client disconnected while waiting");
+  }
+}
+
+function audioOf(request: Request, config: ServerConfig) {
+  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+}
+
+async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
+  const format = parseFormat(query.format);
+  const { config, transcriber } = preflight(deps, request);
+  const rc = deps.context(request);
+  server?.timeout(request, 0); // long inference sends nothing for a while
+  const slot = await admit(deps, request);
+  const work = (async () => {
+    try {
+      const run = await runFile(audioOf(request, config), {
+        decoder: transcriber,
+        session: rc.id,
+        signal: request.signal,
+        partials: false,
+        onInference: (s, a) => deps.metrics.inference(s, a),
+        onDecodeError: () => false,
+      });
+      const result: TranscriptResult = {
+        text: wordsToText(run.words),
+        duration: run.duration,
+        words: run.words,
+        segments: buildSegments(run.words),
+      };
+      rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
+      return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+    } finally {
+      slot.release();
+    }
+  })();
+  return deps.lifecycle.track(work);
+}
+
+async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promise<Response> {
+  const { config, transcriber } = preflight(deps, request);
+  const rc = deps.context(request);
+  server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
+  const slot = await admit(deps, request);
+  const gone = new AbortController();
+  const onClientAbort = () => gone.abort();
+  request.signal.addEventListener("abort", onClientAbort, { once: true });
+  const audio = audioOf(request, config);
+  let first: IteratorResult<Float32Array>;
+  try {
+    // header and format errors still get a proper HTTP status
+    first = await audio.next();
+  } catch (e) {
+    slot.release();
+    request.signal.removeEventListener("abort", onClientAbort);
+    throw e;
+  }
+
+  const now = () => Date.now() / 1000;
+  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  const work = (async () => {
+    try {
+      const run = await runFile(
+        audio,
+        {
+          decoder: transcriber,
+          session: rc.id,
+          signal: gone.signal,
+          stop: deps.lifecycle.signal,
+          partials: true,
+          onEvent: (e) => {
+            if (e.type === "final" && e.last && e.words.length === 0) return;
+            writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words });
+          },
+          onInference: (s, a) => deps.metrics.inference(s, a),
+          onDecodeError: (e) => {
+            rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
+            deps.metrics.error("inference_error");
+            writer.send(errorMessage(isGigasttError(e) && e.code !== "internal" ? e : new GigasttError("inference_error")));
+            return true;
+          },
+        },
+        first,
+      );
+      writer.send({
+        type: "done",
+        text: wordsToText(run.words),
+        duration: run.duration,
+        timestamp: now(),
+        ...(run.stopped ? { reason: "shutting_down" } : {}),
+      });
+      rc.log.info("transcribed (sse)", { audio_seconds: round3(run.duration), words: run.words.length, stopped: run.stopped });
+    } catch (e) {
+      if (!gone.signal.aborted) {
+        const err = isGigasttError(e) ? e : new GigasttError("internal");
+        if (!isGigasttError(e)) rc.log.error("sse stream failed", { error: e instanceof Error ? e.message : String(e) });
+        deps.metrics.error(err.code);
+        writer.send(errorMessage(err));
+      } else {
+        rc.log.debug("sse client disconnected");
+      }
+    } finally {
+      slot.release();
+      request.signal.removeEventListener("abort", onClientAbort);
+      writer.end();
+    }
+  })();
+  void deps.lifecycle.track(work);
+  return new Response(writer.stream, { headers: SSE_HEADERS });
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

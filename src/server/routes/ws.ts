@@ -1,0 +1,64 @@
+/**
+ * `GET /v1/ws`: WebSocket protocol 1.0. The upgrade is refused with an HTTP
+ * error while draining (503 `shutting_down`), before the model is loaded (503
+ * `not_ready`) or for a bad `?sample_rate=` (400 `invalid_sample_rate`); after
+ * the upgrade everything happens in a {@link WsSession}.
+ *
+ * The frame cap is Bun's `maxPayloadLength` (set by the app from
+ * `--ws-frame-max-bytes`): an oversized frame closes the socket with 1009.
+ */
+import { Elysia } from "elysia";
+import { GigasttError } from "../../errors.ts";
+import type { ServerDeps } from "../deps.ts";
+import { parseRateParam } from "../streaming/protocol.ts";
+import { WsSession } from "../streaming/ws-session.ts";
+
+interface UpgradeData {
+  request: Request;
+}
+
+export function wsRoutes(deps: ServerDeps) {
+  const sessions = new WeakMap<object, WsSession>();
+  return new Elysia({ name: "gigastt-ws" }).ws("/v1/ws", {
+    upgrade(ctx) {
+      if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
+      if (!deps.transcriber) throw new GigasttError("not_ready");
+      parseRateParam(new URL(ctx.request.url).searchParams.get("sample_rate"));
+    },
+    open(ws) {
+      const data = ws.data as unknown as UpgradeData;
+      const request = data.request;
+      const transcriber = deps.transcriber;
+      const rc = deps.context(request);
+      if (!transcriber) {
+        ws.close(1011, "not ready");
+        return;
+      }
+      const sampleRate = parseRateParam(new URL(request.url).searchParams.get("sample_rate"));
+      const session = new WsSession(
+        {
+          send: (text) => void ws.raw.sendText(text),
+          close: (code, reason) => ws.raw.close(code, reason),
+        },
+        {
+          deps,
+          transcriber,
+          config: deps.config,
+          log: rc.log,
+          id: `${rc.id}:${crypto.randomUUID()}`,
+          ...(sampleRate !== undefined ? { sampleRate } : {}),
+        },
+      );
+      sessions.set(ws.raw, session);
+      session.start();
+    },
+    message(ws, message) {
+      sessions.get(ws.raw)?.onMessage(message);
+    },
+    close(ws, code, reason) {
+      const s = sessions.get(ws.raw);
+      sessions.delete(ws.raw);
+      s?.onClose(code, reason ?? "");
+    },
+  });
+}

@@ -1,0 +1,236 @@
+/**
+ * The streaming core shared by WebSocket, SSE and REST: 16 kHz samples in,
+ * ordered `partial`/`final` events out.
+ *
+ * The encoder is an offline model, so client frames are never decoded on
+ * their own. Samples go through a Segmenter whose cuts (pauses ≥ 500 ms, or
+ * 20 s at the quietest point) are a pure function of the sample stream, on a
+ * grid aligned to the stream start; every completed utterance is decoded once,
+ * from a fresh decoder state, with its offset from the stream start, and sent
+ * as a `final` that never changes. Finals are emitted in stream order even
+ * though their decodes run concurrently in the Worker pool.
+ *
+ * Partials re-decode the open utterance (a sliding window of the last few
+ * seconds) after every `partialEverySeconds` of new audio; a partial is
+ * skipped while the previous partial decode still runs (cadence adapts to
+ * load), and a partial result is dropped if a final overtook it. Partials
+ * never influence finals.
+ */
+import { GigasttError } from "../../errors.ts";
+import { Segmenter, type Segment } from "../../segment/segmenter.ts";
+import { SAMPLE_RATE, type Word } from "../../types.ts";
+import type { JobOptions } from "../deps.ts";
+
+/** The engine call this module needs (the Transcriber satisfies it). */
+export interface SegmentDecoder {
+  decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
+}
+
+export type UtteranceEvent =
+  /** the open utterance so far (may still change) */
+  | { readonly type: "partial"; readonly words: readonly Word[] }
+  /** a closed utterance; `last` marks the one sent by `finish()` (possibly empty) */
+  | { readonly type: "final"; readonly words: readonly Word[]; readonly last: boolean };
+
+/** Utterance endpointing of every stream (WS, SSE, REST): the same cuts everywhere. */
+export const STREAM_SEGMENTER = Object.freeze({ minPauseMs: 500, maxSeconds: 20, endpoint: true });
+
+/**
+ * A cut utterance and the part of it whose words belong to it: at a hard cut
+ * (no pause within 20 s) two utterances share an overlap and each keeps the
+ * words that start in its own half (as `stitchWords` does), decided when the
+ * utterance is cut, so its final never has to change later.
+ */
+interface Utterance {
+  readonly seg: Segment;
+  /** keep words with start ≥ from and < to (seconds) */
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface UtteranceStreamOptions {
+  decoder: SegmentDecoder;
+  /** fairness key for the Worker pool */
+  session: string;
+  onEvent(e: UtteranceEvent): void;
+  /** a final's decode failed (not aborted): its words are lost, the stream goes on */
+  onError?(e: unknown): void;
+  /** one final decode finished: wall seconds and audio seconds (metrics) */
+  onInference?(seconds: number, audioSeconds: number): void;
+  /** send partials (default true) */
+  partials?: boolean;
+  /** audio between two partial decodes of the open utterance (default 1 s) */
+  partialEverySeconds?: number;
+  /** longest audio re-decoded for a partial (default 8 s) */
+  partialWindowSeconds?: number;
+  /** words in the first seconds of a clipped window come from the previous partial (default 2 s) */
+  partialContextSeconds?: number;
+  now?: () => number;
+}
+
+export class UtteranceStream {
+  private readonly opts: UtteranceStreamOptions;
+  private readonly segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, ...STREAM_SEGMENTER });
+  private readonly abort = new AbortController();
+  private readonly now: () => number;
+  /** 16 kHz samples pushed */
+  private total = 0;
+  /** ordered emission of finals */
+  private tail: Promise<void> = Promise.resolve();
+  /** finals cut but not yet emitted */
+  private outstanding = 0;
+  private waiters: Array<() => void> = [];
+  /** bumped whenever a final is cut: partials started before are stale */
+  private generation = 0;
+  private partialBusy = false;
+  private partialMark = 0;
+  private lastPartial: { generation: number; words: readonly Word[]; text: string } | null = null;
+  private state: "open" | "finishing" | "closed" = "open";
+
+  constructor(opts: UtteranceStreamOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** seconds of 16 kHz audio pushed so far */
+  get duration(): number {
+    return this.total / SAMPLE_RATE;
+  }
+
+  /** finals cut and not yet emitted */
+  get pendingFinals(): number {
+    return this.outstanding;
+  }
+
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  push(x: Float32Array): void {
+    if (this.state !== "open") throw new GigasttError("internal", "push after finish");
+    if (x.length === 0) return;
+    this.total += x.length;
+    const segs = this.segmenter.push(x);
+    if (segs.length > 0) {
+      const nextStart = this.segmenter.pending().start;
+      segs.forEach((seg, i) => this.enqueue([utterance(seg, segs[i + 1]?.start ?? nextStart)], false));
+    }
+    this.maybePartial();
+  }
+
+  /** resolves once fewer than `max` finals are waiting (bounded memory for fast producers) */
+  whenBelow(max: number): Promise<void> {
+    if (this.outstanding < max || this.state === "closed") return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const check = () => {
+        if (this.outstanding < max || this.state === "closed") resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  /**
+   * End of input: decode the rest and emit the last `final` (always exactly
+   * one, possibly empty) after every earlier final. Resolves when it is emitted.
+   */
+  finish(): Promise<void> {
+    if (this.state !== "open") return this.tail;
+    this.state = "finishing";
+    this.generation++;
+    this.enqueue(this.segmenter.flush().map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), true);
+    return this.tail;
+  }
+
+  /** Abandon the stream: in-flight decodes are aborted, nothing more is emitted. */
+  close(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.generation++;
+    this.abort.abort(new GigasttError("internal", "stream closed"));
+    this.wake();
+  }
+
+  private enqueue(utts: readonly Utterance[], last: boolean): void {
+    this.generation++;
+    this.outstanding++;
+    const decodes = utts.map((u) => this.decode(u.seg));
+    for (const d of decodes) d.catch(() => {}); // awaited in order below
+    this.tail = this.tail.then(async () => {
+      let words: Word[] = [];
+      for (let i = 0; i < utts.length; i++) {
+        const u = utts[i]!;
+        try {
+          const got = await decodes[i]!;
+          words = words.concat(got.filter((w) => w.start >= u.from && w.start < u.to));
+        } catch (e) {
+          if (this.state !== "closed") this.opts.onError?.(e);
+        }
+      }
+      this.outstanding--;
+      this.wake();
+      if (this.state === "closed") return;
+      if (words.length > 0 || last) this.opts.onEvent({ type: "final", words, last });
+      if (!last) this.maybePartial();
+    });
+  }
+
+  private async decode(seg: Segment): Promise<Word[]> {
+    if (!seg.voiced) return []; // every frame quiet: nothing to transcribe
+    const started = this.now();
+    const words = await this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, {
+      session: this.opts.session,
+      signal: this.abort.signal,
+    });
+    this.opts.onInference?.((this.now() - started) / 1000, seg.samples.length / SAMPLE_RATE);
+    return words;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private maybePartial(): void {
+    if (this.opts.partials === false || this.state !== "open" || this.partialBusy) return;
+    const every = Math.round((this.opts.partialEverySeconds ?? 1) * SAMPLE_RATE);
+    const open = this.segmenter.pending();
+    const from = Math.max(this.partialMark, open.start);
+    if (open.samples.length === 0 || open.start + open.samples.length - from < every) return;
+    this.partialMark = open.start + open.samples.length;
+
+    const window = Math.round((this.opts.partialWindowSeconds ?? 8) * SAMPLE_RATE);
+    const skip = Math.max(0, open.samples.length - window);
+    const startSec = (open.start + skip) / SAMPLE_RATE;
+    const keepBefore = skip > 0 ? startSec + (this.opts.partialContextSeconds ?? 2) : -Infinity;
+    const generation = this.generation;
+    const prev = this.lastPartial?.generation === generation ? this.lastPartial.words : [];
+    this.partialBusy = true;
+    this.opts.decoder
+      .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal })
+      .then(
+        (got) => {
+          this.partialBusy = false;
+          if (generation !== this.generation || this.outstanding > 0 || this.state !== "open") return;
+          const words = skip > 0 ? [...prev.filter((w) => w.start < keepBefore), ...got.filter((w) => w.start >= keepBefore)] : got;
+          const text = words.map((w) => w.word).join(" ");
+          const changed = text !== (this.lastPartial?.generation === generation ? this.lastPartial.text : "");
+          this.lastPartial = { generation, words, text };
+          if (changed && words.length > 0) this.opts.onEvent({ type: "partial", words });
+          this.maybePartial();
+        },
+        () => {
+          this.partialBusy = false;
+        },
+      );
+  }
+}
+
+/** `seg`, followed by audio that starts at sample `nextStart` (before seg's end at a hard cut) */
+function utterance(seg: Segment, nextStart: number): Utterance {
+  const end = seg.start + seg.samples.length;
+  const from = seg.overlap > 0 ? (seg.start + seg.overlap / 2) / SAMPLE_RATE : Number.NEGATIVE_INFINITY;
+  const to = nextStart < end ? (nextStart + end) / 2 / SAMPLE_RATE : Number.POSITIVE_INFINITY;
+  return { seg, from, to };
+}

@@ -1,0 +1,348 @@
+/**
+ * One WebSocket session of protocol 1.0 (anchor §4), independent of the
+ * framework: the route hands it text/binary messages and the client's close,
+ * it answers through a {@link WsPeer}.
+ *
+ *   waiting ──slot──▶ active ──stop/drain/limit──▶ ending ──final sent──▶ closed
+ *
+ * - `ready` is sent once an admission slot is held (the slot is the session's
+ *   for its whole life and is released on every path). Messages that arrive
+ *   before it are queued (bounded) and handled in order afterwards.
+ * - Binary frames are PCM16 LE at the negotiated rate; they feed a
+ *   {@link PcmInput} → {@link UtteranceStream}, so frame sizes never matter.
+ * - Every server-initiated end of an admitted session sends the `final` (the
+ *   rest of the audio, decoded) before the close frame: 1000 after `stop`,
+ *   1001 on drain and idle timeout, 1008 on the session cap and empty-frame
+ *   spam. Errors always go out as an `error` message first.
+ */
+import type { ConsolaInstance } from "consola";
+import { GigasttError, isGigasttError } from "../../errors.ts";
+import type { Word } from "../../types.ts";
+import type { Slot, ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
+import { PcmInput } from "./pcm-input.ts";
+import {
+  DEFAULT_INPUT_RATE,
+  MAX_CONTROL_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  errorMessage,
+  invalidRate,
+  isSupportedRate,
+  parseClientMessage,
+  readyMessage,
+  resultMessage,
+} from "./protocol.ts";
+import { UtteranceStream } from "./utterances.ts";
+
+/** what the session needs from the socket */
+export interface WsPeer {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** empty binary frames tolerated per session (anchor §4.2) */
+export const MAX_EMPTY_FRAMES = 1000;
+
+export const CLOSE = Object.freeze({
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  policy: 1008,
+  tooBig: 1009,
+  internal: 1011,
+  tryAgainLater: 1013,
+});
+
+export interface WsSessionOptions {
+  deps: Pick<ServerDeps, "admission" | "lifecycle" | "metrics">;
+  transcriber: TranscriberLike;
+  /** the config snapshot taken when the session started */
+  config: ServerConfig;
+  log: ConsolaInstance;
+  /** fairness key for the Worker pool */
+  id: string;
+  /** `?sample_rate=` (already validated) */
+  sampleRate?: number;
+  /** wall clock (ms) for the `timestamp` fields */
+  now?: () => number;
+}
+
+type Incoming = { kind: "binary"; data: Uint8Array } | { kind: "text"; data: unknown };
+
+export class WsSession {
+  private readonly o: WsSessionOptions;
+  private readonly peer: WsPeer;
+  private readonly now: () => number;
+  private readonly acquireAbort = new AbortController();
+  private state: "waiting" | "active" | "ending" | "closed" = "waiting";
+  private slot: Slot | null = null;
+  private rate: number;
+  private input: PcmInput | null = null;
+  private stream: UtteranceStream | null = null;
+  private queue: Incoming[] = [];
+  private queuedBytes = 0;
+  private emptyFrames = 0;
+  private finals = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private sessionTimer: ReturnType<typeof setTimeout> | undefined;
+  private unsubscribeDrain: () => void = () => {};
+  private resolveDone!: () => void;
+  /** settles when the session is over (slot released, socket closed) */
+  readonly done: Promise<void>;
+
+  constructor(peer: WsPeer, opts: WsSessionOptions) {
+    this.peer = peer;
+    this.o = opts;
+    this.now = opts.now ?? Date.now;
+    this.rate = opts.sampleRate ?? DEFAULT_INPUT_RATE;
+    this.done = new Promise<void>((r) => {
+      this.resolveDone = r;
+    });
+  }
+
+  /** the socket is open: wait for a slot, then `ready` */
+  start(): void {
+    const { admission, lifecycle, metrics } = this.o.deps;
+    metrics.wsSessions(1);
+    void lifecycle.track(this.done);
+    if (lifecycle.draining) {
+      this.fail(new GigasttError("shutting_down"), CLOSE.goingAway);
+      return;
+    }
+    this.unsubscribeDrain = lifecycle.onDrain(() => this.drain());
+    admission.acquire({ signal: this.acquireAbort.signal }).then(
+      (slot) => {
+        if (this.state !== "waiting") {
+          slot.release();
+          return;
+        }
+        this.slot = slot;
+        this.begin();
+      },
+      (e: unknown) => {
+        if (this.state !== "waiting") return;
+        if (isGigasttError(e) && (e.code === "timeout" || e.code === "pool_closed")) this.fail(e, e.wsClose ?? CLOSE.tryAgainLater);
+        else this.fail(new GigasttError("internal"), CLOSE.internal);
+      },
+    );
+  }
+
+  /** a text (already JSON-parsed or raw) or binary message from the client */
+  onMessage(data: unknown): void {
+    if (this.state === "ending" || this.state === "closed") return;
+    const msg: Incoming = isBinary(data) ? { kind: "binary", data: toBytes(data) } : { kind: "text", data };
+    if (this.state === "waiting") {
+      this.queuedBytes += msg.kind === "binary" ? msg.data.length : 64;
+      if (this.queuedBytes > Math.max(4 * this.o.config.wsFrameMaxBytes, 1 << 20)) {
+        this.fail(new GigasttError("payload_too_large", "Too much data before ready"), CLOSE.tooBig);
+        return;
+      }
+      this.queue.push(msg);
+      return;
+    }
+    this.touch();
+    this.handle(msg);
+  }
+
+  /** the client closed the socket (or it broke) */
+  onClose(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    const tooBig = code === CLOSE.tooBig || /too big/i.test(reason);
+    if (tooBig) this.o.deps.metrics.error("frame_too_large");
+    const audio = this.input?.seconds ?? 0;
+    if (this.state === "active" && audio > 0) {
+      this.o.log.info("ws client closed without stop; the open utterance is discarded", {
+        code,
+        audio_seconds: round3(audio),
+        finals: this.finals,
+      });
+    } else {
+      this.o.log.debug("ws closed by client", { code, state: this.state });
+    }
+    this.teardown();
+  }
+
+  // ---- lifecycle -----------------------------------------------------------
+
+  private begin(): void {
+    this.state = "active";
+    const { config } = this.o;
+    this.send(readyMessage(this.rate));
+    this.touch();
+    if (config.maxSessionSecs > 0) {
+      this.sessionTimer = setTimeout(
+        () => this.end(CLOSE.policy, "max session duration", new GigasttError("max_session_duration_exceeded")),
+        config.maxSessionSecs * 1000,
+      );
+    }
+    const queued = this.queue;
+    this.queue = [];
+    for (const m of queued) {
+      if (this.state !== "active") break;
+      this.handle(m);
+    }
+  }
+
+  private drain(): void {
+    if (this.state === "waiting") {
+      this.acquireAbort.abort();
+      this.fail(new GigasttError("shutting_down"), CLOSE.goingAway);
+    } else if (this.state === "active") {
+      this.end(CLOSE.goingAway, "server shutdown");
+    }
+  }
+
+  /** send the error (if any), decode the rest, send the `final`, close with `code` */
+  private end(code: number, reason: string, error?: GigasttError): void {
+    if (this.state !== "active") return;
+    this.state = "ending";
+    this.clearTimers();
+    if (error) this.sendError(error);
+    const stream = this.ensureStream();
+    const tail = this.input?.flush();
+    if (tail?.danglingByte) this.o.log.debug("ws stream ended with an odd byte (half a sample) left over");
+    if (tail && tail.samples.length) stream.push(tail.samples);
+    stream.finish().then(
+      () => this.closeWith(code, reason),
+      () => this.closeWith(CLOSE.internal, "internal error"),
+    );
+  }
+
+  /** error before or without a stream: message, close, done */
+  private fail(e: GigasttError, code: number): void {
+    this.sendError(e);
+    this.closeWith(code, e.code);
+  }
+
+  private closeWith(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    try {
+      this.peer.close(code, reason);
+    } catch {
+      // already gone
+    }
+    this.o.log.debug("ws session closed", { code, audio_seconds: round3(this.input?.seconds ?? 0), finals: this.finals });
+    this.teardown();
+  }
+
+  private teardown(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.clearTimers();
+    this.acquireAbort.abort();
+    this.stream?.close();
+    this.slot?.release();
+    this.slot = null;
+    this.queue = [];
+    this.unsubscribeDrain();
+    this.o.deps.metrics.wsSessions(-1);
+    this.resolveDone();
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.sessionTimer);
+  }
+
+  private touch(): void {
+    if (this.state !== "active") return;
+    clearTimeout(this.idleTimer);
+    const secs = this.o.config.idleTimeoutSecs;
+    if (secs > 0) this.idleTimer = setTimeout(() => this.end(CLOSE.goingAway, "idle timeout", new GigasttError("idle_timeout")), secs * 1000);
+  }
+
+  // ---- messages ------------------------------------------------------------
+
+  private handle(m: Incoming): void {
+    if (m.kind === "binary") this.audio(m.data);
+    else this.text(m.data);
+  }
+
+  private audio(bytes: Uint8Array): void {
+    if (bytes.length === 0) {
+      if (++this.emptyFrames > MAX_EMPTY_FRAMES) this.end(CLOSE.policy, "too many empty frames", new GigasttError("too_many_empty_frames"));
+      return;
+    }
+    this.input ??= new PcmInput(this.rate);
+    const x = this.input.push(bytes);
+    if (x.length) this.ensureStream().push(x);
+  }
+
+  private text(data: unknown): void {
+    let msg;
+    try {
+      if (typeof data === "object" && data !== null && JSON.stringify(data).length > MAX_CONTROL_MESSAGE_BYTES) {
+        throw new GigasttError("bad_message", "Control message too large");
+      }
+      msg = parseClientMessage(data);
+    } catch (e) {
+      this.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
+      return;
+    }
+    if (msg.type === "stop") {
+      this.end(CLOSE.normal, "stop");
+      return;
+    }
+    if (this.input !== null) {
+      this.sendError(new GigasttError("configure_too_late"));
+      return;
+    }
+    if (msg.protocolVersion !== undefined && msg.protocolVersion !== PROTOCOL_VERSION) {
+      this.sendError(
+        new GigasttError("unsupported_protocol_version", `Unsupported protocol version. Supported: ${PROTOCOL_VERSION}`),
+      );
+      this.state = "ending";
+      this.closeWith(CLOSE.protocolError, "unsupported protocol version");
+      return;
+    }
+    if (msg.sampleRate !== undefined) {
+      if (isSupportedRate(msg.sampleRate)) this.rate = msg.sampleRate;
+      else this.sendError(invalidRate());
+    }
+  }
+
+  private ensureStream(): UtteranceStream {
+    if (this.stream) return this.stream;
+    const { metrics } = this.o.deps;
+    this.stream = new UtteranceStream({
+      decoder: this.o.transcriber,
+      session: this.o.id,
+      onEvent: (e) => {
+        if (this.state === "closed") return;
+        if (e.type === "final") this.finals++;
+        this.send(resultMessage(e.type, e.words as Word[], this.now() / 1000));
+      },
+      onError: (e) => {
+        this.o.log.warn("ws inference failed", { error: e instanceof Error ? e.message : String(e) });
+        this.sendError(isGigasttError(e) && e.code !== "internal" ? e : new GigasttError("inference_error"));
+      },
+      onInference: (seconds, audio) => metrics.inference(seconds, audio),
+    });
+    return this.stream;
+  }
+
+  private sendError(e: GigasttError): void {
+    this.o.deps.metrics.error(e.code);
+    this.send(errorMessage(e));
+  }
+
+  private send(payload: unknown): void {
+    if (this.state === "closed") return;
+    try {
+      this.peer.send(JSON.stringify(payload));
+    } catch {
+      // socket gone; the close handler tears down
+    }
+  }
+}
+
+function isBinary(d: unknown): d is Uint8Array | ArrayBuffer {
+  return d instanceof Uint8Array || d instanceof ArrayBuffer;
+}
+
+function toBytes(d: Uint8Array | ArrayBuffer): Uint8Array {
+  return d instanceof Uint8Array ? d : new Uint8Array(d);
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
