@@ -1,0 +1,394 @@
+/**
+ * The model store against a real HTTP server on loopback (no fetch mocks): clean download,
+ * resume after a dropped connection, ignored Range, 5xx/429 retries, wrong bytes, size
+ * mismatch, redirect chains, timeouts, offline and no-route failures, model-dir rules.
+ * Every case checks that nothing unverified is ever installed under a model file name.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isGigasttError } from "../../src/errors.ts";
+import { parseManifest } from "../../src/store/catalog.ts";
+import { ensureModel, syncModel } from "../../src/store/ensure.ts";
+import { readLock, writeLock } from "../../src/store/lockfile.ts";
+import type { HfTestServer } from "../helpers/hf-server.ts";
+import { NAMES, env, expectInstalled, expectNothingCorrupt, fastNet, startServer, tempDir } from "./fixtures.ts";
+
+let server: HfTestServer;
+let dir: string;
+let stderr: string[];
+
+async function sync(over: Partial<Parameters<typeof syncModel>[0]> = {}, net = fastNet()) {
+  return syncModel({
+    modelDir: dir,
+    precision: "fp32",
+    catalog: parseManifest(JSON.stringify(server.manifest()), "test-manifest"),
+    env: env(server),
+    net,
+    stderr: (s) => void stderr.push(s),
+    tty: false,
+    ...over,
+  });
+}
+
+async function failure(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (e) {
+    if (isGigasttError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected a failure");
+}
+
+beforeEach(async () => {
+  server = await startServer();
+  dir = tempDir();
+  stderr = [];
+});
+afterEach(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("download", () => {
+  test("clean download installs verified files, writes the lock, and a second run fetches nothing", async () => {
+    const report = await sync();
+    expect(report.downloaded.sort()).toEqual(Object.values(NAMES).sort());
+    expectInstalled(dir, server);
+    for (const [name, data] of server.files) {
+      expect(server.statsOf(name).bytesSent).toBe(data.length);
+      expect(server.statsOf(name).contentRequests).toBe(1);
+    }
+    // HF layout: the resolve URL redirects to a CDN path; X-Linked headers come on the redirect
+    const enc = server.log.filter((r) => r.file === NAMES.encoder);
+    expect(enc.map((r) => r.status)).toEqual([302, 200]);
+    expect(enc[0]!.path).toBe(`/${server.repo}/resolve/${server.revision}/${NAMES.encoder}`);
+    const lock = readLock(dir)!;
+    expect(lock.repo).toBe(server.repo);
+    expect(lock.revision).toBe(server.revision);
+    // non-TTY progress: plain lines with percentages
+    expect(stderr.join("")).toContain(`downloading ${NAMES.encoder}: `);
+    expect(stderr.join("")).toMatch(/100\.0%/);
+
+    const before = server.log.length;
+    const files = await ensureModel({ modelDir: dir, precision: "fp32", catalog: parseManifest(JSON.stringify(server.manifest())), env: env(server), net: fastNet(), stderr: () => {} });
+    expect(server.log.length).toBe(before);
+    expect(files.encoder).toBe(join(dir, NAMES.encoder));
+    expect(files.vocab).toBe(join(dir, NAMES.vocab));
+  });
+
+  test("a connection dropped mid-file is resumed with Range: received bytes are not fetched again", async () => {
+    const size = server.files.get(NAMES.encoder)!.length;
+    server.fault(NAMES.encoder, { dropAfter: 200_000 });
+    const net = fastNet();
+    await sync({}, net);
+    expectInstalled(dir, server);
+    const st = server.statsOf(NAMES.encoder);
+    expect(st.starts).toEqual([0, 200_000]);
+    expect(st.bytesSent).toBe(size);
+    expect(server.log.filter((r) => r.file === NAMES.encoder && r.range).map((r) => r.range)).toEqual(["bytes=200000-", "bytes=200000-"]);
+    expect(net.waits.length).toBe(1);
+  });
+
+  test("a server that ignores Range gets a fresh download, never a spliced file", async () => {
+    const size = server.files.get(NAMES.encoder)!.length;
+    server.fault(NAMES.encoder, { dropAfter: 150_000, ignoreRange: true });
+    await sync();
+    expectInstalled(dir, server);
+    const st = server.statsOf(NAMES.encoder);
+    expect(st.starts).toEqual([0, 0]);
+    expect(st.bytesSent).toBe(150_000 + size);
+    expect(stderr.join("")).toContain("does not support resuming");
+  });
+
+  test("an existing partial from an earlier run is resumed", async () => {
+    const data = server.files.get(NAMES.encoder)!;
+    writeFileSync(join(dir, `${NAMES.encoder}.partial`), data.subarray(0, 123_456));
+    await sync();
+    expectInstalled(dir, server);
+    expect(server.statsOf(NAMES.encoder).starts).toEqual([123_456]);
+    expect(server.statsOf(NAMES.encoder).bytesSent).toBe(data.length - 123_456);
+  });
+
+  test("a corrupt partial (wrong prefix) fails the hash after resume, is discarded and fetched whole", async () => {
+    const data = server.files.get(NAMES.encoder)!;
+    writeFileSync(join(dir, `${NAMES.encoder}.partial`), new Uint8Array(100_000).fill(1));
+    await sync();
+    expectInstalled(dir, server);
+    expect(server.statsOf(NAMES.encoder).starts).toEqual([100_000, 0]);
+    expect(server.statsOf(NAMES.encoder).bytesSent).toBe(data.length - 100_000 + data.length);
+  });
+
+  test("503 twice then OK: retried with exponential backoff", async () => {
+    server.fault(NAMES.decoder, { status: [{ status: 503 }, { status: 503 }] });
+    const net = fastNet();
+    await sync({}, net);
+    expectInstalled(dir, server);
+    expect(net.waits).toEqual([1000, 2000]); // base·2ⁿ with jitter factor 1 (random 0.5)
+    expect(server.log.filter((r) => r.file === NAMES.decoder).map((r) => r.status)).toEqual([503, 503, 302, 200]);
+    expect(stderr.join("")).toContain("HTTP 503");
+  });
+
+  test("429 with Retry-After waits as long as the server asks", async () => {
+    server.fault(NAMES.joint, { status: [{ status: 429, retryAfter: "7" }] });
+    const net = fastNet();
+    await sync({}, net);
+    expectInstalled(dir, server);
+    expect(net.waits).toEqual([7000]);
+  });
+
+  test("retries stop at the waiting budget: network_error, exit 5, nothing installed", async () => {
+    server.fault(NAMES.joint, { status: Array.from({ length: 50 }, () => ({ status: 502 })) });
+    const net = fastNet({ retryBudgetMs: 10_000 });
+    const e = await failure(sync({}, net));
+    expect(e.code).toBe("network_error");
+    expect(e.exitCode).toBe(5);
+    expect(e.message).toContain(NAMES.joint);
+    expect(e.message).toContain("HTTP 502");
+    expect(net.waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(10_000);
+    expect(existsSync(join(dir, NAMES.joint))).toBe(false);
+    expectNothingCorrupt(dir, server);
+  });
+
+  test("a Retry-After beyond the budget fails at once without waiting", async () => {
+    server.fault(NAMES.joint, { status: [{ status: 429, retryAfter: "120" }] });
+    const net = fastNet();
+    const e = await failure(sync({}, net));
+    expect(e.code).toBe("network_error");
+    expect(e.message).toContain("asked to wait 120.0 s");
+    expect(net.waits).toEqual([]);
+  });
+
+  test("4xx other than 408/429 is not retried (exit 4, URL named)", async () => {
+    const catalog = parseManifest(JSON.stringify(server.manifest()));
+    server.files.delete(NAMES.vocab);
+    const net = fastNet();
+    const e = await failure(sync({ catalog }, net));
+    expect(e.code).toBe("model_missing");
+    expect(e.exitCode).toBe(4);
+    expect(e.message).toContain("HTTP 404");
+    expect(e.message).toContain(`/resolve/${server.revision}/${NAMES.vocab}`);
+    expect(net.waits).toEqual([]);
+  });
+
+  test("wrong bytes: checksum error, partial removed, nothing installed", async () => {
+    server.fault(NAMES.decoder, { corrupt: true });
+    const e = await failure(sync());
+    expect(e.code).toBe("checksum_mismatch");
+    expect(e.exitCode).toBe(4);
+    expect(e.message).toContain(NAMES.decoder);
+    expect(e.message).toContain("SHA-256 mismatch");
+    expect(existsSync(join(dir, NAMES.decoder))).toBe(false);
+    expect(existsSync(join(dir, `${NAMES.decoder}.partial`))).toBe(false);
+    expect(readLock(dir)?.files[NAMES.decoder]).toBeUndefined();
+    expectNothingCorrupt(dir, server);
+  });
+
+  test("size mismatch reported by the server fails before the body is read", async () => {
+    server.fault(NAMES.decoder, { linkedSize: 12345 });
+    const e = await failure(sync());
+    expect(e.code).toBe("checksum_mismatch");
+    expect(e.exitCode).toBe(4);
+    expect(e.message).toContain("size mismatch: the server reports 12345 bytes");
+    expect(existsSync(join(dir, `${NAMES.decoder}.partial`))).toBe(false);
+    expect(existsSync(join(dir, NAMES.decoder))).toBe(false);
+  });
+
+  test("a body longer than the expected size is refused and discarded", async () => {
+    server.fault(NAMES.decoder, { extraBytes: 10, chunked: true });
+    const e = await failure(sync());
+    expect(e.code).toBe("checksum_mismatch");
+    expect(e.message).toContain("more than the expected");
+    expect(existsSync(join(dir, NAMES.decoder))).toBe(false);
+    expect(existsSync(join(dir, `${NAMES.decoder}.partial`))).toBe(false);
+  });
+
+  test("a redirect chain is followed; too long a chain is refused", async () => {
+    server.fault(NAMES.joint, { redirects: 5 });
+    await sync();
+    expectInstalled(dir, server);
+    expect(server.log.filter((r) => r.file === NAMES.joint).map((r) => r.status)).toEqual([302, 302, 302, 302, 302, 200]);
+
+    const dir2 = tempDir();
+    server.fault(NAMES.joint, { redirects: 12 });
+    const e = await failure(sync({ modelDir: dir2 }));
+    expect(e.code).toBe("model_missing");
+    expect(e.message).toContain("too many redirects");
+    expect(existsSync(join(dir2, NAMES.joint))).toBe(false);
+    rmSync(dir2, { recursive: true, force: true });
+  });
+
+  test("a stalled body hits the idle timeout and is resumed", async () => {
+    server.fault(NAMES.encoder, { stallAfter: 100_000 });
+    const net = fastNet({ idleTimeoutMs: 300 });
+    await sync({}, net);
+    expectInstalled(dir, server);
+    expect(server.statsOf(NAMES.encoder).starts).toEqual([0, 100_000]);
+    expect(stderr.join("")).toContain("no data for 0.3 s");
+  });
+
+  test("HF_TOKEN is sent as a bearer token to the endpoint only, never to a redirect target on another origin", async () => {
+    const other = server.url.replace("127.0.0.1", "localhost");
+    server.fault(NAMES.encoder, { redirectBase: other });
+    await sync({ env: env(server, { HF_TOKEN: "hf_secret" }) });
+    expectInstalled(dir, server);
+    const enc = server.log.filter((r) => r.file === NAMES.encoder);
+    expect(enc.map((r) => r.authorization)).toEqual(["Bearer hf_secret", null]);
+    const vocab = server.log.filter((r) => r.file === NAMES.vocab);
+    expect(vocab.map((r) => r.authorization)).toEqual(["Bearer hf_secret", "Bearer hf_secret"]);
+  });
+
+  test("HTTP_PROXY routes requests through the proxy; NO_PROXY bypasses it", async () => {
+    // the test server also answers absolute-form (proxy) requests; the endpoint host does not resolve
+    const e = { HF_ENDPOINT: "http://hf-mirror.invalid", HTTP_PROXY: server.url };
+    await sync({ env: e });
+    expectInstalled(dir, server);
+    expect(server.log.length).toBeGreaterThan(0);
+    expect(server.log.every((r) => r.viaProxy)).toBe(true);
+
+    const dir2 = tempDir();
+    const err = await failure(sync({ modelDir: dir2, env: { ...e, NO_PROXY: "localhost,.invalid" } }));
+    expect(err.code).toBe("offline"); // went direct: DNS failure → no route
+    rmSync(dir2, { recursive: true, force: true });
+  });
+});
+
+describe("offline and unreachable", () => {
+  test("--offline with missing files lists each file, its URL and the folder (exit 4)", async () => {
+    const e = await failure(sync({ offline: true }));
+    expect(e.code).toBe("offline");
+    expect(e.exitCode).toBe(4);
+    for (const name of Object.values(NAMES)) {
+      expect(e.message).toContain(name);
+      expect(e.message).toContain(`${server.url}/${server.repo}/resolve/${server.revision}/${name}`);
+    }
+    expect(e.message).toContain(dir);
+    expect(server.log.length).toBe(0);
+  });
+
+  test("connection refused fails at once as offline (no retries)", async () => {
+    const url = server.url;
+    await server.close();
+    server = await startServer(); // for afterEach
+    const net = fastNet();
+    const e = await failure(sync({ env: { HF_ENDPOINT: url } }, net));
+    expect(e.code).toBe("offline");
+    expect(e.message).toContain("connection refused");
+    expect(e.message).toContain(`${url}/`);
+    expect(net.waits).toEqual([]);
+  });
+
+  test("DNS failure fails at once as offline", async () => {
+    const net = fastNet();
+    const e = await failure(sync({ env: { HF_ENDPOINT: "http://no-such-host.invalid" } }, net));
+    expect(e.code).toBe("offline");
+    expect(e.message).toContain("DNS");
+    expect(net.waits).toEqual([]);
+  });
+
+  test("offline with a complete locked model works without the network", async () => {
+    await sync();
+    const before = server.log.length;
+    await sync({ offline: true });
+    expect(server.log.length).toBe(before);
+  });
+});
+
+describe("model-dir rules", () => {
+  test("catalog-sized files without a lock are hashed once and locked; only missing files are fetched", async () => {
+    for (const n of [NAMES.encoder, NAMES.vocab]) writeFileSync(join(dir, n), server.files.get(n)!);
+    const report = await sync();
+    expect(report.adopted.sort()).toEqual([NAMES.encoder, NAMES.vocab].sort());
+    expect(report.downloaded.sort()).toEqual([NAMES.decoder, NAMES.joint].sort());
+    expect(server.statsOf(NAMES.encoder).requests).toBe(0);
+    expectInstalled(dir, server);
+  });
+
+  test("a catalog-sized file with the wrong hash is downloaded again", async () => {
+    const data = server.files.get(NAMES.decoder)!;
+    writeFileSync(join(dir, NAMES.decoder), new Uint8Array(data.length));
+    await sync();
+    expectInstalled(dir, server);
+    expect(stderr.join("")).toContain("does not match the pinned SHA-256");
+  });
+
+  test("foreign files (sizes not the catalog's, no lock) are used as is with one warning line", async () => {
+    for (const n of Object.values(NAMES)) writeFileSync(join(dir, n), "generated test model");
+    const report = await sync();
+    expect(report.downloaded).toEqual([]);
+    expect(report.unverified.sort()).toEqual(Object.values(NAMES).sort());
+    expect(server.log.length).toBe(0);
+    const warnings = stderr.join("").split("\n").filter((l) => l.startsWith("warning:"));
+    expect(warnings.length).toBe(1);
+    expect(warnings[0]).toContain("unverified");
+    expect(readLock(dir)).toBeNull();
+  });
+
+  test("a locked file with a wrong size is re-downloaded, never used", async () => {
+    await sync();
+    writeFileSync(join(dir, NAMES.joint), "truncated");
+    stderr = [];
+    await sync();
+    expectInstalled(dir, server);
+    expect(server.statsOf(NAMES.joint).contentRequests).toBe(2);
+    expect(stderr.join("")).toContain("the lock file says");
+  });
+
+  test("the lock is authoritative: a locked file is not re-hashed at load (size check only)", async () => {
+    await sync();
+    // same size, different bytes: only `models verify` (full hash) can tell
+    const p = join(dir, NAMES.joint);
+    const buf = readFileSync(p);
+    buf[0] = buf[0]! ^ 0xff;
+    writeFileSync(p, buf);
+    const before = server.log.length;
+    await sync();
+    expect(server.log.length).toBe(before);
+    expect(statSync(p).size).toBe(server.files.get(NAMES.joint)!.length);
+  });
+
+  test("a lock recording a different version than the catalog triggers a re-download", async () => {
+    await sync();
+    const lock = readLock(dir)!;
+    writeLock(dir, { ...lock, files: { ...lock.files, [NAMES.joint]: { ...lock.files[NAMES.joint]!, sha256: "0".repeat(64) } } });
+    await sync();
+    expectInstalled(dir, server);
+    expect(server.statsOf(NAMES.joint).contentRequests).toBe(2);
+  });
+});
+
+describe("int8-style files (hash from the server)", () => {
+  test("files without a catalog hash are verified against X-Linked-Etag and recorded in the lock", async () => {
+    const catalog = parseManifest(JSON.stringify(server.manifest(undefined, { withHashes: false })));
+    await sync({ catalog });
+    expectInstalled(dir, server);
+  });
+
+  test("a wrong X-Linked-Etag makes the download fail its checksum", async () => {
+    const catalog = parseManifest(JSON.stringify(server.manifest(undefined, { withHashes: false })));
+    server.fault(NAMES.joint, { etag: `"${"ab".repeat(32)}"` });
+    const e = await failure(sync({ catalog }));
+    expect(e.code).toBe("checksum_mismatch");
+    expect(existsSync(join(dir, NAMES.joint))).toBe(false);
+  });
+
+  test("no catalog hash and no X-Linked-Etag: refused, nothing installed", async () => {
+    const catalog = parseManifest(JSON.stringify(server.manifest(undefined, { withHashes: false })));
+    server.fault(NAMES.joint, { etag: null });
+    const e = await failure(sync({ catalog }));
+    expect(e.code).toBe("model_invalid");
+    expect(e.message).toContain("X-Linked-Etag");
+    expect(existsSync(join(dir, NAMES.joint))).toBe(false);
+  });
+});
+
+describe("disk space", () => {
+  test("the free-space check fails early with the numbers (disk_full, exit 6)", async () => {
+    const e = await failure(sync({ freeBytes: () => 100_000 }));
+    expect(e.code).toBe("disk_full");
+    expect(e.exitCode).toBe(6);
+    expect(e.message).toMatch(/needs .*\(\d+ bytes\) more, .*\(100000 bytes\) free/);
+    expect(server.log.length).toBe(0);
+  });
+});
