@@ -1,0 +1,209 @@
+/**
+ * The async transcription API. Audio is cut into ≤ 20 s segments (src/segment),
+ * each decoded from a fresh state in a Worker; segments run in parallel across
+ * the pool and their words are stitched back in order with absolute times.
+ *
+ * The caller's thread never runs ONNX: it only segments, posts and stitches.
+ * Memory stays bounded for long input: PCM is never accumulated, and at most
+ * `workers + 1` segments are in flight.
+ */
+import { availableParallelism } from "node:os";
+import { wordsToText } from "../decode/detok.ts";
+import { GigasttError } from "../errors.ts";
+import { buildSegments } from "../format/index.ts";
+import { type ModelFiles, selectModelFiles } from "../model/files.ts";
+import { type Segment, Segmenter } from "../segment/segmenter.ts";
+import { stitchWords } from "../segment/stitch.ts";
+import { SAMPLE_RATE, type Precision, type TranscriptResult, type Word } from "../types.ts";
+import { WorkerPool } from "./pool.ts";
+import type { DecodeJob, ModelWorkerInfo, ModelWorkerInit } from "./worker.ts";
+
+/** Entry of the inference Worker; a compiled binary must embed `src/engine/worker.ts` as an extra entrypoint. */
+export const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
+
+/** Longest segment sent to the encoder, seconds. */
+export const MAX_SEGMENT_SECONDS = 20;
+
+export interface JobOptions {
+  /** fairness key: jobs round-robin across keys (default: one key per call) */
+  readonly session?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface StreamOptions extends JobOptions {
+  /** called in order for each decoded segment with its new words and its span in seconds */
+  readonly onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void>;
+}
+
+export interface TranscriberOptions {
+  readonly modelDir: string;
+  readonly precision?: Precision;
+  /** Workers (default: CPU cores) */
+  readonly workers?: number;
+  /** intra-op threads per Worker (default 1) */
+  readonly threadsPerWorker?: number;
+}
+
+export interface TranscriberInfo {
+  readonly precision: Precision;
+  readonly vocabSize: number;
+  readonly workers: number;
+  readonly files: ModelFiles;
+}
+
+export class Transcriber {
+  readonly info: TranscriberInfo;
+  readonly #pool: WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
+
+  private constructor(pool: WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>, files: ModelFiles) {
+    this.#pool = pool;
+    this.info = Object.freeze({ precision: files.precision, vocabSize: pool.info.vocabSize, workers: pool.size, files });
+  }
+
+  /** Selects the files (`model_missing`), starts the Workers and loads the model in each (`model_invalid`). */
+  static async load(opts: TranscriberOptions): Promise<Transcriber> {
+    return Transcriber.fromFiles(selectModelFiles(opts.modelDir, opts.precision ?? "fp32"), opts);
+  }
+
+  /** Same as `load` for files already selected (e.g. by the model store). */
+  static async fromFiles(files: ModelFiles, opts: { workers?: number; threadsPerWorker?: number } = {}): Promise<Transcriber> {
+    const workers = opts.workers ?? Math.max(1, availableParallelism());
+    const threads = opts.threadsPerWorker ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new GigasttError("invalid_config", `threads per worker must be a positive integer, got ${threads}`);
+    const pool = await WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
+      url: WORKER_URL,
+      size: workers,
+      init: { files, intraOpThreads: threads },
+    });
+    return new Transcriber(pool, files);
+  }
+
+  /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
+  get load(): { queued: number; busy: number; workers: number } {
+    return { queued: this.#pool.queued, busy: this.#pool.busy, workers: this.#pool.size };
+  }
+
+  /** Decodes one ≤ 20 s segment from a fresh decoder state; word times are shifted by `offsetSeconds`. */
+  decodeSegment(samples: Float32Array, offsetSeconds: number, opts: JobOptions = {}): Promise<Word[]> {
+    // own copy: the caller's buffer is never detached by the transfer
+    const copy = samples.slice();
+    return this.#pool.run({ samples: copy, offsetSeconds }, { session: opts.session, signal: opts.signal, transfer: [copy.buffer] });
+  }
+
+  /** Transcribes 16 kHz mono samples. */
+  transcribe(samples: Float32Array, opts: JobOptions = {}): Promise<TranscriptResult> {
+    return this.transcribeStream(once(samples), opts);
+  }
+
+  /**
+   * Transcribes a stream of 16 kHz mono chunks. Segments decode in parallel; `onSegment`
+   * runs in order as soon as each segment (and all before it) is done. Words near the end of
+   * a segment that reached the length limit (a possible hard cut) are held back until the next
+   * segment settles the overlap, so every word is reported once and never retracted.
+   */
+  async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
+    const session = opts.session ?? `stream-${crypto.randomUUID()}`;
+    const local = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
+    const limit = this.#pool.size + 1;
+    const segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, maxSeconds: MAX_SEGMENT_SECONDS });
+    const holdSeconds = segmenter.overlapSamples / SAMPLE_RATE;
+    const words: Word[] = [];
+    let held: Word[] = [];
+    let total = 0;
+    let failure: { error: unknown } | null = null;
+    let chain: Promise<void> = Promise.resolve();
+    const inflight: Promise<void>[] = [];
+
+    const settle = async (seg: SegmentSpan, found: Word[], isLast: boolean): Promise<void> => {
+      const start = seg.start / SAMPLE_RATE;
+      const end = (seg.start + seg.length) / SAMPLE_RATE;
+      const merged = seg.overlap > 0 ? stitchWords(held, found, start, seg.overlap / SAMPLE_RATE) : held.concat(found);
+      // a segment cut at the length limit may be followed by an overlapping one
+      const mayOverlap = !isLast && seg.length >= segmenter.maxSamples;
+      const holdFrom = end - holdSeconds;
+      const ready = mayOverlap ? merged.filter((w) => w.start < holdFrom) : merged;
+      held = mayOverlap ? merged.filter((w) => w.start >= holdFrom) : [];
+      for (const w of ready) words.push(w);
+      await opts.onSegment?.(ready, { start, end });
+    };
+
+    const submit = async (segs: Segment[], last: boolean): Promise<void> => {
+      for (let i = 0; i < segs.length; i++) {
+        const { samples, voiced } = segs[i]!;
+        // the samples move to a Worker: keep only the span
+        const seg: SegmentSpan = { start: segs[i]!.start, length: samples.length, overlap: segs[i]!.overlap };
+        while (inflight.length >= limit) await inflight[0];
+        if (failure) throw failure.error;
+        const isLast = last && i === segs.length - 1;
+        const found = voiced ? this.#decodeOwned(samples, seg.start / SAMPLE_RATE, session, signal) : Promise.resolve<Word[]>([]);
+        found.catch(() => {}); // awaited in order below; no unhandled rejection meanwhile
+        const step = chain.then(async () => {
+          if (failure) return;
+          try {
+            await settle(seg, await found, isLast);
+          } catch (e) {
+            failure = { error: e };
+            local.abort(e);
+          }
+        });
+        chain = step;
+        inflight.push(step.then(() => void inflight.shift()));
+      }
+    };
+
+    try {
+      for await (const chunk of chunks) {
+        signal.throwIfAborted();
+        if (failure) throw (failure as { error: unknown }).error;
+        if (chunk.length === 0) continue;
+        total += chunk.length;
+        await submit(segmenter.push(chunk), false);
+      }
+      await submit(segmenter.flush(), true);
+      await chain;
+      if (failure) throw (failure as { error: unknown }).error;
+      if (held.length > 0) {
+        // the stream ended right after a segment cut at the limit: nothing overlaps it
+        const rest = held;
+        held = [];
+        words.push(...rest);
+        await opts.onSegment?.(rest, { start: rest[0]!.start, end: total / SAMPLE_RATE });
+      }
+    } catch (e) {
+      local.abort(e);
+      await chain;
+      throw e;
+    }
+    return {
+      text: wordsToText(words),
+      duration: total / SAMPLE_RATE,
+      words,
+      segments: buildSegments(words),
+    };
+  }
+
+  /** Runs a segment whose samples the caller gives away (moved, not copied, when they own their buffer). */
+  #decodeOwned(samples: Float32Array, offsetSeconds: number, session: string, signal: AbortSignal): Promise<Word[]> {
+    const owned = samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
+    return this.#pool.run({ samples: owned, offsetSeconds }, { session, signal, transfer: [owned.buffer as ArrayBuffer] });
+  }
+
+  /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+/** Where a segment lies in the stream, in samples. */
+interface SegmentSpan {
+  readonly start: number;
+  readonly length: number;
+  readonly overlap: number;
+}
+
+/** Feeds a whole buffer in 5 s views so segmenting never holds the thread for long. */
+async function* once(x: Float32Array): AsyncGenerator<Float32Array> {
+  const step = 5 * SAMPLE_RATE;
+  for (let i = 0; i < x.length; i += step) yield x.subarray(i, i + step);
+}
