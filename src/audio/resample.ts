@@ -219,9 +219,20 @@ export class Resampler {
       for (let i = 0; i < count; i++) {
         const base = n0 - K + 1 - start;
         const off = p * taps;
-        let acc = 0;
-        for (let j = 0; j < taps; j++) acc += buf[base + j]! * table[off + j]!;
-        out[i] = acc;
+        // four partial sums break the add dependency chain (taps is even)
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let j = 0;
+        for (; j + 3 < taps; j += 4) {
+          a0 += buf[base + j]! * table[off + j]!;
+          a1 += buf[base + j + 1]! * table[off + j + 1]!;
+          a2 += buf[base + j + 2]! * table[off + j + 2]!;
+          a3 += buf[base + j + 3]! * table[off + j + 3]!;
+        }
+        for (; j < taps; j++) a0 += buf[base + j]! * table[off + j]!;
+        out[i] = a0 + a1 + (a2 + a3);
         n0 += stepN;
         p += stepP;
         if (p >= L) {

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import type { Word } from "../types.ts";
 import { lay, randomWords } from "../../test/helpers/words.ts";
 import { buildSegments } from "./segments.ts";
 
