@@ -1,0 +1,145 @@
+/**
+ * Long audio end to end: a 10-minute tone recording (test-models.md §1) streamed in random
+ * chunks through the Transcriber. The segmenter cuts it into ≤ 20 s segments (in pauses, and
+ * by hard cut + overlap inside two 25 s stretches without a pause); every word comes back once,
+ * in order, with its absolute start within ±0.1 s of its tone's onset; memory stays bounded.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Transcriber } from "../src/engine/transcriber.ts";
+import { Segmenter } from "../src/segment/segmenter.ts";
+import type { Word } from "../src/types.ts";
+import { DEFAULT_TONE_PIECES, makeToneModelDir, piecesToText, toneFrequency } from "./helpers/tone.ts";
+
+const SR = 16000;
+const MINUTES = 10;
+const AMP = 0.5;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Tone {
+  readonly piece: number;
+  /** first sample */
+  readonly at: number;
+  readonly len: number;
+}
+
+/**
+ * The recording as a list of tones: phrases of 3–12 pieces (0.25–0.4 s tones, 0–0.12 s gaps)
+ * separated by 0.35–2 s pauses; at 3 and 7 minutes a 70-piece phrase (≈ 25 s, no pause).
+ * Phrases start with a word piece; no piece follows itself (the tone model's contract).
+ */
+function schedule(seed: number, seconds: number): Tone[] {
+  const r = rng(seed);
+  const words = DEFAULT_TONE_PIECES.map((p, k) => [p, k] as const).filter(([p]) => p.startsWith("▁")).map(([, k]) => k);
+  const tones: Tone[] = [];
+  let pos = Math.round(0.5 * SR);
+  let last = -1;
+  const long = new Set([180, 420]);
+  while (pos < (seconds - 30) * SR) {
+    const longNow = [...long].find((s) => pos >= s * SR);
+    if (longNow !== undefined) long.delete(longNow);
+    const n = longNow !== undefined ? 70 : 3 + Math.floor(r() * 10);
+    for (let i = 0; i < n; i++) {
+      let k: number;
+      do k = i === 0 ? words[Math.floor(r() * words.length)]! : Math.floor(r() * DEFAULT_TONE_PIECES.length);
+      while (k === last);
+      const len = Math.round((0.25 + r() * 0.15) * SR);
+      tones.push({ piece: k, at: pos, len });
+      last = k;
+      pos += len + Math.round(r() * 0.12 * SR);
+    }
+    pos += Math.round((0.35 + r() * 1.65) * SR);
+  }
+  return tones;
+}
+
+/** Renders [from, from + n) of the recording. */
+function render(tones: readonly Tone[], from: number, n: number, firstTone: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = firstTone; i < tones.length && tones[i]!.at < from + n; i++) {
+    const t = tones[i]!;
+    const w = (2 * Math.PI * toneFrequency(t.piece)) / SR;
+    const a = Math.max(from, t.at);
+    const b = Math.min(from + n, t.at + t.len);
+    for (let s = a; s < b; s++) out[s - from] = AMP * Math.sin(w * (s - t.at));
+  }
+  return out;
+}
+
+/** The recording in random chunks of 10 ms – 3 s, generated on the fly (never held whole). */
+async function* chunks(tones: readonly Tone[], total: number, seed: number): AsyncGenerator<Float32Array> {
+  const r = rng(seed);
+  let first = 0;
+  for (let pos = 0; pos < total; ) {
+    const n = Math.min(total - pos, Math.round((0.01 + r() * 3) * SR));
+    while (first < tones.length && tones[first]!.at + tones[first]!.len <= pos) first++;
+    yield render(tones, pos, n, first);
+    pos += n;
+  }
+}
+
+const heapMB = () => {
+  Bun.gc(true);
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+
+let transcriber: Transcriber;
+beforeAll(async () => {
+  transcriber = await Transcriber.load({ modelDir: makeToneModelDir(), workers: 2 });
+});
+afterAll(() => transcriber.close());
+
+describe("10-minute tone recording", () => {
+  test("segments ≤ 20 s, exact transcript, absolute word starts within ±0.1 s, bounded memory", async () => {
+    const total = MINUTES * 60 * SR;
+    const tones = schedule(42, MINUTES * 60);
+    const pieces = tones.map((t) => DEFAULT_TONE_PIECES[t.piece]!);
+    const onsets = tones.filter((t) => DEFAULT_TONE_PIECES[t.piece]!.startsWith("▁")).map((t) => t.at / SR);
+
+    // the segmenter alone: what the transcriber will decode
+    const seg = new Segmenter();
+    const spans: { start: number; length: number; overlap: number }[] = [];
+    for await (const c of chunks(tones, total, 7)) for (const s of seg.push(c)) spans.push({ start: s.start, length: s.samples.length, overlap: s.overlap });
+    for (const s of seg.flush()) spans.push({ start: s.start, length: s.samples.length, overlap: s.overlap });
+    expect(spans.every((s) => s.length <= 20 * SR)).toBe(true);
+    expect(spans.filter((s) => s.overlap > 0).length).toBeGreaterThanOrEqual(2); // the two long phrases
+    expect(spans.length).toBeGreaterThanOrEqual(30);
+
+    const before = heapMB();
+    let peak = 0;
+    let polled = 0;
+    const streamed: Word[] = [];
+    const spansSeen: { start: number; end: number }[] = [];
+    const result = await transcriber.transcribeStream(chunks(tones, total, 7), {
+      onSegment: (words, span) => {
+        streamed.push(...words);
+        spansSeen.push(span);
+        if (++polled % 8 === 0) peak = Math.max(peak, heapMB() - before);
+      },
+    });
+    peak = Math.max(peak, heapMB() - before);
+
+    expect(result.duration).toBe(MINUTES * 60);
+    expect(result.text).toBe(piecesToText(pieces));
+    expect(result.words.length).toBe(onsets.length);
+    const late = result.words.map((w, i) => Math.abs(w.start - onsets[i]!)).filter((d) => d > 0.1);
+    expect(late).toEqual([]);
+    for (let i = 1; i < result.words.length; i++) expect(result.words[i]!.start).toBeGreaterThan(result.words[i - 1]!.start);
+    // streamed words are the final words, in order, each once
+    expect(streamed).toEqual([...result.words]);
+    // segment callbacks arrive in order and cover the recording
+    for (let i = 1; i < spansSeen.length; i++) expect(spansSeen[i]!.start).toBeGreaterThanOrEqual(spansSeen[i - 1]!.start);
+    expect(spansSeen.at(-1)!.end).toBe(MINUTES * 60);
+    // the recording is 37.5 MB of float32; the main thread holds a few segments at a time
+    expect(peak).toBeLessThan(24);
+  }, 120_000);
+});
