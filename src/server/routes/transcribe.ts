@@ -18,7 +18,7 @@ import type { TranscriptResult } from "../../types.ts";
 import type { ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { errorMessage } from "../streaming/protocol.ts";
+import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 
 const CONTENT_TYPES: Record<OutputFormat, string> = {
@@ -133,7 +133,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
           partials: true,
           onEvent: (e) => {
             if (e.type === "final" && e.last && e.words.length === 0) return;
-            writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words });
+            writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words.map(roundWord) });
           },
           onInference: (s, a) => deps.metrics.inference(s, a),
           onDecodeError: (e) => {

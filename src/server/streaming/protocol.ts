@@ -101,7 +101,7 @@ export function readyMessage(sampleRate: number = DEFAULT_INPUT_RATE): ReadyMess
 }
 
 export function resultMessage(type: "partial" | "final", words: readonly Word[], timestamp: number): ResultMessage {
-  return { type, text: wordsToText(words), words, is_final: type === "final", timestamp };
+  return { type, text: wordsToText(words), words: words.map(roundWord), is_final: type === "final", timestamp };
 }
 
 /** A safe client-facing error: the code's message (or the error's own safe message) and retry hint. */
@@ -121,4 +121,9 @@ export function errorMessage(e: unknown): ErrorMessage {
 /** Wall-clock Unix seconds (the `timestamp` field). */
 export function unixSeconds(now: () => number = Date.now): number {
   return now() / 1000;
+}
+
+/** confidence to 4 decimals, like the REST JSON */
+export function roundWord(w: Word): Word {
+  return { word: w.word, start: w.start, end: w.end, confidence: Math.round(w.confidence * 1e4) / 1e4 };
 }

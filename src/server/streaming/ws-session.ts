@@ -215,13 +215,13 @@ export class WsSession {
 
   private closeWith(code: number, reason: string): void {
     if (this.state === "closed") return;
+    this.o.log.debug("ws session closed", { code, audio_seconds: round3(this.input?.seconds ?? 0), finals: this.finals });
+    this.teardown();
     try {
       this.peer.close(code, reason);
     } catch {
       // already gone
     }
-    this.o.log.debug("ws session closed", { code, audio_seconds: round3(this.input?.seconds ?? 0), finals: this.finals });
-    this.teardown();
   }
 
   private teardown(): void {
