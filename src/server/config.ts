@@ -2,6 +2,11 @@
  * `gigastt serve` configuration: one frozen object, parsed once from flags,
  * env and the optional TOML file (precedence CLI > env > file > default).
  */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { GigasttError } from "../errors.ts";
+import { parseLogLevel } from "../log.ts";
+import { isLoopbackIp, isWildcardIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "./net.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import type { Precision } from "../types.ts";
 
@@ -66,3 +71,425 @@ export const DEFAULT_PORT = 9876;
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_POOL_SIZE = 4;
 export const DEFAULT_MAX_AUDIO_SECS = 3 * 3600;
+
+// ---------------------------------------------------------------------------
+// parsing
+
+
+type Env = Record<string, string | undefined>;
+type FlagKind = "string" | "boolean" | "list" | "optional-list";
+
+interface FlagSpec {
+  readonly kind: FlagKind;
+  readonly short?: string;
+  readonly env?: string;
+}
+
+/** Every `serve` flag; `global` ones are also accepted by the CLI runner. */
+export const SERVE_FLAGS = {
+  port: { kind: "string", short: "p" },
+  host: { kind: "string" },
+  "bind-all": { kind: "boolean", env: "GIGASTT_ALLOW_BIND_ANY" },
+  "pool-size": { kind: "string" },
+  "pool-checkout-timeout-secs": { kind: "string", env: "GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS" },
+  "idle-timeout-secs": { kind: "string", env: "GIGASTT_IDLE_TIMEOUT_SECS" },
+  "max-session-secs": { kind: "string", env: "GIGASTT_MAX_SESSION_SECS" },
+  "shutdown-drain-secs": { kind: "string", env: "GIGASTT_SHUTDOWN_DRAIN_SECS" },
+  "body-limit-bytes": { kind: "string", env: "GIGASTT_BODY_LIMIT_BYTES" },
+  "ws-frame-max-bytes": { kind: "string", env: "GIGASTT_WS_FRAME_MAX_BYTES" },
+  "rate-limit-per-minute": { kind: "string", env: "GIGASTT_RATE_LIMIT_PER_MINUTE" },
+  "rate-limit-burst": { kind: "string", env: "GIGASTT_RATE_LIMIT_BURST" },
+  "allow-origin": { kind: "list" },
+  "cors-allow-any": { kind: "boolean" },
+  metrics: { kind: "boolean", env: "GIGASTT_METRICS" },
+  "log-level": { kind: "string" },
+  "log-format": { kind: "string" },
+  "model-dir": { kind: "string" },
+  config: { kind: "string" },
+  "skip-quantize": { kind: "boolean", env: "GIGASTT_SKIP_QUANTIZE" },
+  precision: { kind: "string", env: "GIGASTT_PRECISION" },
+  workers: { kind: "string", env: "GIGASTT_WORKERS" },
+  "allow-host": { kind: "list" },
+  "trust-proxy": { kind: "optional-list", env: "GIGASTT_TRUST_PROXY" },
+} as const satisfies Record<string, FlagSpec>;
+
+export type ServeFlag = keyof typeof SERVE_FLAGS;
+
+/** Keys of the TOML file (anchor §1.5) → config field. */
+export const FILE_KEYS = {
+  idle_timeout_secs: "idleTimeoutSecs",
+  ws_frame_max_bytes: "wsFrameMaxBytes",
+  body_limit_bytes: "bodyLimitBytes",
+  rate_limit_per_minute: "rateLimitPerMinute",
+  rate_limit_burst: "rateLimitBurst",
+  max_session_secs: "maxSessionSecs",
+  shutdown_drain_secs: "shutdownDrainSecs",
+  pool_checkout_timeout_secs: "poolCheckoutTimeoutSecs",
+} as const satisfies Record<string, keyof ReloadableLimits>;
+
+const LIMIT_FLAGS: Record<keyof ReloadableLimits, ServeFlag> = {
+  idleTimeoutSecs: "idle-timeout-secs",
+  wsFrameMaxBytes: "ws-frame-max-bytes",
+  bodyLimitBytes: "body-limit-bytes",
+  rateLimitPerMinute: "rate-limit-per-minute",
+  rateLimitBurst: "rate-limit-burst",
+  maxSessionSecs: "max-session-secs",
+  shutdownDrainSecs: "shutdown-drain-secs",
+  poolCheckoutTimeoutSecs: "pool-checkout-timeout-secs",
+};
+
+export const MAX_RATE_LIMIT_PER_MINUTE = 60_000;
+
+/** What the command line said, before env/file/defaults. */
+type RawFlags = { -readonly [K in ServeFlag]?: (typeof SERVE_FLAGS)[K]["kind"] extends "boolean" ? boolean : (typeof SERVE_FLAGS)[K]["kind"] extends "string" ? string : string[] };
+
+function usage(msg: string): GigasttError {
+  return new GigasttError("usage", msg);
+}
+
+/** Tokenizes `serve` argv: `--flag value`, `--flag=value`, `-p value`, `--no-bool`, repeatable lists. */
+export function parseServeArgv(argv: readonly string[]): RawFlags {
+  const out: Record<string, unknown> = {};
+  const byShort = new Map<string, ServeFlag>();
+  for (const [name, spec] of Object.entries(SERVE_FLAGS) as [ServeFlag, FlagSpec][]) if (spec.short) byShort.set(spec.short, name);
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    if (tok === "--") break;
+    if (!tok.startsWith("-") || tok === "-") throw usage(`unexpected argument '${tok}' for 'gigastt serve'`);
+    const long = tok.startsWith("--");
+    const body = tok.slice(long ? 2 : 1);
+    const eq = body.indexOf("=");
+    let name = eq >= 0 ? body.slice(0, eq) : body;
+    let inline: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
+    let negated = false;
+    if (!long) {
+      const full = byShort.get(name);
+      if (!full) throw usage(`unknown flag '${tok}' for 'gigastt serve'`);
+      name = full;
+    } else if (!(name in SERVE_FLAGS) && name.startsWith("no-") && (SERVE_FLAGS as Record<string, FlagSpec>)[name.slice(3)]?.kind === "boolean") {
+      name = name.slice(3);
+      negated = true;
+    }
+    const spec = (SERVE_FLAGS as Record<string, FlagSpec>)[name];
+    if (!spec) throw usage(`unknown flag '--${name}' for 'gigastt serve'`);
+    const flag = `--${name}`;
+    switch (spec.kind) {
+      case "boolean":
+        if (negated) {
+          if (inline !== undefined) throw usage(`flag '--no-${name}' takes no value`);
+          out[name] = false;
+        } else out[name] = inline === undefined ? true : parseBool(inline, flag);
+        break;
+      case "optional-list": {
+        // `--trust-proxy` alone = loopback; `--trust-proxy=CIDR[,CIDR…]` (repeatable)
+        const list = (out[name] as string[] | undefined) ?? [];
+        if (inline === undefined) list.push(...LOOPBACK_CIDRS);
+        else list.push(...splitList(inline, flag));
+        out[name] = list;
+        break;
+      }
+      case "string":
+      case "list": {
+        if (inline === undefined) {
+          const next = argv[i + 1];
+          if (next === undefined || (next.startsWith("-") && next !== "-" && !/^-\d/.test(next))) throw usage(`flag '${flag}' needs a value`);
+          inline = next;
+          i++;
+        }
+        if (spec.kind === "string") out[name] = inline;
+        else out[name] = [...((out[name] as string[] | undefined) ?? []), inline];
+        break;
+      }
+    }
+  }
+  return out as RawFlags;
+}
+
+function splitList(s: string, flag: string): string[] {
+  const items = s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+  if (items.length === 0) throw usage(`flag '${flag}' needs at least one value`);
+  return items;
+}
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+const FALSE = new Set(["0", "false", "no", "off"]);
+
+/** Boolean text as accepted everywhere: 1/0, true/false, yes/no, on/off (any case). */
+export function parseBool(value: string, what: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw usage(`invalid value '${value}' for '${what}': expected 1/0, true/false, yes/no or on/off`);
+}
+
+function parseUint(value: string, what: string): number {
+  const v = value.trim();
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw usage(`invalid value '${value}' for '${what}': expected a non-negative integer`);
+  return Number(v);
+}
+
+/** The source of a value, for messages: `--flag`, `GIGASTT_X` or `key in FILE`. */
+interface Sourced<T> {
+  value: T;
+  from: string;
+}
+
+export interface ParseOptions {
+  /** content of the `--config` file; read from disk when omitted and `--config` is given */
+  fileText?: string;
+  /** whether stderr is a TTY (picks the default log format) */
+  isTTY?: boolean;
+  /** default for `--workers` */
+  cpus?: number;
+  readFile?: (path: string) => string;
+}
+
+/**
+ * Parses and validates everything `serve` needs, before any network or model
+ * work. Throws GigasttError `usage`/`bind_refused`/`invalid_config` (exit 2)
+ * naming the flag, env var or file key at fault.
+ */
+export function parseServeConfig(argv: readonly string[], env: Env = process.env, opts: ParseOptions = {}): ServerConfig {
+  const flags = parseServeArgv(argv);
+  const warnings: string[] = [];
+
+  const envStr = (flag: ServeFlag): Sourced<string> | undefined => {
+    const name = (SERVE_FLAGS[flag] as FlagSpec).env;
+    const v = name ? env[name] : undefined;
+    return name && v !== undefined && v.trim() !== "" ? { value: v.trim(), from: name } : undefined;
+  };
+  const flagOrEnvStr = (flag: ServeFlag): Sourced<string> | undefined => {
+    const v = flags[flag];
+    if (typeof v === "string") return { value: v, from: `--${flag}` };
+    return envStr(flag);
+  };
+  const bool = (flag: ServeFlag): boolean => {
+    const v = flags[flag];
+    if (typeof v === "boolean") return v;
+    const e = envStr(flag);
+    return e ? parseBool(e.value, e.from) : false;
+  };
+  const uint = (flag: ServeFlag, fallback: number): Sourced<number> => {
+    const s = flagOrEnvStr(flag);
+    return s ? { value: parseUint(s.value, s.from), from: s.from } : { value: fallback, from: "default" };
+  };
+
+  // ---- config file (limits only) ------------------------------------------
+  const configFile = flags.config?.trim() || undefined;
+  if (flags.config !== undefined && !configFile) throw usage("flag '--config' needs a file path");
+  const fileLimits = configFile ? parseConfigFile(opts.fileText ?? readConfig(configFile, opts.readFile), configFile) : {};
+
+  const limit = (key: keyof ReloadableLimits): Sourced<number> => {
+    const s = flagOrEnvStr(LIMIT_FLAGS[key]);
+    if (s) return { value: parseUint(s.value, s.from), from: s.from };
+    const f = fileLimits[key];
+    if (f) return f;
+    return { value: DEFAULT_LIMITS[key], from: "default" };
+  };
+
+  // ---- network --------------------------------------------------------------
+  const port = uint("port", DEFAULT_PORT);
+  if (port.value > 65535) throw usage(`invalid value '${port.value}' for '--port': expected 0..65535`);
+  const bindAll = bool("bind-all");
+  const hostText = (flags.host ?? DEFAULT_HOST).trim();
+  const bind = parseBindHost(hostText);
+  if (!bind.loopback && !bindAll) {
+    throw new GigasttError(
+      "bind_refused",
+      `refusing to bind non-loopback address '${hostText}': pass --bind-all or set GIGASTT_ALLOW_BIND_ANY=1 to expose the server to the network`,
+    );
+  }
+  if (!bind.loopback) warnings.push(`binding ${hostText}: anyone on the network can reach this server (no authentication; put a TLS reverse proxy in front)`);
+
+  // ---- limits -------------------------------------------------------------
+  const poolSize = uint("pool-size", DEFAULT_POOL_SIZE);
+  if (poolSize.value < 1) throw usage(`invalid value '0' for '${poolSize.from}': the pool needs at least 1 slot`);
+  const checkout = limit("poolCheckoutTimeoutSecs");
+  if (checkout.value === 0) {
+    checkout.value = 1;
+    warnings.push(`${checkout.from}=0 would refuse every busy request at once; using 1 second`);
+  }
+  const idle = limit("idleTimeoutSecs");
+  if (idle.value < 1) throw usage(`invalid value '0' for '${idle.from}': expected at least 1 second`);
+  const maxSession = limit("maxSessionSecs");
+  if (maxSession.value > 0 && maxSession.value < idle.value)
+    warnings.push(`max session (${maxSession.value}s) is shorter than the idle timeout (${idle.value}s): sessions end at the max session cap first`);
+  const drain = limit("shutdownDrainSecs");
+  if (drain.value < 1) {
+    drain.value = 1;
+    warnings.push(`${drain.from}=0 leaves no time to drain; using 1 second`);
+  }
+  const body = limit("bodyLimitBytes");
+  if (body.value < 1) throw usage(`invalid value '0' for '${body.from}': expected at least 1 byte`);
+  const frame = limit("wsFrameMaxBytes");
+  if (frame.value < 2) throw usage(`invalid value '${frame.value}' for '${frame.from}': expected at least 2 bytes`);
+  const rpm = limit("rateLimitPerMinute");
+  if (rpm.value > MAX_RATE_LIMIT_PER_MINUTE) {
+    warnings.push(`${rpm.from}=${rpm.value} is above ${MAX_RATE_LIMIT_PER_MINUTE}; clamped to ${MAX_RATE_LIMIT_PER_MINUTE}`);
+    rpm.value = MAX_RATE_LIMIT_PER_MINUTE;
+  }
+  const burst = limit("rateLimitBurst");
+  if (rpm.value > 0 && burst.value === 0) throw usage(`invalid value '0' for '${burst.from}': the burst must be at least 1 when rate limiting is on`);
+
+  // ---- origins / hosts / proxies -------------------------------------------
+  const allowOrigin = (flags["allow-origin"] ?? []).map(normalizeOrigin);
+  const corsAllowAny = bool("cors-allow-any");
+  if (corsAllowAny) warnings.push("--cors-allow-any: every web page can call this server from a browser (Access-Control-Allow-Origin: *)");
+  const allowHost = (flags["allow-host"] ?? []).map(normalizeAllowHost);
+  if (bind.wildcard && allowHost.length === 0)
+    warnings.push(`wildcard bind ${hostText} without --allow-host: any Host header is accepted (no DNS-rebinding protection)`);
+  const trustProxy = parseTrustProxy(flags["trust-proxy"], envStr("trust-proxy"));
+
+  // ---- engine / logging -----------------------------------------------------
+  const precisionRaw = flagOrEnvStr("precision");
+  const precision = precisionRaw ? parsePrecision(precisionRaw) : "int8";
+  const workers = uint("workers", opts.cpus ?? availableParallelism());
+  if (workers.value < 1) throw usage(`invalid value '0' for '${workers.from}': expected at least 1 worker`);
+  const skipQuantize = bool("skip-quantize");
+  if (skipQuantize) warnings.push("--skip-quantize is accepted for compatibility and does nothing (use `gigastt quantize` to build the int8 model)");
+  let logLevel: LogLevelName;
+  try {
+    logLevel = parseLogLevel(flags["log-level"]);
+  } catch (e) {
+    throw usage(`invalid value '${flags["log-level"]}' for '--log-level': expected silent, error, warn, info, debug or trace`);
+  }
+  const fmt = flags["log-format"]?.trim().toLowerCase();
+  if (fmt !== undefined && fmt !== "json" && fmt !== "pretty") throw usage(`invalid value '${flags["log-format"]}' for '--log-format': expected json or pretty`);
+  const logFormat: LogFormat = fmt ?? (opts.isTTY ?? process.stderr.isTTY ? "pretty" : "json");
+  const modelDir = flags["model-dir"]?.trim() || undefined;
+  if (flags["model-dir"] !== undefined && !modelDir) throw usage("flag '--model-dir' needs a path");
+
+  return Object.freeze({
+    port: port.value,
+    host: bind.address,
+    hostIsLoopback: bind.loopback,
+    hostIsWildcard: bind.wildcard,
+    bindAll,
+    poolSize: poolSize.value,
+    poolCheckoutTimeoutSecs: checkout.value,
+    idleTimeoutSecs: idle.value,
+    maxSessionSecs: maxSession.value,
+    shutdownDrainSecs: drain.value,
+    bodyLimitBytes: body.value,
+    wsFrameMaxBytes: frame.value,
+    rateLimitPerMinute: rpm.value,
+    rateLimitBurst: burst.value,
+    allowOrigin: Object.freeze(allowOrigin),
+    corsAllowAny,
+    metrics: bool("metrics"),
+    logLevel,
+    logFormat,
+    modelDir,
+    configFile,
+    skipQuantize,
+    precision,
+    workers: workers.value,
+    allowHost: Object.freeze(allowHost),
+    trustProxy: Object.freeze(trustProxy),
+    maxAudioSecs: DEFAULT_MAX_AUDIO_SECS,
+    warnings: Object.freeze(warnings),
+  });
+}
+
+function readConfig(path: string, readFile: ((p: string) => string) | undefined): string {
+  try {
+    return (readFile ?? ((p) => readFileSync(p, "utf8")))(path);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException)?.code === "ENOENT" ? "no such file" : ((e as Error)?.message ?? String(e));
+    throw new GigasttError("invalid_config", `cannot read config file '${path}': ${why}`, { cause: e });
+  }
+}
+
+/** Parses the TOML limits file; unknown keys and bad values are errors naming the key. */
+export function parseConfigFile(text: string, path = "config file"): Partial<Record<keyof ReloadableLimits, Sourced<number>>> {
+  let doc: unknown;
+  try {
+    doc = Bun.TOML.parse(text);
+  } catch (e) {
+    throw new GigasttError("invalid_config", `cannot parse '${path}': ${(e as Error)?.message ?? e}`, { cause: e });
+  }
+  const out: Partial<Record<keyof ReloadableLimits, Sourced<number>>> = {};
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    const field = (FILE_KEYS as Record<string, keyof ReloadableLimits>)[key];
+    if (!field) throw new GigasttError("invalid_config", `unknown key '${key}' in '${path}' (known: ${Object.keys(FILE_KEYS).join(", ")})`);
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+      throw new GigasttError("invalid_config", `invalid value for '${key}' in '${path}': expected a non-negative integer`);
+    out[field] = { value, from: `${key} in ${path}` };
+  }
+  return out;
+}
+
+export interface BindHost {
+  /** address for Bun.serve (IPv6 without brackets) */
+  readonly address: string;
+  readonly loopback: boolean;
+  readonly wildcard: boolean;
+}
+
+/** `--host`: an IP literal (IPv6 bracketed or not) or `localhost` (binds 127.0.0.1). */
+export function parseBindHost(text: string): BindHost {
+  if (text.toLowerCase() === "localhost") return { address: "127.0.0.1", loopback: true, wildcard: false };
+  const ip = parseIp(text);
+  if (!ip) throw usage(`invalid value '${text}' for '--host': expected an IP address (e.g. 127.0.0.1, ::1, [::1], 0.0.0.0) or localhost`);
+  const raw = text.replace(/^\[|\]$/g, "");
+  return { address: raw, loopback: isLoopbackIp(ip), wildcard: isWildcardIp(ip) };
+}
+
+function normalizeOrigin(o: string): string {
+  const v = o.trim().toLowerCase().replace(/\/+$/, "");
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw usage(`invalid value '${o}' for '--allow-origin': expected an origin such as https://app.example.com`);
+  }
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || u.pathname !== "/" || u.search || u.hash || u.username || `${u.protocol}//${u.host}` !== v)
+    throw usage(`invalid value '${o}' for '--allow-origin': expected scheme://host[:port] with no path, e.g. https://app.example.com`);
+  return v;
+}
+
+function normalizeAllowHost(h: string): string {
+  const v = h.trim().toLowerCase();
+  // name, name:port, IPv4[:port], [IPv6][:port]
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(v) || v.startsWith(".") || v.startsWith("-"))
+    throw usage(`invalid value '${h}' for '--allow-host': expected a host name or address with an optional :port, e.g. stt.example.com`);
+  return v;
+}
+
+function parseTrustProxy(flag: string[] | undefined, env: Sourced<string> | undefined): string[] {
+  let items: string[];
+  let from: string;
+  if (flag) {
+    items = flag;
+    from = "--trust-proxy";
+  } else if (env) {
+    from = env.from;
+    const v = env.value.toLowerCase();
+    if (TRUE.has(v)) items = [...LOOPBACK_CIDRS];
+    else if (FALSE.has(v)) items = [];
+    else items = splitList(env.value, from);
+  } else return [];
+  const out: string[] = [];
+  for (const item of items) {
+    const c = parseCidr(item);
+    if (!c) throw usage(`invalid value '${item}' for '${from}': expected an IP address or CIDR such as 10.0.0.0/8`);
+    if (!out.includes(c.text)) out.push(c.text);
+  }
+  return out;
+}
+
+function parsePrecision(s: Sourced<string>): Precision {
+  const v = s.value.trim().toLowerCase();
+  if (v === "int8" || v === "fp32") return v;
+  throw usage(`invalid value '${s.value}' for '${s.from}': expected int8 or fp32`);
+}
+
+/** Fields SIGHUP may change, with their before/after values (for the reload log line). */
+export function limitsDiff(a: ReloadableLimits, b: ReloadableLimits): Record<string, { from: number; to: number }> {
+  const out: Record<string, { from: number; to: number }> = {};
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ReloadableLimits)[]) if (a[key] !== b[key]) out[key] = { from: a[key], to: b[key] };
+  return out;
+}

@@ -1,0 +1,198 @@
+/**
+ * The layers every request passes before a route runs, as Elysia hooks on
+ * the root app (outermost first): request id + security headers → drain
+ * (503 `shutting_down`) → Host allowlist (421) → Origin allowlist (403) →
+ * rate limit (429) → CORS preflight (204) → declared body size (413).
+ * `/health` and `/ready` skip Host, Origin and rate limit. The same hooks
+ * render every error and record request metrics and the access log line.
+ */
+import type { ConsolaInstance } from "consola";
+import type { Server } from "bun";
+import type { Elysia } from "elysia";
+import { GigasttError } from "../errors.ts";
+import type { RequestContext, ServerDeps } from "./deps.ts";
+import { errorResponse, fromFrameworkError } from "./errors.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+import { withFields } from "./request-log.ts";
+import { createClientIpResolver, createHostPolicy, createOriginPolicy, HSTS, type OriginDecision, requestIdFor, SECURITY_HEADERS, wantsHsts } from "./security.ts";
+
+/** Paths that skip Host/Origin/rate-limit checks (probes). */
+export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
+
+interface RequestState extends RequestContext {
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  /** status of a response the platform produced itself (rejections, errors) */
+  status?: number;
+  /** metrics/access log already written */
+  recorded?: boolean;
+}
+
+export interface PlatformOptions {
+  deps: ServerDeps;
+  /** the current rate limiter (null = off); may change on SIGHUP */
+  limiter: () => RateLimiter | null;
+  /** the listening port (after bind) */
+  port: () => number;
+  /** method → paths, from the mounted routes (for 405 vs 404 and metrics labels) */
+  routes: () => ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+export interface Platform {
+  /** install the hooks on the root app, before any route is mounted */
+  install<A extends Elysia<any, any, any, any, any, any, any>>(app: A): A;
+  context(request: Request): RequestContext;
+}
+
+export function createPlatform(opts: PlatformOptions): Platform {
+  const { deps } = opts;
+  const cfg = deps.config;
+  const originPolicy = createOriginPolicy({ allowOrigin: cfg.allowOrigin, allowAny: cfg.corsAllowAny });
+  const hostPolicy = createHostPolicy({ bindHost: cfg.host, wildcard: cfg.hostIsWildcard, allowHost: cfg.allowHost, port: opts.port });
+  const clientIp = createClientIpResolver(cfg.trustProxy);
+  const states = new WeakMap<Request, RequestState>();
+
+  function newState(request: Request, peer: string | null): RequestState {
+    const { ip, viaTrustedProxy } = clientIp(peer, request.headers);
+    const id = requestIdFor(request.headers.get("x-request-id"));
+    const headers: Record<string, string> = { ...SECURITY_HEADERS, "x-request-id": id };
+    if (wantsHsts(viaTrustedProxy, request.headers)) headers["strict-transport-security"] = HSTS;
+    let log: ConsolaInstance | undefined;
+    const url = request.url;
+    const q = url.indexOf("?");
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const path = pathStart < 0 ? "/" : url.slice(pathStart, q < 0 ? undefined : q);
+    return {
+      id,
+      ip,
+      path,
+      headers,
+      startedAt: performance.now(),
+      get log() {
+        return (log ??= withFields(deps.log, { request_id: id }));
+      },
+    };
+  }
+
+  function routeLabel(method: string, path: string): string {
+    if (opts.routes().get(method)?.has(path)) return path;
+    for (const set of opts.routes().values()) if (set.has(path)) return path;
+    return "unmatched";
+  }
+
+  function isKnownPath(path: string): boolean {
+    for (const set of opts.routes().values()) if (set.has(path)) return true;
+    return false;
+  }
+
+  function allowedMethods(path: string): string[] {
+    const out: string[] = [];
+    for (const [m, set] of opts.routes()) if (set.has(path)) out.push(m === "WS" ? "GET" : m);
+    if (out.length && !EXEMPT_PATHS.has(path)) out.push("OPTIONS");
+    return [...new Set(out)].sort();
+  }
+
+  function finish(state: RequestState, method: string, status: number, route: string | undefined): void {
+    if (state.recorded) return;
+    state.recorded = true;
+    const seconds = (performance.now() - state.startedAt) / 1000;
+    deps.metrics.httpRequest(method, route ?? routeLabel(method, state.path), status, seconds);
+    if (!EXEMPT_PATHS.has(state.path)) state.log.debug("request", { method, path: state.path, status, ms: Math.round(seconds * 1000), ip: state.ip });
+  }
+
+  /** a response produced in onRequest: Elysia runs no later hook for it */
+  function early(state: RequestState, request: Request, res: Response): Response {
+    finish(state, request.method, res.status, undefined);
+    return res;
+  }
+
+  /** render a platform error; the caller returns it */
+  function reject(state: RequestState, err: GigasttError, request: Request, extra?: Record<string, string>, logFields?: Record<string, unknown>): Response {
+    state.status = err.http;
+    deps.metrics.error(err.code);
+    const res = errorResponse(err, { ...state.headers, ...extra });
+    const level = err.http >= 500 && err.code !== "shutting_down" && err.code !== "timeout" && err.code !== "pool_closed" && err.code !== "not_ready" ? "error" : err.http === 403 || err.http === 421 || err.http === 429 ? "warn" : "debug";
+    state.log[level]("request rejected", { code: err.code, status: err.http, method: request.method, path: state.path, ip: state.ip, ...logFields });
+    return res;
+  }
+
+  function corsHeaders(d: OriginDecision): Record<string, string> {
+    if (!d.allowed || d.cors === null) return {};
+    return {
+      "access-control-allow-origin": d.cors,
+      "access-control-allow-methods": "GET, POST, OPTIONS",
+      "access-control-allow-headers": "*",
+      "access-control-expose-headers": "X-Request-Id, Retry-After",
+      "access-control-max-age": "600",
+      ...(d.cors === "*" ? {} : { vary: "Origin" }),
+    };
+  }
+
+  function gateRequest(request: Request, server: Server<unknown> | null | undefined, setHeaders: Record<string, string>): Response | undefined {
+    const state = newState(request, server?.requestIP(request)?.address ?? null);
+    states.set(request, state);
+    const exempt = EXEMPT_PATHS.has(state.path);
+    // long uploads and long inference must not hit Bun's idle timeout
+    if (request.method === "POST") server?.timeout(request, 0);
+    if (deps.lifecycle.draining && !exempt) return reject(state, new GigasttError("shutting_down"), request);
+    if (!exempt) {
+      const host = request.headers.get("host");
+      if (!hostPolicy(host)) return reject(state, new GigasttError("host_not_allowed"), request, undefined, { host });
+      const origin = request.headers.get("origin");
+      const decision = originPolicy(origin);
+      if (!decision.allowed) return reject(state, new GigasttError("origin_denied"), request, undefined, { origin });
+      Object.assign(state.headers, corsHeaders(decision));
+      const limiter = opts.limiter();
+      if (limiter) {
+        const d = limiter.take(state.ip);
+        if (!d.allowed) {
+          deps.metrics.rateLimited();
+          return reject(state, new GigasttError("rate_limited", undefined, { details: { retry_after_ms: d.retryAfterMs } }), request);
+        }
+      }
+      if (request.method === "OPTIONS") {
+        if (!isKnownPath(state.path)) return reject(state, new GigasttError("not_found"), request);
+        state.status = 204;
+        return new Response(null, { status: 204, headers: { ...state.headers, allow: allowedMethods(state.path).join(", ") } });
+      }
+      const declared = request.headers.get("content-length");
+      if (declared !== null && Number(declared) > deps.config.bodyLimitBytes)
+        return reject(state, new GigasttError("payload_too_large", `Request body exceeds ${deps.config.bodyLimitBytes} bytes`), request, { connection: "close" });
+    }
+    Object.assign(setHeaders, state.headers);
+    return undefined;
+  }
+
+  return {
+    context(request) {
+      return states.get(request) ?? newState(request, null);
+    },
+    install(app) {
+      return app
+        .onRequest(function gate({ request, server, set }) {
+          const res = gateRequest(request, server, set.headers as Record<string, string>);
+          if (res) return early(states.get(request)!, request, res);
+        })
+        .onError({ as: "global" }, function renderError({ request, code, error }) {
+          const state = states.get(request) ?? newState(request, null);
+          let err = fromFrameworkError(code, error);
+          if (err.code === "not_found") {
+            const allow = allowedMethods(state.path);
+            if (allow.length > 0 && !allow.includes(request.method)) return reject(state, new GigasttError("method_not_allowed"), request, { allow: allow.join(", ") });
+          }
+          if (err.code === "internal" && error !== err) {
+            state.log.error("unhandled error", { path: state.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+            err = new GigasttError("internal");
+          }
+          return reject(state, err, request);
+        })
+        .onAfterResponse({ as: "global" }, function record({ request, set, response, route }) {
+          const state = states.get(request);
+          if (!state) return;
+          const upgraded = request.headers.get("upgrade")?.toLowerCase() === "websocket" && state.status === undefined && route !== undefined;
+          const status = state.status ?? (upgraded ? 101 : response instanceof Response ? response.status : typeof set.status === "number" ? set.status : 200);
+          finish(state, request.method, status, route || undefined);
+        }) as unknown as typeof app;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * One running server: deps + app + listener + drain + reload. Startable
+ * in-process (tests) and by `gigastt serve` (which adds signals and the model).
+ *
+ * Drain (SIGTERM/SIGINT, or `drain()`): `/ready` → 503, new requests and WS
+ * upgrades → 503 `shutting_down`, admission waiters → `pool_closed`,
+ * `onDrain` subscribers flush their finals, then the server waits — within
+ * `shutdownDrainSecs` in total — for tracked work and in-flight HTTP
+ * requests; past the window the remaining sockets are closed.
+ */
+import type { Server } from "bun";
+import type { ConsolaInstance } from "consola";
+import { createLogger } from "../log.ts";
+import { createAdmission } from "./admission.ts";
+import { createApp, DEFAULT_ROUTES, type RouteFactory, routeTable } from "./app.ts";
+import { limitsDiff, type ReloadableLimits, type ServerConfig } from "./config.ts";
+import type { Admission, ServerDeps, TranscriberLike } from "./deps.ts";
+import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { createPlatform } from "./platform.ts";
+import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+
+/** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
+const BUN_BODY_CAP = 2 ** 40;
+
+export interface StartOptions {
+  transcriber?: TranscriberLike | null;
+  log?: ConsolaInstance;
+  routes?: readonly RouteFactory[];
+}
+
+export interface DrainResult {
+  /** true when every tracked task and request finished within the window */
+  readonly clean: boolean;
+  readonly seconds: number;
+}
+
+export interface RunningServer {
+  /** `http://host:port` (IPv6 bracketed) */
+  readonly url: string;
+  readonly port: number;
+  readonly deps: ServerDeps;
+  readonly lifecycle: LifecycleControl;
+  /** the model finished loading: /ready turns 200 */
+  setTranscriber(t: TranscriberLike | null): void;
+  /** apply reloaded limits (SIGHUP); returns the changed fields */
+  reload(next: ServerConfig): Record<string, { from: number; to: number }>;
+  /** graceful drain, bounded by shutdownDrainSecs; idempotent */
+  drain(): Promise<DrainResult>;
+  /** close everything now (tests) */
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  let current = config;
+  let transcriber: TranscriberLike | null = opts.transcriber ?? null;
+  let limiter: RateLimiter | null = makeLimiter(current);
+  const lifecycle = createLifecycle({ onSubscriberError: (e) => log.error("drain subscriber failed", { error: String(e) }) });
+  let metrics: Metrics | null = null;
+  const admission: Admission = createAdmission({
+    size: config.poolSize,
+    timeoutSecs: () => current.poolCheckoutTimeoutSecs,
+    onCheckout: (s, outcome) => metrics?.checkout(s, outcome),
+  });
+  metrics = createMetrics({ enabled: config.metrics, pool: () => admission });
+
+  let server: Server<unknown> | null = null;
+  let routes = new Map<string, Set<string>>();
+  const deps: ServerDeps = {
+    get config() {
+      return current;
+    },
+    get transcriber() {
+      return transcriber;
+    },
+    admission,
+    lifecycle,
+    metrics,
+    log,
+    context: (request) => platform.context(request),
+  };
+  const platform = createPlatform({ deps, limiter: () => limiter, port: () => server?.port ?? config.port, routes: () => routes });
+  const app = createApp(deps, platform, opts.routes ?? DEFAULT_ROUTES);
+  routes = routeTable(app);
+
+  app.listen({
+    hostname: config.host,
+    port: config.port,
+    maxRequestBodySize: BUN_BODY_CAP,
+    idleTimeout: 120,
+    reusePort: false,
+    development: false,
+  });
+  server = app.server as Server<unknown> | null;
+  if (!server) throw new Error("server failed to start");
+  const port = server.port ?? config.port;
+  const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${hostForUrl}:${port}`;
+
+  let drainPromise: Promise<DrainResult> | null = null;
+  let stopped = false;
+
+  async function closeListener(force: boolean): Promise<void> {
+    if (stopped && !force) return;
+    stopped = true;
+    await server?.stop(force);
+  }
+
+  function drain(): Promise<DrainResult> {
+    drainPromise ??= (async () => {
+      const started = performance.now();
+      const windowMs = current.shutdownDrainSecs * 1000;
+      const left = () => Math.max(0, windowMs - (performance.now() - started));
+      log.info("draining", { window_secs: current.shutdownDrainSecs, tracked: lifecycle.pending, pool_in_use: admission.inUse, pool_waiting: admission.waiting });
+      lifecycle.startDrain();
+      admission.close();
+      let clean = await lifecycle.settled(left());
+      // in-flight plain HTTP requests (bounded by what is left of the window)
+      const stopping = closeListener(false);
+      if (clean) clean = await Promise.race([stopping.then(() => true), Bun.sleep(left()).then(() => false)]);
+      if (!clean) {
+        log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending });
+        await closeListener(true);
+      }
+      limiter?.close();
+      const seconds = (performance.now() - started) / 1000;
+      log.info("drained", { clean, seconds: Math.round(seconds * 1000) / 1000 });
+      return { clean, seconds };
+    })();
+    return drainPromise;
+  }
+
+  return {
+    url,
+    port,
+    deps,
+    lifecycle,
+    setTranscriber(t) {
+      transcriber = t;
+    },
+    reload(next) {
+      const diff = limitsDiff(current, next);
+      const limits: { -readonly [K in keyof ReloadableLimits]?: number } = {};
+      for (const key of Object.keys(diff) as (keyof ReloadableLimits)[]) limits[key] = next[key];
+      if (limits.wsFrameMaxBytes !== undefined && limits.wsFrameMaxBytes > config.wsFrameMaxBytes) {
+        log.warn("ws_frame_max_bytes above the startup value takes effect after a restart", { startup: config.wsFrameMaxBytes, requested: limits.wsFrameMaxBytes });
+        limits.wsFrameMaxBytes = config.wsFrameMaxBytes;
+        if (current.wsFrameMaxBytes === config.wsFrameMaxBytes) delete diff.wsFrameMaxBytes;
+      }
+      current = Object.freeze({ ...current, ...limits });
+      if ("rateLimitPerMinute" in diff || "rateLimitBurst" in diff) {
+        limiter?.close();
+        limiter = makeLimiter(current);
+      }
+      return diff;
+    },
+    drain,
+    async stop() {
+      lifecycle.startDrain();
+      admission.close();
+      limiter?.close();
+      await closeListener(true);
+    },
+  };
+}
+
+function makeLimiter(c: ServerConfig): RateLimiter | null {
+  return c.rateLimitPerMinute > 0 ? createRateLimiter({ perMinute: c.rateLimitPerMinute, burst: c.rateLimitBurst }) : null;
+}
