@@ -54,7 +54,7 @@ afterEach(async () => {
 describe("download", () => {
   test("clean download installs verified files, writes the lock, and a second run fetches nothing", async () => {
     const report = await sync();
-    expect(report.downloaded.sort()).toEqual(Object.values(NAMES).sort());
+    expect([...report.downloaded].sort()).toEqual(Object.values(NAMES).sort());
     expectInstalled(dir, server);
     for (const [name, data] of server.files) {
       expect(server.statsOf(name).bytesSent).toBe(data.length);
@@ -299,8 +299,8 @@ describe("model-dir rules", () => {
   test("catalog-sized files without a lock are hashed once and locked; only missing files are fetched", async () => {
     for (const n of [NAMES.encoder, NAMES.vocab]) writeFileSync(join(dir, n), server.files.get(n)!);
     const report = await sync();
-    expect(report.adopted.sort()).toEqual([NAMES.encoder, NAMES.vocab].sort());
-    expect(report.downloaded.sort()).toEqual([NAMES.decoder, NAMES.joint].sort());
+    expect([...report.adopted].sort()).toEqual([NAMES.encoder, NAMES.vocab].sort());
+    expect([...report.downloaded].sort()).toEqual([NAMES.decoder, NAMES.joint].sort());
     expect(server.statsOf(NAMES.encoder).requests).toBe(0);
     expectInstalled(dir, server);
   });
@@ -317,7 +317,7 @@ describe("model-dir rules", () => {
     for (const n of Object.values(NAMES)) writeFileSync(join(dir, n), "generated test model");
     const report = await sync();
     expect(report.downloaded).toEqual([]);
-    expect(report.unverified.sort()).toEqual(Object.values(NAMES).sort());
+    expect([...report.unverified].sort()).toEqual(Object.values(NAMES).sort());
     expect(server.log.length).toBe(0);
     const warnings = stderr.join("").split("\n").filter((l) => l.startsWith("warning:"));
     expect(warnings.length).toBe(1);
