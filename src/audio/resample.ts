@@ -100,6 +100,10 @@ function buildTable(rows: number, closed: boolean, taps: number, halfWidth: numb
   return table;
 }
 
+/** Filter tables are read-only: shared by every resampler of the same rate pair (WebSocket sessions). */
+const TABLES = new Map<string, Float32Array>();
+const TABLE_CACHE = 16;
+
 export class Resampler {
   readonly inRate: number;
   readonly outRate: number;
@@ -149,9 +153,16 @@ export class Resampler {
     // cutoff in cycles per input sample, midway through the transition band
     const cutoff = (design.passHz + design.stopHz) / 2 / inRate;
     this.dense = this.L * this.taps > MAX_TABLE;
-    this.table = this.dense
-      ? buildTable(DENSE_PHASES, true, this.taps, design.halfWidth, cutoff)
-      : buildTable(this.L, false, this.taps, design.halfWidth, cutoff);
+    const key = `${inRate}:${outRate}`;
+    let table = TABLES.get(key);
+    if (!table) {
+      table = this.dense
+        ? buildTable(DENSE_PHASES, true, this.taps, design.halfWidth, cutoff)
+        : buildTable(this.L, false, this.taps, design.halfWidth, cutoff);
+      if (TABLES.size >= TABLE_CACHE) TABLES.delete(TABLES.keys().next().value!);
+      TABLES.set(key, table);
+    }
+    this.table = table;
     this.buf = new Float32Array(Math.max(4096, 4 * this.taps));
     this.reset();
   }

@@ -306,6 +306,33 @@ describe("WavStreamDecoder: malformed input", () => {
     expect(decodeError(enc.encode("ID3\x04\x00")).code).toBe("unsupported_format");
   });
 
+  test("mutated headers never crash, hang or throw anything but a typed error", () => {
+    const base = encodeWav({ sampleRate: 44100, channels: planes(2, 200, 1), encoding: "pcm24", extensible: true, extra: [{ id: "LIST", data: new Uint8Array(9) }] });
+    const r = rng(99);
+    let decoded = 0;
+    for (let t = 0; t < 500; t++) {
+      const bytes = base.slice();
+      const flips = 1 + Math.floor(r() * 4);
+      for (let k = 0; k < flips; k++) bytes[Math.floor(r() * 90)] = Math.floor(r() * 256);
+      try {
+        decodeAll(bytes, randomChunks(bytes, 64, t));
+        decoded++;
+      } catch (e) {
+        expect(e).toBeInstanceOf(GigasttError);
+        expect(["invalid_audio", "unsupported_format"]).toContain((e as GigasttError).code);
+        expect((e as GigasttError).message).not.toContain("\n");
+      }
+    }
+    expect(decoded).toBeGreaterThan(0);
+  });
+
+  test("RF64 header with a 0xFFFFFFFF data size is read to the end", () => {
+    const x = sine(200, 16000, 0.05);
+    const bytes = encodeWav({ sampleRate: 16000, channels: [x], dataSize: 0xffffffff, riffSize: 0xffffffff, extra: [{ id: "ds64", data: new Uint8Array(28), at: "before-fmt" }] });
+    bytes.set(new TextEncoder().encode("RF64"), 0);
+    expect(decodeAll(bytes).samples.length).toBe(x.length);
+  });
+
   test("random garbage → invalid_audio, and never throws anything but GigasttError", () => {
     const r = rng(42);
     for (let t = 0; t < 200; t++) {
