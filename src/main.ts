@@ -11,6 +11,7 @@ export const main = defineCommand({
     // <commands>
     download: () => import("./cli/download.ts").then((m) => m.default),
     models: () => import("./cli/models.ts").then((m) => m.default),
+    transcribe: () => import("./cli/transcribe.ts").then((m) => m.default),
   },
 });
 

@@ -1,0 +1,77 @@
+/**
+ * `gigastt transcribe FILE`: transcribe one audio file (or stdin with `-`) and
+ * print the transcript as text, JSON, SRT or VTT on stdout.
+ */
+import { defineCommand } from "citty";
+import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
+import { Transcriber } from "../engine/transcriber.ts";
+import { GigasttError, isGigasttError } from "../errors.ts";
+import { formatResult, type OutputFormat } from "../format/index.ts";
+import { type ModelFiles, resolveModelDir, selectModelFiles } from "../model/files.ts";
+import { type Env, resolveOffline, resolvePrecision } from "../store/env.ts";
+import type { Precision } from "../types.ts";
+
+export interface TranscribeArgs {
+  readonly file: string;
+  readonly modelDir?: string;
+  readonly format?: OutputFormat;
+  readonly precision?: string;
+  readonly offline?: boolean;
+}
+
+export interface TranscribeDeps {
+  readonly env?: Env;
+  readonly stdout?: (s: string) => void;
+}
+
+/**
+ * The one place the CLI obtains model files. Today: the files on disk, or
+ * `model_missing` / `offline` (exit 4). The model store replaces this with `ensureModel`.
+ */
+export async function obtainModel(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }): Promise<ModelFiles> {
+  try {
+    return selectModelFiles(opts.modelDir, opts.precision);
+  } catch (e) {
+    if (opts.offline && isGigasttError(e) && e.code === "model_missing")
+      throw new GigasttError("offline", `${e.message}; downloads are disabled (offline)`, { details: { ...e.details } });
+    throw e;
+  }
+}
+
+export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const stdout = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const format: OutputFormat = args.format ?? "text";
+  const precision = resolvePrecision(args.precision, env);
+  const offline = resolveOffline(args.offline, env);
+  const modelDir = resolveModelDir(args.modelDir, env);
+  const files = await obtainModel({ modelDir, precision, offline, env });
+  const transcriber = await Transcriber.fromFiles(files);
+  try {
+    const result = await transcriber.transcribeStream(decodeAudioStream(openAudioSource(args.file)));
+    const out = formatResult(result, format);
+    stdout(out.endsWith("\n") ? out : `${out}\n`);
+    return 0;
+  } finally {
+    await transcriber.close();
+  }
+}
+
+export default defineCommand({
+  meta: { name: "transcribe", description: "Transcribe an audio file (WAV; '-' reads stdin) and print the transcript" },
+  args: {
+    file: { type: "positional", description: "Audio file, or '-' for stdin", required: true, valueHint: "FILE" },
+    "model-dir": { type: "string", description: "Model directory (default $GIGASTT_MODEL_DIR or ~/.gigastt/models)", valueHint: "DIR" },
+    format: { type: "enum", options: ["text", "json", "srt", "vtt"], description: "Output format (default text)", valueHint: "FORMAT" },
+    precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default $GIGASTT_PRECISION or fp32)", valueHint: "PRECISION" },
+    offline: { type: "boolean", description: "Never download; fail at once if the model is missing (also GIGASTT_OFFLINE=1)" },
+  },
+  run: ({ args }) =>
+    runTranscribe({
+      file: args.file,
+      modelDir: args["model-dir"],
+      format: args.format as OutputFormat | undefined,
+      precision: args.precision,
+      offline: args.offline,
+    }),
+});

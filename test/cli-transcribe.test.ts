@@ -1,0 +1,152 @@
+/**
+ * `gigastt transcribe` as a user runs it: a real process, the tone model on disk,
+ * WAV files in, transcripts on stdout in every format, exit codes from the catalogue.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeToneModelDir, phraseToAudio, piecesToText, type ToneAudio, wavBytes } from "./helpers/tone.ts";
+
+const MAIN = join(import.meta.dir, "..", "src", "main.ts");
+const PHRASE = "привет мир, как дела? это тест один два три да.";
+
+let modelDir: string;
+let work: string;
+let wav: string;
+let audio: ToneAudio;
+
+beforeAll(() => {
+  modelDir = makeToneModelDir();
+  work = mkdtempSync(join(tmpdir(), "gigastt-cli-"));
+  audio = phraseToAudio(PHRASE);
+  wav = join(work, "phrase.wav");
+  writeFileSync(wav, wavBytes(audio.samples));
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], opts: { env?: Record<string, string>; stdin?: Uint8Array } = {}): Promise<Run> {
+  const proc = Bun.spawn(["bun", MAIN, "transcribe", ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: work, ...opts.env },
+    stdin: opts.stdin ?? "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/** Onsets of the pieces that start a word. */
+const wordOnsets = () => audio.onsets.filter((_, i) => audio.pieces[i]!.startsWith("▁"));
+
+/** "00:00:01,320" / "00:00:01.320" → seconds */
+function ts(s: string): number {
+  const m = /^(\d+):(\d{2}):(\d{2})[,.](\d{3})$/.exec(s.trim());
+  if (!m) throw new Error(`bad timestamp ${s}`);
+  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(m[4]) / 1000;
+}
+
+/** Cues of an SRT or VTT document. */
+function cues(doc: string, kind: "srt" | "vtt"): { start: number; end: number; text: string }[] {
+  const blocks = doc.replace(/\r\n/g, "\n").trim().split(/\n\n+/);
+  if (kind === "vtt") expect(blocks.shift()).toBe("WEBVTT");
+  return blocks.map((b, i) => {
+    const lines = b.split("\n");
+    if (kind === "srt") expect(lines.shift()).toBe(String(i + 1));
+    const [a, z] = lines.shift()!.split(" --> ");
+    return { start: ts(a!), end: ts(z!), text: lines.join("\n") };
+  });
+}
+
+describe("gigastt transcribe (tone model)", () => {
+  test("the phrase has at least 8 pieces", () => {
+    expect(audio.pieces.length).toBeGreaterThanOrEqual(8);
+  });
+
+  test("text: the exact transcript on stdout, nothing on stderr", async () => {
+    const r = await cli([wav, "--model-dir", modelDir]);
+    expect(r).toEqual({ code: 0, stdout: `${piecesToText(audio.pieces)}\n`, stderr: "" });
+  });
+
+  test("json: text, duration, words at the tone onsets, segments", async () => {
+    const r = await cli([wav, "--model-dir", modelDir, "--format", "json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      text: string;
+      duration: number;
+      words: { word: string; start: number; end: number; confidence: number }[];
+      segments: { start: number; end: number; text: string }[];
+    };
+    expect(j.text).toBe(PHRASE);
+    expect(j.duration).toBeCloseTo(audio.samples.length / 16000, 6);
+    const onsets = wordOnsets();
+    expect(j.words.map((w) => w.word).join(" ")).toBe(PHRASE);
+    expect(j.words.length).toBe(onsets.length);
+    j.words.forEach((w, i) => {
+      expect(Math.abs(w.start - onsets[i]!)).toBeLessThanOrEqual(0.1);
+      expect(w.end).toBeGreaterThan(w.start);
+      expect(w.confidence).toBeGreaterThan(0.5);
+      expect(w.confidence).toBeLessThanOrEqual(1);
+    });
+    expect(j.segments.map((s) => s.text).join(" ")).toBe(PHRASE);
+  });
+
+  for (const kind of ["srt", "vtt"] as const) {
+    test(`${kind}: cues hold the phrase and start at tone onsets`, async () => {
+      const r = await cli([wav, "--model-dir", modelDir, "--format", kind]);
+      expect(r.code).toBe(0);
+      const cs = cues(r.stdout, kind);
+      expect(cs.map((c) => c.text).join(" ")).toBe(PHRASE);
+      const onsets = wordOnsets();
+      let w = 0;
+      for (const c of cs) {
+        expect(Math.abs(c.start - onsets[w]!)).toBeLessThanOrEqual(0.1);
+        expect(c.end).toBeGreaterThan(c.start);
+        w += c.text.split(" ").length;
+      }
+    });
+  }
+
+  test("'-' reads the WAV from stdin; GIGASTT_MODEL_DIR names the model", async () => {
+    const r = await cli(["-"], { stdin: wavBytes(audio.samples), env: { GIGASTT_MODEL_DIR: modelDir } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${PHRASE}\n`);
+  });
+
+  test("bad audio → exit 3 with one line on stderr", async () => {
+    const bad = join(work, "bad.wav");
+    writeFileSync(bad, "this is not a wav file at all, just text");
+    const r = await cli([bad, "--model-dir", modelDir]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error\[(invalid_audio|unsupported_format)\]/);
+  });
+
+  test("missing model → exit 4 naming the missing files", async () => {
+    const r = await cli([wav, "--model-dir", join(work, "no-model")]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("model_missing");
+    expect(r.stderr).toContain("v3_e2e_rnnt_encoder.onnx");
+    expect(r.stdout).toBe("");
+  });
+
+  test("missing model offline (--offline or GIGASTT_OFFLINE=1) → exit 4 at once", async () => {
+    const a = await cli([wav, "--model-dir", join(work, "no-model"), "--offline"]);
+    const b = await cli([wav, "--model-dir", join(work, "no-model")], { env: { GIGASTT_OFFLINE: "1" } });
+    for (const r of [a, b]) {
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain("offline");
+    }
+  });
+
+  test("unknown flag or bad format → exit 2", async () => {
+    expect((await cli([wav, "--model-dir", modelDir, "--bogus"])).code).toBe(2);
+    expect((await cli([wav, "--model-dir", modelDir, "--format", "docx"])).code).toBe(2);
+  });
+});
