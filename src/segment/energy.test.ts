@@ -70,6 +70,14 @@ describe("QuietDetector", () => {
     expect(q.slice(1000).some(Boolean)).toBe(false);
   });
 
+  test("a quiet recording (tones at 0.004 between digital silence) still has sound", () => {
+    const q = classify(concat(new Float32Array(16000), tone(2, 0.004, 440), new Float32Array(16000), tone(2, 0.004, 880)));
+    expect(q.slice(0, 100).every(Boolean)).toBe(true);
+    expect(q.slice(100, 300).some(Boolean)).toBe(false);
+    expect(q.slice(300, 400).every(Boolean)).toBe(true);
+    expect(q.slice(400, 600).some(Boolean)).toBe(false);
+  });
+
   test("a steady background noise is learnt as quiet between louder tones", () => {
     const bg = (s: number, seed: number) => noise(s, 0.01, seed); // RMS ≈ 0.0058, ≈ −45 dB
     const parts: Float32Array[] = [];

@@ -11,8 +11,8 @@
  * The classifier is a pure sequential function of the frames it is fed.
  */
 
-/** frames below this are quiet whatever the noise level (RMS ≈ 0.0032) */
-export const ALWAYS_QUIET_DB = -50;
+/** frames below this are quiet whatever the noise level (RMS ≈ 0.0018; ±0.001 noise reads ≤ −60 dB) */
+export const ALWAYS_QUIET_DB = -55;
 /** frames at or above this are never quiet (RMS ≈ 0.025; a 0.05 sine reads −29 dB) */
 export const NEVER_QUIET_DB = -32;
 /** a frame is quiet when it is less than this far above the tracked noise */
