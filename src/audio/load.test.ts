@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { encodeWav, randomChunks, sine, wav16 } from "../../test/helpers/wav.ts";
 import { decodeAudioStream, openAudioSource, readAudio } from "./load.ts";
-import { resample } from "./resample.ts";
+import { Pcm16Decoder } from "./pcm16.ts";
+import { Resampler, resample } from "./resample.ts";
 
 async function collect(src: AsyncIterable<Float32Array>): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
@@ -150,5 +151,21 @@ describe("openAudioSource / readAudio(path)", () => {
     expect(e.message).toContain("nope.wav");
     expect(e.message).toContain("no such file");
     expect((await rejection(readAudio(dir))).code).toBe("usage");
+  });
+});
+
+describe("every input path agrees", () => {
+  test("WAV upload and raw PCM16 frames + Resampler give the same 16 kHz samples", async () => {
+    for (const rate of [8000, 16000, 44100, 48000]) {
+      const x = sine(523, rate, 0.7, 0.6);
+      const wav = wav16(x, rate);
+      const fromWav = flat(await collect(decodeAudioStream(slowly(randomChunks(wav, 3000, rate)))));
+      const pcm = new Pcm16Decoder();
+      const rs = new Resampler(rate);
+      const fromPcm: number[] = [];
+      for (const frame of randomChunks(wav.subarray(44), 1001, 7)) fromPcm.push(...rs.process(pcm.push(frame)));
+      fromPcm.push(...rs.flush());
+      expect(fromPcm).toEqual(fromWav);
+    }
   });
 });
