@@ -1,0 +1,194 @@
+/**
+ * Helpers for the transcription-route suites: an in-process server with the
+ * real tone model, tone audio as PCM16/WAV, and a WebSocket client that
+ * queues every message and the close event.
+ */
+import { parseServeConfig, type ServerConfig } from "../../src/server/config.ts";
+import { type RunningServer, startServer } from "../../src/server/server.ts";
+import { Transcriber } from "../../src/engine/transcriber.ts";
+import { createLogger } from "../../src/log.ts";
+import { resample } from "../../src/audio/resample.ts";
+import { makeToneModelDir, phraseToAudio, type ToneOptions, wavBytes } from "../helpers/tone.ts";
+
+export { makeToneModelDir, phraseToAudio, wavBytes };
+
+let shared: Promise<Transcriber> | null = null;
+/** one tone-model Transcriber per test file (1 Worker) */
+export function toneTranscriber(): Promise<Transcriber> {
+  shared ??= Transcriber.load({ modelDir: makeToneModelDir(), workers: 1 });
+  return shared;
+}
+
+export async function closeToneTranscriber(): Promise<void> {
+  if (shared) await (await shared).close();
+  shared = null;
+}
+
+export interface TestServer {
+  readonly server: RunningServer;
+  readonly url: string;
+  readonly ws: string;
+  stop(): Promise<void>;
+}
+
+/** `gigastt serve` flags on loopback, an ephemeral port, quiet logs; extra config fields override */
+export async function startToneServer(flags: readonly string[] = [], extra: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const config = Object.freeze({
+    ...parseServeConfig(["--port", "0", "--log-level", "silent", ...flags], {}, { isTTY: false, cpus: 1 }),
+    ...extra,
+  });
+  const server = await startServer(config, {
+    transcriber: await toneTranscriber(),
+    log: createLogger({ level: "silent", format: "json", write: () => {} }),
+  });
+  return {
+    server,
+    url: server.url,
+    ws: `${server.url.replace("http", "ws")}/v1/ws`,
+    stop: () => server.stop(),
+  };
+}
+
+/** float → PCM16 LE bytes (the WebSocket wire format) */
+export function pcm16(samples: Float32Array): Uint8Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const s = Math.max(-1, Math.min(1, samples[i]!));
+    out[i] = Math.round(s < 0 ? s * 32768 : s * 32767);
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/** a tone phrase at `rate` (synthesized at 16 kHz, then resampled) */
+export function toneAt(phrase: string, rate: number, opts: ToneOptions = {}): Float32Array {
+  const a = phraseToAudio(phrase, opts);
+  return rate === 16000 ? a.samples : resample(a.samples, 16000, rate);
+}
+
+export function splitBytes(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, Math.min(bytes.length, i + size)));
+  return out;
+}
+
+export interface ServerMessage {
+  type: string;
+  text?: string;
+  words?: { word: string; start: number; end: number; confidence: number }[];
+  code?: string;
+  [k: string]: unknown;
+}
+
+/** A WebSocket client that records everything the server says. */
+export class WsClient {
+  readonly socket: WebSocket;
+  readonly messages: ServerMessage[] = [];
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: Array<() => void> = [];
+
+  constructor(url: string, headers?: Record<string, string>) {
+    this.socket = new WebSocket(url, headers ? ({ headers } as unknown as string[]) : undefined);
+    this.socket.binaryType = "arraybuffer";
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.addEventListener("open", () => resolve(), { once: true });
+      this.socket.addEventListener("error", () => reject(new Error("websocket error")), { once: true });
+    });
+    this.opened.catch(() => {});
+    this.closed = new Promise((resolve) => {
+      this.socket.addEventListener("close", (e) => {
+        resolve({ code: e.code, reason: e.reason });
+        this.wake();
+      });
+    });
+    this.socket.addEventListener("message", (e) => {
+      this.messages.push(JSON.parse(String(e.data)) as ServerMessage);
+      this.wake();
+    });
+  }
+
+  static async open(url: string): Promise<WsClient> {
+    const c = new WsClient(url);
+    await c.opened;
+    return c;
+  }
+
+  /** wait for the first message of `type` (after index `from`), up to `ms` */
+  async next(type: string, ms = 10_000, from = 0): Promise<ServerMessage> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const m = this.messages.slice(from).find((x) => x.type === type);
+      if (m) return m;
+      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`closed before a ${type} message: ${JSON.stringify(this.messages)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type} message within ${ms} ms: ${JSON.stringify(this.messages)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  json(payload: unknown): void {
+    this.socket.send(JSON.stringify(payload));
+  }
+
+  send(data: string | Uint8Array): void {
+    this.socket.send(data);
+  }
+
+  ofType(type: string): ServerMessage[] {
+    return this.messages.filter((m) => m.type === type);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/** ready → configure? → frames → stop → every message until the close */
+export async function streamSession(
+  url: string,
+  frames: readonly Uint8Array[],
+  opts: { configure?: Record<string, unknown> } = {},
+): Promise<{ messages: ServerMessage[]; close: { code: number; reason: string } }> {
+  const c = await WsClient.open(url);
+  await c.next("ready");
+  if (opts.configure) c.json({ type: "configure", ...opts.configure });
+  for (const f of frames) c.send(f);
+  c.json({ type: "stop" });
+  const close = await c.closed;
+  return { messages: c.messages, close };
+}
+
+export function finalText(messages: readonly ServerMessage[]): string {
+  return messages
+    .filter((m) => m.type === "final")
+    .map((m) => m.text ?? "")
+    .filter(Boolean)
+    .join(" ");
+}
+
+/** SSE body → the JSON payloads of its `data:` lines (and how many keep-alives) */
+export function parseSse(body: string): { events: ServerMessage[]; comments: number } {
+  const events: ServerMessage[] = [];
+  let comments = 0;
+  for (const block of body.split("\n\n")) {
+    if (!block) continue;
+    for (const line of block.split("\n")) {
+      if (line.startsWith("data: ")) events.push(JSON.parse(line.slice(6)) as ServerMessage);
+      else if (line.startsWith(":")) comments++;
+      else if (line) throw new Error(`unexpected SSE line ${JSON.stringify(line)}`);
+    }
+  }
+  return { events, comments };
+}
