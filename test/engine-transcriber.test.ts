@@ -101,6 +101,34 @@ describe("Transcriber", () => {
     r.words.forEach((w, i) => expect(Math.abs(w.start - audio.onsets[i]!)).toBeLessThanOrEqual(0.1));
   });
 
+  test("long streams are read only a bounded distance ahead of the decoded audio", async () => {
+    // 6 minutes of speech-like tones (phrases with pauses), pulled lazily 1 s at a time
+    const phrase = phraseToAudio(cycle(40), { tailSec: 0.6 }).samples;
+    const total = 16000 * 360;
+    let pulled = 0;
+    const source = (function* () {
+      while (pulled < total) {
+        const n = Math.min(16000, total - pulled);
+        const chunk = new Float32Array(n);
+        for (let i = 0; i < n; i++) chunk[i] = phrase[(pulled + i) % phrase.length]!;
+        pulled += n;
+        yield chunk;
+      }
+    })();
+    let maxAhead = 0;
+    let segments = 0;
+    const r = await tr.transcribeStream(source, {
+      onSegment: (_w, span) => {
+        segments++;
+        maxAhead = Math.max(maxAhead, pulled / 16000 - span.end);
+      },
+    });
+    expect(r.duration).toBe(360);
+    expect(segments).toBeGreaterThanOrEqual(18);
+    // in flight: workers + 1 segments of ≤ 20 s, plus the open one being filled
+    expect(maxAhead).toBeLessThanOrEqual((tr.info.workers + 2) * 20 + 1);
+  });
+
   test("silence gives an empty transcript with the right duration", async () => {
     const r = await tr.transcribe(new Float32Array(16000 * 3));
     expect(r).toEqual({ text: "", duration: 3, words: [], segments: [] });
