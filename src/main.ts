@@ -1,14 +1,16 @@
 #!/usr/bin/env bun
 /** gigastt CLI entry: `bun src/main.ts <command>` behaves like the compiled binary. */
 import { defineCommand } from "citty";
-import pkg from "../package.json" with { type: "json" };
+import { versionString } from "./runtime/build-info.ts";
 import { runCli } from "./cli/run.ts";
 
 export const main = defineCommand({
-  meta: { name: "gigastt", version: pkg.version, description: "Local-first Russian speech-to-text (GigaAM v3)" },
+  // --version: package version, git commit, onnxruntime version, target (src/runtime/build-info.ts)
+  meta: () => ({ name: "gigastt", version: versionString(), description: "Local-first Russian speech-to-text (GigaAM v3)" }),
   subCommands: {
     // one line per command; each module default-exports a citty command
     // <commands>
+    healthcheck: () => import("./cli/healthcheck.ts").then((m) => m.default),
     download: () => import("./cli/download.ts").then((m) => m.default),
     models: () => import("./cli/models.ts").then((m) => m.default),
     transcribe: () => import("./cli/transcribe.ts").then((m) => m.default),

@@ -1,0 +1,171 @@
+#!/usr/bin/env bun
+/**
+ * `bun run compile`: one self-contained executable per target in dist/
+ * (`gigastt-<os>-<arch>`) plus `dist/SHA256SUMS`.
+ *
+ *   bun scripts/compile.ts [--target linux-x64[,darwin-arm64…]] [--outdir dist] [--if-changed]
+ *
+ * Each executable holds Bun, the CLI (src/main.ts), the inference Worker
+ * (src/engine/worker.ts, a second entrypoint, flattened so the engine's
+ * `new URL("./worker.ts", import.meta.url)` finds it) and its own target's
+ * onnxruntime addon + library (see scripts/lib/build-plugin.ts). darwin
+ * executables get their code signature checked page by page and, where Bun
+ * left it invalid (darwin-x64), replaced by a fresh ad-hoc one. Every
+ * artifact is then checked (format, architecture, embedded native files).
+ *
+ * `--if-changed` skips a target whose artifact was built from the same
+ * inputs (hash of sources, lockfile, Bun version: `dist/.stamp-<target>`);
+ * the test suite uses it so the four builds happen once.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { checkArtifact } from "./lib/build-check.ts";
+import { adhocSign, verifyCodeSignature } from "./lib/build-macho.ts";
+import { ortEmbedPlugin, writeEmbedModule } from "./lib/build-plugin.ts";
+import { formatSums, sumsOf } from "./lib/build-sums.ts";
+import { isTargetName, ortForTarget, target, TARGET_NAMES, type Target, type TargetName } from "./lib/build-targets.ts";
+
+export const ROOT = join(import.meta.dir, "..");
+
+function listFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) listFiles(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Hash of everything that goes into an executable (sources, build scripts, lockfile, Bun version, target). */
+export function inputsHash(root: string, t: Target): string {
+  const h = createHash("sha256");
+  h.update(`bun ${Bun.version}\ntarget ${t.name}\n`);
+  const files = [
+    ...listFiles(join(root, "src")).filter((p) => !p.endsWith(".test.ts")),
+    join(root, "scripts", "compile.ts"),
+    ...listFiles(join(root, "scripts", "lib")).filter((p) => /[\\/]build-[^\\/]+\.ts$/.test(p) && !p.endsWith(".test.ts")),
+    join(root, "package.json"),
+    join(root, "bun.lock"),
+  ].sort();
+  for (const f of files) {
+    if (!existsSync(f)) continue;
+    h.update(`${relative(root, f)}\0`);
+    h.update(readFileSync(f));
+    h.update("\0");
+  }
+  return h.digest("hex");
+}
+
+export function gitCommit(root: string): string {
+  const r = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" });
+  const commit = r.status === 0 ? r.stdout.trim() : "";
+  if (!/^[0-9a-f]{7,40}$/.test(commit)) return "unknown";
+  const dirty = spawnSync("git", ["diff", "--quiet", "HEAD", "--", "src", "package.json", "bun.lock"], { cwd: root }).status === 1;
+  return dirty ? `${commit}-dirty` : commit;
+}
+
+export interface CompileResult {
+  readonly target: TargetName;
+  readonly path: string;
+  readonly skipped: boolean;
+  readonly ortVersion: string;
+  readonly resigned: boolean;
+  readonly seconds: number;
+}
+
+export async function compileTarget(t: Target, opts: { outdir: string; ifChanged?: boolean; log?: (s: string) => void }): Promise<CompileResult> {
+  const log = opts.log ?? ((s: string) => void process.stderr.write(`${s}\n`));
+  const started = performance.now();
+  const out = join(opts.outdir, t.artifact);
+  const stampPath = join(opts.outdir, `.stamp-${t.name}`);
+  const stamp = inputsHash(ROOT, t);
+  const ort = ortForTarget(t, ROOT);
+  if (opts.ifChanged && existsSync(out) && existsSync(stampPath) && readFileSync(stampPath, "utf8") === stamp) {
+    log(`${t.artifact}: up to date`);
+    return { target: t.name, path: out, skipped: true, ortVersion: ort.version, resigned: false, seconds: 0 };
+  }
+  const buildDir = join(ROOT, ".cache", "build");
+  const embed = writeEmbedModule(t, ort, buildDir, join(ROOT, "src", "runtime", "native.ts"));
+  const entrypoints = [join(ROOT, "src", "main.ts")];
+  const worker = join(ROOT, "src", "engine", "worker.ts");
+  if (existsSync(worker)) entrypoints.push(worker);
+  const tmpOut = join(opts.outdir, `.${t.artifact}.${process.pid}.tmp`);
+  rmSync(tmpOut, { force: true });
+  const result = await Bun.build({
+    entrypoints,
+    compile: { target: t.bunTarget as Bun.Build.CompileTarget, outfile: tmpOut },
+    naming: { entry: "[name].[ext]" },
+    minify: { whitespace: true, syntax: true, identifiers: false },
+    plugins: [ortEmbedPlugin(ort, embed)],
+    define: {
+      GIGASTT_COMMIT: JSON.stringify(gitCommit(ROOT)),
+      GIGASTT_ORT_VERSION: JSON.stringify(ort.version),
+      GIGASTT_TARGET: JSON.stringify(t.name),
+    },
+  });
+  if (!result.success) {
+    rmSync(tmpOut, { force: true });
+    throw new Error(`${t.name}: bun build failed:\n${result.logs.map((l) => String(l)).join("\n")}`);
+  }
+  let resigned = false;
+  if (t.os === "darwin") {
+    const bytes = new Uint8Array(readFileSync(tmpOut));
+    try {
+      verifyCodeSignature(bytes);
+    } catch (e) {
+      log(`${t.artifact}: Bun ${Bun.version} left an invalid code signature (${(e as Error).message}); signing ad hoc`);
+      writeFileSync(tmpOut, adhocSign(bytes, "gigastt"), { mode: 0o755 });
+      resigned = true;
+    }
+  }
+  checkArtifact(tmpOut, t, ort.files);
+  renameSync(tmpOut, out);
+  writeFileSync(stampPath, stamp);
+  const seconds = (performance.now() - started) / 1000;
+  log(`${t.artifact}: ${(statSync(out).size / 1e6).toFixed(1)} MB, onnxruntime ${ort.version} (${ort.files.map((f) => f.name).join(" + ")})${resigned ? ", re-signed ad hoc" : ""}, ${seconds.toFixed(1)} s`);
+  return { target: t.name, path: out, skipped: false, ortVersion: ort.version, resigned, seconds };
+}
+
+/** Writes SHA256SUMS over every `gigastt-<target>` executable present in `outdir`. */
+export function writeSums(outdir: string): string {
+  const present = TARGET_NAMES.map((n) => join(outdir, target(n).artifact)).filter((p) => existsSync(p));
+  const path = join(outdir, "SHA256SUMS");
+  writeFileSync(path, formatSums(sumsOf(present)));
+  return path;
+}
+
+export function parseTargets(values: readonly string[] | undefined): Target[] {
+  const names = (values ?? []).flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) return TARGET_NAMES.map(target);
+  for (const n of names) if (!isTargetName(n)) throw new Error(`unknown target '${n}' (known: ${TARGET_NAMES.join(", ")})`);
+  return [...new Set(names as TargetName[])].map(target);
+}
+
+export async function compileAll(opts: { targets: Target[]; outdir: string; ifChanged?: boolean }): Promise<CompileResult[]> {
+  mkdirSync(opts.outdir, { recursive: true });
+  const results: CompileResult[] = [];
+  for (const t of opts.targets) results.push(await compileTarget(t, opts));
+  writeSums(opts.outdir);
+  return results;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Bun.argv.slice(2),
+    options: {
+      target: { type: "string", multiple: true },
+      outdir: { type: "string", default: join(ROOT, "dist") },
+      "if-changed": { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  try {
+    await compileAll({ targets: parseTargets(values.target), outdir: values.outdir!, ifChanged: values["if-changed"] });
+  } catch (e) {
+    process.stderr.write(`compile: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
