@@ -244,7 +244,7 @@ async function stream(
       if (total !== undefined && received + bytes.length > total)
         throw mismatch(req, `size mismatch: the server sent more than the expected ${total} bytes`, partial);
       try {
-        await fh.write(bytes);
+        for (let off = 0; off < bytes.length; ) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "ENOSPC" || code === "EDQUOT") {
