@@ -1,0 +1,125 @@
+/**
+ * WebSocket limits and close codes with small values: frame cap (1009),
+ * idle timeout (1001), max session (1008), pool saturation (1013), drain
+ * (1001), upgrades while draining (503).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { closeToneTranscriber, finalText, pcm16, splitBytes, startToneServer, type TestServer, toneAt, WsClient } from "./streaming-helpers.ts";
+
+const PHRASE = "привет мир, как дела?";
+const servers: TestServer[] = [];
+async function server(flags: string[]): Promise<TestServer> {
+  const s = await startToneServer(flags);
+  servers.push(s);
+  return s;
+}
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+  await closeToneTranscriber();
+});
+
+describe("limits", () => {
+  test("a frame over --ws-frame-max-bytes closes with 1009; the server stays healthy", async () => {
+    const s = await server(["--ws-frame-max-bytes", "4096"]);
+    const c = await WsClient.open(s.ws);
+    await c.next("ready");
+    c.send(new Uint8Array(4096)); // at the cap: fine
+    c.send(new Uint8Array(4097));
+    expect((await c.closed).code).toBe(1009);
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    // the slot came back
+    const d = await WsClient.open(s.ws);
+    await d.next("ready");
+    d.json({ type: "stop" });
+    expect((await d.closed).code).toBe(1000);
+  });
+
+  test("idle timeout → error idle_timeout, the final (with the audio so far), close 1001", async () => {
+    const s = await server(["--idle-timeout-secs", "1"]);
+    const c = await WsClient.open(s.ws);
+    await c.next("ready");
+    for (const f of splitBytes(pcm16(toneAt(PHRASE, 48000)), 9600)) c.send(f);
+    const close = await c.closed;
+    expect(close.code).toBe(1001);
+    const tail = c.messages.slice(c.messages.findIndex((m) => m.type === "error"));
+    expect(tail.map((m) => m.type)).toEqual(["error", "final"]);
+    expect(tail[0]!.code).toBe("idle_timeout");
+    expect(finalText(c.messages)).toBe(PHRASE);
+  });
+
+  test("max session → error max_session_duration_exceeded, final, close 1008, even while audio keeps coming", async () => {
+    const s = await server(["--max-session-secs", "1"]);
+    const c = await WsClient.open(s.ws);
+    await c.next("ready");
+    const silence = new Uint8Array(1920); // 20 ms at 48 kHz
+    const timer = setInterval(() => c.socket.readyState === WebSocket.OPEN && c.send(silence), 100);
+    const close = await c.closed;
+    clearInterval(timer);
+    expect(close.code).toBe(1008);
+    expect(c.messages.slice(1).map((m) => m.type)).toEqual(["error", "final"]);
+    expect(c.messages[1]!.code).toBe("max_session_duration_exceeded");
+  });
+
+  test("pool saturated → the next client waits, then error timeout with retry_after_ms and close 1013; no slot is lost", async () => {
+    const s = await server(["--pool-size", "2", "--pool-checkout-timeout-secs", "1"]);
+    const holders = await Promise.all([WsClient.open(s.ws), WsClient.open(s.ws)]);
+    await Promise.all(holders.map((h) => h.next("ready")));
+    const late = await WsClient.open(s.ws);
+    const close = await late.closed;
+    expect(close.code).toBe(1013);
+    expect(late.messages).toEqual([{ type: "error", code: "timeout", message: "Server busy, try again later", retry_after_ms: 1000 }]);
+    // REST waits the same way and says so in Retry-After
+    const r = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: new Uint8Array(100) });
+    expect(r.status).toBe(503);
+    expect(r.headers.get("retry-after")).toBe("1");
+    expect(((await r.json()) as { code: string }).code).toBe("timeout");
+    for (const h of holders) h.json({ type: "stop" });
+    for (const h of holders) expect((await h.closed).code).toBe(1000);
+    const again = await Promise.all([WsClient.open(s.ws), WsClient.open(s.ws)]);
+    await Promise.all(again.map((h) => h.next("ready", 2000)));
+    for (const h of again) h.close();
+  });
+
+  test("100 abandoned waiters, then the pool still serves pool-size sessions at once", async () => {
+    const s = await server(["--pool-size", "2", "--pool-checkout-timeout-secs", "30"]);
+    const holders = await Promise.all([WsClient.open(s.ws), WsClient.open(s.ws)]);
+    await Promise.all(holders.map((h) => h.next("ready")));
+    const waiters = await Promise.all(Array.from({ length: 100 }, () => WsClient.open(s.ws)));
+    for (const w of waiters) w.close();
+    await Promise.all(waiters.map((w) => w.closed));
+    await Bun.sleep(50);
+    expect(s.server.deps.admission.waiting).toBe(0);
+    for (const h of holders) h.json({ type: "stop" });
+    await Promise.all(holders.map((h) => h.closed));
+    const again = await Promise.all([WsClient.open(s.ws), WsClient.open(s.ws)]);
+    await Promise.all(again.map((h) => h.next("ready", 2000)));
+    expect(s.server.deps.admission.inUse).toBe(2);
+    for (const h of again) h.close();
+  });
+});
+
+describe("drain", () => {
+  test("live sessions get their final then 1001, a waiter gets shutting_down + 1001, new upgrades get 503", async () => {
+    const s = await server(["--pool-size", "2", "--shutdown-drain-secs", "5"]);
+    const live = await Promise.all([WsClient.open(s.ws), WsClient.open(s.ws)]);
+    await Promise.all(live.map((c) => c.next("ready")));
+    const frames = splitBytes(pcm16(toneAt(PHRASE, 48000)), 9600);
+    for (const f of frames) live[0]!.send(f);
+    const waiter = await WsClient.open(s.ws);
+    await Bun.sleep(100);
+    const drained = s.server.drain();
+    const refused = await fetch(`${s.url}/v1/ws`, {
+      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+    });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string }).code).toBe("shutting_down");
+    const closes = await Promise.all(live.map((c) => c.closed));
+    expect(closes.map((c) => c.code)).toEqual([1001, 1001]);
+    expect(live[0]!.messages.at(-1)!.type).toBe("final");
+    expect(finalText(live[0]!.messages)).toBe(PHRASE);
+    expect(live[1]!.messages.map((m) => m.type)).toEqual(["ready", "final"]);
+    expect((await waiter.closed).code).toBe(1001);
+    expect(waiter.messages.map((m) => m.code)).toEqual(["shutting_down"]);
+    expect((await drained).clean).toBe(true);
+  });
+});
