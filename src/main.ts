@@ -10,6 +10,7 @@ export const main = defineCommand({
   subCommands: {
     // one line per command; each module default-exports a citty command
     // <commands>
+    serve: () => import("./cli/serve.ts").then((m) => m.default),
     healthcheck: () => import("./cli/healthcheck.ts").then((m) => m.default),
     download: () => import("./cli/download.ts").then((m) => m.default),
     models: () => import("./cli/models.ts").then((m) => m.default),

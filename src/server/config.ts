@@ -43,6 +43,9 @@ export interface ServerConfig extends ReloadableLimits {
   readonly modelDir: string | undefined;
   readonly configFile: string | undefined;
   readonly skipQuantize: boolean;
+  /** never download the model (fail with exit 4 when it is missing) */
+  readonly offline: boolean;
+  /** default fp32 (int8 graphs are used when asked for and present) */
   readonly precision: Precision;
   /** inference Workers */
   readonly workers: number;
@@ -107,6 +110,7 @@ export const SERVE_FLAGS = {
   "model-dir": { kind: "string" },
   config: { kind: "string" },
   "skip-quantize": { kind: "boolean", env: "GIGASTT_SKIP_QUANTIZE" },
+  offline: { kind: "boolean", env: "GIGASTT_OFFLINE" },
   precision: { kind: "string", env: "GIGASTT_PRECISION" },
   workers: { kind: "string", env: "GIGASTT_WORKERS" },
   "allow-host": { kind: "list" },
@@ -345,7 +349,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
 
   // ---- engine / logging -----------------------------------------------------
   const precisionRaw = flagOrEnvStr("precision");
-  const precision = precisionRaw ? parsePrecision(precisionRaw) : "int8";
+  const precision = precisionRaw ? parsePrecision(precisionRaw) : "fp32";
   const workers = uint("workers", opts.cpus ?? availableParallelism());
   if (workers.value < 1) throw usage(`invalid value '0' for '${workers.from}': expected at least 1 worker`);
   const skipQuantize = bool("skip-quantize");
@@ -385,6 +389,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     modelDir,
     configFile,
     skipQuantize,
+    offline: bool("offline"),
     precision,
     workers: workers.value,
     allowHost: Object.freeze(allowHost),

@@ -1,0 +1,172 @@
+/**
+ * `gigastt serve`: validate everything → listen (so /health answers and
+ * /ready is 503 while the model loads) → ensure the model → load the
+ * Transcriber → ready. SIGTERM/SIGINT drain and exit 0 (a second signal
+ * closes at once); SIGHUP reloads the limits from `--config`, keeping
+ * CLI/env overrides.
+ */
+import { defineCommand } from "citty";
+import type { ConsolaInstance } from "consola";
+import { Transcriber } from "../engine/transcriber.ts";
+import { EXIT, GigasttError } from "../errors.ts";
+import { configureLogger } from "../log.ts";
+import { type ModelFiles, resolveModelDir } from "../model/files.ts";
+import { parseServeConfig, type ServerConfig } from "../server/config.ts";
+import type { TranscriberLike } from "../server/deps.ts";
+import { type RunningServer, startServer } from "../server/server.ts";
+import { ensureModel } from "../store/index.ts";
+import type { Precision } from "../types.ts";
+
+type Env = Record<string, string | undefined>;
+
+export interface ServeDeps {
+  readonly env?: Env;
+  readonly isTTY?: boolean;
+  /** where signal handlers are installed (default: process) */
+  readonly signals?: Pick<NodeJS.Process, "on" | "off">;
+  /** the model files to load (default: the model store's ensureModel) */
+  readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }) => Promise<ModelFiles>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number) => Promise<TranscriberLike & { close(): Promise<void> }>;
+}
+
+/** The one place `serve` obtains model files. */
+async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }): Promise<ModelFiles> {
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env });
+}
+
+export async function runServe(argv: readonly string[], deps: ServeDeps = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const signals = deps.signals ?? process;
+  // 1. everything is validated before the network or the model is touched
+  const config = parseServeConfig(argv, env, { isTTY: deps.isTTY ?? process.stderr.isTTY });
+  const log = configureLogger({ level: config.logLevel, format: config.logFormat });
+  for (const w of config.warnings) log.warn(w);
+  const modelDir = resolveModelDir(config.modelDir, env);
+
+  // 2. listen first: /health answers, /ready is 503 until the model is loaded
+  const server = await listen(config, log);
+  logStartup(server, config, log);
+
+  let transcriber: (TranscriberLike & { close(): Promise<void> }) | null = null;
+  let signalled = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const onStop = (sig: NodeJS.Signals) => {
+    signalled++;
+    if (signalled === 1) {
+      log.info("signal received: draining", { signal: sig });
+      void server.drain().then(() => resolveDone());
+    } else {
+      log.warn("second signal: closing now", { signal: sig });
+      void server.stop().then(() => resolveDone());
+    }
+  };
+  const onHup = () => reload(server, argv, env, deps.isTTY ?? process.stderr.isTTY, log);
+  signals.on("SIGTERM", onStop);
+  signals.on("SIGINT", onStop);
+  if (process.platform !== "win32") signals.on("SIGHUP", onHup);
+  try {
+    // 3. model, then the Workers
+    try {
+      const files = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env });
+      if (signalled === 0) {
+        const started = performance.now();
+        transcriber = await (deps.loadTranscriber ?? ((f, workers) => Transcriber.fromFiles(f, { workers })))(files, config.workers);
+        if (signalled === 0) {
+          server.setTranscriber(transcriber);
+          log.info("model loaded: ready", { precision: transcriber.info.precision, workers: transcriber.info.workers, vocab_size: transcriber.info.vocabSize, load_ms: Math.round(performance.now() - started) });
+        }
+      }
+    } catch (e) {
+      if (signalled === 0) {
+        await server.stop();
+        throw e;
+      }
+    }
+    await done;
+    return EXIT.ok;
+  } finally {
+    signals.off("SIGTERM", onStop);
+    signals.off("SIGINT", onStop);
+    if (process.platform !== "win32") signals.off("SIGHUP", onHup);
+    await transcriber?.close().catch((e: unknown) => log.warn("closing the model failed", { error: String(e) }));
+  }
+}
+
+async function listen(config: ServerConfig, log: ConsolaInstance): Promise<RunningServer> {
+  try {
+    return await startServer(config, { log });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    const where = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+    if (code === "EADDRINUSE") throw new GigasttError("bind_refused", `cannot listen on ${where}: the address is already in use (choose another --port)`, { cause: e });
+    if (code === "EACCES") throw new GigasttError("bind_refused", `cannot listen on ${where}: permission denied`, { cause: e });
+    if (code === "EADDRNOTAVAIL") throw new GigasttError("bind_refused", `cannot listen on ${where}: the address is not available on this machine`, { cause: e });
+    throw e;
+  }
+}
+
+function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaInstance): void {
+  const ws = server.url.replace(/^http/, "ws");
+  log.info("gigastt listening", {
+    url: server.url,
+    websocket: `${ws}/v1/ws`,
+    rest: [`POST ${server.url}/v1/transcribe`, `POST ${server.url}/v1/transcribe/stream`, `GET ${server.url}/v1/models`, `GET ${server.url}/health`, `GET ${server.url}/ready`, ...(config.metrics ? [`GET ${server.url}/metrics`] : [])],
+    pool_size: config.poolSize,
+    workers: config.workers,
+  });
+  log.info("CORS/origin policy", {
+    cors: config.corsAllowAny ? "any origin (*)" : "loopback origins" + (config.allowOrigin.length ? ` + ${config.allowOrigin.join(", ")}` : ""),
+    trust_proxy: config.trustProxy.length ? config.trustProxy : "off",
+    rate_limit: config.rateLimitPerMinute > 0 ? { per_minute: config.rateLimitPerMinute, burst: config.rateLimitBurst } : "off",
+  });
+}
+
+function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY: boolean, log: ConsolaInstance): void {
+  const file = server.deps.config.configFile;
+  if (!file) {
+    log.info("SIGHUP ignored: no --config file");
+    return;
+  }
+  let next: ServerConfig;
+  try {
+    next = parseServeConfig(argv, env, { isTTY });
+  } catch (e) {
+    log.error("SIGHUP: config reload failed, keeping the current limits", { file, error: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+  const diff = server.reload(next);
+  if (Object.keys(diff).length === 0) log.info("SIGHUP: config reloaded, no limit changed", { file });
+  else log.info("SIGHUP: config reloaded", { file, changed: diff });
+}
+
+export default defineCommand({
+  meta: { name: "serve", description: "Run the HTTP + WebSocket server (REST, SSE, WS streaming) on 127.0.0.1:9876" },
+  args: {
+    port: { type: "string", alias: "p", description: "Port (default 9876)", valueHint: "PORT" },
+    host: { type: "string", description: "Bind address: an IP (IPv6 with or without brackets) or localhost (default 127.0.0.1)", valueHint: "ADDR" },
+    "bind-all": { type: "boolean", description: "Allow a non-loopback bind (also GIGASTT_ALLOW_BIND_ANY=1)" },
+    "pool-size": { type: "string", description: "Sessions (WS, SSE, REST) admitted at once (default 4)", valueHint: "N" },
+    "pool-checkout-timeout-secs": { type: "string", description: "Wait for a free slot before 503 timeout (default 30; GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS)", valueHint: "SECS" },
+    "idle-timeout-secs": { type: "string", description: "WS idle timeout (default 300; GIGASTT_IDLE_TIMEOUT_SECS)", valueHint: "SECS" },
+    "max-session-secs": { type: "string", description: "WS wall-clock cap, 0 = off (default 3600; GIGASTT_MAX_SESSION_SECS)", valueHint: "SECS" },
+    "shutdown-drain-secs": { type: "string", description: "Drain window on SIGTERM/SIGINT (default 10; GIGASTT_SHUTDOWN_DRAIN_SECS)", valueHint: "SECS" },
+    "body-limit-bytes": { type: "string", description: "REST body cap (default 52428800; GIGASTT_BODY_LIMIT_BYTES)", valueHint: "BYTES" },
+    "ws-frame-max-bytes": { type: "string", description: "WS frame cap (default 524288; GIGASTT_WS_FRAME_MAX_BYTES)", valueHint: "BYTES" },
+    "rate-limit-per-minute": { type: "string", description: "Per-client requests per minute, 0 = off (GIGASTT_RATE_LIMIT_PER_MINUTE)", valueHint: "N" },
+    "rate-limit-burst": { type: "string", description: "Token bucket size (default 10; GIGASTT_RATE_LIMIT_BURST)", valueHint: "N" },
+    "allow-origin": { type: "string", description: "Extra allowed browser Origin, exact match (repeatable)", valueHint: "ORIGIN" },
+    "cors-allow-any": { type: "boolean", description: "Allow any Origin (Access-Control-Allow-Origin: *)" },
+    metrics: { type: "boolean", description: "Enable GET /metrics (GIGASTT_METRICS)" },
+    "log-format": { type: "enum", options: ["json", "pretty"], description: "Log format (default json when stderr is not a TTY)", valueHint: "FORMAT" },
+    "model-dir": { type: "string", description: "Model directory (default $GIGASTT_MODEL_DIR or ~/.gigastt/models)", valueHint: "DIR" },
+    config: { type: "string", description: "TOML file with limits; re-read on SIGHUP", valueHint: "FILE" },
+    "skip-quantize": { type: "boolean", description: "Accepted for compatibility; does nothing" },
+    offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
+    precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
+    workers: { type: "string", description: "Inference Workers (default: CPU cores; GIGASTT_WORKERS)", valueHint: "N" },
+    "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
+    "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
+  },
+  run: ({ rawArgs }) => runServe(rawArgs),
+});
