@@ -106,6 +106,16 @@ describe("WorkerPool", () => {
     expect(await pool.run({ op: "echo", value: "again" })).toBe("again");
   });
 
+  test("an uncaught error in a worker rejects its job with internal and the pool recovers", async () => {
+    const pool = await start(1);
+    const e = await pool.run({ op: "uncaught" }).catch((x) => x);
+    expect(e).toBeInstanceOf(GigasttError);
+    expect(e.code).toBe("internal");
+    expect(e.message).toContain("uncaught failure in worker");
+    expect(e.message).not.toContain("\n");
+    expect(await pool.run({ op: "echo", value: "recovered" })).toBe("recovered");
+  });
+
   test("close lets running jobs finish and rejects queued and later jobs with pool_closed", async () => {
     const pool = await start(1);
     const running = pool.run({ op: "echo", value: "running", delayMs: 60 });

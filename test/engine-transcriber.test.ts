@@ -3,7 +3,7 @@
  * ordering, cancellation and a free event loop.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Transcriber } from "../src/engine/transcriber.ts";
+import { Transcriber, workerUrl } from "../src/engine/transcriber.ts";
 import { GigasttError } from "../src/errors.ts";
 import type { Word } from "../src/types.ts";
 import { makeToneModelDir, phraseToAudio, piecesToText } from "./helpers/tone.ts";
@@ -184,5 +184,15 @@ describe("Transcriber", () => {
 
   test("missing model → model_missing before any Worker starts", async () => {
     await expect(Transcriber.load({ modelDir: `${dir}-nope` })).rejects.toMatchObject({ code: "model_missing" });
+  });
+});
+
+describe("workerUrl", () => {
+  test("from source: the worker next to the transcriber module", () => {
+    expect(workerUrl("file:///repo/src/engine/transcriber.ts")).toBe("file:///repo/src/engine/worker.ts");
+  });
+  test("in a compiled binary: engine/worker.ts under the embedded root", () => {
+    expect(workerUrl("file:///$bunfs/root/gigastt")).toBe("file:///$bunfs/root/engine/worker.ts");
+    expect(workerUrl("file:///B:/~BUN/root/gigastt.exe")).toBe("file:///B:/~BUN/root/engine/worker.ts");
   });
 });

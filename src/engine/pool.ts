@@ -50,6 +50,13 @@ interface Slot<P, R> {
   dead: boolean;
 }
 
+/** A Worker's uncaught error can carry a source excerpt and a stack: keep the line that says what failed. */
+function firstErrorLine(message: string | undefined): string {
+  const lines = (message ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  const line = lines.find((l) => /^(\w*error|\w+Error)\b[:\s]/i.test(l)) ?? lines[0] ?? "error";
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
 }
@@ -200,7 +207,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
       };
       worker.onerror = (ev: ErrorEvent) => {
         ev.preventDefault?.();
-        onDeath(ev.message || "error");
+        onDeath(firstErrorLine(ev.message));
       };
       worker.addEventListener("close", () => onDeath("exited"));
       worker.postMessage({ type: "init", init: this.#opts.init } satisfies ToWorker<I, P>);

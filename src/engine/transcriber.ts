@@ -18,8 +18,17 @@ import { SAMPLE_RATE, type Precision, type TranscriptResult, type Word } from ".
 import { WorkerPool } from "./pool.ts";
 import type { DecodeJob, ModelWorkerInfo, ModelWorkerInit } from "./worker.ts";
 
-/** Entry of the inference Worker; a compiled binary must embed `src/engine/worker.ts` as an extra entrypoint. */
-export const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
+/**
+ * URL of the inference Worker entry (`src/engine/worker.ts`).
+ * - From source (`bun src/main.ts`, tests): next to this module.
+ * - In a compiled binary (`bun build --compile src/main.ts src/engine/worker.ts`): modules are
+ *   bundled into the entry, so `import.meta.url` is the root of the embedded tree
+ *   (`file:///$bunfs/root/<binary>`) and the worker entry is `engine/worker.ts` below it.
+ */
+export function workerUrl(moduleUrl: string = import.meta.url): string {
+  if (/\/engine\/transcriber\.[cm]?[jt]s$/.test(new URL(moduleUrl).pathname)) return new URL("./worker.ts", moduleUrl).href;
+  return new URL("./engine/worker.ts", moduleUrl).href;
+}
 
 /** Longest segment sent to the encoder, seconds. */
 export const MAX_SEGMENT_SECONDS = 20;
@@ -42,6 +51,8 @@ export interface TranscriberOptions {
   readonly workers?: number;
   /** intra-op threads per Worker (default 1) */
   readonly threadsPerWorker?: number;
+  /** Worker entry URL (default {@link workerUrl}) */
+  readonly workerUrl?: string;
 }
 
 export interface TranscriberInfo {
@@ -66,12 +77,12 @@ export class Transcriber {
   }
 
   /** Same as `load` for files already selected (e.g. by the model store). */
-  static async fromFiles(files: ModelFiles, opts: { workers?: number; threadsPerWorker?: number } = {}): Promise<Transcriber> {
+  static async fromFiles(files: ModelFiles, opts: Omit<TranscriberOptions, "modelDir" | "precision"> = {}): Promise<Transcriber> {
     const workers = opts.workers ?? Math.max(1, availableParallelism());
     const threads = opts.threadsPerWorker ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new GigasttError("invalid_config", `threads per worker must be a positive integer, got ${threads}`);
     const pool = await WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-      url: WORKER_URL,
+      url: opts.workerUrl ?? workerUrl(),
       size: workers,
       init: { files, intraOpThreads: threads },
     });

@@ -10,6 +10,7 @@ export type ScriptedJob =
   | { readonly op: "fail"; readonly code: "invalid_audio" | "inference_error" }
   | { readonly op: "throw-plain" }
   | { readonly op: "crash" }
+  | { readonly op: "uncaught" }
   | { readonly op: "sum"; readonly samples: Float32Array };
 
 export interface ScriptedInit {
@@ -33,6 +34,11 @@ serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
         throw new Error("secret internal detail");
       case "crash":
         process.exit(7);
+      case "uncaught":
+        setTimeout(() => {
+          throw new Error("uncaught failure in worker");
+        });
+        return new Promise(() => {}); // never answers: the error event ends it
       case "sum":
         return { result: String(p.samples.reduce((a, b) => a + b, 0)) };
     }
