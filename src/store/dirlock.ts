@@ -29,6 +29,8 @@ export interface DirLockOptions {
   /** called once when another live process holds the lock */
   readonly onWait?: (owner: LockOwner | null) => void;
   readonly now?: () => number;
+  /** how long an empty/garbled lock file is tolerated before it is taken over (ms) */
+  readonly unreadableGraceMs?: number;
 }
 
 export interface DirLock {
@@ -163,7 +165,7 @@ export async function acquireDirLock(dir: string, opts: DirLockOptions = {}): Pr
     if (owner === null) {
       // empty/garbled lock: its writer died between create and write, or is writing right now
       unreadableSince ??= now();
-      if (now() - unreadableSince > UNREADABLE_GRACE_MS) {
+      if (now() - unreadableSince > (opts.unreadableGraceMs ?? UNREADABLE_GRACE_MS)) {
         takeOver(path, { pid: 0, startedAt: 0, host: hostname() }, now());
         unreadableSince = undefined;
         continue;
