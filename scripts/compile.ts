@@ -6,8 +6,9 @@
  *   bun scripts/compile.ts [--target linux-x64[,darwin-arm64…]] [--outdir dist] [--if-changed]
  *
  * Each executable holds Bun, the CLI (src/main.ts), the inference Worker
- * (src/engine/worker.ts, a second entrypoint, flattened so the engine's
- * `new URL("./worker.ts", import.meta.url)` finds it) and its own target's
+ * (src/engine/worker.ts, a second entrypoint: embedded as `engine/worker.js`
+ * under the bundle root, where src/engine/transcriber.ts's `workerUrl()`
+ * looks for it) and its own target's
  * onnxruntime addon + library (see scripts/lib/build-plugin.ts). darwin
  * executables get their code signature checked page by page and, where Bun
  * left it invalid (darwin-x64), replaced by a fresh ad-hoc one. Every
@@ -92,12 +93,14 @@ export async function compileTarget(t: Target, opts: { outdir: string; ifChanged
   const entrypoints = [join(ROOT, "src", "main.ts")];
   const worker = join(ROOT, "src", "engine", "worker.ts");
   if (existsSync(worker)) entrypoints.push(worker);
-  const tmpOut = join(opts.outdir, `.${t.artifact}.${process.pid}.tmp`);
-  rmSync(tmpOut, { force: true });
+  // built under its final name (Bun names the embedded main module after it), then moved into place
+  const tmpDir = join(opts.outdir, `.tmp-${t.name}-${process.pid}`);
+  const tmpOut = join(tmpDir, t.artifact);
+  rmSync(tmpDir, { recursive: true, force: true });
+  mkdirSync(tmpDir, { recursive: true });
   const result = await Bun.build({
     entrypoints,
     compile: { target: t.bunTarget as Bun.Build.CompileTarget, outfile: tmpOut },
-    naming: { entry: "[name].[ext]" },
     minify: { whitespace: true, syntax: true, identifiers: false },
     plugins: [ortEmbedPlugin(ort, embed)],
     define: {
@@ -107,7 +110,7 @@ export async function compileTarget(t: Target, opts: { outdir: string; ifChanged
     },
   });
   if (!result.success) {
-    rmSync(tmpOut, { force: true });
+    rmSync(tmpDir, { recursive: true, force: true });
     throw new Error(`${t.name}: bun build failed:\n${result.logs.map((l) => String(l)).join("\n")}`);
   }
   let resigned = false;
@@ -121,8 +124,12 @@ export async function compileTarget(t: Target, opts: { outdir: string; ifChanged
       resigned = true;
     }
   }
-  checkArtifact(tmpOut, t, ort.files);
-  renameSync(tmpOut, out);
+  try {
+    checkArtifact(tmpOut, t, ort.files);
+    renameSync(tmpOut, out);
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
   writeFileSync(stampPath, stamp);
   const seconds = (performance.now() - started) / 1000;
   log(`${t.artifact}: ${(statSync(out).size / 1e6).toFixed(1)} MB, onnxruntime ${ort.version} (${ort.files.map((f) => f.name).join(" + ")})${resigned ? ", re-signed ad hoc" : ""}, ${seconds.toFixed(1)} s`);
