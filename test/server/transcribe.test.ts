@@ -1,0 +1,242 @@
+/**
+ * POST /v1/transcribe (json | text | srt | vtt) and POST /v1/transcribe/stream
+ * (SSE) over loopback with the tone model: formats, body rules, caps,
+ * errors, admission, client disconnects.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  closeToneTranscriber,
+  parseSse,
+  phraseToAudio,
+  startToneServer,
+  type TestServer,
+  toneAt,
+  WsClient,
+  wavBytes,
+} from "./streaming-helpers.ts";
+
+const PHRASE = "привет мир, как дела?";
+const audio = phraseToAudio(PHRASE);
+const wav = wavBytes(audio.samples, 16000);
+
+let srv: TestServer;
+const extra: TestServer[] = [];
+beforeAll(async () => {
+  srv = await startToneServer(["--pool-size", "2", "--pool-checkout-timeout-secs", "1"]);
+});
+afterAll(async () => {
+  await srv.stop();
+  for (const s of extra) await s.stop();
+  await closeToneTranscriber();
+});
+
+function post(path: string, body: BodyInit | null, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${srv.url}${path}`, { method: "POST", body, ...init });
+}
+
+async function errorCode(r: Response): Promise<string> {
+  return ((await r.json()) as { code: string }).code;
+}
+
+describe("POST /v1/transcribe", () => {
+  test("json (default) is the CLI json shape with word times from the audio start", async () => {
+    const r = await post("/v1/transcribe", wav, { headers: { "content-type": "audio/mpeg" } }); // Content-Type is ignored
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    const body = (await r.json()) as { text: string; duration: number; words: { word: string; start: number }[]; segments: { text: string }[] };
+    expect(Object.keys(body).sort()).toEqual(["duration", "segments", "text", "words"]);
+    expect(body.text).toBe(PHRASE);
+    expect(body.duration).toBeCloseTo(audio.samples.length / 16000, 3);
+    expect(body.words.map((w) => w.word)).toEqual(["привет", "мир,", "как", "дела?"]);
+    const wordOnsets = audio.onsets.filter((_, i) => audio.pieces[i]!.startsWith("▁"));
+    body.words.forEach((w, i) => expect(Math.abs(w.start - wordOnsets[i]!)).toBeLessThanOrEqual(0.1));
+    expect(body.segments.map((s) => s.text).join(" ")).toBe(PHRASE);
+  });
+
+  test("text, srt and vtt", async () => {
+    const text = await post("/v1/transcribe?format=text", wav);
+    expect(text.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect((await text.text()).trim()).toBe(PHRASE);
+
+    const srt = await post("/v1/transcribe?format=srt", wav);
+    expect(srt.headers.get("content-type")).toStartWith("application/x-subrip");
+    expect(await srt.text()).toMatch(/^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\nпривет мир, как дела\?\n/);
+
+    const vtt = await post("/v1/transcribe?format=vtt", wav);
+    expect(vtt.headers.get("content-type")).toStartWith("text/vtt");
+    expect(await vtt.text()).toMatch(/^WEBVTT\n\n\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}\nпривет мир, как дела\?\n/);
+  });
+
+  test("an unknown format → 400 usage", async () => {
+    const r = await post("/v1/transcribe?format=docx", wav);
+    expect(r.status).toBe(400);
+    expect(await errorCode(r)).toBe("usage");
+  });
+
+  test("empty body → 400 empty_body (both routes, with or without Content-Length)", async () => {
+    for (const path of ["/v1/transcribe", "/v1/transcribe/stream"]) {
+      const r = await post(path, new Uint8Array(0));
+      expect(r.status).toBe(400);
+      expect(await errorCode(r)).toBe("empty_body");
+      const chunked = await post(path, new ReadableStream({ start: (c) => c.close() }));
+      expect(chunked.status).toBe(400);
+      expect(await errorCode(chunked)).toBe("empty_body");
+    }
+  });
+
+  test("garbage → 422 invalid_audio; MP3 → 415 unsupported_format; no paths or internals in the message", async () => {
+    const g = await post("/v1/transcribe", new Uint8Array(1000).fill(7));
+    expect(g.status).toBe(422);
+    const gb = (await g.json()) as { code: string; message: string; error: string };
+    expect(gb.code).toBe("invalid_audio");
+    expect(gb.message).not.toMatch(/\/|at .*\.ts/);
+    const mp3 = new Uint8Array(2000);
+    mp3.set([0x49, 0x44, 0x33, 0x04, 0, 0, 0, 0, 0, 0]); // "ID3" tag
+    const m = await post("/v1/transcribe", mp3);
+    expect(m.status).toBe(415);
+    expect(await errorCode(m)).toBe("unsupported_format");
+  });
+
+  test("the slot is released after errors: pool-size requests at once still succeed", async () => {
+    for (let i = 0; i < 4; i++) await post("/v1/transcribe", new Uint8Array(1000).fill(7));
+    const rs = await Promise.all([post("/v1/transcribe", wav), post("/v1/transcribe", wav)]);
+    expect(rs.map((r) => r.status)).toEqual([200, 200]);
+  });
+});
+
+describe("caps", () => {
+  test("Content-Length over --body-limit-bytes → 413 payload_too_large before the body is read", async () => {
+    const s = await startToneServer(["--body-limit-bytes", "10000"]);
+    extra.push(s);
+    const r = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: new Uint8Array(20_000) });
+    expect(r.status).toBe(413);
+    expect(await errorCode(r)).toBe("payload_too_large");
+  });
+
+  test("a chunked upload crossing the cap → 413 payload_too_large, the upload is not read to the end", async () => {
+    const s = await startToneServer(["--body-limit-bytes", "100000"]);
+    extra.push(s);
+    const big = wavBytes(toneAt(PHRASE, 16000, { tailSec: 10 }), 16000); // ~420 kB
+    let sent = 0;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (sent >= big.length) return c.close();
+        c.enqueue(big.subarray(sent, sent + 16_384));
+        sent += 16_384;
+        await Bun.sleep(1);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    for (const path of ["/v1/transcribe", "/v1/transcribe/stream"]) {
+      sent = 0;
+      const r = await fetch(`${s.url}${path}`, { method: "POST", body, duplex: "half" } as RequestInit);
+      expect(r.status).toBe(413);
+      expect(await errorCode(r)).toBe("payload_too_large");
+      break; // the stream can be consumed once
+    }
+    expect(sent < big.length || cancelled).toBe(true);
+  });
+
+  test("audio longer than the duration cap → 413 audio_too_long (reachable when the body cap is raised)", async () => {
+    const s = await startToneServer([], { maxAudioSecs: 2 });
+    extra.push(s);
+    const r = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: wav });
+    expect(r.status).toBe(413);
+    expect(await errorCode(r)).toBe("audio_too_long");
+  });
+});
+
+describe("POST /v1/transcribe/stream", () => {
+  test("SSE: final events with text, words and wall-clock timestamp, then done; the stream ends", async () => {
+    const two = wavBytes(
+      Float32Array.from([...toneAt(PHRASE, 16000, { tailSec: 1 }), ...toneAt("это тест", 16000)]),
+      16000,
+    );
+    const r = await post("/v1/transcribe/stream", two);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toStartWith("text/event-stream");
+    expect(r.headers.get("cache-control")).toBe("no-cache");
+    const { events } = parseSse(await r.text());
+    for (const e of events) expect(["partial", "final", "done"]).toContain(e.type);
+    const finals = events.filter((e) => e.type === "final");
+    expect(finals.map((e) => e.text)).toEqual([PHRASE, "это тест"]);
+    for (const f of finals) {
+      expect(Math.abs((f.timestamp as number) - Date.now() / 1000)).toBeLessThan(60);
+      expect(f.words!.length).toBeGreaterThan(0);
+      expect("is_final" in f).toBe(false);
+    }
+    const done = events.at(-1)!;
+    expect(done.type).toBe("done");
+    expect(done.text).toBe(`${PHRASE} это тест`);
+    expect(done.duration).toBeCloseTo(two.length / 2 / 16000, 1);
+    // the concatenated SSE finals equal the REST transcript
+    const rest = (await (await post("/v1/transcribe?format=text", two)).text()).trim();
+    expect(finals.map((e) => e.text).join(" ")).toBe(rest);
+  });
+
+  test("SSE decode errors before the stream starts are HTTP errors", async () => {
+    const r = await post("/v1/transcribe/stream", new Uint8Array(1000).fill(7));
+    expect(r.status).toBe(422);
+    expect(await errorCode(r)).toBe("invalid_audio");
+  });
+
+  test("an SSE client that disconnects mid-upload frees its slot", async () => {
+    // a raw socket: fetch would buffer a streaming request body
+    let got = "";
+    const sock = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: srv.server.port,
+      socket: {
+        data(_s, d) {
+          got += d.toString();
+        },
+      },
+    });
+    sock.write(`POST /v1/transcribe/stream HTTP/1.1\r\nHost: 127.0.0.1:${srv.server.port}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const part = wav.subarray(0, 20_000);
+    sock.write(`${part.length.toString(16)}\r\n`);
+    sock.write(part);
+    sock.write("\r\n");
+    for (let i = 0; i < 100 && !got.includes("\r\n\r\n"); i++) await Bun.sleep(10);
+    expect(got).toStartWith("HTTP/1.1 200");
+    expect(srv.server.deps.admission.inUse).toBe(1);
+    sock.end();
+    for (let i = 0; i < 100 && srv.server.deps.admission.inUse > 0; i++) await Bun.sleep(10);
+    expect(srv.server.deps.admission.inUse).toBe(0);
+  });
+});
+
+describe("admission", () => {
+  test("saturated pool → 503 timeout with Retry-After after the checkout timeout, on both routes", async () => {
+    const holders = await Promise.all([WsClient.open(srv.ws), WsClient.open(srv.ws)]);
+    await Promise.all(holders.map((h) => h.next("ready")));
+    for (const path of ["/v1/transcribe", "/v1/transcribe/stream"]) {
+      const r = await post(path, wav);
+      expect(r.status).toBe(503);
+      expect(r.headers.get("retry-after")).toBe("1");
+      expect(await r.json()).toMatchObject({ code: "timeout", retry_after_ms: 1000 });
+    }
+    for (const h of holders) h.json({ type: "stop" });
+    await Promise.all(holders.map((h) => h.closed));
+    expect((await post("/v1/transcribe", wav)).status).toBe(200);
+  });
+
+  test("/health answers while every worker is busy with a long upload", async () => {
+    // 10 minutes of tones: one Worker is busy for a while
+    const long = wavBytes(toneAt(Array.from({ length: 150 }, () => PHRASE).join(" "), 16000, { gapSec: 0.2 }), 16000);
+    let restDone = false;
+    const rest = post("/v1/transcribe?format=text", long).then(async (r) => {
+      restDone = true;
+      return r;
+    });
+    await Bun.sleep(100);
+    const health = await fetch(`${srv.url}/health`);
+    expect(health.status).toBe(200);
+    expect(restDone).toBe(false);
+    const r = await rest;
+    expect(r.status).toBe(200);
+  });
+});
