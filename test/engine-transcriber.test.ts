@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Transcriber, workerUrl } from "../src/engine/transcriber.ts";
 import { GigasttError } from "../src/errors.ts";
 import type { Word } from "../src/types.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { makeToneModelDir, phraseToAudio, piecesToText } from "./helpers/tone.ts";
 
 let dir: string;
@@ -194,5 +196,36 @@ describe("workerUrl", () => {
   test("in a compiled binary: engine/worker.ts under the embedded root", () => {
     expect(workerUrl("file:///$bunfs/root/gigastt")).toBe("file:///$bunfs/root/engine/worker.ts");
     expect(workerUrl("file:///B:/~BUN/root/gigastt.exe")).toBe("file:///B:/~BUN/root/engine/worker.ts");
+  });
+});
+
+describe("runtime failures", () => {
+  test("an encoder that fails while running → inference_error, and the Workers keep serving", async () => {
+    // valid I/O contract, but the Reshape only fits exactly 100 mel frames
+    const { DT, encodeModel, int64Tensor, node, valueInfo } = await import("../scripts/lib/onnx-writer.ts");
+    const bad = makeToneModelDir();
+    const encoder = encodeModel({
+      name: "fragile_encoder",
+      inputs: [valueInfo("audio_signal", DT.FLOAT, ["B", 64, "T"]), valueInfo("length", DT.INT64, ["B"])],
+      outputs: [valueInfo("encoded", DT.FLOAT, ["B", 768, "T_out"]), valueInfo("encoded_len", DT.INT32, ["B"])],
+      initializers: [int64Tensor("shape", [3], [1, 64, 100]), int64Tensor("pads", [6], [0, 0, 0, 0, 704, 0])],
+      nodes: [
+        node("Reshape", ["audio_signal", "shape"], ["fixed"]),
+        node("Pad", ["fixed", "pads"], ["encoded"], { mode: "constant" }),
+        node("Cast", ["length"], ["encoded_len"], { to: DT.INT32 }),
+      ],
+    });
+    writeFileSync(join(bad, "v3_e2e_rnnt_encoder.onnx"), encoder);
+    const t = await Transcriber.load({ modelDir: bad, workers: 1 });
+    try {
+      const err = await t.transcribe(phraseToAudio(["▁да", "▁нет"]).samples).catch((e) => e);
+      expect(err).toBeInstanceOf(GigasttError);
+      expect(err.code).toBe("inference_error");
+      expect(err.message).toBe("Inference failed");
+      // exactly 100 frames (16160 samples) runs fine on the same Worker
+      expect(await t.decodeSegment(new Float32Array(16160), 0)).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });

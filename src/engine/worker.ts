@@ -8,6 +8,7 @@
 import { greedyDecode } from "../decode/greedy.ts";
 import { tokensToWords } from "../decode/detok.ts";
 import { LogMelExtractor } from "../frontend/logmel.ts";
+import { GigasttError, isGigasttError } from "../errors.ts";
 import type { ModelFiles } from "../model/files.ts";
 import { RnntModel } from "../model/rnnt.ts";
 import type { Word } from "../types.ts";
@@ -48,8 +49,13 @@ if (!Bun.isMainThread) {
       return { vocabSize: model.vocabSize, blankId: model.blankId };
     },
     async job(payload) {
-      if (!model) throw new Error("model not loaded");
-      return { result: await decodeSamples(model, mel, payload) };
+      if (!model) throw new GigasttError("not_ready");
+      try {
+        return { result: await decodeSamples(model, mel, payload) };
+      } catch (e) {
+        // onnxruntime failures arrive as plain Errors: report them as inference errors
+        throw isGigasttError(e) ? e : new GigasttError("inference_error", undefined, { cause: e });
+      }
     },
   });
 }

@@ -26,6 +26,11 @@ export interface ValueInfo {
 export interface SessionOptions {
   /** intra-op threads for this session (default 1: concurrency comes from Workers) */
   readonly intraOpThreads?: number;
+  /**
+   * onnxruntime's own stderr logging: 0 verbose … 3 error, 4 fatal (default 4: failures
+   * surface as exceptions instead, and stderr stays the structured log's)
+   */
+  readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
 
 export interface Session {
@@ -53,6 +58,7 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
     intraOpNumThreads: Math.max(1, Math.floor(opts.intraOpThreads ?? 1)),
     interOpNumThreads: 1,
     executionMode: "sequential",
+    logSeverityLevel: opts.logSeverity ?? 4,
     extra: { session: { disable_prepacking: "1" } },
   };
   const session =
