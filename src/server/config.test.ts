@@ -1,0 +1,293 @@
+import { describe, expect, test } from "bun:test";
+import { GigasttError } from "../errors.ts";
+import { DEFAULT_LIMITS, limitsDiff, parseBindHost, parseServeArgv, parseServeConfig } from "./config.ts";
+
+const parse = (argv: string[], env: Record<string, string> = {}, fileText?: string) =>
+  parseServeConfig(argv, env, { isTTY: false, cpus: 3, ...(fileText !== undefined ? { fileText } : {}) });
+
+function fails(argv: string[], env: Record<string, string> = {}, fileText?: string): GigasttError {
+  try {
+    parse(argv, env, fileText);
+  } catch (e) {
+    expect(e).toBeInstanceOf(GigasttError);
+    return e as GigasttError;
+  }
+  throw new Error(`expected ${JSON.stringify(argv)} ${JSON.stringify(env)} to fail`);
+}
+
+describe("defaults", () => {
+  test("match the Rust server and the issue", () => {
+    const c = parse([]);
+    expect(c).toMatchObject({
+      port: 9876,
+      host: "127.0.0.1",
+      hostIsLoopback: true,
+      hostIsWildcard: false,
+      bindAll: false,
+      poolSize: 4,
+      poolCheckoutTimeoutSecs: 30,
+      idleTimeoutSecs: 300,
+      maxSessionSecs: 3600,
+      shutdownDrainSecs: 10,
+      bodyLimitBytes: 52_428_800,
+      wsFrameMaxBytes: 524_288,
+      rateLimitPerMinute: 0,
+      rateLimitBurst: 10,
+      corsAllowAny: false,
+      metrics: false,
+      logLevel: "info",
+      logFormat: "json",
+      precision: "fp32",
+      workers: 3,
+      skipQuantize: false,
+      offline: false,
+      modelDir: undefined,
+      configFile: undefined,
+    });
+    expect(c.allowOrigin).toEqual([]);
+    expect(c.allowHost).toEqual([]);
+    expect(c.trustProxy).toEqual([]);
+    expect(c.warnings).toEqual([]);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test("log format is pretty on a TTY", () => {
+    expect(parseServeConfig([], {}, { isTTY: true, cpus: 1 }).logFormat).toBe("pretty");
+  });
+});
+
+describe("flags", () => {
+  test("every flag sets its field", () => {
+    const c = parse([
+      "-p", "9000", "--host", "::1", "--pool-size", "2", "--pool-checkout-timeout-secs", "5", "--idle-timeout-secs", "60",
+      "--max-session-secs", "0", "--shutdown-drain-secs", "3", "--body-limit-bytes", "1000", "--ws-frame-max-bytes", "4096",
+      "--rate-limit-per-minute", "120", "--rate-limit-burst", "4", "--allow-origin", "https://App.Example.com",
+      "--allow-origin=http://b.test:8080", "--cors-allow-any", "--metrics", "--log-level", "debug", "--log-format", "pretty",
+      "--model-dir", "/m", "--precision", "int8", "--workers", "2", "--allow-host", "stt.example.com", "--allow-host=box:9000",
+      "--trust-proxy=10.0.0.0/8,192.168.1.1", "--offline",
+    ]);
+    expect(c).toMatchObject({
+      port: 9000, host: "::1", hostIsLoopback: true, poolSize: 2, poolCheckoutTimeoutSecs: 5, idleTimeoutSecs: 60, maxSessionSecs: 0,
+      shutdownDrainSecs: 3, bodyLimitBytes: 1000, wsFrameMaxBytes: 4096, rateLimitPerMinute: 120, rateLimitBurst: 4, corsAllowAny: true,
+      metrics: true, logLevel: "debug", logFormat: "pretty", modelDir: "/m", precision: "int8", workers: 2, offline: true,
+    });
+    expect(c.allowOrigin).toEqual(["https://app.example.com", "http://b.test:8080"]);
+    expect(c.allowHost).toEqual(["stt.example.com", "box:9000"]);
+    expect(c.trustProxy).toEqual(["10.0.0.0/8", "192.168.1.1/32"]);
+  });
+
+  test("--trust-proxy alone means loopback; repeats accumulate without duplicates", () => {
+    expect(parse(["--trust-proxy"]).trustProxy).toEqual(["127.0.0.0/8", "::1/128"]);
+    expect(parse(["--trust-proxy", "--trust-proxy=10.1.2.3/8"]).trustProxy).toEqual(["127.0.0.0/8", "::1/128", "10.0.0.0/8"]);
+  });
+
+  test("--no-<bool> and --bool=<boolish>", () => {
+    expect(parse(["--metrics=yes"]).metrics).toBe(true);
+    expect(parse(["--metrics", "--no-metrics"]).metrics).toBe(false);
+    expect(parse(["--no-metrics"], { GIGASTT_METRICS: "1" }).metrics).toBe(false);
+  });
+
+  test("--skip-quantize is accepted with one warning", () => {
+    const c = parse(["--skip-quantize"]);
+    expect(c.skipQuantize).toBe(true);
+    expect(c.warnings.filter((w) => w.includes("skip-quantize"))).toHaveLength(1);
+  });
+
+  test("clamps: checkout 0 → 1, drain 0 → 1, rpm > 60000 → 60000, each with a warning", () => {
+    const c = parse(["--pool-checkout-timeout-secs", "0", "--shutdown-drain-secs", "0", "--rate-limit-per-minute", "100000"]);
+    expect(c.poolCheckoutTimeoutSecs).toBe(1);
+    expect(c.shutdownDrainSecs).toBe(1);
+    expect(c.rateLimitPerMinute).toBe(60_000);
+    expect(c.warnings).toHaveLength(3);
+  });
+
+  test("max session shorter than idle timeout warns", () => {
+    expect(parse(["--max-session-secs", "10", "--idle-timeout-secs", "20"]).warnings.join("\n")).toContain("shorter than the idle timeout");
+  });
+});
+
+describe("host and bind guard", () => {
+  test.each([
+    ["127.0.0.1", "127.0.0.1", true, false],
+    ["127.5.6.7", "127.5.6.7", true, false],
+    ["localhost", "127.0.0.1", true, false],
+    ["LOCALHOST", "127.0.0.1", true, false],
+    ["::1", "::1", true, false],
+    ["[::1]", "::1", true, false],
+    ["0.0.0.0", "0.0.0.0", false, true],
+    ["[::]", "::", false, true],
+    ["192.168.1.10", "192.168.1.10", false, false],
+  ])("%s", (text, address, loopback, wildcard) => {
+    expect(parseBindHost(text)).toEqual({ address, loopback, wildcard });
+  });
+
+  test("non-loopback needs --bind-all or GIGASTT_ALLOW_BIND_ANY", () => {
+    const e = fails(["--host", "0.0.0.0"]);
+    expect(e.code).toBe("bind_refused");
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain("--bind-all");
+    expect(parse(["--host", "0.0.0.0", "--bind-all"]).bindAll).toBe(true);
+    for (const v of ["1", "true", "YES", "on"]) expect(parse(["--host", "10.0.0.1"], { GIGASTT_ALLOW_BIND_ANY: v }).hostIsLoopback).toBe(false);
+    expect(fails(["--host", "10.0.0.1"], { GIGASTT_ALLOW_BIND_ANY: "0" }).code).toBe("bind_refused");
+  });
+
+  test("non-loopback bind warns; wildcard without --allow-host warns about Host", () => {
+    const w = parse(["--host", "0.0.0.0", "--bind-all"]).warnings.join("\n");
+    expect(w).toContain("anyone on the network");
+    expect(w).toContain("any Host header is accepted");
+    expect(parse(["--host", "0.0.0.0", "--bind-all", "--allow-host", "stt.lan"]).warnings.join("\n")).not.toContain("any Host header");
+  });
+
+  test("host names other than localhost are refused (no DNS at startup)", () => {
+    const e = fails(["--host", "example.com"]);
+    expect(e.code).toBe("usage");
+    expect(e.message).toContain("--host");
+  });
+});
+
+describe("env", () => {
+  test("every env var", () => {
+    const c = parse([], {
+      GIGASTT_IDLE_TIMEOUT_SECS: "11",
+      GIGASTT_WS_FRAME_MAX_BYTES: "2048",
+      GIGASTT_BODY_LIMIT_BYTES: "999",
+      GIGASTT_RATE_LIMIT_PER_MINUTE: "30",
+      GIGASTT_RATE_LIMIT_BURST: "2",
+      GIGASTT_METRICS: "on",
+      GIGASTT_MAX_SESSION_SECS: "100",
+      GIGASTT_SHUTDOWN_DRAIN_SECS: "4",
+      GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS: "7",
+      GIGASTT_SKIP_QUANTIZE: "1",
+      GIGASTT_PRECISION: "int8",
+      GIGASTT_WORKERS: "5",
+      GIGASTT_TRUST_PROXY: "true",
+      GIGASTT_OFFLINE: "yes",
+    });
+    expect(c).toMatchObject({
+      idleTimeoutSecs: 11, wsFrameMaxBytes: 2048, bodyLimitBytes: 999, rateLimitPerMinute: 30, rateLimitBurst: 2, metrics: true,
+      maxSessionSecs: 100, shutdownDrainSecs: 4, poolCheckoutTimeoutSecs: 7, skipQuantize: true, precision: "int8", workers: 5, offline: true,
+    });
+    expect(c.trustProxy).toEqual(["127.0.0.0/8", "::1/128"]);
+  });
+
+  test("GIGASTT_TRUST_PROXY takes a CIDR list or a boolean", () => {
+    expect(parse([], { GIGASTT_TRUST_PROXY: "10.0.0.0/8, fd00::/8" }).trustProxy).toEqual(["10.0.0.0/8", "fd00::/8"]);
+    expect(parse([], { GIGASTT_TRUST_PROXY: "off" }).trustProxy).toEqual([]);
+  });
+
+  test("booleans accept 1/0 true/false yes/no on/off in any case; empty = unset", () => {
+    for (const [v, want] of [["1", true], ["0", false], ["TRUE", true], ["False", false], ["yes", true], ["No", false], ["ON", true], ["off", false], ["", false]] as const)
+      expect(parse([], { GIGASTT_METRICS: v }).metrics).toBe(want);
+  });
+
+  test("the flag wins over the env var", () => {
+    expect(parse(["--idle-timeout-secs", "9"], { GIGASTT_IDLE_TIMEOUT_SECS: "11" }).idleTimeoutSecs).toBe(9);
+    expect(parse(["--precision", "fp32"], { GIGASTT_PRECISION: "int8" }).precision).toBe("fp32");
+  });
+});
+
+describe("config file", () => {
+  const toml = [
+    "idle_timeout_secs = 40",
+    "ws_frame_max_bytes = 1024",
+    "body_limit_bytes = 5000",
+    "rate_limit_per_minute = 600",
+    "rate_limit_burst = 20",
+    "max_session_secs = 50",
+    "shutdown_drain_secs = 6",
+    "pool_checkout_timeout_secs = 8",
+  ].join("\n");
+
+  test("every key; precedence CLI > env > file > default", () => {
+    const c = parse(["--config", "limits.toml", "--idle-timeout-secs", "1"], { GIGASTT_IDLE_TIMEOUT_SECS: "2", GIGASTT_BODY_LIMIT_BYTES: "7" }, toml);
+    expect(c).toMatchObject({
+      configFile: "limits.toml", idleTimeoutSecs: 1, bodyLimitBytes: 7, wsFrameMaxBytes: 1024, rateLimitPerMinute: 600, rateLimitBurst: 20,
+      maxSessionSecs: 50, shutdownDrainSecs: 6, poolCheckoutTimeoutSecs: 8,
+    });
+    expect(parse(["--config", "x.toml"], {}, "idle_timeout_secs = 40").wsFrameMaxBytes).toBe(DEFAULT_LIMITS.wsFrameMaxBytes);
+  });
+
+  test("reads the file from disk when no text is given", () => {
+    const c = parseServeConfig(["--config", "f.toml"], {}, { isTTY: false, cpus: 1, readFile: (p) => (p === "f.toml" ? "max_session_secs = 77" : "") });
+    expect(c.maxSessionSecs).toBe(77);
+  });
+
+  test.each([
+    ["idle_timeout_secs = = 1", "cannot parse"],
+    ["port = 80", "unknown key 'port'"],
+    ["idle_timeout_secs = -1", "idle_timeout_secs"],
+    ["idle_timeout_secs = 1.5", "idle_timeout_secs"],
+    ['idle_timeout_secs = "10"', "idle_timeout_secs"],
+  ])("invalid file %j → invalid_config (exit 2)", (text, msg) => {
+    const e = fails(["--config", "c.toml"], {}, text);
+    expect(e.code).toBe("invalid_config");
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain(msg);
+  });
+
+  test("missing file → invalid_config naming it", () => {
+    const e = fails(["--config", "/nonexistent/gigastt.toml"]);
+    expect(e.code).toBe("invalid_config");
+    expect(e.message).toContain("/nonexistent/gigastt.toml");
+  });
+
+  test("a file value is validated like the flag (burst 0 with rpm > 0)", () => {
+    expect(fails(["--config", "c.toml"], {}, "rate_limit_per_minute = 5\nrate_limit_burst = 0").message).toContain("rate_limit_burst in c.toml");
+  });
+});
+
+describe("invalid values exit 2 naming the flag", () => {
+  test.each([
+    [["--port", "70000"], "--port"],
+    [["--port", "abc"], "--port"],
+    [["--pool-size", "0"], "--pool-size"],
+    [["--pool-size", "-1"], "--pool-size"],
+    [["--idle-timeout-secs", "0"], "--idle-timeout-secs"],
+    [["--body-limit-bytes", "1e6"], "--body-limit-bytes"],
+    [["--ws-frame-max-bytes", "1"], "--ws-frame-max-bytes"],
+    [["--rate-limit-per-minute", "10", "--rate-limit-burst", "0"], "--rate-limit-burst"],
+    [["--workers", "0"], "--workers"],
+    [["--precision", "fp16"], "--precision"],
+    [["--log-level", "loud"], "--log-level"],
+    [["--log-format", "xml"], "--log-format"],
+    [["--allow-origin", "example.com"], "--allow-origin"],
+    [["--allow-origin", "https://a.com/path"], "--allow-origin"],
+    [["--allow-host", "a b"], "--allow-host"],
+    [["--trust-proxy=10.0.0.0/33"], "--trust-proxy"],
+    [["--trust-proxy=nonsense"], "--trust-proxy"],
+    [["--metrics=maybe"], "--metrics"],
+    [["--port"], "--port"],
+    [["--bogus"], "--bogus"],
+    [["positional"], "positional"],
+  ])("%j", (argv, flag) => {
+    const e = fails(argv as string[]);
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain(flag);
+  });
+
+  test.each([
+    [{ GIGASTT_METRICS: "maybe" }, "GIGASTT_METRICS"],
+    [{ GIGASTT_ALLOW_BIND_ANY: "sure" }, "GIGASTT_ALLOW_BIND_ANY"],
+    [{ GIGASTT_IDLE_TIMEOUT_SECS: "ten" }, "GIGASTT_IDLE_TIMEOUT_SECS"],
+    [{ GIGASTT_RATE_LIMIT_PER_MINUTE: "5", GIGASTT_RATE_LIMIT_BURST: "0" }, "GIGASTT_RATE_LIMIT_BURST"],
+    [{ GIGASTT_PRECISION: "bf16" }, "GIGASTT_PRECISION"],
+    [{ GIGASTT_TRUST_PROXY: "1.2.3.4/99" }, "GIGASTT_TRUST_PROXY"],
+  ])("env %j", (env, name) => {
+    const e = fails([], env as Record<string, string>);
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain(name);
+  });
+});
+
+test("parseServeArgv keeps repeatable flags and the global --log-level", () => {
+  expect(parseServeArgv(["--allow-origin", "http://a", "--allow-origin", "http://b", "--log-level", "warn"])).toEqual({
+    "allow-origin": ["http://a", "http://b"],
+    "log-level": "warn",
+  });
+});
+
+test("limitsDiff lists changed limits only", () => {
+  const a = parse([]);
+  const b = parse(["--idle-timeout-secs", "5", "--rate-limit-per-minute", "10"]);
+  expect(limitsDiff(a, b)).toEqual({ idleTimeoutSecs: { from: 300, to: 5 }, rateLimitPerMinute: { from: 0, to: 10 } });
+});
