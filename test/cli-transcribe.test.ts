@@ -27,8 +27,13 @@ beforeAll(() => {
 interface Run {
   code: number;
   stdout: string;
+  /** stderr without the model store's warning about the (generated, unverified) tone model */
   stderr: string;
+  /** that warning was printed (exactly once) */
+  warned: boolean;
 }
+
+const UNVERIFIED = /^warning: using unverified model files in .*\n/gm;
 
 async function cli(args: string[], opts: { env?: Record<string, string>; stdin?: Uint8Array } = {}): Promise<Run> {
   const proc = Bun.spawn(["bun", MAIN, "transcribe", ...args], {
@@ -38,7 +43,9 @@ async function cli(args: string[], opts: { env?: Record<string, string>; stdin?:
     stderr: "pipe",
   });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
+  const warnings = stderr.match(UNVERIFIED)?.length ?? 0;
+  if (warnings > 1) throw new Error(`the unverified-model warning was printed ${warnings} times`);
+  return { code, stdout, stderr: stderr.replace(UNVERIFIED, ""), warned: warnings === 1 };
 }
 
 /** Onsets of the pieces that start a word. */
@@ -70,7 +77,7 @@ describe("gigastt transcribe (tone model)", () => {
 
   test("text: the exact transcript on stdout, nothing on stderr", async () => {
     const r = await cli([wav, "--model-dir", modelDir]);
-    expect(r).toEqual({ code: 0, stdout: `${piecesToText(audio.pieces)}\n`, stderr: "" });
+    expect(r).toEqual({ code: 0, stdout: `${piecesToText(audio.pieces)}\n`, stderr: "", warned: true });
   });
 
   test("json: text, duration, words at the tone onsets, segments", async () => {
@@ -128,10 +135,11 @@ describe("gigastt transcribe (tone model)", () => {
     expect(r.stderr).toMatch(/^error\[(invalid_audio|unsupported_format)\]/);
   });
 
-  test("missing model → exit 4 naming the missing files", async () => {
-    const r = await cli([wav, "--model-dir", join(work, "no-model")]);
+  test("missing model, download host unreachable → exit 4 naming the missing files", async () => {
+    const r = await cli([wav, "--model-dir", join(work, "no-model")], { env: { HF_ENDPOINT: "http://127.0.0.1:1" } });
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain("model_missing");
+    expect(r.stderr).toContain("error[offline]");
+    expect(r.stderr).toContain("connection refused");
     expect(r.stderr).toContain("v3_e2e_rnnt_encoder.onnx");
     expect(r.stdout).toBe("");
   });

@@ -5,9 +5,9 @@
 import { defineCommand } from "citty";
 import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
-import { GigasttError, isGigasttError } from "../errors.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
-import { type ModelFiles, resolveModelDir, selectModelFiles } from "../model/files.ts";
+import { type ModelFiles, resolveModelDir } from "../model/files.ts";
+import { ensureModel } from "../store/ensure.ts";
 import { type Env, resolveOffline, resolvePrecision } from "../store/env.ts";
 import type { Precision } from "../types.ts";
 
@@ -25,17 +25,12 @@ export interface TranscribeDeps {
 }
 
 /**
- * The one place the CLI obtains model files. Today: the files on disk, or
- * `model_missing` / `offline` (exit 4). The model store replaces this with `ensureModel`.
+ * The one place the CLI obtains model files: the model store verifies what is on disk and
+ * downloads what is missing (progress on stderr), or fails with `offline` / `checksum_mismatch` /
+ * `network_error` / `disk_full`.
  */
 export async function obtainModel(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }): Promise<ModelFiles> {
-  try {
-    return selectModelFiles(opts.modelDir, opts.precision);
-  } catch (e) {
-    if (opts.offline && isGigasttError(e) && e.code === "model_missing")
-      throw new GigasttError("offline", `${e.message}; downloads are disabled (offline)`, { details: { ...e.details } });
-    throw e;
-  }
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env });
 }
 
 export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps = {}): Promise<number> {
