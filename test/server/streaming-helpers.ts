@@ -192,3 +192,65 @@ export function parseSse(body: string): { events: ServerMessage[]; comments: num
   }
   return { events, comments };
 }
+
+/**
+ * A raw HTTP/1.1 POST with a chunked body (fetch would buffer a streamed
+ * body): writes `chunks` with `delayMs` between them unless the server has
+ * already answered, and resolves with the raw response text and how many
+ * chunks were written.
+ */
+export async function rawChunkedPost(
+  port: number,
+  path: string,
+  chunks: readonly Uint8Array[],
+  opts: { delayMs?: number; end?: boolean; /** keep writing after the response head (SSE) */ pastHead?: boolean } = {},
+): Promise<{ written: number; status: number; head: string; body: string }> {
+  const parts: Buffer[] = [];
+  let closed = false;
+  const sock = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(_s, d) {
+        parts.push(Buffer.from(d));
+      },
+      close() {
+        closed = true;
+      },
+    },
+  });
+  const received = () => Buffer.concat(parts);
+  sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  let written = 0;
+  for (const c of chunks) {
+    if ((!opts.pastHead && received().includes("\r\n\r\n")) || closed) break;
+    sock.write(`${c.length.toString(16)}\r\n`);
+    sock.write(c);
+    sock.write("\r\n");
+    written++;
+    await Bun.sleep(opts.delayMs ?? 2);
+  }
+  if (opts.end !== false && !closed) sock.write("0\r\n\r\n");
+  for (let i = 0; i < 500 && !closed; i++) await Bun.sleep(10);
+  sock.end();
+  const all = received();
+  const split = all.indexOf("\r\n\r\n");
+  const head = all.subarray(0, split).toString();
+  let body = all.subarray(split + 4);
+  if (/transfer-encoding: chunked/i.test(head)) body = dechunk(body);
+  return { written, status: Number(head.split(" ")[1]), head, body: body.toString() };
+}
+
+function dechunk(b: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let i = 0;
+  for (;;) {
+    const nl = b.indexOf("\r\n", i);
+    if (nl < 0) break;
+    const n = Number.parseInt(b.subarray(i, nl).toString(), 16);
+    if (!n) break;
+    out.push(b.subarray(nl + 2, nl + 2 + n));
+    i = nl + 2 + n + 2;
+  }
+  return Buffer.concat(out);
+}
