@@ -15,6 +15,8 @@ import { writeFileSync } from "node:fs";
 import { type AddressInfo, type Server, type Socket, createServer } from "node:net";
 
 export interface Faults {
+  /** accept the next this-many requests and never answer them (connect/response timeout) */
+  noResponse?: number;
   /** answer the next requests (resolve hop) with these statuses, one per request */
   status?: { status: number; retryAfter?: string }[];
   /** next content response: send this many body bytes, then drop the connection (once) */
@@ -190,6 +192,11 @@ export class HfTestServer {
       return;
     }
     const isFirstHop = path.startsWith(resolvePrefix);
+    if (isFirstHop && f.noResponse) {
+      f.noResponse--;
+      record(name, 0);
+      return; // silent until the client gives up
+    }
     if (isFirstHop && f.status && f.status.length > 0) {
       const s = f.status.shift()!;
       record(name, s.status);

@@ -130,6 +130,23 @@ describe("download", () => {
     expect(stderr.join("")).toContain("HTTP 503");
   });
 
+  test("408 is retried like 5xx", async () => {
+    server.fault(NAMES.joint, { status: [{ status: 408 }] });
+    const net = fastNet();
+    await sync({}, net);
+    expectInstalled(dir, server);
+    expect(net.waits).toEqual([1000]);
+  });
+
+  test("no response within the connect timeout is retried", async () => {
+    server.fault(NAMES.vocab, { noResponse: 1 });
+    const net = fastNet({ connectTimeoutMs: 200 });
+    await sync({}, net);
+    expectInstalled(dir, server);
+    expect(server.log.filter((r) => r.file === NAMES.vocab).map((r) => r.status)).toEqual([0, 302, 200]);
+    expect(stderr.join("")).toContain("no response from");
+  });
+
   test("429 with Retry-After waits as long as the server asks", async () => {
     server.fault(NAMES.joint, { status: [{ status: 429, retryAfter: "7" }] });
     const net = fastNet();
@@ -193,6 +210,16 @@ describe("download", () => {
     expect(e.message).toContain("size mismatch: the server reports 12345 bytes");
     expect(existsSync(join(dir, `${NAMES.decoder}.partial`))).toBe(false);
     expect(existsSync(join(dir, NAMES.decoder))).toBe(false);
+  });
+
+  test("a catalog size that differs from what the server sends fails before the body is read", async () => {
+    const m = server.manifest();
+    m.files = m.files.map((f) => (f.name === NAMES.joint ? { ...f, size: f.size! + 1 } : f));
+    server.fault(NAMES.joint, { linkedSize: null });
+    const e = await failure(sync({ catalog: parseManifest(JSON.stringify(m)) }));
+    expect(e.code).toBe("checksum_mismatch");
+    expect(e.message).toContain(`the server sends 30000 bytes, expected 30001`);
+    expect(existsSync(join(dir, NAMES.joint))).toBe(false);
   });
 
   test("a body longer than the expected size is refused and discarded", async () => {
@@ -323,6 +350,17 @@ describe("model-dir rules", () => {
     expect(warnings.length).toBe(1);
     expect(warnings[0]).toContain("unverified");
     expect(readLock(dir)).toBeNull();
+  });
+
+  test("staging files of a crashed Rust gigastt (<file>.partial.<pid>.<nanos>) are removed; a live one is kept", async () => {
+    const dead = Bun.spawnSync(["true"]).pid;
+    const stale = join(dir, `${NAMES.encoder}.partial.${dead}.123456789`);
+    const live = join(dir, `${NAMES.decoder}.partial.${process.pid}.123456789`);
+    writeFileSync(stale, "x");
+    writeFileSync(live, "x");
+    await sync();
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
   });
 
   test("a locked file with a wrong size is re-downloaded, never used", async () => {
