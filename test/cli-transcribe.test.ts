@@ -153,8 +153,17 @@ describe("gigastt transcribe (tone model)", () => {
     }
   });
 
-  test("unknown flag or bad format → exit 2", async () => {
+  test("--workers and --threads pick the pool size", async () => {
+    const r = await cli([wav, "--model-dir", modelDir, "--workers", "1", "--threads", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${PHRASE}\n`);
+  });
+
+  test("unknown flag, bad format or bad worker count → exit 2", async () => {
     expect((await cli([wav, "--model-dir", modelDir, "--bogus"])).code).toBe(2);
     expect((await cli([wav, "--model-dir", modelDir, "--format", "docx"])).code).toBe(2);
+    const zero = await cli([wav, "--model-dir", modelDir, "--workers", "0"]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain("--workers");
   });
 });

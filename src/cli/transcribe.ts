@@ -2,9 +2,11 @@
  * `gigastt transcribe FILE`: transcribe one audio file (or stdin with `-`) and
  * print the transcript as text, JSON, SRT or VTT on stdout.
  */
+import { availableParallelism } from "node:os";
 import { defineCommand } from "citty";
 import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
+import { GigasttError } from "../errors.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
@@ -17,6 +19,8 @@ export interface TranscribeArgs {
   readonly format?: OutputFormat;
   readonly precision?: string;
   readonly offline?: boolean;
+  readonly workers?: string;
+  readonly threads?: string;
 }
 
 export interface TranscribeDeps {
@@ -33,6 +37,16 @@ export async function obtainModel(opts: { modelDir: string; precision: Precision
   return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env });
 }
 
+/** Default Worker count for one file: each Worker holds its own copy of the model (~0.9 GB fp32). */
+export const MAX_DEFAULT_WORKERS = 4;
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 256)
+    throw new GigasttError("usage", `invalid value '${v}' for '${flag}': expected an integer from 1 to 256`);
+  return n;
+}
+
 export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const stdout = deps.stdout ?? ((s: string) => void process.stdout.write(s));
@@ -40,8 +54,10 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const precision = resolvePrecision(args.precision, env);
   const offline = resolveOffline(args.offline, env);
   const modelDir = resolveModelDir(args.modelDir, env);
+  const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
+  const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
   const files = await obtainModel({ modelDir, precision, offline, env });
-  const transcriber = await Transcriber.fromFiles(files);
+  const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
   try {
     const result = await transcriber.transcribeStream(decodeAudioStream(openAudioSource(args.file)));
     const out = formatResult(result, format);
@@ -60,6 +76,8 @@ export default defineCommand({
     format: { type: "enum", options: ["text", "json", "srt", "vtt"], description: "Output format (default text)", valueHint: "FORMAT" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default $GIGASTT_PRECISION or fp32)", valueHint: "PRECISION" },
     offline: { type: "boolean", description: "Never download; fail at once if the model is missing (also GIGASTT_OFFLINE=1)" },
+    workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS})`, valueHint: "N" },
+    threads: { type: "string", description: "onnxruntime intra-op threads per Worker (default 1)", valueHint: "N" },
   },
   run: ({ args }) =>
     runTranscribe({
@@ -68,5 +86,7 @@ export default defineCommand({
       format: args.format as OutputFormat | undefined,
       precision: args.precision,
       offline: args.offline,
+      workers: args.workers,
+      threads: args.threads,
     }),
 });
