@@ -124,7 +124,7 @@ describe("WorkerPool", () => {
     const closing = pool.close();
     expect(await codeOf(queued)).toBe("pool_closed");
     expect(await running).toBe("running");
-    await closing;
+    await Promise.all([closing, pool.close()]);
     expect(await codeOf(pool.run({ op: "echo", value: "late" }))).toBe("pool_closed");
   });
 });

@@ -72,6 +72,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
   #info: Info | undefined;
   #idle: (() => void) | null = null;
   #crashes = 0;
+  #closing: Promise<void> | null = null;
 
   private constructor(opts: PoolOptions<I>) {
     this.#opts = opts;
@@ -85,7 +86,10 @@ export class WorkerPool<I, P, R, Info = unknown> {
       await Promise.all(Array.from({ length: opts.size }, () => pool.#spawn()));
     } catch (e) {
       pool.#closed = true;
-      for (const s of pool.#slots) s.worker.terminate();
+      for (const s of pool.#slots) {
+        s.dead = true;
+        s.worker.terminate();
+      }
       throw e;
     }
     return pool;
@@ -138,8 +142,12 @@ export class WorkerPool<I, P, R, Info = unknown> {
   }
 
   /** Rejects queued jobs with `pool_closed`, lets running ones finish, then stops the Workers. */
-  async close(): Promise<void> {
-    if (this.#closed && this.#slots.length === 0) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
     this.#closed = true;
     for (const q of this.#queues.values()) for (const job of q) this.#settle(job, new GigasttError("pool_closed"));
     this.#queues.clear();
