@@ -153,6 +153,19 @@ describe("Transcriber", () => {
     expect((await tr.transcribe(phraseToAudio(["▁да"]).samples)).text).toBe("да");
   });
 
+  test("an onSegment callback that throws ends the stream with its error", async () => {
+    const audio = phraseToAudio(cycle(150), { gapSec: 0 }); // 45 s: three segments
+    let calls = 0;
+    const stream = tr.transcribeStream(chunked(audio.samples, [16000]), {
+      onSegment: () => {
+        calls++;
+        throw new GigasttError("bad_message", "consumer gave up");
+      },
+    });
+    await expect(stream).rejects.toMatchObject({ code: "bad_message" });
+    expect(calls).toBe(1);
+  });
+
   test("an error inside a chunk source rejects the stream", async () => {
     const bad = (async function* () {
       yield new Float32Array(16000);
