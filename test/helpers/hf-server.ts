@@ -275,6 +275,12 @@ export class HfTestServer {
         });
       if (f.bytesPerSec) await Bun.sleep((part.length / f.bytesPerSec) * 1000);
     }
+    if (drop !== undefined || stall !== undefined) {
+      // wait until everything written so far is handed to the kernel, so the client can receive all of it
+      await new Promise<void>((r) => {
+        if (!sock.write(new Uint8Array(0), () => r())) sock.once("close", () => r());
+      });
+    }
     if (drop !== undefined) {
       await Bun.sleep(50);
       sock.destroy();
