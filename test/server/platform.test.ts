@@ -1,0 +1,392 @@
+/**
+ * The server platform over real loopback sockets: endpoints, error bodies,
+ * security headers, request ids, Origin/Host/rate-limit rules, metrics, drain.
+ * Anything needing a transcriber uses the real engine on the tone model.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import pkg from "../../package.json" with { type: "json" };
+import { GigasttError } from "../../src/errors.ts";
+import type { ServerDeps } from "../../src/server/deps.ts";
+import { closeToneTranscriber, type PlatformServer, rawRequest, startPlatform, toneTranscriber, upgradeHeaders } from "./http-helpers.ts";
+
+let s: PlatformServer | null = null;
+afterEach(async () => {
+  await s?.stop();
+  s = null;
+});
+afterAll(closeToneTranscriber);
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+function expectErrorBody(body: Record<string, unknown>, code: string) {
+  expect(body.code).toBe(code);
+  expect(typeof body.error).toBe("string");
+  expect(body.message).toBe(body.error as string);
+  expect(Object.keys(body).sort()).toEqual(body.retry_after_ms === undefined ? ["code", "error", "message"] : ["code", "error", "message", "retry_after_ms"]);
+}
+
+function expectSecurityHeaders(h: Headers | Record<string, string>) {
+  const get = (k: string) => (h instanceof Headers ? h.get(k) : (h[k] ?? null));
+  expect(get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+  expect(get("x-content-type-options")).toBe("nosniff");
+  expect(get("x-frame-options")).toBe("DENY");
+  expect(get("referrer-policy")).toBe("no-referrer");
+  expect(get("cross-origin-opener-policy")).toBe("same-origin");
+  expect(get("strict-transport-security")).toBeNull();
+}
+
+describe("endpoints", () => {
+  test("GET /health: {status, version, model}, security headers, minted UUIDv7 request id", async () => {
+    s = await startPlatform();
+    const r = await fetch(`${s.url}/health`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: "ok", version: pkg.version, model: "gigaam-v3-e2e-rnnt" });
+    expectSecurityHeaders(r.headers);
+    expect(r.headers.get("x-request-id")).toMatch(UUID_V7);
+  });
+
+  test("GET /ready: 503 while loading, 200 once loaded, still 200 with every slot busy, 503 while draining", async () => {
+    s = await startPlatform(["--pool-size", "2"]);
+    let r = await fetch(`${s.url}/ready`);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({ status: "not_ready", reason: "loading", pool_available: 2, pool_total: 2 });
+    s.server.setTranscriber(await toneTranscriber());
+    r = await fetch(`${s.url}/ready`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: "ready", pool_available: 2, pool_total: 2 });
+    const slots = [await s.server.deps.admission.acquire(), await s.server.deps.admission.acquire()];
+    r = await fetch(`${s.url}/ready`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: "ready", pool_available: 0, pool_total: 2 });
+    for (const slot of slots) slot.release();
+    s.server.lifecycle.startDrain();
+    r = await fetch(`${s.url}/ready`);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toMatchObject({ status: "not_ready", reason: "shutting_down" });
+  });
+
+  test("GET /v1/models: 503 not_ready before the model, then the capabilities", async () => {
+    s = await startPlatform(["--pool-size", "3"]);
+    const before = await fetch(`${s.url}/v1/models`);
+    expect(before.status).toBe(503);
+    expectErrorBody(await before.json(), "not_ready");
+    s.server.setTranscriber(await toneTranscriber());
+    const r = await fetch(`${s.url}/v1/models`);
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      id: "gigaam-v3-e2e-rnnt",
+      name: "GigaAM v3 RNN-T",
+      version: pkg.version,
+      precision: "fp32",
+      encoder: "fp32",
+      vocab_size: 20,
+      sample_rate: 16000,
+      pool_size: 3,
+      pool_available: 3,
+      workers: 1,
+      supported_formats: ["wav"],
+      supported_rates: [8000, 16000, 24000, 44100, 48000],
+      diarization: false,
+    });
+    expect(body.capabilities).toMatchObject({ rest: true, sse: true, websocket: true, protocol_version: "1.0" });
+  });
+
+  test("unknown path → 404 not_found JSON; wrong method → 405 method_not_allowed with Allow", async () => {
+    s = await startPlatform();
+    const nf = await fetch(`${s.url}/nope`);
+    expect(nf.status).toBe(404);
+    expectErrorBody(await nf.json(), "not_found");
+    expectSecurityHeaders(nf.headers);
+    const wm = await fetch(`${s.url}/v1/transcribe`, { method: "GET" });
+    expect(wm.status).toBe(405);
+    expect(wm.headers.get("allow")).toBe("OPTIONS, POST");
+    expectErrorBody(await wm.json(), "method_not_allowed");
+    const h = await fetch(`${s.url}/health`, { method: "POST" });
+    expect(h.status).toBe(405);
+    expect(h.headers.get("allow")).toBe("GET");
+  });
+
+  test("OPTIONS preflight: 204 with CORS for an allowed origin, 403 for a denied one, 404 for an unknown path", async () => {
+    s = await startPlatform();
+    const ok = await fetch(`${s.url}/v1/transcribe`, { method: "OPTIONS", headers: { origin: "http://localhost:5173", "access-control-request-method": "POST" } });
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(ok.headers.get("access-control-allow-methods")).toBe("GET, POST, OPTIONS");
+    expect(ok.headers.get("vary")).toBe("Origin");
+    expectSecurityHeaders(ok.headers);
+    const denied = await fetch(`${s.url}/v1/transcribe/stream`, { method: "OPTIONS", headers: { origin: "https://evil.example" } });
+    expect(denied.status).toBe(403);
+    expectErrorBody(await denied.json(), "origin_denied");
+    expect((await fetch(`${s.url}/nowhere`, { method: "OPTIONS" })).status).toBe(404);
+  });
+});
+
+describe("errors", () => {
+  const throwing = (_deps: ServerDeps) =>
+    new Elysia()
+      .get("/t/plain", () => {
+        throw new Error("secret /home/user/model.onnx ORT failure");
+      })
+      .get("/t/busy", () => {
+        throw new GigasttError("timeout", undefined, { details: { retry_after_ms: 2500 } });
+      })
+      .post("/t/json", ({ body }) => body);
+
+  test("a GigasttError gets its catalogue status, body shape and Retry-After", async () => {
+    s = await startPlatform([], { routes: [throwing] });
+    const r = await fetch(`${s.url}/t/busy`);
+    expect(r.status).toBe(503);
+    expect(r.headers.get("retry-after")).toBe("3");
+    const body = (await r.json()) as Record<string, unknown>;
+    expectErrorBody(body, "timeout");
+    expect(body).toEqual({ error: "Server busy, try again later", message: "Server busy, try again later", code: "timeout", retry_after_ms: 2500 });
+    expectSecurityHeaders(r.headers);
+  });
+
+  test("an unknown error is a 500 internal that leaks nothing; the detail is logged with the request id", async () => {
+    s = await startPlatform([], { routes: [throwing] });
+    const r = await fetch(`${s.url}/t/plain`, { headers: { "x-request-id": "trace-42" } });
+    expect(r.status).toBe(500);
+    const text = await r.text();
+    expect(text).not.toContain("secret");
+    expect(text).not.toContain("/home");
+    expectErrorBody(JSON.parse(text), "internal");
+    const line = s.logs.find((l) => l.msg === "unhandled error");
+    expect(line?.request_id).toBe("trace-42");
+    expect(String(line?.error)).toContain("secret");
+  });
+
+  test("a framework parse error becomes 400 bad_message", async () => {
+    s = await startPlatform([], { routes: [throwing] });
+    const r = await fetch(`${s.url}/t/json`, { method: "POST", body: "{not json", headers: { "content-type": "application/json" } });
+    expect(r.status).toBe(400);
+    expectErrorBody(await r.json(), "bad_message");
+  });
+
+  test("a declared body over --body-limit-bytes → 413 payload_too_large JSON before any route runs", async () => {
+    s = await startPlatform(["--body-limit-bytes", "100"]);
+    const r = await rawRequest(s.port, { method: "POST", path: "/v1/transcribe", headers: { "content-length": "101" }, body: "x".repeat(101) });
+    expect(r.status).toBe(413);
+    expectErrorBody(r.json(), "payload_too_large");
+  });
+});
+
+describe("request id", () => {
+  test("a safe incoming id is echoed and on the log line; an unsafe one is replaced", async () => {
+    s = await startPlatform();
+    const ok = await fetch(`${s.url}/nope`, { headers: { "x-request-id": "client-req_1.2" } });
+    expect(ok.headers.get("x-request-id")).toBe("client-req_1.2");
+    expect(s.logs.some((l) => l.request_id === "client-req_1.2" && l.msg === "request rejected")).toBe(true);
+    const bad = await fetch(`${s.url}/health`, { headers: { "x-request-id": "x".repeat(129) } });
+    expect(bad.headers.get("x-request-id")).toMatch(UUID_V7);
+    const evil = await rawRequest(s.port, { path: "/health", headers: { "x-request-id": "a<script>" } });
+    expect(evil.headers["x-request-id"]).toMatch(UUID_V7);
+  });
+
+  test("the WebSocket 101 carries the request id and security headers", async () => {
+    s = await startPlatform([], { transcriber: await toneTranscriber() });
+    const r = await rawRequest(s.port, { path: "/v1/ws", headers: upgradeHeaders({ "x-request-id": "ws-1" }) });
+    expect(r.status).toBe(101);
+    expect(r.headers["x-request-id"]).toBe("ws-1");
+    expectSecurityHeaders(r.headers);
+  });
+});
+
+describe("origin allowlist", () => {
+  test.each(["/v1/models", "/v1/transcribe", "/v1/transcribe/stream", "/metrics"])("%s: a foreign origin gets 403 origin_denied", async (path) => {
+    s = await startPlatform(["--metrics"]);
+    const r = await fetch(`${s.url}${path}`, { method: path.startsWith("/v1/transcribe") ? "POST" : "GET", headers: { origin: "http://localhost.evil.com" }, body: path.startsWith("/v1/transcribe") ? "x" : undefined });
+    expect(r.status).toBe(403);
+    expectErrorBody(await r.json(), "origin_denied");
+    expect(r.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("the WebSocket upgrade is refused with 403 for a foreign origin, allowed for loopback", async () => {
+    s = await startPlatform([], { transcriber: await toneTranscriber() });
+    const denied = await rawRequest(s.port, { path: "/v1/ws", headers: upgradeHeaders({ origin: "https://evil.example" }) });
+    expect(denied.status).toBe(403);
+    expectErrorBody(denied.json(), "origin_denied");
+    const ok = await rawRequest(s.port, { path: "/v1/ws", headers: upgradeHeaders({ origin: "http://127.0.0.1:3000" }) });
+    expect(ok.status).toBe(101);
+  });
+
+  test("/health and /ready are exempt", async () => {
+    s = await startPlatform();
+    expect((await fetch(`${s.url}/health`, { headers: { origin: "https://evil.example" } })).status).toBe(200);
+    expect((await fetch(`${s.url}/ready`, { headers: { origin: "https://evil.example" } })).status).toBe(503);
+  });
+
+  test("loopback origins are echoed; listed origins match exactly; no Origin or null gets no CORS headers", async () => {
+    s = await startPlatform(["--allow-origin", "https://app.example.com"], { transcriber: await toneTranscriber() });
+    const lo = await fetch(`${s.url}/v1/models`, { headers: { origin: "http://[::1]:8080" } });
+    expect(lo.status).toBe(200);
+    expect(lo.headers.get("access-control-allow-origin")).toBe("http://[::1]:8080");
+    expect(lo.headers.get("access-control-expose-headers")).toBe("X-Request-Id, Retry-After");
+    const listed = await fetch(`${s.url}/v1/models`, { headers: { origin: "https://app.example.com" } });
+    expect(listed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect((await fetch(`${s.url}/v1/models`, { headers: { origin: "https://app.example.com:8443" } })).status).toBe(403);
+    for (const origin of [undefined, "null"]) {
+      const r = await fetch(`${s.url}/v1/models`, { headers: origin ? { origin } : {} });
+      expect(r.status).toBe(200);
+      expect(r.headers.get("access-control-allow-origin")).toBeNull();
+    }
+  });
+
+  test("--cors-allow-any answers * for any origin", async () => {
+    s = await startPlatform(["--cors-allow-any"], { transcriber: await toneTranscriber() });
+    const r = await fetch(`${s.url}/v1/models`, { headers: { origin: "https://anything.example" } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("Host allowlist (DNS rebinding)", () => {
+  test("foreign Host → 421 host_not_allowed on REST and WS; loopback names with the port pass; probes exempt", async () => {
+    s = await startPlatform([], { transcriber: await toneTranscriber() });
+    const port = s.port;
+    const bad = await rawRequest(port, { path: "/v1/models", headers: { host: `rebind.evil.com:${port}` } });
+    expect(bad.status).toBe(421);
+    expectErrorBody(bad.json(), "host_not_allowed");
+    expect((await rawRequest(port, { path: "/v1/ws", headers: upgradeHeaders({ host: "evil.com" }) })).status).toBe(421);
+    expect((await rawRequest(port, { path: "/v1/models", headers: { host: `localhost:${port + 1}` } })).status).toBe(421);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, "localhost"])
+      expect((await rawRequest(port, { path: "/v1/models", headers: { host } })).status).toBe(200);
+    expect((await rawRequest(port, { path: "/health", headers: { host: "evil.com" } })).status).toBe(200);
+    expect((await rawRequest(port, { path: "/ready", headers: { host: "evil.com" } })).status).toBe(200);
+  });
+
+  test("--allow-host extends the list", async () => {
+    s = await startPlatform(["--allow-host", "stt.example.com"], { transcriber: await toneTranscriber() });
+    expect((await rawRequest(s.port, { path: "/v1/models", headers: { host: "stt.example.com" } })).status).toBe(200);
+    expect((await rawRequest(s.port, { path: "/v1/models", headers: { host: "other.example.com" } })).status).toBe(421);
+  });
+});
+
+describe("rate limit", () => {
+  test("the bucket empties → 429 rate_limited with a computed Retry-After; probes are exempt", async () => {
+    s = await startPlatform(["--rate-limit-per-minute", "6", "--rate-limit-burst", "2"]); // one token per 10 s
+    expect((await fetch(`${s.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${s.url}/nope`)).status).toBe(404);
+    const r = await fetch(`${s.url}/nope`);
+    expect(r.status).toBe(429);
+    const body = (await r.json()) as Record<string, unknown>;
+    expectErrorBody(body, "rate_limited");
+    expect(body.retry_after_ms as number).toBeGreaterThan(9000);
+    expect(body.retry_after_ms as number).toBeLessThanOrEqual(10_000);
+    expect(r.headers.get("retry-after")).toBe("10");
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+  });
+
+  test("a forged X-Forwarded-For without --trust-proxy does not buy a new bucket", async () => {
+    s = await startPlatform(["--rate-limit-per-minute", "1", "--rate-limit-burst", "1"]);
+    expect((await rawRequest(s.port, { path: "/nope", headers: { "x-forwarded-for": "1.1.1.1" } })).status).toBe(404);
+    expect((await rawRequest(s.port, { path: "/nope", headers: { "x-forwarded-for": "2.2.2.2", "x-real-ip": "3.3.3.3" } })).status).toBe(429);
+  });
+
+  test("with --trust-proxy (loopback proxy) each forwarded client has its own bucket; the right-most untrusted hop wins", async () => {
+    s = await startPlatform(["--trust-proxy", "--rate-limit-per-minute", "1", "--rate-limit-burst", "1"]);
+    expect((await rawRequest(s.port, { path: "/nope", headers: { "x-forwarded-for": "1.1.1.1" } })).status).toBe(404);
+    expect((await rawRequest(s.port, { path: "/nope", headers: { "x-forwarded-for": "1.1.1.1" } })).status).toBe(429);
+    // a client-supplied left-most entry cannot hide the real (right-most) client
+    expect((await rawRequest(s.port, { path: "/nope", headers: { "x-forwarded-for": "9.9.9.9, 1.1.1.1" } })).status).toBe(429);
+    expect((await rawRequest(s.port, { path: "/nope", headers: { "x-forwarded-for": "2.2.2.2" } })).status).toBe(404);
+  });
+});
+
+describe("HSTS", () => {
+  test("only behind a trusted proxy that says https", async () => {
+    s = await startPlatform(["--trust-proxy"]);
+    const https = await rawRequest(s.port, { path: "/health", headers: { "x-forwarded-proto": "https" } });
+    expect(https.headers["strict-transport-security"]).toBe("max-age=31536000");
+    expect((await rawRequest(s.port, { path: "/health", headers: { "x-forwarded-proto": "http" } })).headers["strict-transport-security"]).toBeUndefined();
+    await s.stop();
+    s = await startPlatform();
+    expect((await rawRequest(s.port, { path: "/health", headers: { "x-forwarded-proto": "https" } })).headers["strict-transport-security"]).toBeUndefined();
+  });
+});
+
+describe("metrics", () => {
+  test("404 metrics_disabled without --metrics", async () => {
+    s = await startPlatform();
+    const r = await fetch(`${s.url}/metrics`);
+    expect(r.status).toBe(404);
+    expectErrorBody(await r.json(), "metrics_disabled");
+  });
+
+  test("Prometheus text with route templates, rejected requests and errors by code, live pool gauges", async () => {
+    s = await startPlatform(["--metrics", "--pool-size", "2"], { transcriber: await toneTranscriber() });
+    await fetch(`${s.url}/v1/models`);
+    await fetch(`${s.url}/v1/models`, { headers: { origin: "https://evil.example" } });
+    await fetch(`${s.url}/some/random/path?x=1`);
+    const slot = await s.server.deps.admission.acquire();
+    const r = await fetch(`${s.url}/metrics`);
+    slot.release();
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const text = await r.text();
+    expect(text).toContain('gigastt_http_requests_total{method="GET",path="/v1/models",status="200"} 1\n');
+    expect(text).toContain('gigastt_http_requests_total{method="GET",path="/v1/models",status="403"} 1\n');
+    expect(text).toContain('gigastt_http_requests_total{method="GET",path="unmatched",status="404"} 1\n');
+    expect(text).not.toContain("/some/random/path");
+    expect(text).toContain('gigastt_errors_total{code="origin_denied"} 1\n');
+    expect(text).toContain('gigastt_errors_total{code="not_found"} 1\n');
+    expect(text).toContain("gigastt_pool_in_use 1\n");
+    expect(text).toContain("gigastt_pool_available 1\n");
+    expect(text).toContain("gigastt_pool_size 2\n");
+    expect(text).toContain("# TYPE gigastt_inference_duration_seconds histogram\n");
+    expect(text).toContain("# TYPE gigastt_ws_active_connections gauge\n");
+  });
+});
+
+describe("drain (in-process)", () => {
+  test("new requests get 503 shutting_down, /health stays up, subscribers run, tracked work finishes in the window", async () => {
+    s = await startPlatform(["--shutdown-drain-secs", "5"], { transcriber: await toneTranscriber() });
+    const { lifecycle } = s.server.deps;
+    let flushed = 0;
+    lifecycle.onDrain(() => flushed++);
+    let finishWork!: () => void;
+    lifecycle.track(new Promise<void>((r) => (finishWork = r)));
+    const draining = s.server.drain();
+    expect(flushed).toBe(1);
+    const r = await rawRequest(s.port, { path: "/v1/models" });
+    expect(r.status).toBe(503);
+    expectErrorBody(r.json(), "shutting_down");
+    const ws = await rawRequest(s.port, { path: "/v1/ws", headers: upgradeHeaders() });
+    expect(ws.status).toBe(503);
+    expect((await rawRequest(s.port, { path: "/health" })).status).toBe(200);
+    await expect(s.server.deps.admission.acquire()).rejects.toMatchObject({ code: "pool_closed" });
+    finishWork();
+    const result = await draining;
+    expect(result.clean).toBe(true);
+    expect(result.seconds).toBeLessThan(5);
+    await expect(rawRequest(s.port, { path: "/health" })).rejects.toThrow();
+  });
+
+  test("past the window the remaining work is abandoned and sockets are closed", async () => {
+    s = await startPlatform(["--shutdown-drain-secs", "1"]);
+    s.server.deps.lifecycle.track(new Promise(() => {}));
+    const result = await s.server.drain();
+    expect(result.clean).toBe(false);
+    expect(result.seconds).toBeGreaterThanOrEqual(0.9);
+    expect(result.seconds).toBeLessThan(3);
+    expect(s.logs.some((l) => l.msg === "drain window expired: closing remaining connections")).toBe(true);
+  });
+});
+
+describe("reload", () => {
+  test("limits change live; the limiter can be turned on and off; a raised frame cap waits for a restart", async () => {
+    s = await startPlatform(["--rate-limit-burst", "1"]);
+    const base = s.server.deps.config;
+    const on = s.server.reload({ ...base, rateLimitPerMinute: 1, idleTimeoutSecs: 7, wsFrameMaxBytes: base.wsFrameMaxBytes * 2 });
+    expect(on).toEqual({ rateLimitPerMinute: { from: 0, to: 1 }, idleTimeoutSecs: { from: 300, to: 7 } });
+    expect(s.server.deps.config.idleTimeoutSecs).toBe(7);
+    expect(s.server.deps.config.wsFrameMaxBytes).toBe(base.wsFrameMaxBytes);
+    expect(Object.isFrozen(s.server.deps.config)).toBe(true);
+    expect((await fetch(`${s.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${s.url}/nope`)).status).toBe(429);
+    s.server.reload({ ...s.server.deps.config, rateLimitPerMinute: 0 });
+    expect((await fetch(`${s.url}/nope`)).status).toBe(404);
+  });
+});
