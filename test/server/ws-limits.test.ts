@@ -80,6 +80,22 @@ describe("limits", () => {
     for (const h of again) h.close();
   });
 
+  test("messages sent while waiting for a slot are kept and handled in order once ready", async () => {
+    const s = await server(["--pool-size", "1", "--pool-checkout-timeout-secs", "10"]);
+    const holder = await WsClient.open(s.ws);
+    await holder.next("ready");
+    const c = await WsClient.open(s.ws);
+    c.json({ type: "configure", sample_rate: 16000 });
+    for (const f of splitBytes(pcm16(toneAt(PHRASE, 16000)), 3200)) c.send(f);
+    c.json({ type: "stop" });
+    await Bun.sleep(200);
+    expect(c.messages).toEqual([]); // no ready while waiting
+    holder.json({ type: "stop" });
+    expect((await c.closed).code).toBe(1000);
+    expect(c.messages.map((m) => m.type)).toEqual(["ready", "final"]);
+    expect(finalText(c.messages)).toBe(PHRASE);
+  });
+
   test("100 abandoned waiters, then the pool still serves pool-size sessions at once", async () => {
     const s = await server(["--pool-size", "2", "--pool-checkout-timeout-secs", "30"]);
     const holders = await Promise.all([WsClient.open(s.ws), WsClient.open(s.ws)]);
