@@ -1,0 +1,160 @@
+/**
+ * The linux-x64 executable copied alone into an empty folder, run with an
+ * empty HOME, no Bun, no node_modules anywhere on its path: --version,
+ * transcribe and serve (REST + a live WebSocket stream) on the tone model;
+ * onnxruntime's native files extracted once into the versioned cache, also
+ * when two first runs race, and with HOME missing or read-only.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { makeToneModelDir, phraseToAudio, wavBytes } from "../helpers/tone.ts";
+import { pcm16, splitBytes, WsClient } from "../server/streaming-helpers.ts";
+import { DIST, ensureDist, run, type ServeProcess, startServe } from "./helpers.ts";
+
+const PHRASE = "привет мир, как дела?";
+let base: string;
+let bin: string;
+let model: string;
+let wav: string;
+
+/** environment of a bare machine: nothing but PATH to coreutils and the HOME under test */
+function bareEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", ...extra };
+}
+
+function runtimeDirs(cacheRoot: string): string[] {
+  const root = join(cacheRoot, "gigastt", "runtime");
+  return existsSync(root) ? readdirSync(root) : [];
+}
+
+beforeAll(async () => {
+  await ensureDist();
+  base = mkdtempSync(join(tmpdir(), "gigastt-alone-"));
+  mkdirSync(join(base, "bin"));
+  bin = join(base, "bin", "gigastt");
+  copyFileSync(join(DIST, "gigastt-linux-x64"), bin);
+  model = makeToneModelDir();
+  wav = join(base, "hello.wav");
+  writeFileSync(wav, wavBytes(phraseToAudio(PHRASE).samples));
+  // nothing to fall back on: no node_modules up the tree from the binary
+  for (let d = dirname(bin); ; d = dirname(d)) {
+    expect(existsSync(join(d, "node_modules"))).toBe(false);
+    if (d === dirname(d)) break;
+  }
+}, 600_000);
+
+function freshHome(name: string): string {
+  const h = join(base, name);
+  mkdirSync(h);
+  return h;
+}
+
+describe("linux-x64 executable alone in an empty folder", () => {
+  test("--version prints version, commit and onnxruntime version without extracting anything", async () => {
+    const home = freshHome("home-version");
+    const r = await run([bin, "--version"], { env: bareEnv({ HOME: home }), cwd: dirname(bin) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?, onnxruntime 1\.30\.0, linux-x64\)\n$/);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  test("transcribe: native files extracted once into ~/.cache/gigastt/runtime/<version+hash>/", async () => {
+    const home = freshHome("home-transcribe");
+    const r = await run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ HOME: home }), cwd: dirname(bin) });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(PHRASE);
+    const dirs = runtimeDirs(join(home, ".cache"));
+    expect(dirs).toHaveLength(1);
+    expect(dirs[0]).toMatch(/^ort-1\.30\.0-linux-x64-[0-9a-f]{16}$/);
+    const dir = join(home, ".cache", "gigastt", "runtime", dirs[0]!);
+    expect(readdirSync(dir).sort()).toEqual(["libonnxruntime.so.1", "onnxruntime_binding.node"]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const ino = statSync(join(dir, "libonnxruntime.so.1")).ino;
+    const again = await run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ HOME: home }) });
+    expect(again.stdout.trim()).toBe(PHRASE);
+    expect(statSync(join(dir, "libonnxruntime.so.1")).ino).toBe(ino);
+  }, 60_000);
+
+  test("XDG_CACHE_HOME wins over HOME", async () => {
+    const home = freshHome("home-xdg");
+    const xdg = freshHome("xdg");
+    const r = await run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ HOME: home, XDG_CACHE_HOME: xdg }) });
+    expect(r.stdout.trim()).toBe(PHRASE);
+    expect(runtimeDirs(xdg)).toHaveLength(1);
+    expect(runtimeDirs(join(home, ".cache"))).toEqual([]);
+  }, 60_000);
+
+  test("two first runs at once both succeed and share one verified folder", async () => {
+    const home = freshHome("home-race");
+    const rs = await Promise.all([0, 1].map(() => run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ HOME: home }) })));
+    for (const r of rs) expect({ code: r.code, text: r.stdout.trim() }).toEqual({ code: 0, text: PHRASE });
+    const dirs = runtimeDirs(join(home, ".cache"));
+    expect(dirs).toHaveLength(1);
+    expect(readdirSync(join(home, ".cache", "gigastt", "runtime", dirs[0]!)).sort()).toEqual(["libonnxruntime.so.1", "onnxruntime_binding.node"]);
+  }, 60_000);
+
+  test("no HOME at all, or a read-only one: a private folder under TMPDIR", async () => {
+    for (const [label, env] of [
+      ["unset", {}],
+      ["read-only (/proc)", { HOME: "/proc" }],
+    ] as const) {
+      const tmp = freshHome(`tmp-${label.replace(/\W/g, "")}`);
+      const r = await run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ ...env, TMPDIR: tmp }) });
+      expect({ label, code: r.code, text: r.stdout.trim() }).toEqual({ label, code: 0, text: PHRASE });
+      const roots = readdirSync(tmp).filter((n) => n.startsWith("gigastt-runtime-"));
+      expect(roots).toEqual([`gigastt-runtime-${process.getuid!()}`]);
+      expect(statSync(join(tmp, roots[0]!)).mode & 0o777).toBe(0o700);
+    }
+  }, 60_000);
+
+  describe("serve", () => {
+    let srv: ServeProcess;
+    let home: string;
+    beforeAll(async () => {
+      home = freshHome("home-serve");
+      // short drain window: idle keep-alive connections from this test process hold the drain open until it ends
+      srv = await startServe([bin, "serve", "--port", "0", "--model-dir", model, "--offline", "--shutdown-drain-secs", "2"], { env: bareEnv({ HOME: home }), cwd: dirname(bin) });
+    }, 60_000);
+    afterAll(async () => {
+      if (srv && srv.proc.exitCode === null) srv.proc.kill("SIGKILL");
+    });
+
+    test("/health answers ok", async () => {
+      const r = await fetch(`${srv.url}/health`);
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { status: string }).status).toBe("ok");
+    });
+
+    test("REST transcription", async () => {
+      const r = await fetch(`${srv.url}/v1/transcribe`, { method: "POST", body: await Bun.file(wav).bytes() });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { text: string }).text).toBe(PHRASE);
+    });
+
+    test("live WebSocket stream: ready → PCM16 frames → stop → final", async () => {
+      const c = await WsClient.open(srv.ws);
+      const ready = await c.next("ready");
+      expect(ready.sample_rate).toBe(48000);
+      c.json({ type: "configure", sample_rate: 16000 });
+      for (const f of splitBytes(pcm16(phraseToAudio(PHRASE).samples), 3200)) {
+        c.send(f);
+        await Bun.sleep(2);
+      }
+      c.json({ type: "stop" });
+      await c.closed;
+      expect(c.ofType("error")).toEqual([]);
+      expect(c.ofType("final").map((m) => m.text).filter(Boolean).join(" ")).toBe(PHRASE);
+    }, 30_000);
+
+    test("the binary's own healthcheck sees it; SIGTERM exits 0", async () => {
+      const ok = await run([bin, "healthcheck", "--url", `${srv.url}/health`], { env: bareEnv({ HOME: home }) });
+      expect(ok.code).toBe(0);
+      expect(await srv.stop()).toBe(0);
+      const down = await run([bin, "healthcheck", "--url", `${srv.url}/health`, "--timeout-ms", "1000"], { env: bareEnv({ HOME: home }) });
+      expect(down.code).toBe(1);
+    }, 30_000);
+  });
+});
