@@ -11,8 +11,9 @@ import { isGigasttError } from "../../src/errors.ts";
 import { parseManifest } from "../../src/store/catalog.ts";
 import { ensureModel, syncModel } from "../../src/store/ensure.ts";
 import { readLock, writeLock } from "../../src/store/lockfile.ts";
-import type { HfTestServer } from "../helpers/hf-server.ts";
-import { NAMES, env, expectInstalled, expectNothingCorrupt, fastNet, startServer, tempDir } from "./fixtures.ts";
+import { HF_REPO, HF_REVISION } from "../../src/store/catalog.ts";
+import { HfTestServer, generatedBytes } from "../helpers/hf-server.ts";
+import { NAMES, env, expectInstalled, expectNothingCorrupt, fastNet, modelFiles, startServer, tempDir } from "./fixtures.ts";
 
 let server: HfTestServer;
 let dir: string;
@@ -418,6 +419,42 @@ describe("int8-style files (hash from the server)", () => {
     expect(e.code).toBe("model_invalid");
     expect(e.message).toContain("X-Linked-Etag");
     expect(existsSync(join(dir, NAMES.joint))).toBe(false);
+  });
+});
+
+describe("precision and the built-in catalog", () => {
+  test("int8: the .int8.onnx graphs are verified against X-Linked-Etag, locked, and selected for loading", async () => {
+    const int8 = ["v3_e2e_rnnt_encoder.int8.onnx", "v3_e2e_rnnt_decoder.int8.onnx", "v3_e2e_rnnt_joint.int8.onnx"];
+    const s8 = await HfTestServer.start({
+      files: { [int8[0]!]: generatedBytes(200_000, 7), [int8[1]!]: generatedBytes(20_000, 8), [int8[2]!]: generatedBytes(10_000, 9), [NAMES.vocab]: server.files.get(NAMES.vocab)! },
+    });
+    try {
+      const m = s8.manifest(int8, { withHashes: false });
+      m.files.push(s8.manifest([NAMES.vocab]).files[0]!);
+      const files = await ensureModel({ modelDir: dir, precision: "int8", catalog: parseManifest(JSON.stringify(m)), env: { HF_ENDPOINT: s8.url }, net: fastNet(), stderr: () => {} });
+      expectInstalled(dir, s8);
+      expect(files.precision).toBe("int8");
+      expect(files.encoder).toBe(join(dir, int8[0]!));
+      expect(files.decoder).toBe(join(dir, int8[1]!));
+      expect(files.joint).toBe(join(dir, int8[2]!));
+    } finally {
+      await s8.close();
+    }
+  });
+
+  test("without a manifest the pinned built-in URLs are requested, and files that are not the pinned ones are refused", async () => {
+    const pinned = await HfTestServer.start({ repo: HF_REPO, revision: HF_REVISION, files: modelFiles() });
+    try {
+      const e = await failure(
+        syncModel({ modelDir: dir, precision: "fp32", env: { HF_ENDPOINT: pinned.url }, net: fastNet(), stderr: () => {}, freeBytes: () => 2 ** 40 }),
+      );
+      expect(e.code).toBe("checksum_mismatch");
+      expect(e.message).toContain("the catalog expects 885084534");
+      expect(pinned.log[0]!.path).toBe(`/istupakov/gigaam-v3-onnx/resolve/322c3b29492673eb7d0b434bfa9dfb8653e34d02/${NAMES.encoder}`);
+      expect(existsSync(join(dir, NAMES.encoder))).toBe(false);
+    } finally {
+      await pinned.close();
+    }
   });
 });
 
