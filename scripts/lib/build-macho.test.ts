@@ -36,7 +36,7 @@ describe("verifyCodeSignature", () => {
 
   test("names the page whose bytes changed after signing", () => {
     const b = addonArm64();
-    b[5 * 4096 + 100] ^= 0xff;
+    b[5 * 4096 + 100] = b[5 * 4096 + 100]! ^ 0xff;
     expect(() => verifyCodeSignature(b)).toThrow(/page 5 \(offset 20480\) hash mismatch/);
   });
 
@@ -49,7 +49,7 @@ describe("verifyCodeSignature", () => {
 describe("adhocSign", () => {
   test("re-seals a modified file so that every page verifies again", () => {
     const b = addonArm64();
-    b[5 * 4096 + 100] ^= 0xff;
+    b[5 * 4096 + 100] = b[5 * 4096 + 100]! ^ 0xff;
     const signed = adhocSign(b, "gigastt");
     const r = verifyCodeSignature(signed);
     expect(r.codeDirectory.identifier).toBe("gigastt");
