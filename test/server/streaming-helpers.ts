@@ -236,7 +236,7 @@ export async function rawChunkedPost(
   const all = received();
   const split = all.indexOf("\r\n\r\n");
   const head = all.subarray(0, split).toString();
-  let body = all.subarray(split + 4);
+  let body: Buffer = all.subarray(split + 4);
   if (/transfer-encoding: chunked/i.test(head)) body = dechunk(body);
   return { written, status: Number(head.split(" ")[1]), head, body: body.toString() };
 }

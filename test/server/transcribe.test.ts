@@ -32,7 +32,7 @@ afterAll(async () => {
   await closeToneTranscriber();
 });
 
-function post(path: string, body: BodyInit | null, init: RequestInit = {}): Promise<Response> {
+function post(path: string, body: RequestInit["body"], init: RequestInit = {}): Promise<Response> {
   return fetch(`${srv.url}${path}`, { method: "POST", body, ...init });
 }
 
