@@ -17,7 +17,7 @@
  */
 import { GigasttError } from "../errors.ts";
 import { SAMPLE_RATE } from "../types.ts";
-import { QuietDetector, frameEnergyDb } from "./energy.ts";
+import { ALWAYS_QUIET_DB, QuietDetector, frameEnergyDb } from "./energy.ts";
 
 export interface Segment {
   /** first sample index in the stream (absolute) */
@@ -25,7 +25,7 @@ export interface Segment {
   readonly samples: Float32Array;
   /** leading samples shared with the previous segment (hard cut only) */
   readonly overlap: number;
-  /** false when every analysed frame of the segment was quiet (nothing to transcribe) */
+  /** false when every analysed frame of the segment was below absolute silence (nothing to transcribe) */
   readonly voiced: boolean;
 }
 
@@ -143,9 +143,11 @@ export class Segmenter {
       const fStart = this.#origin + this.#frames * hop; // absolute
       if (fStart + hop > this.position) return;
       const off = fStart - this.#segStart;
-      const quiet = this.#detector.next(frameEnergyDb(this.#buf, off, off + hop));
+      const energy = frameEnergyDb(this.#buf, off, off + hop);
+      const quiet = this.#detector.next(energy);
       const f = this.#frames++;
-      this.#quiet[f % this.#quiet.length] = quiet ? 1 : 0;
+      // 0 loud, 1 quiet (a pause), 2 quiet and below ALWAYS_QUIET_DB (nothing audible)
+      this.#quiet[f % this.#quiet.length] = quiet ? (energy < ALWAYS_QUIET_DB ? 2 : 1) : 0;
       if (quiet) this.#quietRun++;
       else {
         this.#quietRun = 0;
@@ -191,7 +193,7 @@ export class Segmenter {
     const ring = this.#quiet;
     let end = to;
     for (let j = to - 1; j >= from - 1; j--) {
-      const quiet = j >= from && ring[j % ring.length] === 1;
+      const quiet = j >= from && ring[j % ring.length] !== 0;
       if (quiet) continue;
       if (end - (j + 1) >= this.minPauseFrames) return [j + 1, end];
       end = j;
@@ -218,12 +220,15 @@ export class Segmenter {
     return { start: this.#segStart, samples: this.#buf.slice(0, end - this.#segStart), overlap: this.#segOverlap, voiced };
   }
 
-  /** whether an analysed non-quiet frame overlaps [from, to) */
+  /**
+   * whether an analysed frame above absolute silence (ALWAYS_QUIET_DB) overlaps [from, to):
+   * quiet-but-audible audio (soft speech under a noisy floor) is still decoded, never dropped
+   */
   #voiced(from: number, to: number): boolean {
     const ring = this.#quiet;
     const a = Math.max(0, Math.floor((from - this.#origin) / this.hop));
     const b = Math.min(this.#frames, Math.ceil((to - this.#origin) / this.hop));
-    for (let j = a; j < b; j++) if (ring[j % ring.length] === 0) return true;
+    for (let j = a; j < b; j++) if (ring[j % ring.length] !== 2) return true;
     return false;
   }
 }
