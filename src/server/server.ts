@@ -118,7 +118,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       let clean = await lifecycle.settled(left());
       // in-flight plain HTTP requests (bounded by what is left of the window)
       const stopping = closeListener(false);
-      if (clean) clean = await Promise.race([stopping.then(() => true), Bun.sleep(left()).then(() => false)]);
+      if (clean) clean = await within(stopping, left());
       if (!clean) {
         log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending });
         await closeListener(true);
@@ -163,6 +163,17 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       await closeListener(true);
     },
   };
+}
+
+/** true when `p` settles within `ms` (the timer never outlives the race) */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function makeLimiter(c: ServerConfig): RateLimiter | null {

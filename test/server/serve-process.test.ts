@@ -1,0 +1,221 @@
+/**
+ * `gigastt serve` as a real process: usage errors exit 2 before anything is
+ * bound or loaded; SIGTERM/SIGINT drain with a REST upload in flight and
+ * exit 0; SIGHUP reloads limits keeping CLI overrides; missing model exits 4.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeToneModelDir, phraseToAudio, piecesToText, wavBytes } from "../helpers/tone.ts";
+
+// real processes (bun start + model load) take a few seconds each on a loaded 2-core machine
+setDefaultTimeout(30_000);
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+const BASE_ENV = { PATH: process.env.PATH ?? "", HOME: mkdtempSync(join(tmpdir(), "gigastt-home-")), GIGASTT_OFFLINE: "1", NO_COLOR: "1" };
+
+let modelDir = "";
+beforeAll(() => {
+  modelDir = makeToneModelDir();
+});
+
+interface Proc {
+  readonly proc: ReturnType<typeof Bun.spawn>;
+  /** stderr so far, parsed JSON lines (non-JSON lines kept as {raw}) */
+  readonly lines: Record<string, unknown>[];
+  waitFor(pred: (l: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+  readonly exited: Promise<number>;
+}
+
+const live: Proc[] = [];
+afterEach(() => {
+  for (const p of live.splice(0)) p.proc.kill("SIGKILL");
+});
+afterAll(() => {
+  for (const p of live.splice(0)) p.proc.kill("SIGKILL");
+});
+
+function spawnServe(args: string[], env: Record<string, string> = {}): Proc {
+  const proc = Bun.spawn(["bun", MAIN, "serve", ...args], { env: { ...BASE_ENV, ...env }, stdout: "pipe", stderr: "pipe" });
+  const lines: Record<string, unknown>[] = [];
+  const waiters: Array<() => void> = [];
+  void (async () => {
+    let buf = "";
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+      buf += dec.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          lines.push(JSON.parse(line));
+        } catch {
+          lines.push({ raw: line });
+        }
+        for (const w of waiters.splice(0)) w();
+      }
+    }
+  })();
+  const p: Proc = {
+    proc,
+    lines,
+    exited: proc.exited,
+    async waitFor(pred, ms = 20_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const hit = lines.find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline) throw new Error(`log line not seen; got:\n${lines.map((l) => JSON.stringify(l)).join("\n")}`);
+        await Promise.race([new Promise<void>((r) => waiters.push(r)), Bun.sleep(100)]);
+      }
+    },
+  };
+  live.push(p);
+  return p;
+}
+
+async function runServe(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn(["bun", MAIN, "serve", ...args], { env: { ...BASE_ENV, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  return { code, stderr };
+}
+
+/** starts a server on an ephemeral port and waits until /ready is 200 */
+async function startReady(extra: string[] = [], env: Record<string, string> = {}) {
+  const p = spawnServe(["--port", "0", "--model-dir", modelDir, "--workers", "1", ...extra], env);
+  const listening = await p.waitFor((l) => l.msg === "gigastt listening");
+  const url = String(listening.url);
+  await p.waitFor((l) => l.msg === "model loaded: ready");
+  expect((await fetch(`${url}/ready`)).status).toBe(200);
+  return { p, url };
+}
+
+describe("usage errors exit 2 before binding or loading anything", () => {
+  test.each([
+    [["--port", "99999"], {}, "--port"],
+    [["--pool-size", "0"], {}, "--pool-size"],
+    [["--host", "0.0.0.0"], {}, "--bind-all"],
+    [["--host", "example.com"], {}, "--host"],
+    [["--rate-limit-per-minute", "5", "--rate-limit-burst", "0"], {}, "--rate-limit-burst"],
+    [["--trust-proxy=999.0.0.0/8"], {}, "--trust-proxy"],
+    [["--log-format", "xml"], {}, "log-format"],
+    [["--no-such-flag"], {}, "--no-such-flag"],
+    [[], { GIGASTT_METRICS: "perhaps" }, "GIGASTT_METRICS"],
+    [[], { GIGASTT_IDLE_TIMEOUT_SECS: "-5" }, "GIGASTT_IDLE_TIMEOUT_SECS"],
+    [[], { GIGASTT_ALLOW_BIND_ANY: "2" }, "GIGASTT_ALLOW_BIND_ANY"],
+  ])("%j %j", async (args, env, named) => {
+    // a model dir that does not exist: the model would fail with exit 4, so exit 2 proves validation ran first
+    const { code, stderr } = await runServe([...(args as string[]), "--model-dir", "/nonexistent/models"], env as Record<string, string>);
+    expect(code).toBe(2);
+    expect(stderr).toContain(named);
+    expect(stderr).not.toContain("gigastt listening");
+  });
+
+  test("a broken --config file exits 2 naming the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gigastt-cfg-"));
+    const file = join(dir, "gigastt.toml");
+    writeFileSync(file, "idle_timeout_secs = = 3\n");
+    const { code, stderr } = await runServe(["--config", file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("invalid_config");
+    expect(stderr).toContain(file);
+  });
+});
+
+test("a missing model exits 4 (offline) after releasing the port", async () => {
+  const empty = mkdtempSync(join(tmpdir(), "gigastt-empty-"));
+  const { code, stderr } = await runServe(["--port", "0", "--model-dir", empty]);
+  expect(code).toBe(4);
+  expect(stderr).toContain("gigastt listening");
+});
+
+test("a port in use exits 2 with a clear message", async () => {
+  const blocker = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x") });
+  try {
+    const { code, stderr } = await runServe(["--port", String(blocker.port), "--model-dir", modelDir]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("already in use");
+  } finally {
+    blocker.stop(true);
+  }
+});
+
+describe("signals", () => {
+  test.each(["SIGTERM", "SIGINT"] as const)("%s drains: the REST upload in flight gets its transcript, new requests get 503, exit 0", async (signal) => {
+    const { p, url } = await startReady(["--shutdown-drain-secs", "10"]);
+    const audio = phraseToAudio("привет мир");
+    const wav = wavBytes(audio.samples);
+    // a slow upload: half now, the rest after the signal
+    let push!: (b: Uint8Array | null) => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        push = (b) => (b ? c.enqueue(b) : c.close());
+      },
+    });
+    const half = wav.length >> 1;
+    push(wav.subarray(0, half));
+    const inFlight = fetch(`${url}/v1/transcribe`, { method: "POST", body, duplex: "half" } as RequestInit);
+    await Bun.sleep(300);
+    p.proc.kill(signal);
+    await p.waitFor((l) => l.msg === "draining");
+    const ready = await fetch(`${url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ reason: "shutting_down" });
+    const fresh = await fetch(`${url}/v1/models`);
+    expect(fresh.status).toBe(503);
+    expect(((await fresh.json()) as { code: string }).code).toBe("shutting_down");
+    push(wav.subarray(half));
+    push(null);
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { text: string }).text).toBe(piecesToText(audio.pieces));
+    expect(await p.exited).toBe(0);
+    expect(p.lines.some((l) => l.msg === "drained" && l.clean === true)).toBe(true);
+  });
+
+  test("past the drain window the stuck request is cut and the exit is still 0", async () => {
+    const { p, url } = await startReady(["--shutdown-drain-secs", "1"]);
+    let push!: (b: Uint8Array) => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        push = (b) => c.enqueue(b);
+      },
+    });
+    push(wavBytes(phraseToAudio("привет").samples).subarray(0, 1000));
+    const stuck = fetch(`${url}/v1/transcribe`, { method: "POST", body, duplex: "half" } as RequestInit).then(
+      (r) => r.status,
+      () => "cut",
+    );
+    await Bun.sleep(300);
+    const t0 = performance.now();
+    p.proc.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(4000);
+    expect(await stuck).toBe("cut");
+    expect(p.lines.some((l) => l.msg === "drain window expired: closing remaining connections")).toBe(true);
+  });
+
+  test("SIGHUP reloads limits from --config, keeps CLI overrides, keeps the old limits on a parse error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gigastt-cfg-"));
+    const file = join(dir, "gigastt.toml");
+    writeFileSync(file, "idle_timeout_secs = 100\nrate_limit_burst = 5\n");
+    const { p, url } = await startReady(["--config", file, "--rate-limit-burst", "3"]);
+    writeFileSync(file, "idle_timeout_secs = 200\nrate_limit_burst = 50\nrate_limit_per_minute = 1\n");
+    p.proc.kill("SIGHUP");
+    const reloaded = await p.waitFor((l) => typeof l.msg === "string" && l.msg.startsWith("SIGHUP: config reloaded"));
+    // CLI --rate-limit-burst 3 still wins over the file's 50; the limiter turned on
+    expect(reloaded.changed).toEqual({ idleTimeoutSecs: { from: 100, to: 200 }, rateLimitPerMinute: { from: 0, to: 1 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${url}/nope`)).status);
+    expect(statuses).toEqual([404, 404, 404, 429]);
+    writeFileSync(file, "idle_timeout_secs = [oops\n");
+    p.proc.kill("SIGHUP");
+    await p.waitFor((l) => l.msg === "SIGHUP: config reload failed, keeping the current limits");
+    expect((await fetch(`${url}/nope`)).status).toBe(429);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    p.proc.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  });
+});
