@@ -78,7 +78,7 @@ export function rawRequest(port: number, req: { method?: string; path: string; h
       if (out["transfer-encoding"] === "chunked") body = dechunk(body);
       resolve({ status: Number(statusLine!.split(" ")[1]), headers: out, body, json: () => JSON.parse(body) });
     };
-    sock.on("data", (d) => {
+    sock.on("data", (d: Buffer) => {
       chunks.push(d);
       // stop once the response is complete: a 101 never ends by itself, and
       // an upgrade request's connection is not closed by the server

@@ -19,7 +19,8 @@ afterAll(closeToneTranscriber);
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-function expectErrorBody(body: Record<string, unknown>, code: string) {
+function expectErrorBody(json: unknown, code: string) {
+  const body = json as Record<string, unknown>;
   expect(body.code).toBe(code);
   expect(typeof body.error).toBe("string");
   expect(body.message).toBe(body.error as string);
