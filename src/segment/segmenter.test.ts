@@ -298,3 +298,21 @@ describe("Segmenter", () => {
     }
   });
 });
+
+describe("voiced: soft audio is decoded, only absolute silence is skipped", () => {
+  test("a soft tone under a learnt noise floor still makes its segment voiced", () => {
+    // steady noise at ±0.01 (≈ −45 dB) is learnt as the floor, so a 0.005 tone reads as quiet
+    // relative to it; it is audible all the same and must not be dropped
+    const x = render([{ kind: "noise", s: 25, amp: 0.01 }]);
+    const tone = render([{ kind: "tone", s: 25, amp: 0.005 }]);
+    for (let i = 0; i < x.length; i++) x[i]! += tone[i]!;
+    const segs = run(x);
+    expect(segs.length).toBeGreaterThan(1);
+    expect(segs.every((s) => s.voiced)).toBe(true);
+  });
+
+  test("digital silence and ±0.001 noise are not voiced", () => {
+    expect(run(render([{ kind: "silence", s: 25 }])).every((s) => !s.voiced)).toBe(true);
+    expect(run(render([{ kind: "noise", s: 25, amp: 0.001 }])).every((s) => !s.voiced)).toBe(true);
+  });
+});
