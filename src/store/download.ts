@@ -23,7 +23,7 @@ export interface NetOptions {
   readonly connectTimeoutMs: number;
   /** longest silence while the body streams */
   readonly idleTimeoutMs: number;
-  /** total time spent waiting between retries of one file */
+  /** total time spent waiting between retries (one budget for all files of a run) */
   readonly retryBudgetMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
@@ -59,6 +59,8 @@ export interface DownloadRequest {
   readonly freeBytes: (dir: string) => number;
   /** one-line notices (retries, restarts) */
   readonly notice: (s: string) => void;
+  /** waiting time already spent on retries, shared by the files of one run (the budget is per run) */
+  readonly waited?: { ms: number };
 }
 
 export interface DownloadResult {
@@ -298,7 +300,7 @@ export function backoffMs(n: number, net: Pick<NetOptions, "backoffBaseMs" | "ba
  * or NoRouteError (DNS failure / connection refused: the caller reports it as offline).
  */
 export async function downloadFile(req: DownloadRequest): Promise<DownloadResult> {
-  let waited = 0;
+  const spent = req.waited ?? { ms: 0 };
   let retries = 0;
   let restarts = 0;
   const fetched = { n: 0 };
@@ -325,17 +327,17 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadResult
           lastProgress = fetched.n;
         }
         const delay = e.retryAfterMs ?? backoffMs(retries, req.net);
-        if (waited + delay > req.net.retryBudgetMs) {
+        if (spent.ms + delay > req.net.retryBudgetMs) {
           const asked = e.retryAfterMs !== undefined ? ` (the server asked to wait ${(e.retryAfterMs / 1000).toFixed(1)} s)` : "";
           throw new GigasttError(
             "network_error",
-            `${req.name}: download failed: ${e.message}${asked}; gave up after ${(waited / 1000).toFixed(1)} s of retries (budget ${req.net.retryBudgetMs / 1000} s) from ${req.url}; run again to resume`,
+            `${req.name}: download failed: ${e.message}${asked}; gave up after ${(spent.ms / 1000).toFixed(1)} s of retries (budget ${req.net.retryBudgetMs / 1000} s) from ${req.url}; run again to resume`,
             { details: { file: req.name, url: req.url } },
           );
         }
         req.notice(`${req.name}: ${e.message}; retrying in ${(delay / 1000).toFixed(1)} s`);
         await req.net.sleep(delay);
-        waited += delay;
+        spent.ms += delay;
         retries++;
         continue;
       }

@@ -172,6 +172,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
         const progress = createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet: opts.quiet });
         const authOrigin = new URL(base).origin;
         const token = hfToken(env);
+        const waited = { ms: 0 }; // one retry-waiting budget for the whole run
         for (let i = 0; i < fetch.length; i++) {
           const f = fetch[i]!;
           const url = fileUrl(base, catalog, f.name);
@@ -190,6 +191,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
               progress,
               freeBytes,
               notice,
+              waited,
             });
           } catch (e) {
             if (e instanceof NoRouteError)

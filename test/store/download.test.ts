@@ -169,6 +169,19 @@ describe("download", () => {
     expectNothingCorrupt(dir, server);
   });
 
+  test("the waiting budget is shared by all files of a run", async () => {
+    server.fault(NAMES.encoder, { status: [{ status: 503, retryAfter: "6" }] });
+    server.fault(NAMES.vocab, { status: [{ status: 503, retryAfter: "6" }] });
+    const net = fastNet({ retryBudgetMs: 10_000 });
+    const e = await failure(sync({}, net));
+    expect(e.code).toBe("network_error");
+    expect(e.message).toContain(NAMES.vocab);
+    expect(e.message).toContain("gave up after 6.0 s of retries");
+    expect(net.waits).toEqual([6000]);
+    expect(existsSync(join(dir, NAMES.encoder))).toBe(true);
+    expect(existsSync(join(dir, NAMES.vocab))).toBe(false);
+  });
+
   test("a Retry-After beyond the budget fails at once without waiting", async () => {
     server.fault(NAMES.joint, { status: [{ status: 429, retryAfter: "120" }] });
     const net = fastNet();
