@@ -91,6 +91,26 @@ describe("UtteranceStream", () => {
     expect(text).toBe(piecesToText(pieces));
   });
 
+  test("silence costs no partial decodes; speech gets at least one partial per second", async () => {
+    let calls = 0;
+    const counting = { decodeSegment: (x: Float32Array, off: number, o?: object) => (calls++, t.decodeSegment(x, off, o)) };
+    const events: UtteranceEvent[] = [];
+    const s = new UtteranceStream({ decoder: counting, session: "q", onEvent: (e) => events.push(e) });
+    const silence = new Float32Array(16000 * 30);
+    for (let i = 0; i < silence.length; i += 1600) {
+      s.push(silence.subarray(i, i + 1600));
+      await Bun.sleep(0);
+    }
+    expect(calls).toBe(0);
+    const speech = phraseToAudio("один два три это тест да нет хорошо голос город", { gapSec: 0.15, tailSec: 0 }).samples;
+    for (let i = 0; i < speech.length; i += 1600) {
+      s.push(speech.subarray(i, i + 1600));
+      await Bun.sleep(5);
+    }
+    expect(events.filter((e) => e.type === "partial").length).toBeGreaterThanOrEqual(Math.floor(speech.length / 16000) - 1);
+    await s.finish();
+  });
+
   test("close() stops every emission", async () => {
     const events: UtteranceEvent[] = [];
     const s = new UtteranceStream({ decoder: t, session: "c", onEvent: (e) => events.push(e) });

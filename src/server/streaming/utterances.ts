@@ -11,12 +11,14 @@
  * though their decodes run concurrently in the Worker pool.
  *
  * Partials re-decode the open utterance (a sliding window of the last few
- * seconds) after every `partialEverySeconds` of new audio; a partial is
- * skipped while the previous partial decode still runs (cadence adapts to
- * load), and a partial result is dropped if a final overtook it. Partials
- * never influence finals.
+ * seconds) after every `partialEverySeconds` of new audio that was not all
+ * quiet (the segmenter's energy rule on the same 10 ms grid, so a silent or
+ * idle stream costs no decoding); a partial is skipped while the previous
+ * partial decode still runs (cadence adapts to load), and a partial result is
+ * dropped if a final overtook it. Partials never influence finals.
  */
 import { GigasttError } from "../../errors.ts";
+import { QuietDetector, frameEnergyDb } from "../../segment/energy.ts";
 import { Segmenter, type Segment } from "../../segment/segmenter.ts";
 import { SAMPLE_RATE, type Word } from "../../types.ts";
 import type { JobOptions } from "../deps.ts";
@@ -85,6 +87,13 @@ export class UtteranceStream {
   private partialBusy = false;
   private partialMark = 0;
   private lastPartial: { generation: number; words: readonly Word[]; text: string } | null = null;
+  /** 10 ms energy analysis for gating partials */
+  private readonly quiet = new QuietDetector();
+  private readonly frame = new Float32Array(SAMPLE_RATE / 100);
+  private frameFill = 0;
+  private frames = 0;
+  /** absolute sample index just after the last non-quiet 10 ms frame */
+  private loudEnd = 0;
   private state: "open" | "finishing" | "closed" = "open";
 
   constructor(opts: UtteranceStreamOptions) {
@@ -110,6 +119,7 @@ export class UtteranceStream {
     if (this.state !== "open") throw new GigasttError("internal", "push after finish");
     if (x.length === 0) return;
     this.total += x.length;
+    this.analyse(x);
     const segs = this.segmenter.push(x);
     if (segs.length > 0) {
       const nextStart = this.segmenter.pending().start;
@@ -186,6 +196,21 @@ export class UtteranceStream {
     return words;
   }
 
+  private analyse(x: Float32Array): void {
+    const hop = this.frame.length;
+    for (let i = 0; i < x.length; ) {
+      const n = Math.min(hop - this.frameFill, x.length - i);
+      this.frame.set(x.subarray(i, i + n), this.frameFill);
+      this.frameFill += n;
+      i += n;
+      if (this.frameFill === hop) {
+        this.frameFill = 0;
+        this.frames++;
+        if (!this.quiet.next(frameEnergyDb(this.frame, 0, hop))) this.loudEnd = this.frames * hop;
+      }
+    }
+  }
+
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
@@ -198,6 +223,7 @@ export class UtteranceStream {
     const open = this.segmenter.pending();
     const from = Math.max(this.partialMark, open.start);
     if (open.samples.length === 0 || open.start + open.samples.length - from < every) return;
+    if (this.loudEnd <= from) return; // nothing but quiet since the last partial
     this.partialMark = open.start + open.samples.length;
 
     const window = Math.round((this.opts.partialWindowSeconds ?? 8) * SAMPLE_RATE);
