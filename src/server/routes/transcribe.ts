@@ -79,7 +79,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
     try {
       const run = await runFile(audioOf(request, config), {
         decoder: transcriber,
-        session: rc.id,
+        session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         partials: false,
         onInference: (s, a) => deps.metrics.inference(s, a),
@@ -127,7 +127,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
         audio,
         {
           decoder: transcriber,
-          session: rc.id,
+          session: `${rc.id}:${crypto.randomUUID()}`,
           signal: gone.signal,
           stop: deps.lifecycle.signal,
           partials: true,

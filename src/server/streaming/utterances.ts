@@ -86,6 +86,8 @@ export class UtteranceStream {
   private generation = 0;
   private partialBusy = false;
   private partialMark = 0;
+  /** first sample of the open utterance */
+  private openStart = 0;
   private lastPartial: { generation: number; words: readonly Word[]; text: string } | null = null;
   /** 10 ms energy analysis for gating partials */
   private readonly quiet = new QuietDetector();
@@ -123,6 +125,7 @@ export class UtteranceStream {
     const segs = this.segmenter.push(x);
     if (segs.length > 0) {
       const nextStart = this.segmenter.pending().start;
+      this.openStart = nextStart;
       segs.forEach((seg, i) => this.enqueue([utterance(seg, segs[i + 1]?.start ?? nextStart)], false));
     }
     this.maybePartial();
@@ -220,10 +223,12 @@ export class UtteranceStream {
   private maybePartial(): void {
     if (this.opts.partials === false || this.state !== "open" || this.partialBusy) return;
     const every = Math.round((this.opts.partialEverySeconds ?? 1) * SAMPLE_RATE);
-    const open = this.segmenter.pending();
-    const from = Math.max(this.partialMark, open.start);
-    if (open.samples.length === 0 || open.start + open.samples.length - from < every) return;
+    // cheap checks first: pending() copies the open utterance
+    const from = Math.max(this.partialMark, this.openStart);
+    if (this.total - from < every) return;
     if (this.loudEnd <= from) return; // nothing but quiet since the last partial
+    const open = this.segmenter.pending();
+    if (open.samples.length === 0) return;
     this.partialMark = open.start + open.samples.length;
 
     const window = Math.round((this.opts.partialWindowSeconds ?? 8) * SAMPLE_RATE);
