@@ -279,6 +279,10 @@ describe("invalid values exit 2 naming the flag", () => {
   });
 });
 
+test("a CIDR after a bare --trust-proxy explains the = form", () => {
+  expect(fails(["--trust-proxy", "10.0.0.0/8"]).message).toContain("--trust-proxy=CIDR");
+});
+
 test("parseServeArgv keeps repeatable flags and the global --log-level", () => {
   expect(parseServeArgv(["--allow-origin", "http://a", "--allow-origin", "http://b", "--log-level", "warn"])).toEqual({
     "allow-origin": ["http://a", "http://b"],

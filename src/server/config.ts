@@ -159,7 +159,10 @@ export function parseServeArgv(argv: readonly string[]): RawFlags {
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i]!;
     if (tok === "--") break;
-    if (!tok.startsWith("-") || tok === "-") throw usage(`unexpected argument '${tok}' for 'gigastt serve'`);
+    if (!tok.startsWith("-") || tok === "-") {
+      const hint = argv[i - 1] === "--trust-proxy" ? " (give proxies as --trust-proxy=CIDR[,CIDR…])" : "";
+      throw usage(`unexpected argument '${tok}' for 'gigastt serve'${hint}`);
+    }
     const long = tok.startsWith("--");
     const body = tok.slice(long ? 2 : 1);
     const eq = body.indexOf("=");

@@ -122,6 +122,20 @@ describe("endpoints", () => {
     expectErrorBody(await denied.json(), "origin_denied");
     expect((await fetch(`${s.url}/nowhere`, { method: "OPTIONS" })).status).toBe(404);
   });
+
+  test("IPv6 loopback bind: reachable at [::1], Host [::1]:port accepted", async () => {
+    s = await startPlatform(["--host", "[::1]"], { transcriber: await toneTranscriber() });
+    expect(s.url).toBe(`http://[::1]:${s.port}`);
+    const r = await fetch(`${s.url}/v1/models`);
+    expect(r.status).toBe(200);
+  });
+
+  test("the WS route answers 405 to POST with Allow: GET, OPTIONS", async () => {
+    s = await startPlatform();
+    const r = await fetch(`${s.url}/v1/ws`, { method: "POST", body: "x" });
+    expect(r.status).toBe(405);
+    expect(r.headers.get("allow")).toBe("GET, OPTIONS");
+  });
 });
 
 describe("errors", () => {
@@ -175,6 +189,15 @@ describe("errors", () => {
 });
 
 describe("request id", () => {
+  test("routes see the same request id and client IP through deps.context", async () => {
+    const probe = (deps: ServerDeps) => new Elysia().get("/t/ctx", ({ request }) => ({ id: deps.context(request).id, ip: deps.context(request).ip }));
+    s = await startPlatform([], { routes: [probe] });
+    const r = await fetch(`${s.url}/t/ctx`, { headers: { "x-request-id": "same-1" } });
+    expect(await r.json()).toEqual({ id: "same-1", ip: "127.0.0.1" });
+    const minted = await fetch(`${s.url}/t/ctx`);
+    expect(((await minted.json()) as { id: string }).id).toBe(minted.headers.get("x-request-id")!);
+  });
+
   test("a safe incoming id is echoed and on the log line; an unsafe one is replaced", async () => {
     s = await startPlatform();
     const ok = await fetch(`${s.url}/nope`, { headers: { "x-request-id": "client-req_1.2" } });

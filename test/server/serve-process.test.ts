@@ -197,6 +197,25 @@ describe("signals", () => {
     expect(p.lines.some((l) => l.msg === "drain window expired: closing remaining connections")).toBe(true);
   });
 
+  test("a second signal during the drain closes at once, still exit 0", async () => {
+    const { p, url } = await startReady(["--shutdown-drain-secs", "30"]);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(wavBytes(phraseToAudio("привет").samples).subarray(0, 1000));
+      },
+    });
+    const stuck = fetch(`${url}/v1/transcribe`, { method: "POST", body, duplex: "half" } as RequestInit).catch(() => "cut");
+    await Bun.sleep(300);
+    const t0 = performance.now();
+    p.proc.kill("SIGTERM");
+    await p.waitFor((l) => l.msg === "draining");
+    p.proc.kill("SIGINT");
+    expect(await p.exited).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(await stuck).toBe("cut");
+    expect(p.lines.some((l) => l.msg === "second signal: closing now")).toBe(true);
+  });
+
   test("SIGHUP reloads limits from --config, keeps CLI overrides, keeps the old limits on a parse error", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gigastt-cfg-"));
     const file = join(dir, "gigastt.toml");
