@@ -6,7 +6,7 @@
  * when two first runs race, and with HOME missing or read-only.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { makeToneModelDir, phraseToAudio, wavBytes } from "../helpers/tone.ts";
@@ -44,6 +44,10 @@ beforeAll(async () => {
     if (d === dirname(d)) break;
   }
 }, 600_000);
+
+afterAll(() => {
+  if (base) rmSync(base, { recursive: true, force: true });
+});
 
 function freshHome(name: string): string {
   const h = join(base, name);
