@@ -84,14 +84,20 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const app = createApp(deps, platform, opts.routes ?? DEFAULT_ROUTES);
   routes = routeTable(app);
 
-  app.listen({
-    hostname: config.host,
-    port: config.port,
-    maxRequestBodySize: BUN_BODY_CAP,
-    idleTimeout: 120,
-    reusePort: false,
-    development: false,
-  });
+  try {
+    app.listen({
+      hostname: config.host,
+      port: config.port,
+      maxRequestBodySize: BUN_BODY_CAP,
+      idleTimeout: 120,
+      reusePort: false,
+      development: false,
+    });
+  } catch (e) {
+    limiter?.close();
+    admission.close();
+    throw e;
+  }
   server = app.server as Server<unknown> | null;
   if (!server) throw new Error("server failed to start");
   const port = server.port ?? config.port;

@@ -344,6 +344,7 @@ describe("metrics", () => {
     await fetch(`${s.url}/v1/models`);
     await fetch(`${s.url}/v1/models`, { headers: { origin: "https://evil.example" } });
     await fetch(`${s.url}/some/random/path?x=1`);
+    expect((await rawRequest(s.port, { path: "/v1/ws", headers: upgradeHeaders() })).status).toBe(101);
     const slot = await s.server.deps.admission.acquire();
     const r = await fetch(`${s.url}/metrics`);
     slot.release();
@@ -354,6 +355,7 @@ describe("metrics", () => {
     expect(text).toContain('gigastt_http_requests_total{method="GET",path="/v1/models",status="403"} 1\n');
     expect(text).toContain('gigastt_http_requests_total{method="GET",path="unmatched",status="404"} 1\n');
     expect(text).not.toContain("/some/random/path");
+    expect(text).toContain('gigastt_http_requests_total{method="GET",path="/v1/ws",status="101"} 1\n');
     expect(text).toContain('gigastt_errors_total{code="origin_denied"} 1\n');
     expect(text).toContain('gigastt_errors_total{code="not_found"} 1\n');
     expect(text).toContain("gigastt_pool_in_use 1\n");
