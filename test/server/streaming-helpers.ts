@@ -32,13 +32,17 @@ export interface TestServer {
 }
 
 /** `gigastt serve` flags on loopback, an ephemeral port, quiet logs; extra config fields override */
-export async function startToneServer(flags: readonly string[] = [], extra: Partial<ServerConfig> = {}): Promise<TestServer> {
+export async function startToneServer(
+  flags: readonly string[] = [],
+  extra: Partial<ServerConfig> = {},
+  transcriber?: Transcriber,
+): Promise<TestServer> {
   const config = Object.freeze({
     ...parseServeConfig(["--port", "0", "--log-level", "silent", ...flags], {}, { isTTY: false, cpus: 1 }),
     ...extra,
   });
   const server = await startServer(config, {
-    transcriber: await toneTranscriber(),
+    transcriber: transcriber ?? (await toneTranscriber()),
     log: createLogger({ level: "silent", format: "json", write: () => {} }),
   });
   return {

@@ -4,7 +4,8 @@
  * (1001), upgrades while draining (503).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { closeToneTranscriber, finalText, pcm16, splitBytes, startToneServer, type TestServer, toneAt, WsClient } from "./streaming-helpers.ts";
+import { Transcriber } from "../../src/engine/transcriber.ts";
+import { closeToneTranscriber, makeToneModelDir, finalText, pcm16, splitBytes, startToneServer, type TestServer, toneAt, WsClient } from "./streaming-helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
 const servers: TestServer[] = [];
@@ -114,8 +115,27 @@ describe("limits", () => {
   });
 });
 
+describe("failures", () => {
+  test("inference failing mid-session → error inference_error, the session goes on to its final and close 1000", async () => {
+    const own = await Transcriber.load({ modelDir: makeToneModelDir(), workers: 1 });
+    const s = await startToneServer([], {}, own);
+    servers.push(s);
+    const c = await WsClient.open(s.ws);
+    await c.next("ready");
+    c.json({ type: "configure", sample_rate: 16000 });
+    await own.close(); // every decode from now on fails
+    for (const f of splitBytes(pcm16(toneAt(PHRASE, 16000, { tailSec: 1 })), 3200)) c.send(f);
+    await c.next("error");
+    c.json({ type: "stop" });
+    expect((await c.closed).code).toBe(1000);
+    expect(c.ofType("error").map((m) => m.code)).toEqual(["inference_error"]);
+    expect(c.ofType("error")[0]!.message).toBe("Inference failed");
+    expect(c.messages.at(-1)).toMatchObject({ type: "final", text: "" });
+  });
+});
+
 describe("drain", () => {
-  test("live sessions get their final then 1001, a waiter gets shutting_down + 1001, new upgrades get 503", async () => {
+  test("live sessions get their final then 1001, a waiter gets shutting_down + 1001", async () => {
     const s = await server(["--pool-size", "2", "--shutdown-drain-secs", "5"]);
     const live = await Promise.all([WsClient.open(s.ws), WsClient.open(s.ws)]);
     await Promise.all(live.map((c) => c.next("ready")));
@@ -124,11 +144,6 @@ describe("drain", () => {
     const waiter = await WsClient.open(s.ws);
     await Bun.sleep(100);
     const drained = s.server.drain();
-    const refused = await fetch(`${s.url}/v1/ws`, {
-      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
-    });
-    expect(refused.status).toBe(503);
-    expect(((await refused.json()) as { code: string }).code).toBe("shutting_down");
     const closes = await Promise.all(live.map((c) => c.closed));
     expect(closes.map((c) => c.code)).toEqual([1001, 1001]);
     expect(live[0]!.messages.at(-1)!.type).toBe("final");
@@ -137,5 +152,18 @@ describe("drain", () => {
     expect((await waiter.closed).code).toBe(1001);
     expect(waiter.messages.map((m) => m.code)).toEqual(["shutting_down"]);
     expect((await drained).clean).toBe(true);
+  });
+
+  test("while draining, upgrades and uploads get 503 shutting_down", async () => {
+    const s = await server([]);
+    s.server.lifecycle.startDrain(); // the listener stays open until tracked work is done
+    const refused = await fetch(`${s.url}/v1/ws`, {
+      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+    });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string }).code).toBe("shutting_down");
+    const rest = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: new Uint8Array(100) });
+    expect(rest.status).toBe(503);
+    expect(((await rest.json()) as { code: string }).code).toBe("shutting_down");
   });
 });

@@ -139,7 +139,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
           onDecodeError: (e) => {
             rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
             deps.metrics.error("inference_error");
-            writer.send(errorMessage(isGigasttError(e) && e.code !== "internal" ? e : new GigasttError("inference_error")));
+            writer.send(errorMessage(new GigasttError("inference_error")));
             return true;
           },
         },

@@ -253,8 +253,14 @@ export class WsSession {
   // ---- messages ------------------------------------------------------------
 
   private handle(m: Incoming): void {
-    if (m.kind === "binary") this.audio(m.data);
-    else this.text(m.data);
+    try {
+      if (m.kind === "binary") this.audio(m.data);
+      else this.text(m.data);
+    } catch (e) {
+      // a bug, never the client's fault: say so and end the session
+      this.o.log.error("ws session failed", { error: e instanceof Error ? e.message : String(e) });
+      this.fail(new GigasttError("internal"), CLOSE.internal);
+    }
   }
 
   private audio(bytes: Uint8Array): void {
@@ -313,7 +319,7 @@ export class WsSession {
       },
       onError: (e) => {
         this.o.log.warn("ws inference failed", { error: e instanceof Error ? e.message : String(e) });
-        this.sendError(isGigasttError(e) && e.code !== "internal" ? e : new GigasttError("inference_error"));
+        this.sendError(new GigasttError("inference_error"));
       },
       onInference: (seconds, audio) => metrics.inference(seconds, audio),
     });
