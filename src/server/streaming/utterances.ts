@@ -183,7 +183,13 @@ export class UtteranceStream {
       this.outstanding--;
       this.wake();
       if (this.state === "closed") return;
-      if (words.length > 0 || last) this.opts.onEvent({ type: "final", words, last });
+      if (words.length > 0 || last) {
+        try {
+          this.opts.onEvent({ type: "final", words, last });
+        } catch (e) {
+          this.opts.onError?.(e); // a failing listener must not stop later finals
+        }
+      }
       if (!last) this.maybePartial();
     });
   }
