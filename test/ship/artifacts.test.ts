@@ -5,7 +5,8 @@
  * darwin code signatures valid page by page, SHA256SUMS matching.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkArtifact, findEmbedded } from "../../scripts/lib/build-check.ts";
 import { adhocSign, parseMacho, verifyCodeSignature } from "../../scripts/lib/build-macho.ts";
@@ -71,5 +72,16 @@ describe("release executables", () => {
     const sums = parseSums(readFileSync(join(DIST, "SHA256SUMS"), "utf8"));
     expect([...sums.keys()].sort()).toEqual(TARGET_NAMES.map((n) => `gigastt-${n}`).sort());
     for (const [file, hex] of sums) expect(sha256File(join(DIST, file))).toBe(hex);
+  });
+
+  test("release --formula-only: the Homebrew formula pins every executable's sha256 from SHA256SUMS", async () => {
+    const out = mkdtempSync(join(tmpdir(), "gigastt-release-"));
+    copyFileSync(join(DIST, "SHA256SUMS"), join(out, "SHA256SUMS"));
+    const p = Bun.spawn([process.execPath, join(ROOT, "scripts", "release.ts"), "--formula-only", "--outdir", out, "--repo", "acme/gigastt"], { stderr: "pipe" });
+    expect(await p.exited).toBe(0);
+    const rb = readFileSync(join(out, "gigastt.rb"), "utf8");
+    const sums = parseSums(readFileSync(join(DIST, "SHA256SUMS"), "utf8"));
+    for (const [file, hex] of sums) expect(rb).toContain(`url "https://github.com/acme/gigastt/releases/download/v${(await import("../../package.json")).version}/${file}"\n      sha256 "${hex}"`);
+    expect(readFileSync(join(out, "install.sh"), "utf8")).toBe(readFileSync(join(ROOT, "scripts", "install.sh"), "utf8"));
   });
 });

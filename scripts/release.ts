@@ -1,0 +1,50 @@
+#!/usr/bin/env bun
+/**
+ * `bun run release`: compile every target (always fresh), write
+ * dist/SHA256SUMS, then generate the Homebrew formula dist/gigastt.rb from
+ * those sums and copy scripts/install.sh to dist/install.sh, so dist/ is
+ * exactly what a GitHub release carries.
+ *
+ *   bun scripts/release.ts [--outdir dist] [--repo owner/name] [--base-url URL] [--formula-only]
+ *
+ * `--formula-only` regenerates the formula from an existing dist/SHA256SUMS.
+ * GIGASTT_REPO sets the default owner/name (gigastt/gigastt).
+ */
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pkg from "../package.json" with { type: "json" };
+import { compileAll, parseTargets, ROOT } from "./compile.ts";
+import { DEFAULT_REPO, formulaFromSums } from "./lib/build-formula.ts";
+import { parseSums } from "./lib/build-sums.ts";
+
+export function writeFormula(outdir: string, opts: { repo: string; baseUrl?: string; version?: string }): string {
+  const sums = parseSums(readFileSync(join(outdir, "SHA256SUMS"), "utf8"));
+  const rb = formulaFromSums(sums, { version: opts.version ?? pkg.version, repo: opts.repo, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}) });
+  const path = join(outdir, "gigastt.rb");
+  writeFileSync(path, rb);
+  return path;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Bun.argv.slice(2),
+    options: {
+      outdir: { type: "string", default: join(ROOT, "dist") },
+      repo: { type: "string", default: process.env.GIGASTT_REPO || DEFAULT_REPO },
+      "base-url": { type: "string" },
+      "formula-only": { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  try {
+    const outdir = values.outdir!;
+    if (!values["formula-only"]) await compileAll({ targets: parseTargets(undefined), outdir });
+    const formula = writeFormula(outdir, { repo: values.repo!, ...(values["base-url"] ? { baseUrl: values["base-url"] } : {}) });
+    copyFileSync(join(ROOT, "scripts", "install.sh"), join(outdir, "install.sh"));
+    process.stderr.write(`release ${pkg.version}: ${join(outdir, "SHA256SUMS")}, ${formula}, ${join(outdir, "install.sh")}\n`);
+  } catch (e) {
+    process.stderr.write(`release: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
