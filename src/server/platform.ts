@@ -111,7 +111,7 @@ export function createPlatform(opts: PlatformOptions): Platform {
     state.status = err.http;
     deps.metrics.error(err.code);
     const res = errorResponse(err, { ...state.headers, ...extra });
-    const level = err.http >= 500 && err.code !== "shutting_down" && err.code !== "timeout" && err.code !== "pool_closed" && err.code !== "not_ready" ? "error" : err.http === 403 || err.http === 421 || err.http === 429 ? "warn" : "debug";
+    const level = err.http >= 500 && err.code !== "shutting_down" && err.code !== "timeout" && err.code !== "pool_closed" && err.code !== "not_ready" ? "error" : err.http === 403 || err.http === 421 ? "warn" : "debug"; // 429s are counted, not logged loudly (floods)
     state.log[level]("request rejected", { code: err.code, status: err.http, method: request.method, path: state.path, ip: state.ip, ...logFields });
     return res;
   }
