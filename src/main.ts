@@ -15,6 +15,7 @@ export const main = defineCommand({
     download: () => import("./cli/download.ts").then((m) => m.default),
     models: () => import("./cli/models.ts").then((m) => m.default),
     transcribe: () => import("./cli/transcribe.ts").then((m) => m.default),
+    quantize: () => import("./cli/quantize.ts").then((m) => m.default),
   },
 });
 

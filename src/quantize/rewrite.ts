@@ -1,0 +1,243 @@
+/**
+ * int8 graph rewrites of an ONNX model (pure: ModelProto in, ModelProto out).
+ *
+ * `dynamic` — per MatMul whose second input is a 2-D fp32 initializer W [K,N]:
+ *   DynamicQuantizeLinear(x) → x_q (u8), x_scale, x_zp          (shared per activation)
+ *   MatMulInteger(x_q, W_q (s8 [K,N]), x_zp, W_zp (s8 [N] = 0)) → i32
+ *   Cast(float) · Mul(x_scale, W_scale[N])  → the MatMul's output
+ *   W is quantized symmetrically per output column n: scale_n = max|W[:,n]| / 127.
+ *   This is the pattern onnxruntime fuses into DynamicQuantizeMatMul.
+ *
+ * `weightOnly` — like the Rust server's quantizer (model.md §6.1): every fp32 initializer of
+ *   ≥ 1024 elements used as input ≥ 1 of MatMul, Conv or Gemm becomes int8 (symmetric,
+ *   per slice of axis 0) behind a DequantizeLinear(axis 0); activations stay fp32.
+ *
+ * Everything else (decoder/joint graphs, small tensors, Conv in `dynamic` mode) stays fp32.
+ */
+import { onnx } from "onnx-proto";
+
+const DT = onnx.TensorProto.DataType;
+
+export type QuantizeMode = "dynamic" | "weight-only";
+
+/** Initializers smaller than this stay fp32 (as in the Rust quantizer). */
+export const MIN_ELEMENTS = 1024;
+
+export interface QuantizeStats {
+  /** nodes rewritten */
+  readonly nodes: number;
+  /** fp32 weights replaced by int8 */
+  readonly tensors: number;
+  /** elements now stored as int8 */
+  readonly elements: number;
+  /** fp32 elements left in initializers */
+  readonly fp32Elements: number;
+}
+
+export class QuantizeError extends Error {}
+
+/** dims may hold protobuf Longs: Number() reads both */
+function numel(dims: readonly unknown[]): number {
+  return dims.reduce<number>((a, d) => a * Number(d), 1);
+}
+
+/** fp32 values of an initializer (raw_data or float_data); throws for external data. */
+export function floatData(t: onnx.ITensorProto): Float32Array {
+  if (t.dataType !== DT.FLOAT) throw new QuantizeError(`tensor ${t.name} is not float32`);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new QuantizeError(`tensor ${t.name} uses external data (not supported)`);
+  const n = numel(t.dims ?? []);
+  if (t.rawData && t.rawData.length > 0) {
+    const raw = t.rawData;
+    if (raw.length !== n * 4) throw new QuantizeError(`tensor ${t.name}: ${raw.length} bytes for ${n} floats`);
+    // copy to an aligned buffer (raw_data may sit at any offset of the file buffer)
+    const out = new Float32Array(n);
+    new Uint8Array(out.buffer).set(raw);
+    return out;
+  }
+  const fd = t.floatData ?? [];
+  if (fd.length !== n) throw new QuantizeError(`tensor ${t.name}: ${fd.length} floats for dims [${(t.dims ?? []).join(",")}]`);
+  return Float32Array.from(fd);
+}
+
+export interface PerChannel {
+  readonly q: Int8Array;
+  readonly scale: Float32Array;
+}
+
+/** Symmetric int8 along the columns of a row-major [K,N] matrix: scale_n = max|W[:,n]|/127 (1 when all zero). */
+export function quantizeColumns(w: Float32Array, K: number, N: number): PerChannel {
+  const maxAbs = new Float32Array(N);
+  for (let k = 0; k < K; k++) {
+    const row = k * N;
+    for (let n = 0; n < N; n++) {
+      const a = Math.abs(w[row + n]!);
+      if (a > maxAbs[n]!) maxAbs[n] = a;
+    }
+  }
+  const scale = new Float32Array(N);
+  const inv = new Float32Array(N);
+  for (let n = 0; n < N; n++) {
+    scale[n] = maxAbs[n]! > 0 ? maxAbs[n]! / 127 : 1;
+    inv[n] = 1 / scale[n]!;
+  }
+  const q = new Int8Array(K * N);
+  for (let k = 0; k < K; k++) {
+    const row = k * N;
+    for (let n = 0; n < N; n++) q[row + n] = clamp8(Math.round(w[row + n]! * inv[n]!));
+  }
+  return { q, scale };
+}
+
+/** Symmetric int8 per slice of axis 0 (C slices of `inner` elements). */
+export function quantizeRows(w: Float32Array, C: number, inner: number): PerChannel {
+  const scale = new Float32Array(C);
+  const q = new Int8Array(C * inner);
+  for (let c = 0; c < C; c++) {
+    let m = 0;
+    for (let i = 0; i < inner; i++) m = Math.max(m, Math.abs(w[c * inner + i]!));
+    const s = m > 0 ? m / 127 : 1;
+    scale[c] = s;
+    const inv = 1 / s;
+    for (let i = 0; i < inner; i++) q[c * inner + i] = clamp8(Math.round(w[c * inner + i]! * inv));
+  }
+  return { q, scale };
+}
+
+function clamp8(v: number): number {
+  return v > 127 ? 127 : v < -127 ? -127 : v;
+}
+
+function int8Tensor(name: string, dims: readonly number[], data: Int8Array): onnx.ITensorProto {
+  return { name, dims: [...dims], dataType: DT.INT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+function f32Tensor(name: string, dims: readonly number[], data: Float32Array): onnx.ITensorProto {
+  return { name, dims: [...dims], dataType: DT.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+function node(opType: string, input: string[], output: string[], name: string, attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
+  return { opType, input, output, name, attribute, domain: "" };
+}
+
+/** Returns a new model with its MatMul/Conv/Gemm weights in int8; `stats` says what changed. */
+export function quantizeModel(model: onnx.IModelProto, mode: QuantizeMode): { model: onnx.IModelProto; stats: QuantizeStats } {
+  const graph = model.graph;
+  if (!graph) throw new QuantizeError("model has no graph");
+  const inits = new Map<string, onnx.ITensorProto>();
+  for (const t of graph.initializer ?? []) if (t.name) inits.set(t.name, t);
+  const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx");
+  if (!opset || Number(opset.version) < 13) throw new QuantizeError(`default-domain opset ${opset ? Number(opset.version) : "none"} < 13 (per-axis DequantizeLinear needs 13)`);
+
+  const nodes = graph.node ?? [];
+  // how many nodes read each initializer (a weight read elsewhere keeps its fp32 copy)
+  const uses = new Map<string, number>();
+  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
+  for (const o of graph.output ?? []) uses.set(o.name ?? "", (uses.get(o.name ?? "") ?? 0) + 1);
+
+  const newInits: onnx.ITensorProto[] = [];
+  const removed = new Set<string>();
+  const out: onnx.INodeProto[] = [];
+  let rewritten = 0;
+  let tensors = 0;
+  let elements = 0;
+  const usedNames = new Set<string>([...nodes.flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...inits.keys()]);
+  const fresh = (base: string): string => {
+    let name = base;
+    for (let i = 1; usedNames.has(name); i++) name = `${base}_${i}`;
+    usedNames.add(name);
+    return name;
+  };
+
+  if (mode === "dynamic") {
+    const quantizedActs = new Map<string, { q: string; scale: string; zp: string }>();
+    const quantizedWeights = new Map<string, { q: string; scale: string; zp: string }>();
+    for (const n of nodes) {
+      const wName = n.input?.[1];
+      const w = n.opType === "MatMul" && wName ? inits.get(wName) : undefined;
+      const dims = (w?.dims ?? []).map(Number);
+      if (!w || w.dataType !== DT.FLOAT || dims.length !== 2 || numel(dims) < MIN_ELEMENTS || (n.domain && n.domain !== "")) {
+        out.push(n);
+        continue;
+      }
+      const [K, N] = dims as [number, number];
+      const x = n.input![0]!;
+      const y = n.output![0]!;
+      let act = quantizedActs.get(x);
+      if (!act) {
+        act = { q: fresh(`${x}_quantized`), scale: fresh(`${x}_scale`), zp: fresh(`${x}_zero_point`) };
+        out.push(node("DynamicQuantizeLinear", [x], [act.q, act.scale, act.zp], fresh(`${x}_QuantizeLinear`)));
+        quantizedActs.set(x, act);
+      }
+      let wq = quantizedWeights.get(wName!);
+      if (!wq) {
+        const { q, scale } = quantizeColumns(floatData(w), K, N);
+        wq = { q: fresh(`${wName}_quantized`), scale: fresh(`${wName}_scale`), zp: fresh(`${wName}_zero_point`) };
+        newInits.push(int8Tensor(wq.q, [K, N], q), f32Tensor(wq.scale, [N], scale), int8Tensor(wq.zp, [N], new Int8Array(N)));
+        quantizedWeights.set(wName!, wq);
+        tensors++;
+        elements += K * N;
+      }
+      const base = n.name || y;
+      const mmOut = fresh(`${y}_MatMulInteger`);
+      const castOut = fresh(`${y}_cast`);
+      const scaleOut = fresh(`${y}_scale`);
+      out.push(node("MatMulInteger", [act.q, wq.q, act.zp, wq.zp], [mmOut], fresh(`${base}_MatMulInteger`)));
+      out.push(node("Cast", [mmOut], [castOut], fresh(`${base}_cast`), [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: DT.FLOAT }]));
+      out.push(node("Mul", [act.scale, wq.scale], [scaleOut], fresh(`${base}_scales_mul`)));
+      out.push(node("Mul", [castOut, scaleOut], [y], fresh(`${base}_output_scale_mul`)));
+      rewritten++;
+      const left = (uses.get(wName!) ?? 0) - 1;
+      uses.set(wName!, left);
+      if (left === 0) removed.add(wName!);
+    }
+  } else {
+    const done = new Map<string, string>();
+    for (const n of nodes) {
+      if (!(n.opType === "MatMul" || n.opType === "Conv" || n.opType === "Gemm") || (n.domain && n.domain !== "")) {
+        out.push(n);
+        continue;
+      }
+      const inputs = [...(n.input ?? [])];
+      let changed = false;
+      for (let i = 1; i < inputs.length; i++) {
+        const name = inputs[i]!;
+        const w = inits.get(name);
+        const dims = (w?.dims ?? []).map(Number);
+        if (!w || w.dataType !== DT.FLOAT || dims.length === 0 || numel(dims) < MIN_ELEMENTS) continue;
+        let deq = done.get(name);
+        if (!deq) {
+          const C = dims[0]!;
+          const { q, scale } = quantizeRows(floatData(w), C, numel(dims) / C);
+          const qName = fresh(`${name}_quantized`);
+          const sName = fresh(`${name}_scale`);
+          const zName = fresh(`${name}_zero_point`);
+          deq = fresh(`${name}_dequantized`);
+          newInits.push(int8Tensor(qName, dims, q), f32Tensor(sName, [C], scale), int8Tensor(zName, [C], new Int8Array(C)));
+          out.push(node("DequantizeLinear", [qName, sName, zName], [deq], fresh(`${name}_DequantizeLinear`), [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 0 }]));
+          done.set(name, deq);
+          tensors++;
+          elements += numel(dims);
+        }
+        inputs[i] = deq;
+        changed = true;
+        const left = (uses.get(name) ?? 0) - 1;
+        uses.set(name, left);
+        if (left === 0) removed.add(name);
+      }
+      out.push(changed ? { ...n, input: inputs } : n);
+      if (changed) rewritten++;
+    }
+  }
+
+  const keptInits = (graph.initializer ?? []).filter((t) => !removed.has(t.name ?? ""));
+  const fp32Elements = keptInits.filter((t) => t.dataType === DT.FLOAT).reduce((a, t) => a + numel(t.dims ?? []), 0);
+  const inputs = (graph.input ?? []).filter((i) => !removed.has(i.name ?? ""));
+  return {
+    model: {
+      ...model,
+      producerName: "gigastt-quantize",
+      graph: { ...graph, node: out, initializer: [...keptInits, ...newInits], input: inputs },
+    },
+    stats: { nodes: rewritten, tensors, elements, fp32Elements },
+  };
+}
