@@ -5,6 +5,7 @@
  */
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { EXIT, GigasttError, isGigasttError } from "../errors.ts";
+import { configureLogger, parseLogLevel } from "../log.ts";
 
 /** Flags every command accepts (handled before the command runs). */
 export const GLOBAL_ARGS = {
@@ -32,7 +33,7 @@ async function resolveCommand(root: CommandDef<any>, argv: string[]): Promise<Re
   for (;;) {
     const subs = await resolve(cmd.subCommands);
     if (!subs || Object.keys(subs).length === 0) break;
-    const idx = rest.findIndex((a) => !a.startsWith("-"));
+    const idx = firstCommandToken(rest);
     if (idx < 0) break;
     // only flags that belong to the global set may precede the sub-command
     const name = rest[idx]!;
@@ -42,7 +43,46 @@ async function resolveCommand(root: CommandDef<any>, argv: string[]): Promise<Re
     rest = [...rest.slice(0, idx), ...rest.slice(idx + 1)];
     cmd = (await resolve(sub as CommandDef<any>))!;
   }
-  return { cmd, path, rest };
+  return { cmd, path, rest: joinGlobalValues(rest) };
+}
+
+/** `--log-level x` → `--log-level=x`, so a command's parser never takes `x` for a positional. */
+function joinGlobalValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    const name = tok.replace(/^--/, "");
+    if (tok.startsWith("--") && (GLOBAL_ARGS as Record<string, { type?: string }>)[name]?.type === "string" && i + 1 < argv.length) out.push(`${tok}=${argv[++i]}`);
+    else out.push(tok);
+    if (tok === "--") {
+      out.push(...argv.slice(i + 1));
+      break;
+    }
+  }
+  return out;
+}
+
+/** Index of the first token that is neither a flag nor the value of a global string flag. */
+function firstCommandToken(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    if (!tok.startsWith("-")) return i;
+    const name = tok.replace(/^--?/, "");
+    if (!name.includes("=") && (GLOBAL_ARGS as Record<string, { type?: string }>)[name]?.type === "string") i++;
+  }
+  return -1;
+}
+
+/** The value of `--log-level` wherever it stands (before or after the command). */
+export function globalLogLevel(argv: readonly string[]): string | undefined {
+  let level: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    if (tok === "--") break;
+    if (tok === "--log-level") level = argv[++i];
+    else if (tok.startsWith("--log-level=")) level = tok.slice("--log-level=".length);
+  }
+  return level;
 }
 
 /** Reject unknown flags and bad enum values; citty itself accepts anything. */
@@ -107,6 +147,14 @@ export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = 
       return EXIT.usage;
     }
     checkFlags((await resolve(cmd.args)) ?? {}, rest, where);
+    const level = globalLogLevel(rest);
+    if (level !== undefined) {
+      try {
+        configureLogger({ level: parseLogLevel(level) });
+      } catch (e) {
+        throw new GigasttError("usage", (e as Error).message);
+      }
+    }
     const result = await runCommand({ ...cmd, subCommands: undefined }, { rawArgs: rest });
     return typeof result.result === "number" ? result.result : EXIT.ok;
   } catch (e) {

@@ -1,0 +1,93 @@
+import { describe, expect, test } from "bun:test";
+import { defineCommand } from "citty";
+import { GigasttError } from "../errors.ts";
+import { checkFlags, globalLogLevel, runCli } from "./run.ts";
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s) }, out, err };
+}
+
+const seen: Record<string, unknown>[] = [];
+const root = defineCommand({
+  meta: { name: "gigastt", version: "9.9.9" },
+  subCommands: {
+    echo: defineCommand({
+      args: {
+        file: { type: "positional", required: true },
+        format: { type: "enum", options: ["text", "json"] },
+        count: { type: "string" },
+        loud: { type: "boolean" },
+      },
+      run: ({ args }) => {
+        seen.push({ ...args });
+        return args.loud ? 0 : 0;
+      },
+    }),
+    fail: defineCommand({ run: () => { throw new GigasttError("checksum_mismatch", "bad bytes"); } }),
+    crash: defineCommand({ run: () => { throw new Error("boom"); } }),
+    models: defineCommand({
+      subCommands: { path: defineCommand({ run: () => 0 }) },
+    }),
+  },
+});
+
+describe("runCli", () => {
+  test("--version prints the meta version", async () => {
+    const c = capture();
+    expect(await runCli(root, ["--version"], c.io)).toBe(0);
+    expect(c.out.join("")).toBe("9.9.9\n");
+  });
+
+  test("unknown flags and bad enum values are usage errors (exit 2) with one line", async () => {
+    for (const argv of [["echo", "a.wav", "--nope"], ["echo", "a.wav", "--format", "xml"], ["echo", "a.wav", "--count"]]) {
+      const c = capture();
+      expect(await runCli(root, argv, c.io)).toBe(2);
+      expect(c.err.join("")).toMatch(/^error\[usage\]: .+\n$/);
+    }
+  });
+
+  test("unknown command → exit 2; no command → usage text and exit 2", async () => {
+    expect(await runCli(root, ["nope"], capture().io)).toBe(2);
+    const c = capture();
+    expect(await runCli(root, [], c.io)).toBe(2);
+    expect(c.out.join("")).toContain("echo");
+  });
+
+  test("known flags reach the command; --log-level may stand before or after the command", async () => {
+    seen.length = 0;
+    expect(await runCli(root, ["--log-level", "warn", "echo", "a.wav", "--format=json", "--count", "3"], capture().io)).toBe(0);
+    expect(await runCli(root, ["echo", "b.wav", "--log-level=error", "--loud"], capture().io)).toBe(0);
+    expect(seen.map((a) => [a.file, a.format, a.count, a.loud])).toEqual([
+      ["a.wav", "json", "3", undefined],
+      ["b.wav", undefined, undefined, true],
+    ]);
+    expect(await runCli(root, ["--log-level", "loud", "echo", "a.wav"], capture().io)).toBe(2);
+  });
+
+  test("nested sub-commands resolve", async () => {
+    expect(await runCli(root, ["models", "path"], capture().io)).toBe(0);
+    expect(await runCli(root, ["models", "nope"], capture().io)).toBe(2);
+  });
+
+  test("typed errors map to their catalogue exit code; other errors to 1 without a stack", async () => {
+    const c = capture();
+    expect(await runCli(root, ["fail"], c.io)).toBe(4);
+    expect(c.err.join("")).toBe("error[checksum_mismatch]: bad bytes\n");
+    const d = capture();
+    expect(await runCli(root, ["crash"], d.io)).toBe(1);
+    expect(d.err.join("")).toBe("error[internal]: boom\n");
+  });
+});
+
+test("checkFlags accepts --no-<boolean> and aliases, rejects --no-<string>", () => {
+  const args = { loud: { type: "boolean" as const }, port: { type: "string" as const, alias: "p" } };
+  expect(() => checkFlags(args, ["--no-loud", "-p", "1"], "x")).not.toThrow();
+  expect(() => checkFlags(args, ["--no-port"], "x")).toThrow(GigasttError);
+});
+
+test("globalLogLevel finds the last --log-level before --", () => {
+  expect(globalLogLevel(["a", "--log-level", "debug", "--log-level=warn", "--", "--log-level", "x"])).toBe("warn");
+  expect(globalLogLevel(["a"])).toBeUndefined();
+});
