@@ -1,0 +1,56 @@
+/**
+ * Prints the README's error-code table from the one catalogue (src/errors.ts), so docs and code
+ * cannot drift (test/readme.test.ts checks the README holds exactly this table).
+ *   bun scripts/gen-error-table.ts
+ */
+import { CATALOGUE } from "../src/errors.ts";
+
+export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
+  empty_body: "zero-length request body",
+  invalid_audio: "not audio, broken or empty WAV",
+  unsupported_format: "MP3/OGG/FLAC/M4A/WebM, compressed WAV, rate outside 8–192 kHz",
+  audio_too_short: "less than 20 ms of audio",
+  audio_too_long: "longer than the duration cap (3 h on the server)",
+  transcription_error: "kept for Rust clients; not emitted (the specific audio/inference code is used)",
+  usage: "unknown flag, bad value, missing file argument, bad `?format=`",
+  invalid_config: "invalid configuration value or manifest",
+  bind_refused: "non-loopback `--host` without `--bind-all`",
+  model_missing: "model files missing, or the server answered 4xx for them",
+  model_invalid: "model graphs or vocabulary do not match the GigaAM v3 contract",
+  checksum_mismatch: "a model file failed its size or SHA-256 check",
+  offline: "model missing and downloads disabled, or no route to the host",
+  network_error: "download failed after retries",
+  disk_full: "not enough disk space for the model",
+  bad_message: "malformed WS JSON, unknown `type`, control message too large (session continues)",
+  not_found: "unknown path",
+  method_not_allowed: "wrong method on a known path",
+  origin_denied: "browser `Origin` not allowed (REST and WS upgrade)",
+  host_not_allowed: "`Host` header not allowed (DNS-rebinding guard)",
+  payload_too_large: "body over `--body-limit-bytes`",
+  frame_too_large: "WS frame over `--ws-frame-max-bytes`",
+  rate_limited: "per-client token bucket empty (`Retry-After`)",
+  metrics_disabled: "`/metrics` without `--metrics`",
+  configure_too_late: "`configure` after the first audio frame (session continues)",
+  invalid_sample_rate: "rate not in 8000/16000/24000/44100/48000 (session continues)",
+  unsupported_protocol_version: "`configure.protocol_version` other than \"1.0\"",
+  idle_timeout: "no WS frame within `--idle-timeout-secs`",
+  max_session_duration_exceeded: "WS session reached `--max-session-secs`",
+  too_many_empty_frames: "more than 1000 empty WS frames",
+  timeout: "no free slot within `--pool-checkout-timeout-secs` (`Retry-After`, `retry_after_ms`)",
+  pool_closed: "the server began draining while the request waited for a slot",
+  shutting_down: "request or upgrade after SIGTERM/SIGINT",
+  not_ready: "model still loading",
+  inference_error: "the model failed on this input (session continues)",
+  internal: "unexpected failure (details only in the log)",
+};
+
+export function errorTable(): string {
+  const rows = Object.entries(CATALOGUE).map(([code, spec]) => {
+    const ws = "wsClose" in spec ? String(spec.wsClose) : "—";
+    const rust = "rust" in spec && spec.rust ? "✓" : "";
+    return `| \`${code}\` | ${spec.http} | ${spec.exit} | ${ws} | ${rust} | ${ERROR_NOTES[code as keyof typeof CATALOGUE]} |`;
+  });
+  return ["| code | HTTP | exit | WS close | Rust | when |", "|---|---|---|---|---|---|", ...rows].join("\n");
+}
+
+if (import.meta.main) console.log(errorTable());
