@@ -60,7 +60,13 @@ export function inputsHash(root: string, t: Target): string {
   return h.digest("hex");
 }
 
-export function gitCommit(root: string): string {
+/** Short commit for --version: `GIGASTT_COMMIT` when given (Docker builds have no .git), else git (+"-dirty"). */
+export function gitCommit(root: string, env: Record<string, string | undefined> = process.env): string {
+  const given = env.GIGASTT_COMMIT;
+  if (given && given !== "unknown") {
+    if (!/^[0-9A-Za-z._-]{1,64}$/.test(given)) throw new Error(`GIGASTT_COMMIT '${given}' is not a commit id`);
+    return given;
+  }
   const r = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" });
   const commit = r.status === 0 ? r.stdout.trim() : "";
   if (!/^[0-9a-f]{7,40}$/.test(commit)) return "unknown";

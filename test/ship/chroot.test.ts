@@ -1,0 +1,119 @@
+/**
+ * The container image's contents, run without Docker (needs root): a
+ * filesystem with exactly the distroless/cc-debian12 packages from
+ * packaging/rootfs.list (apt-get download + dpkg -x, no shell) plus the
+ * image's own entries, the tone model in the model volume, `/proc` mounted,
+ * and the executable started by `chroot --userspec=65532:65532` like the
+ * image's ENTRYPOINT (on loopback): /health, REST, a WebSocket stream, the
+ * binary's healthcheck (0 up, 1 down) and SIGTERM → exit 0.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildRootfs, readRootfsList, type RootfsSpec, shellsIn } from "../../scripts/lib/build-rootfs.ts";
+import { makeToneModelDir, phraseToAudio, wavBytes } from "../helpers/tone.ts";
+import { pcm16, splitBytes, WsClient } from "../server/streaming-helpers.ts";
+import { ensureDist, ROOT, run, type ServeProcess, startServe } from "./helpers.ts";
+
+const PHRASE = "привет мир, как дела?";
+const ARCH = process.arch === "arm64" ? "arm64" : "x64";
+let spec: RootfsSpec;
+let root: string;
+let procMounted = false;
+let binPath: string;
+
+const CHROOT = Bun.which("chroot", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` }) ?? "/usr/sbin/chroot";
+
+function chrootCmd(...args: string[]): string[] {
+  return [CHROOT, `--userspec=${spec.run.uid}:${spec.run.gid}`, root, binPath, ...args];
+}
+
+beforeAll(async () => {
+  expect(process.getuid!()).toBe(0); // chroot and mount need root (CI runs as root)
+  await ensureDist();
+  spec = readRootfsList();
+  root = mkdtempSync(join(tmpdir(), "gigastt-rootfs-"));
+  buildRootfs(spec, { root, srcRoot: ROOT, arch: ARCH, debCache: join(ROOT, ".cache", "rootfs-debs") });
+  binPath = spec.entries.find((e) => e.kind === "file" && e.path.endsWith("/gigastt"))!.path;
+  // the tone model in the image's model volume, owned by the server's user
+  const volume = join(root, spec.volume);
+  cpSync(makeToneModelDir(), volume, { recursive: true });
+  for (const f of readdirSync(volume)) chownSync(join(volume, f), spec.run.uid, spec.run.gid);
+  const m = spawnSync("mount", ["-t", "proc", "proc", join(root, "proc")], { encoding: "utf8" });
+  if (m.status !== 0) throw new Error(`mount proc failed: ${m.stderr}`);
+  procMounted = true;
+}, 600_000);
+
+afterAll(() => {
+  if (procMounted) spawnSync("umount", ["-l", join(root, "proc")]);
+  if (root && !spawnSync("findmnt", ["-n", join(root, "proc")]).stdout?.toString().trim()) rmSync(root, { recursive: true, force: true });
+});
+
+describe("distroless filesystem in a chroot", () => {
+  test("holds the base libraries and the executable, and no shell", () => {
+    expect(shellsIn(root)).toEqual([]);
+    const bin = statSync(join(root, binPath));
+    expect({ mode: bin.mode & 0o777, uid: bin.uid }).toEqual({ mode: 0o755, uid: 0 });
+    const vol = statSync(join(root, spec.volume));
+    expect({ uid: vol.uid, gid: vol.gid }).toEqual({ uid: spec.run.uid, gid: spec.run.gid });
+    const libdir = ARCH === "x64" ? "x86_64-linux-gnu" : "aarch64-linux-gnu";
+    for (const lib of ["libc.so.6", "libstdc++.so.6", "libgcc_s.so.1"])
+      expect({ lib, present: existsSync(join(root, "lib", libdir, lib)) || existsSync(join(root, "usr", "lib", libdir, lib)) }).toEqual({ lib, present: true });
+    expect(readFileSync(join(root, "etc", "ssl", "certs", "ca-certificates.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
+    expect(existsSync(join(root, "usr", "share", "zoneinfo", "Europe", "Moscow"))).toBe(true);
+  });
+
+  test("--version runs as uid 65532", async () => {
+    const r = await run(chrootCmd("--version"), { env: { ...spec.env } });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(new RegExp(`onnxruntime 1\\.30\\.0, linux-${ARCH}\\)`));
+  });
+
+  describe("serve", () => {
+    let srv: ServeProcess;
+    beforeAll(async () => {
+      srv = await startServe(chrootCmd("serve", "--host", "127.0.0.1", "--port", "0", "--offline", "--shutdown-drain-secs", "2"), { env: { ...spec.env } });
+    }, 60_000);
+    afterAll(() => {
+      if (srv && srv.proc.exitCode === null) srv.proc.kill("SIGKILL");
+    });
+
+    test("/health, from the model volume, with onnxruntime extracted under the user's HOME", async () => {
+      const r = await fetch(`${srv.url}/health`);
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { status: string }).status).toBe("ok");
+      const cache = join(root, spec.env.HOME!, ".cache", "gigastt", "runtime");
+      const dirs = readdirSync(cache);
+      expect(dirs).toHaveLength(1);
+      expect(statSync(join(cache, dirs[0]!)).uid).toBe(spec.run.uid);
+    });
+
+    test("REST transcription", async () => {
+      const r = await fetch(`${srv.url}/v1/transcribe`, { method: "POST", body: wavBytes(phraseToAudio(PHRASE).samples) });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { text: string }).text).toBe(PHRASE);
+    });
+
+    test("WebSocket stream", async () => {
+      const c = await WsClient.open(srv.ws);
+      await c.next("ready");
+      c.json({ type: "configure", sample_rate: 16000 });
+      for (const f of splitBytes(pcm16(phraseToAudio(PHRASE).samples), 3200)) c.send(f);
+      c.json({ type: "stop" });
+      await c.closed;
+      expect(c.ofType("error")).toEqual([]);
+      expect(c.ofType("final").map((m) => m.text).filter(Boolean).join(" ")).toBe(PHRASE);
+    }, 30_000);
+
+    test("healthcheck inside the image: 0 while up; SIGTERM exits 0; then 1", async () => {
+      const health = `${srv.url}/health`;
+      const up = await run(chrootCmd("healthcheck", "--url", health), { env: { ...spec.env } });
+      expect(up.code).toBe(0);
+      expect(await srv.stop()).toBe(0);
+      const down = await run(chrootCmd("healthcheck", "--url", health, "--timeout-ms", "1000"), { env: { ...spec.env } });
+      expect(down.code).toBe(1);
+    }, 30_000);
+  });
+});
