@@ -3,7 +3,7 @@
  * `bun run compile`: one self-contained executable per target in dist/
  * (`gigastt-<os>-<arch>`) plus `dist/SHA256SUMS`.
  *
- *   bun scripts/compile.ts [--target linux-x64[,darwin-arm64…]] [--outdir dist] [--if-changed]
+ *   bun scripts/compile.ts [--target linux-x64[,darwin-arm64…]] [--outdir dist] [--if-changed] [--ort-pinned]
  *
  * Each executable holds Bun, the CLI (src/main.ts), the inference Worker
  * (src/engine/worker.ts, a second entrypoint: embedded as `engine/worker.js`
@@ -83,19 +83,19 @@ export interface CompileResult {
   readonly seconds: number;
 }
 
-export async function compileTarget(t: Target, opts: { outdir: string; ifChanged?: boolean; log?: (s: string) => void }): Promise<CompileResult> {
+export async function compileTarget(t: Target, opts: { outdir: string; ifChanged?: boolean; ortPinned?: boolean; log?: (s: string) => void }): Promise<CompileResult> {
   const log = opts.log ?? ((s: string) => void process.stderr.write(`${s}\n`));
   const started = performance.now();
   const out = join(opts.outdir, t.artifact);
   const stampPath = join(opts.outdir, `.stamp-${t.name}`);
-  const stamp = inputsHash(ROOT, t);
-  const ort = ortForTarget(t, ROOT);
+  const stamp = `${inputsHash(ROOT, t)}${opts.ortPinned ? "-ort-pinned" : ""}`;
+  const ort = ortForTarget(t, ROOT, undefined, opts.ortPinned ?? false);
   if (opts.ifChanged && existsSync(out) && existsSync(stampPath) && readFileSync(stampPath, "utf8") === stamp) {
     log(`${t.artifact}: up to date`);
     return { target: t.name, path: out, skipped: true, ortVersion: ort.version, resigned: false, seconds: 0 };
   }
   const buildDir = join(ROOT, ".cache", "build");
-  const embed = writeEmbedModule(t, ort, buildDir, join(ROOT, "src", "runtime", "native.ts"));
+  const embed = writeEmbedModule(opts.ortPinned ? { ...t, name: `${t.name}-ort-pinned` as TargetName } : t, ort, buildDir, join(ROOT, "src", "runtime", "native.ts"));
   const entrypoints = [join(ROOT, "src", "main.ts")];
   const worker = join(ROOT, "src", "engine", "worker.ts");
   if (existsSync(worker)) entrypoints.push(worker);
@@ -157,7 +157,7 @@ export function parseTargets(values: readonly string[] | undefined): Target[] {
   return [...new Set(names as TargetName[])].map(target);
 }
 
-export async function compileAll(opts: { targets: Target[]; outdir: string; ifChanged?: boolean }): Promise<CompileResult[]> {
+export async function compileAll(opts: { targets: Target[]; outdir: string; ifChanged?: boolean; ortPinned?: boolean }): Promise<CompileResult[]> {
   mkdirSync(opts.outdir, { recursive: true });
   const results: CompileResult[] = [];
   for (const t of opts.targets) results.push(await compileTarget(t, opts));
@@ -172,11 +172,14 @@ if (import.meta.main) {
       target: { type: "string", multiple: true },
       outdir: { type: "string", default: join(ROOT, "dist") },
       "if-changed": { type: "boolean", default: false },
+      // test aid: build with the pinned darwin-x64 onnxruntime-node package (1.23.2) for any target,
+      // so its JS wrapper + addon pairing can be run on this machine (test/ship/ort-pinned.test.ts)
+      "ort-pinned": { type: "boolean", default: false },
     },
     strict: true,
   });
   try {
-    await compileAll({ targets: parseTargets(values.target), outdir: values.outdir!, ifChanged: values["if-changed"] });
+    await compileAll({ targets: parseTargets(values.target), outdir: values.outdir!, ifChanged: values["if-changed"], ortPinned: values["ort-pinned"] });
   } catch (e) {
     process.stderr.write(`compile: ${(e as Error).message}\n`);
     process.exitCode = 1;

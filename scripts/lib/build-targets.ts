@@ -83,10 +83,16 @@ export function addonDependencies(addonBytes: Uint8Array, os: Target["os"]): str
  * node_modules, or for darwin-x64 the pinned 1.23.2 package (fetched into
  * `cacheRoot` on first use).
  */
-export function ortForTarget(t: Target, projectRoot: string, cacheRoot = join(projectRoot, ".cache", "ort")): OrtForTarget {
+export function ortForTarget(
+  t: Target,
+  projectRoot: string,
+  cacheRoot = join(projectRoot, ".cache", "ort"),
+  /** use the pinned darwin-x64 package (1.23.2) for this target too: lets a linux-x64 build run that wrapper here */
+  forcePinned = false,
+): OrtForTarget {
   let nodeModules = join(projectRoot, "node_modules");
   let projectPackage = true;
-  if (t.name === "darwin-x64") {
+  if (t.name === "darwin-x64" || forcePinned) {
     nodeModules = ensurePinnedPackages(ORT_DARWIN_X64, cacheRoot);
     projectPackage = false;
   }
