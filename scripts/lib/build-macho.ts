@@ -36,6 +36,7 @@ export interface MachoSegment {
   /** offset of the LC_SEGMENT_64 command in the file */
   readonly cmdOffset: number;
   readonly name: string;
+  readonly vmaddr: number;
   readonly vmsize: number;
   readonly fileoff: number;
   readonly filesize: number;
@@ -94,6 +95,7 @@ export function parseMacho(bytes: Uint8Array): MachoInfo {
         segments.push({
           cmdOffset: off,
           name: cstr(bytes, off + 8, off + 24),
+          vmaddr: Number(dv.getBigUint64(off + 24, true)),
           vmsize: Number(dv.getBigUint64(off + 32, true)),
           fileoff: Number(dv.getBigUint64(off + 40, true)),
           filesize: Number(dv.getBigUint64(off + 48, true)),
@@ -260,7 +262,8 @@ const MH_EXECUTE = 2;
  * Developer-ID signed, without re-signing it, so every such executable
  * carries a broken signature. Writes where the old signature started
  * (LC_CODE_SIGNATURE at the end of __LINKEDIT), sets `datasize` and
- * __LINKEDIT's filesize (within its vmsize), and returns the new file.
+ * __LINKEDIT's filesize (growing its vmsize when it is the last segment, as
+ * Bun does for arm64), and returns the new file.
  */
 export function adhocSign(input: Uint8Array, identifier: string): Uint8Array {
   const info = parseMacho(input);
@@ -281,15 +284,22 @@ export function adhocSign(input: Uint8Array, identifier: string): Uint8Array {
   const cdLength = hashOffset + nCodeSlots * 32;
   const sbLength = 12 + 8 + cdLength;
   const datasize = sbLength;
-  if (codeLimit + datasize - linkedit.fileoff > linkedit.vmsize)
-    throw new MachoError(`new signature (${datasize} B) does not fit __LINKEDIT's vmsize (${linkedit.vmsize} B)`);
+  const linkeditFilesize = codeLimit + datasize - linkedit.fileoff;
+  let linkeditVmsize = linkedit.vmsize;
+  if (linkeditFilesize > linkedit.vmsize) {
+    // grow __LINKEDIT's mapping; only safe when nothing is mapped after it
+    const last = info.segments.every((s) => s === linkedit || s.vmaddr + s.vmsize <= linkedit.vmaddr);
+    if (!last) throw new MachoError(`new signature (${datasize} B) does not fit __LINKEDIT (vmsize ${linkedit.vmsize} B) and __LINKEDIT is not the last segment`);
+    linkeditVmsize = Math.ceil(linkeditFilesize / 16384) * 16384;
+  }
 
   const out = new Uint8Array(codeLimit + datasize);
   out.set(input.subarray(0, codeLimit));
   const dv = new DataView(out.buffer);
   // load commands first: the header page is hashed too
   dv.setUint32(cs.cmdOffset + 12, datasize, true);
-  dv.setBigUint64(linkedit.cmdOffset + 48, BigInt(codeLimit + datasize - linkedit.fileoff), true);
+  dv.setBigUint64(linkedit.cmdOffset + 32, BigInt(linkeditVmsize), true);
+  dv.setBigUint64(linkedit.cmdOffset + 48, BigInt(linkeditFilesize), true);
   // SuperBlob
   const sb = codeLimit;
   dv.setUint32(sb, CSMAGIC_EMBEDDED_SIGNATURE, false);
