@@ -5,7 +5,7 @@
  * darwin code signatures valid page by page, SHA256SUMS matching.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkArtifact, findEmbedded } from "../../scripts/lib/build-check.ts";
@@ -83,5 +83,6 @@ describe("release executables", () => {
     const sums = parseSums(readFileSync(join(DIST, "SHA256SUMS"), "utf8"));
     for (const [file, hex] of sums) expect(rb).toContain(`url "https://github.com/acme/gigastt/releases/download/v${(await import("../../package.json")).version}/${file}"\n      sha256 "${hex}"`);
     expect(readFileSync(join(out, "install.sh"), "utf8")).toBe(readFileSync(join(ROOT, "scripts", "install.sh"), "utf8"));
+    rmSync(out, { recursive: true, force: true });
   });
 });

@@ -5,7 +5,7 @@
  * is run for real; HEALTHCHECK and ENTRYPOINT use the binary itself.
  */
 import { beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readRootfsList, type RootfsSpec } from "../../scripts/lib/build-rootfs.ts";
@@ -87,7 +87,8 @@ test("build stage: pinned Bun image of the version this repo uses; model baking 
 
 test("the staging step the Dockerfile runs produces the list's entries with their modes", async () => {
   await ensureDist();
-  const out = join(mkdtempSync(join(tmpdir(), "gigastt-stage-")), "stage");
+  const tmp = mkdtempSync(join(tmpdir(), "gigastt-stage-"));
+  const out = join(tmp, "stage");
   const r = await run([process.execPath, join(ROOT, "scripts", "lib", "build-rootfs.ts"), "stage", "--arch", "x64", "--out", out], { env: { PATH: process.env.PATH ?? "" }, cwd: ROOT });
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
@@ -96,6 +97,7 @@ test("the staging step the Dockerfile runs produces the list's entries with thei
     expect({ path: e.path, dir: st.isDirectory(), mode: st.mode & 0o7777 }).toEqual({ path: e.path, dir: e.kind === "dir", mode: e.mode });
   }
   expect(statSync(join(out, "root", bin)).size).toBe(statSync(join(ROOT, "dist", "gigastt-linux-x64")).size);
+  rmSync(tmp, { recursive: true, force: true });
 }, 600_000);
 
 test(".dockerignore lets in exactly what the build stage copies", () => {
