@@ -5,7 +5,7 @@
  * those sums and copy scripts/install.sh to dist/install.sh, so dist/ is
  * exactly what a GitHub release carries.
  *
- *   bun scripts/release.ts [--outdir dist] [--repo owner/name] [--base-url URL] [--formula-only]
+ *   bun scripts/release.ts [--outdir dist] [--repo owner/name] [--base-url URL] [--formula-only] [--any-bun]
  *
  * `--formula-only` regenerates the formula from an existing dist/SHA256SUMS.
  * GIGASTT_REPO sets the default owner/name (gigastt/gigastt).
@@ -17,6 +17,14 @@ import pkg from "../package.json" with { type: "json" };
 import { compileAll, parseTargets, ROOT } from "./compile.ts";
 import { DEFAULT_REPO, formulaFromSums } from "./lib/build-formula.ts";
 import { parseSums } from "./lib/build-sums.ts";
+
+/**
+ * The Bun release builds are made with: its darwin-arm64 output carries a valid
+ * ad-hoc signature (checked page by page); its darwin-x64 output does not and is
+ * re-signed by scripts/lib/build-macho.ts (no Bun up to 1.4.5 gets that right).
+ * Same pin as .ci/run and the Dockerfile.
+ */
+export const PINNED_BUN = "1.4.5";
 
 export function writeFormula(outdir: string, opts: { repo: string; baseUrl?: string; version?: string }): string {
   const sums = parseSums(readFileSync(join(outdir, "SHA256SUMS"), "utf8"));
@@ -34,10 +42,13 @@ if (import.meta.main) {
       repo: { type: "string", default: process.env.GIGASTT_REPO || DEFAULT_REPO },
       "base-url": { type: "string" },
       "formula-only": { type: "boolean", default: false },
+      "any-bun": { type: "boolean", default: false },
     },
     strict: true,
   });
   try {
+    if (!values["formula-only"] && Bun.version !== PINNED_BUN && !values["any-bun"])
+      throw new Error(`release builds use Bun ${PINNED_BUN} (this is ${Bun.version}): npm install -g bun@${PINNED_BUN}, or pass --any-bun`);
     const outdir = values.outdir!;
     if (!values["formula-only"]) await compileAll({ targets: parseTargets(undefined), outdir });
     const formula = writeFormula(outdir, { repo: values.repo!, ...(values["base-url"] ? { baseUrl: values["base-url"] } : {}) });

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readRootfsList, type RootfsSpec } from "../../scripts/lib/build-rootfs.ts";
+import { PINNED_BUN } from "../../scripts/release.ts";
 import { ensureDist, ROOT, run } from "./helpers.ts";
 
 interface Instr {
@@ -77,7 +78,8 @@ test("ENTRYPOINT serves on all interfaces; HEALTHCHECK runs the binary's own pro
 
 test("build stage: pinned Bun image of the version this repo uses; model baking behind a build argument", () => {
   const args = ins.filter((i) => i.op === "ARG").map((i) => i.args);
-  expect(args).toContain(`BUN_VERSION=${Bun.version}`);
+  expect(args).toContain(`BUN_VERSION=${PINNED_BUN}`);
+  expect(readFileSync(join(ROOT, ".ci", "run"), "utf8")).toContain(`BUN_VERSION=${PINNED_BUN}`);
   expect(ins.find((i) => i.op === "FROM")!.args).toBe("--platform=$BUILDPLATFORM oven/bun:${BUN_VERSION} AS build");
   expect(args).toContain("GIGASTT_BAKE_MODEL=0");
   const runs = ins.filter((i) => i.op === "RUN").map((i) => i.args);
