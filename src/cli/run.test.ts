@@ -66,6 +66,24 @@ describe("runCli", () => {
     expect(await runCli(root, ["--log-level", "loud", "echo", "a.wav"], capture().io)).toBe(2);
   });
 
+  test("a missing or an extra positional argument is a usage error (exit 2) naming it", async () => {
+    const missing = capture();
+    expect(await runCli(root, ["echo", "--format", "json"], missing.io)).toBe(2);
+    expect(missing.err.join("")).toBe("error[usage]: missing argument FILE for 'gigastt echo' (see gigastt echo --help)\n");
+    const extra = capture();
+    expect(await runCli(root, ["echo", "a.wav", "b.wav"], extra.io)).toBe(2);
+    expect(extra.err.join("")).toBe("error[usage]: unexpected argument 'b.wav' for 'gigastt echo' (see gigastt echo --help)\n");
+    // a flag's value is not a positional; after "--" everything is; "-" (stdin) is one
+    expect(await runCli(root, ["echo", "--count", "3", "a.wav"], capture().io)).toBe(0);
+    expect(await runCli(root, ["echo", "--", "--odd-name.wav"], capture().io)).toBe(0);
+    expect(await runCli(root, ["echo", "-"], capture().io)).toBe(0);
+    expect(await runCli(root, ["echo", "a.wav", "--", "b.wav"], capture().io)).toBe(2);
+    expect(await runCli(root, ["models", "path", "extra"], capture().io)).toBe(2);
+    const afterSwitch = capture();
+    expect(await runCli(root, ["echo", "a.wav", "--loud", "yes"], afterSwitch.io)).toBe(2);
+    expect(afterSwitch.err.join("")).toContain("--loud takes no separate value (write --loud=yes");
+  });
+
   test("nested sub-commands resolve", async () => {
     expect(await runCli(root, ["models", "path"], capture().io)).toBe(0);
     expect(await runCli(root, ["models", "nope"], capture().io)).toBe(2);

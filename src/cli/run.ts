@@ -85,19 +85,35 @@ export function globalLogLevel(argv: readonly string[]): string | undefined {
   return level;
 }
 
-/** Reject unknown flags and bad enum values; citty itself accepts anything. */
+/** Reject unknown flags, bad enum values, missing and extra positional arguments; citty itself accepts anything. */
 export function checkFlags(args: ArgsDef, argv: string[], where: string): void {
   const known = new Map<string, { type?: string; options?: string[] }>();
+  const positionals: { name: string; required: boolean; hint?: string }[] = [];
+  /** positional tokens, each with the bare boolean flag right before it (for the hint) */
+  const given: { tok: string; afterSwitch?: string }[] = [];
   for (const [name, def] of Object.entries({ ...GLOBAL_ARGS, ...args })) {
-    if ((def as { type?: string }).type === "positional") continue;
+    if ((def as { type?: string }).type === "positional") {
+      // citty: a positional is required unless `required: false` or it has a default
+      const d = def as { required?: boolean; default?: unknown; valueHint?: string };
+      positionals.push({ name, required: d.required !== false && d.default === undefined, hint: d.valueHint });
+      continue;
+    }
     known.set(name, def as { type?: string; options?: string[] });
     const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
     for (const a of aliases) known.set(a, def as { type?: string });
   }
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i]!;
-    if (tok === "--") break;
-    if (!tok.startsWith("-") || tok === "-") continue;
+    if (tok === "--") {
+      for (const t of argv.slice(i + 1)) given.push({ tok: t });
+      break;
+    }
+    if (!tok.startsWith("-") || tok === "-") {
+      const prev = argv[i - 1];
+      const afterSwitch = prev?.startsWith("-") && !prev.includes("=") && known.get(prev.replace(/^--?/, ""))?.type === "boolean" ? prev : undefined;
+      given.push({ tok, afterSwitch });
+      continue;
+    }
     const body = tok.replace(/^--?/, "");
     const eq = body.indexOf("=");
     let name = eq >= 0 ? body.slice(0, eq) : body;
@@ -114,6 +130,13 @@ export function checkFlags(args: ArgsDef, argv: string[], where: string): void {
       if (def.type === "enum" && def.options && !def.options.includes(value))
         throw new GigasttError("usage", `invalid value '${value}' for '--${name}': expected one of ${def.options.join(", ")}`);
     }
+  }
+  const missing = positionals.slice(given.length).find((p) => p.required);
+  if (missing) throw new GigasttError("usage", `missing argument ${missing.hint ?? missing.name.toUpperCase()} for '${where}' (see ${where} --help)`);
+  const extra = given[positionals.length];
+  if (extra) {
+    const hint = extra.afterSwitch ? `; ${extra.afterSwitch} takes no separate value (write ${extra.afterSwitch}=${extra.tok} if it accepts one)` : "";
+    throw new GigasttError("usage", `unexpected argument '${extra.tok}' for '${where}'${hint} (see ${where} --help)`);
   }
 }
 
