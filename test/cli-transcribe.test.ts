@@ -153,14 +153,53 @@ describe("gigastt transcribe (tone model)", () => {
     }
   });
 
+  test("offline with a missing model: exit 4 at once, without touching the network", async () => {
+    // a download host that accepts connections and never answers: any attempt would hang
+    let connections = 0;
+    const host = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: () => void connections++, data: () => {} } });
+    try {
+      const t0 = performance.now();
+      const r = await cli([wav, "--model-dir", join(work, "no-model")], { env: { GIGASTT_OFFLINE: "1", HF_ENDPOINT: `http://127.0.0.1:${host.port}` } });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/^error\[offline\]/);
+      expect(connections).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(10_000);
+    } finally {
+      host.stop(true);
+    }
+  });
+
+  test("an unreadable path or bad audio fails before the model is looked for (no download)", async () => {
+    let connections = 0;
+    const host = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: () => void connections++, data: () => {} } });
+    const bad = join(work, "not-audio.wav");
+    writeFileSync(bad, "ID3 this is an mp3, not a wav");
+    try {
+      const env = { HF_ENDPOINT: `http://127.0.0.1:${host.port}` };
+      const missing = await cli([join(work, "typo.wav"), "--model-dir", join(work, "no-model")], { env });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/^error\[usage\]: cannot read audio file .*typo\.wav: no such file\n$/);
+      const mp3 = await cli([bad, "--model-dir", join(work, "no-model")], { env });
+      expect(mp3.code).toBe(3);
+      expect(mp3.stderr).toMatch(/^error\[unsupported_format\]: MP3/);
+      expect(connections).toBe(0);
+    } finally {
+      host.stop(true);
+    }
+  });
+
   test("--workers and --threads pick the pool size", async () => {
     const r = await cli([wav, "--model-dir", modelDir, "--workers", "1", "--threads", "2"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${PHRASE}\n`);
   });
 
-  test("unknown flag, bad format or bad worker count → exit 2", async () => {
+  test("unknown flag, bad format, bad worker count, no FILE or two FILEs → exit 2", async () => {
     expect((await cli([wav, "--model-dir", modelDir, "--bogus"])).code).toBe(2);
+    const none = await cli(["--model-dir", modelDir]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^error\[usage\]: missing argument FILE/);
+    expect((await cli([wav, wav, "--model-dir", modelDir])).code).toBe(2);
     expect((await cli([wav, "--model-dir", modelDir, "--format", "docx"])).code).toBe(2);
     const zero = await cli([wav, "--model-dir", modelDir, "--workers", "0"]);
     expect(zero.code).toBe(2);

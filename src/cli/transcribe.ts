@@ -56,16 +56,30 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const modelDir = resolveModelDir(args.modelDir, env);
   const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
-  const files = await obtainModel({ modelDir, precision, offline, env });
-  const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
+  const audio = decodeAudioStream(openAudioSource(args.file));
   try {
-    const result = await transcriber.transcribeStream(decodeAudioStream(openAudioSource(args.file)));
-    const out = formatResult(result, format);
-    stdout(out.endsWith("\n") ? out : `${out}\n`);
-    return 0;
+    // a file that cannot be read or is not usable audio fails before the model is looked for
+    // (no download for a typo); stdin is not waited for, so a missing model still fails at once
+    const first = args.file === "-" ? undefined : await audio.next();
+    const files = await obtainModel({ modelDir, precision, offline, env });
+    const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
+    try {
+      const result = await transcriber.transcribeStream(resume(first, audio));
+      const out = formatResult(result, format);
+      stdout(out.endsWith("\n") ? out : `${out}\n`);
+      return 0;
+    } finally {
+      await transcriber.close();
+    }
   } finally {
-    await transcriber.close();
+    await audio.return(undefined);
   }
+}
+
+/** The chunk already taken from `rest` (if any), then the rest of it. */
+async function* resume(first: IteratorResult<Float32Array> | undefined, rest: AsyncGenerator<Float32Array>): AsyncGenerator<Float32Array> {
+  if (first && !first.done) yield first.value;
+  yield* rest;
 }
 
 export default defineCommand({
