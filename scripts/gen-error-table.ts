@@ -13,6 +13,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   audio_too_long: "longer than the duration cap (3 h on the server)",
   transcription_error: "kept for Rust clients; not emitted (the specific audio/inference code is used)",
   usage: "unknown flag, bad value, missing file argument, bad `?format=`",
+  unsupported_language: "`language` other than Russian on `/v1/audio/transcriptions`",
   invalid_config: "invalid configuration value or manifest",
   bind_refused: "non-loopback `--host` without `--bind-all`",
   model_missing: "model files missing, or the server answered 4xx for them",

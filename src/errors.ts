@@ -52,6 +52,7 @@ export const CATALOGUE = {
   transcription_error: { http: 422, exit: EXIT.runtime, message: "Transcription failed. Check audio format.", rust: true },
   // ---- usage / config ----------------------------------------------------
   usage: { http: 400, exit: EXIT.usage, message: "Invalid usage" },
+  unsupported_language: { http: 400, exit: EXIT.usage, message: "Unsupported language: only Russian (ru) is supported" },
   invalid_config: { http: 500, exit: EXIT.usage, message: "Invalid configuration" },
   bind_refused: { http: 500, exit: EXIT.usage, message: "Refusing to bind a non-loopback address without --bind-all" },
   // ---- model / store -----------------------------------------------------

@@ -1,0 +1,248 @@
+/**
+ * OpenAI-compatible `POST /v1/audio/transcriptions`, so clients of OpenAI's
+ * transcription API (the `openai` SDKs, Open WebUI, …) can point `base_url`
+ * at gigastt.
+ *
+ * The `multipart/form-data` body is parsed while it streams in: fields
+ * before the `file` part are checked first (a wrong `language` or
+ * `response_format` fails before any audio is read), the file part flows
+ * straight into the WAV decoder and the same streaming core as
+ * `/v1/transcribe` (never held whole as PCM; the body cap counts every byte
+ * of the upload), and fields after the file are read when it ends. The text
+ * equals `/v1/transcribe`'s for the same audio.
+ *
+ * `stream=true` sent before the file streams SSE events while decoding:
+ * `transcript.text.delta` per final utterance, `transcript.text.done`, then
+ * `data: [DONE]`; sent after the file, the same events come at once at the end.
+ *
+ * Errors use OpenAI's shape `{"error": {"message", "type", "param", "code"}}`
+ * with the catalogue's HTTP status and our stable code. (Rejections by the
+ * platform layers before the route runs — Host, Origin, rate limit, a
+ * declared Content-Length over the cap, draining — keep the server's common
+ * `{"error", "message", "code"}` shape; the status is the same.)
+ */
+import { Elysia } from "elysia";
+import { decodeAudioStream } from "../../audio/load.ts";
+import { wordsToText } from "../../decode/detok.ts";
+import { GigasttError, isGigasttError } from "../../errors.ts";
+import { buildSegments } from "../../format/index.ts";
+import type { TranscriptResult, Word } from "../../types.ts";
+import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
+import { MultipartReader, multipartBoundary } from "../openai/multipart.ts";
+import { OpenAiForm, paramError } from "../openai/params.ts";
+import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
+import { checkContentLength, limitedBody } from "../streaming/body.ts";
+import { runFile } from "../streaming/file.ts";
+import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
+
+export const OPENAI_TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
+/** longest text field (prompt, language, …) */
+export const MAX_FIELD_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+const DONE_LINE = "data: [DONE]\n\n";
+
+interface Ctx {
+  request: Request;
+  server: { timeout(request: Request, seconds: number): void } | null;
+}
+
+export function openaiRoutes(deps: ServerDeps) {
+  return new Elysia({ name: "gigastt-openai" }).post(OPENAI_TRANSCRIPTIONS_PATH, (ctx) => handle(deps, ctx as unknown as Ctx), { parse: "none" });
+}
+
+async function handle(deps: ServerDeps, ctx: Ctx): Promise<Response> {
+  const rc = deps.context(ctx.request);
+  try {
+    return await transcriptions(deps, ctx, rc);
+  } catch (e) {
+    return failure(deps, rc, e);
+  }
+}
+
+function failure(deps: ServerDeps, rc: RequestContext, e: unknown): Response {
+  let err: GigasttError;
+  if (isGigasttError(e)) err = e;
+  else {
+    rc.log.error("openai transcription failed", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    err = new GigasttError("internal");
+  }
+  deps.metrics.error(err.code);
+  rc.log.debug("request rejected", { code: err.code, status: err.http, path: OPENAI_TRANSCRIPTIONS_PATH });
+  return openAiErrorResponse(err);
+}
+
+async function admit(deps: ServerDeps, request: Request): Promise<Slot> {
+  try {
+    return await deps.admission.acquire({ signal: request.signal });
+  } catch (e) {
+    if (isGigasttError(e)) throw e;
+    throw new GigasttError("internal", "client disconnected while waiting");
+  }
+}
+
+/** fields after the file part (a second file is refused, other file parts skipped) */
+async function readRest(reader: MultipartReader, form: OpenAiForm): Promise<void> {
+  for (let head = await reader.next(); head !== null; head = await reader.next()) {
+    if (head.name === "file") throw paramError("file", "Only one file may be uploaded");
+    if (head.filename !== null) continue;
+    form.set(head.name, await reader.text(MAX_FIELD_BYTES, head.name));
+  }
+}
+
+async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: RequestContext): Promise<Response> {
+  const config: ServerConfig = deps.config;
+  checkContentLength(request.headers, config.bodyLimitBytes);
+  const boundary = multipartBoundary(request.headers.get("content-type"));
+  if (boundary === null) throw new GigasttError("bad_message", 'Expected a multipart/form-data body with the audio in the "file" field');
+  if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
+  const transcriber = deps.transcriber;
+  if (!transcriber) throw new GigasttError("not_ready");
+  server?.timeout(request, 0); // long inference sends nothing for a while
+
+  const form = new OpenAiForm();
+  const reader = new MultipartReader(limitedBody(request.body, config.bodyLimitBytes), boundary);
+  let slot: Slot | null = null;
+  let handedOff = false;
+  try {
+    let sawFile = false;
+    for (let head = await reader.next(); head !== null; head = await reader.next()) {
+      if (head.name === "file") {
+        sawFile = true;
+        break;
+      }
+      if (head.filename !== null) continue;
+      form.set(head.name, await reader.text(MAX_FIELD_BYTES, head.name));
+    }
+    if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
+    slot = await admit(deps, request);
+    const audio = decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+    const session = `${rc.id}:${crypto.randomUUID()}`;
+
+    if (form.params().stream) {
+      // header and format errors still get a proper HTTP status
+      const first = await audio.next();
+      handedOff = true;
+      return liveSse(deps, rc, { request, transcriber, audio, first, reader, form, slot, session });
+    }
+
+    const work = (async () => {
+      const finals: string[] = [];
+      const run = await runFile(audio, {
+        decoder: transcriber,
+        session,
+        signal: request.signal,
+        partials: false,
+        onEvent: (e) => {
+          if (e.type === "final" && e.words.length > 0) finals.push(wordsToText(e.words));
+        },
+        onInference: (s, a) => deps.metrics.inference(s, a),
+        onDecodeError: () => false,
+      });
+      await readRest(reader, form);
+      const params = form.params();
+      rc.log.info("transcribed (openai)", { audio_seconds: round3(run.duration), words: run.words.length, format: params.stream ? "stream" : params.responseFormat });
+      // stream=true arrived after the file: the same events, all at once
+      if (params.stream) return new Response(bufferedSse(finals), { headers: SSE_HEADERS });
+      return resultResponse(resultOf(run.words, run.duration), params);
+    })();
+    return await deps.lifecycle.track(work);
+  } finally {
+    if (!handedOff) {
+      slot?.release();
+      reader.close();
+    }
+  }
+}
+
+function resultOf(words: readonly Word[], duration: number): TranscriptResult {
+  return { text: wordsToText(words), duration, words, segments: buildSegments(words) };
+}
+
+/** finals → delta texts that concatenate to the done text */
+function deltas(finals: readonly string[]): string[] {
+  return finals.map((t, i) => (i === 0 ? t : ` ${t}`));
+}
+
+function bufferedSse(finals: readonly string[]): string {
+  const ds = deltas(finals);
+  return ds.map((d) => sseData(deltaEvent(d))).join("") + sseData(doneEvent(ds.join(""))) + DONE_LINE;
+}
+
+interface LiveSse {
+  request: Request;
+  transcriber: TranscriberLike;
+  audio: AsyncGenerator<Float32Array>;
+  first: IteratorResult<Float32Array>;
+  reader: MultipartReader;
+  form: OpenAiForm;
+  slot: Slot;
+  session: string;
+}
+
+/** SSE while decoding: a delta per final utterance as soon as it is decoded. */
+function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
+  const gone = new AbortController();
+  const onClientAbort = () => gone.abort();
+  s.request.signal.addEventListener("abort", onClientAbort, { once: true });
+  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  let finished = false;
+  // `data: [DONE]` after the done event (the SDKs stop reading there)
+  const body = writer.stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      flush(c) {
+        if (finished) c.enqueue(encoder.encode(DONE_LINE));
+      },
+    }),
+  );
+  const work = (async () => {
+    let text = "";
+    let n = 0;
+    try {
+      const run = await runFile(
+        s.audio,
+        {
+          decoder: s.transcriber,
+          session: s.session,
+          signal: gone.signal,
+          stop: deps.lifecycle.signal,
+          partials: false,
+          onEvent: (e) => {
+            if (e.type !== "final" || e.words.length === 0) return;
+            const t = wordsToText(e.words);
+            const d = n++ === 0 ? t : ` ${t}`;
+            text += d;
+            writer.send(deltaEvent(d));
+          },
+          onInference: (sec, a) => deps.metrics.inference(sec, a),
+          onDecodeError: () => false,
+        },
+        s.first,
+      );
+      if (!run.stopped) await readRest(s.reader, s.form);
+      writer.send(doneEvent(text));
+      finished = true;
+      rc.log.info("transcribed (openai sse)", { audio_seconds: round3(run.duration), words: run.words.length, stopped: run.stopped });
+    } catch (e) {
+      if (!gone.signal.aborted) {
+        const err = isGigasttError(e) ? e : new GigasttError("internal");
+        if (!isGigasttError(e)) rc.log.error("openai sse stream failed", { error: e instanceof Error ? e.message : String(e) });
+        deps.metrics.error(err.code);
+        writer.send(errorEvent(err));
+      } else {
+        rc.log.debug("openai sse client disconnected");
+      }
+    } finally {
+      s.slot.release();
+      s.request.signal.removeEventListener("abort", onClientAbort);
+      s.reader.close();
+      writer.end();
+    }
+  })();
+  void deps.lifecycle.track(work);
+  return new Response(body, { headers: SSE_HEADERS });
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
