@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { buildToneModel } from "../../scripts/make-tone-model.ts";
-import { createSession, ortVersion, tensorF32, tensorI32, tensorI64 } from "./ort.ts";
+import { createSession, ortVersion, sessionOptions, tensorF32, tensorI32, tensorI64 } from "./ort.ts";
 
 const tone = buildToneModel(["▁да", "▁нет", "."]);
 
@@ -9,6 +9,13 @@ describe("runtime/ort", () => {
   test("reports the installed onnxruntime-node version", () => {
     const pkg = JSON.parse(readFileSync(Bun.resolveSync("onnxruntime-node/package.json", import.meta.dir), "utf8")) as { version: string };
     expect(ortVersion()).toBe(pkg.version);
+  });
+
+  test("sessions are created with prepacking disabled, CPU only, 1 inter-op thread", () => {
+    const o = sessionOptions();
+    expect(o.extra).toEqual({ session: { disable_prepacking: "1" } });
+    expect(o).toMatchObject({ executionProviders: ["cpu"], interOpNumThreads: 1, intraOpNumThreads: 1, logSeverityLevel: 4 });
+    expect(sessionOptions({ intraOpThreads: 3, logSeverity: 2 })).toMatchObject({ intraOpNumThreads: 3, logSeverityLevel: 2 });
   });
 
   test("sessions load from bytes and expose names, element types and dims (symbolic as strings)", async () => {
