@@ -15,6 +15,7 @@ import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { ensureModel } from "../store/index.ts";
+import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
 import type { Precision } from "../types.ts";
 
 type Env = Record<string, string | undefined>;
@@ -25,13 +26,13 @@ export interface ServeDeps {
   /** where signal handlers are installed (default: process) */
   readonly signals?: Pick<NodeJS.Process, "on" | "off">;
   /** the model files to load (default: the model store's ensureModel) */
-  readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }) => Promise<ModelFiles>;
+  readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }) => Promise<ModelFiles>;
   readonly loadTranscriber?: (files: ModelFiles, workers: number) => Promise<TranscriberLike & { close(): Promise<void> }>;
 }
 
 /** The one place `serve` obtains model files. */
-async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }): Promise<ModelFiles> {
-  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env });
+async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }): Promise<ModelFiles> {
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, signal: opts.signal });
 }
 
 export async function runServe(argv: readonly string[], deps: ServeDeps = {}): Promise<number> {
@@ -46,13 +47,26 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   // 2. listen first: /health answers, /ready is 503 until the model is loaded
   const server = await listen(config, log);
   logStartup(server, config, log);
+  let wyoming: WyomingListener | null = null;
+  if (config.wyomingPort !== null) {
+    try {
+      wyoming = startWyoming(server.deps, { host: config.host, port: config.wyomingPort });
+    } catch (e) {
+      await server.stop();
+      throw e;
+    }
+    log.info("wyoming listening", { url: wyoming.url });
+  }
 
   let transcriber: (TranscriberLike & { close(): Promise<void> }) | null = null;
   let signalled = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
+  // a signal also stops a first-run download (or the wait for another process's download)
+  const stopModel = new AbortController();
   const onStop = (sig: NodeJS.Signals) => {
     signalled++;
+    stopModel.abort();
     if (signalled === 1) {
       log.info("signal received: draining", { signal: sig });
       void server.drain().then(() => resolveDone());
@@ -68,7 +82,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   try {
     // 3. model, then the Workers
     try {
-      const files = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env });
+      const files = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
       if (signalled === 0) {
         const started = performance.now();
         transcriber = await (deps.loadTranscriber ?? ((f, workers) => Transcriber.fromFiles(f, { workers })))(files, config.workers);
@@ -89,6 +103,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     signals.off("SIGTERM", onStop);
     signals.off("SIGINT", onStop);
     if (process.platform !== "win32") signals.off("SIGHUP", onHup);
+    await wyoming?.close();
     await transcriber?.close().catch((e: unknown) => log.warn("closing the model failed", { error: String(e) }));
   }
 }
@@ -167,6 +182,7 @@ export default defineCommand({
     workers: { type: "string", description: "Inference Workers (default: CPU cores; GIGASTT_WORKERS)", valueHint: "N" },
     "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
     "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
+    "wyoming-port": { type: "string", description: "Also speak the Wyoming protocol (Home Assistant) on this TCP port of --host; off by default (GIGASTT_WYOMING_PORT)", valueHint: "PORT" },
   },
   run: ({ rawArgs }) => runServe(rawArgs),
 });

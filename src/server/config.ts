@@ -55,6 +55,8 @@ export interface ServerConfig extends ReloadableLimits {
   readonly trustProxy: readonly string[];
   /** decoded-audio cap for uploads, seconds (not a flag) */
   readonly maxAudioSecs: number;
+  /** Wyoming (Home Assistant) TCP listener port on `host`; null = off (0 = any free port) */
+  readonly wyomingPort: number | null;
   /** warnings to log once at startup (clamps, no-op flags, risky settings) */
   readonly warnings: readonly string[];
 }
@@ -115,6 +117,7 @@ export const SERVE_FLAGS = {
   workers: { kind: "string", env: "GIGASTT_WORKERS" },
   "allow-host": { kind: "list" },
   "trust-proxy": { kind: "optional-list", env: "GIGASTT_TRUST_PROXY" },
+  "wyoming-port": { kind: "string", env: "GIGASTT_WYOMING_PORT" },
 } as const satisfies Record<string, FlagSpec>;
 
 export type ServeFlag = keyof typeof SERVE_FLAGS;
@@ -300,6 +303,11 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   // ---- network --------------------------------------------------------------
   const port = uint("port", DEFAULT_PORT);
   if (port.value > 65535) throw usage(`invalid value '${port.value}' for '--port': expected 0..65535`);
+  const wyomingRaw = flagOrEnvStr("wyoming-port");
+  const wyomingPort = wyomingRaw ? parseUint(wyomingRaw.value, wyomingRaw.from) : null;
+  if (wyomingPort !== null && wyomingPort > 65535) throw usage(`invalid value '${wyomingPort}' for '${wyomingRaw!.from}': expected 0..65535`);
+  if (wyomingPort !== null && wyomingPort !== 0 && wyomingPort === port.value)
+    throw usage(`invalid value '${wyomingPort}' for '${wyomingRaw!.from}': the Wyoming port must differ from the HTTP port`);
   const bindAll = bool("bind-all");
   const hostText = (flags.host ?? DEFAULT_HOST).trim();
   const bind = parseBindHost(hostText);
@@ -398,6 +406,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     allowHost: Object.freeze(allowHost),
     trustProxy: Object.freeze(trustProxy),
     maxAudioSecs: DEFAULT_MAX_AUDIO_SECS,
+    wyomingPort,
     warnings: Object.freeze(warnings),
   });
 }
