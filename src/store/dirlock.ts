@@ -31,6 +31,9 @@ export interface DirLockOptions {
   readonly now?: () => number;
   /** how long an empty/garbled lock file is tolerated before it is taken over (ms) */
   readonly unreadableGraceMs?: number;
+  /** stop waiting (throws `onAbort()`) */
+  readonly signal?: AbortSignal;
+  readonly onAbort?: () => Error;
 }
 
 export interface DirLock {
@@ -143,6 +146,7 @@ export async function acquireDirLock(dir: string, opts: DirLockOptions = {}): Pr
   let told = false;
   let unreadableSince: number | undefined;
   for (;;) {
+    if (opts.signal?.aborted) throw opts.onAbort?.() ?? new GigasttError("shutting_down", `stopped waiting for the download lock ${path}`);
     if (tryCreate(path, ownerText(now()))) {
       let released = false;
       return {

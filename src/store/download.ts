@@ -61,6 +61,8 @@ export interface DownloadRequest {
   readonly notice: (s: string) => void;
   /** waiting time already spent on retries, shared by the files of one run (the budget is per run) */
   readonly waited?: { ms: number };
+  /** aborts the transfer and any retry wait (the partial is kept for the next run) */
+  readonly signal?: AbortSignal;
 }
 
 export interface DownloadResult {
@@ -105,6 +107,28 @@ function parseContentRange(v: string | null): { start: number; end: number; tota
   return { start: Number(m[1]), end: Number(m[2]), ...(m[3] !== "*" ? { total: Number(m[3]) } : {}) };
 }
 
+/** The download was stopped from outside (e.g. `serve` got SIGTERM): the partial stays for a later run. */
+export function interruptedError(name: string): GigasttError {
+  return new GigasttError("shutting_down", `${name}: the model download was interrupted; run again to resume it`);
+}
+
+/** Waits `ms` with `sleep`, or until `signal` aborts (then throws). */
+async function sleepUnlessAborted(ms: number, sleep: (ms: number) => Promise<void>, signal: AbortSignal | undefined, name: string): Promise<void> {
+  if (!signal) return sleep(ms);
+  if (signal.aborted) throw interruptedError(name);
+  let onAbort!: () => void;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    await Promise.race([sleep(ms), aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  if (signal.aborted) throw interruptedError(name);
+}
+
 class Restart extends Error {
   constructor(readonly why: string) {
     super(why);
@@ -137,6 +161,18 @@ async function attempt(req: DownloadRequest, fetchedSoFar: { n: number }): Promi
     offset = 0;
   }
   const controller = new AbortController();
+  const onAbort = () => controller.abort(req.signal?.reason);
+  req.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await attemptWith(req, controller, offset, fetchedSoFar);
+  } finally {
+    req.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function attemptWith(req: DownloadRequest, controller: AbortController, offset0: number, fetchedSoFar: { n: number }): Promise<DownloadResult> {
+  const partial = partialPath(req.dir, req.name);
+  let offset = offset0;
   const { res, linked } = await httpGet(req.url, {
     env: req.env,
     headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
@@ -306,9 +342,11 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadResult
   const fetched = { n: 0 };
   let lastProgress = 0;
   for (;;) {
+    if (req.signal?.aborted) throw interruptedError(req.name);
     try {
       return await attempt(req, fetched);
     } catch (e0) {
+      if (req.signal?.aborted) throw interruptedError(req.name);
       const e = e0 instanceof GigasttError || e0 instanceof Restart ? e0 : classifyNetworkError(e0, req.url);
       if (e instanceof Restart) {
         if (++restarts > 2) throw new GigasttError("network_error", `${req.name}: ${e.why}, again after starting over (${req.url})`);
@@ -336,7 +374,7 @@ export async function downloadFile(req: DownloadRequest): Promise<DownloadResult
           );
         }
         req.notice(`${req.name}: ${e.message}; retrying in ${(delay / 1000).toFixed(1)} s`);
-        await req.net.sleep(delay);
+        await sleepUnlessAborted(delay, req.net.sleep, req.signal, req.name);
         spent.ms += delay;
         retries++;
         continue;

@@ -10,7 +10,7 @@ import { type ModelFiles, selectModelFiles } from "../model/files.ts";
 import type { Precision } from "../types.ts";
 import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, loadManifest } from "./catalog.ts";
 import { acquireDirLock } from "./dirlock.ts";
-import { DEFAULT_NET, type NetOptions, downloadFile, partialPath, sha256File } from "./download.ts";
+import { DEFAULT_NET, type NetOptions, downloadFile, interruptedError, partialPath, sha256File } from "./download.ts";
 import { type Env, hfEndpoint, hfToken } from "./env.ts";
 import { NoRouteError } from "./http.ts";
 import { type DirState, inspectDir, toDownload } from "./inspect.ts";
@@ -35,6 +35,8 @@ export interface EnsureOptions {
   readonly tty?: boolean;
   readonly freeBytes?: (dir: string) => number;
   readonly lockPollMs?: number;
+  /** stops waiting and downloading (a partial is kept for the next run); e.g. `serve` on SIGTERM */
+  readonly signal?: AbortSignal;
 }
 
 export interface SyncReport {
@@ -127,6 +129,8 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
     ensureDir(dir);
     const lock = await acquireDirLock(dir, {
       pollMs: opts.lockPollMs,
+      signal: opts.signal,
+      onAbort: () => interruptedError(catalog.repo),
       onWait: (o) => stderr(`another gigastt process${o ? ` (pid ${o.pid})` : ""} is downloading the model into ${dir}; waiting for it to finish...\n`),
     });
     try {
@@ -136,6 +140,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
       // catalog-sized files without a lock entry: hash once against the catalog, then lock
       for (const f of state.files) {
         if (f.kind !== "unlocked") continue;
+        if (opts.signal?.aborted) throw interruptedError(f.file.name);
         notice(`verifying ${f.file.name} (${formatBytes(f.size)}) against the pinned SHA-256...`);
         const digest = await sha256File(join(dir, f.file.name));
         if (digest === f.file.sha256) {
@@ -192,6 +197,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
               freeBytes,
               notice,
               waited,
+              signal: opts.signal,
             });
           } catch (e) {
             if (e instanceof NoRouteError)

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { isGigasttError } from "../../src/errors.ts";
 import { parseManifest } from "../../src/store/catalog.ts";
 import { ensureModel, syncModel } from "../../src/store/ensure.ts";
+import { DIR_LOCK_FILE, acquireDirLock } from "../../src/store/dirlock.ts";
 import { readLock, writeLock } from "../../src/store/lockfile.ts";
 import { HF_REPO, HF_REVISION } from "../../src/store/catalog.ts";
 import { HfTestServer, generatedBytes } from "../helpers/hf-server.ts";
@@ -292,6 +293,56 @@ describe("download", () => {
     const err = await failure(sync({ modelDir: dir2, env: { ...e, NO_PROXY: "localhost,.invalid" } }));
     expect(err.code).toBe("offline"); // went direct: DNS failure → no route
     rmSync(dir2, { recursive: true, force: true });
+  });
+});
+
+describe("interruption (an abort signal, e.g. serve on SIGTERM)", () => {
+  test("stops a transfer mid-file at once: the partial is kept for resume, nothing installed, the dir lock released", async () => {
+    server.fault(NAMES.encoder, { bytesPerSec: 400_000 });
+    const stop = new AbortController();
+    const run = sync({ signal: stop.signal });
+    const t0 = Date.now();
+    while (server.statsOf(NAMES.encoder).bytesSent < 100_000) {
+      if (Date.now() - t0 > 10_000) throw new Error("the download did not start");
+      await Bun.sleep(10);
+    }
+    stop.abort();
+    const e = await failure(run);
+    expect(e.code).toBe("shutting_down");
+    expect(e.message).toContain("interrupted");
+    expect(Date.now() - t0).toBeLessThan(1_400); // the whole file takes 1.5 s at this rate
+    expect(existsSync(join(dir, NAMES.encoder))).toBe(false);
+    const kept = statSync(join(dir, `${NAMES.encoder}.partial`)).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(existsSync(join(dir, DIR_LOCK_FILE))).toBe(false);
+    expectNothingCorrupt(dir, server);
+    // the next run resumes from the kept bytes
+    server.fault(NAMES.encoder, { bytesPerSec: undefined });
+    await sync();
+    expectInstalled(dir, server);
+    expect(server.statsOf(NAMES.encoder).starts.at(-1)).toBe(kept);
+  });
+
+  test("stops a retry wait and the wait for another process's download lock", async () => {
+    server.fault(NAMES.encoder, { status: [{ status: 503, retryAfter: "30" }] });
+    const stop = new AbortController();
+    const slept: number[] = [];
+    const run = sync({ signal: stop.signal }, fastNet({ sleep: (ms) => (slept.push(ms), Bun.sleep(ms)) }));
+    while (slept.length === 0) await Bun.sleep(5);
+    stop.abort();
+    expect((await failure(run)).code).toBe("shutting_down");
+    expect(slept).toEqual([30_000]);
+
+    const held = await acquireDirLock(dir);
+    try {
+      const stop2 = new AbortController();
+      const waiting = sync({ signal: stop2.signal, lockPollMs: 10 });
+      while (!stderr.join("").includes("waiting for it to finish")) await Bun.sleep(5);
+      stop2.abort();
+      expect((await failure(waiting)).code).toBe("shutting_down");
+    } finally {
+      held.release();
+    }
   });
 });
 
