@@ -83,6 +83,7 @@ export const CATALOGUE = {
   pool_closed: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },
   shutting_down: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },
   not_ready: { http: 503, exit: EXIT.runtime, message: "The model is not loaded yet" },
+  runtime_unavailable: { http: 503, exit: EXIT.runtime, message: "The inference runtime could not be loaded" },
   inference_error: { http: 500, exit: EXIT.runtime, message: "Inference failed", rust: true },
   internal: { http: 500, exit: EXIT.runtime, wsClose: 1011, message: "Internal error", rust: true },
 } as const satisfies Record<string, CodeSpec>;

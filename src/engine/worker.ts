@@ -10,7 +10,7 @@ import { tokensToWords } from "../decode/detok.ts";
 import { LogMelExtractor } from "../frontend/logmel.ts";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import type { ModelFiles } from "../model/files.ts";
-import { RnntModel } from "../model/rnnt.ts";
+import type { RnntModel } from "../model/rnnt.ts";
 import type { Word } from "../types.ts";
 import { serveWorker } from "./protocol.ts";
 
@@ -45,6 +45,10 @@ if (!Bun.isMainThread) {
   const mel = new LogMelExtractor();
   serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
     async init({ files, intraOpThreads }) {
+      // onnxruntime loads here, not while this module loads: in the executable that can fail
+      // (runtime_unavailable: no folder to extract its library to), and only an error thrown
+      // inside init reaches the pool with its code
+      const { RnntModel } = await import("../model/rnnt.ts");
       model = await RnntModel.load(files, { intraOpThreads });
       return { vocabSize: model.vocabSize, blankId: model.blankId };
     },

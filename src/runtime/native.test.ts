@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EXIT, isGigasttError, serializeError } from "../errors.ts";
 import { bundleHash, extractNative, isExtracted, type NativeBundle, NativeLoadError, RUNTIME_DIR_ENV, runtimeRoots } from "./native.ts";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -85,6 +86,57 @@ describe("extractNative", () => {
     expect(dir.startsWith(join(tmp, "gigastt-runtime-"))).toBe(true);
     expect(statSync(join(dir, "..")).mode & 0o777).toBe(0o700);
     expect(readdirSync(planted)).toEqual([]);
+  });
+
+  test("a folder whose files cannot be used (dlopen fails: noexec) falls through to the next one", () => {
+    const { base, bundle } = fixture();
+    const home = join(base, "home");
+    const xdg = join(base, "xdg");
+    const tried: string[] = [];
+    const dir = extractNative(bundle, {
+      env: { XDG_CACHE_HOME: xdg, HOME: home },
+      use: (d) => {
+        tried.push(d);
+        if (d.startsWith(xdg)) throw new Error(`${d}/addon.node: failed to map segment from shared object\nmore`);
+      },
+    });
+    expect(tried).toEqual([join(xdg, "gigastt", "runtime", bundle.id), join(home, ".cache", "gigastt", "runtime", bundle.id)]);
+    expect(dir).toBe(tried[1]!);
+  });
+
+  test("no folder works: runtime_unavailable (exit 1) naming each folder and why, typed across a Worker boundary", () => {
+    const { base, bundle } = fixture();
+    writeFileSync(join(base, "file"), "x");
+    const notDir = join(base, "file");
+    let err: unknown;
+    try {
+      extractNative(bundle, { env: { HOME: notDir }, tmpdir: () => notDir, use: () => {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NativeLoadError);
+    expect(isGigasttError(err)).toBe(true);
+    const e = err as NativeLoadError;
+    expect(e.code).toBe("runtime_unavailable");
+    expect(e.exitCode).toBe(EXIT.runtime);
+    expect(e.message).toContain(`${join(notDir, ".cache", "gigastt", "runtime", bundle.id)}: ENOTDIR`);
+    expect(e.message).toContain(`set ${RUNTIME_DIR_ENV} to a writable folder that allows executables`);
+    expect(serializeError(e)).toMatchObject({ code: "runtime_unavailable", message: e.message });
+    // a folder that extracts fine but cannot be loaded is reported with the loader's first line;
+    // the fresh mkdtemp folder tried last is removed again
+    const home = join(base, "home");
+    const tmp = join(base, "tmp");
+    mkdirSync(tmp);
+    expect(() =>
+      extractNative(bundle, {
+        env: { HOME: home },
+        tmpdir: () => tmp,
+        use: () => {
+          throw new Error("dlopen: failed to map segment from shared object\nsecond line");
+        },
+      }),
+    ).toThrow(`${join(home, ".cache", "gigastt", "runtime", bundle.id)}: dlopen: failed to map segment from shared object;`);
+    expect(readdirSync(tmp)).toEqual([`gigastt-runtime-${process.getuid!()}`]);
   });
 
   test("a corrupt embedded file is refused with a clear error, nothing is left behind", () => {

@@ -17,9 +17,11 @@
  * Inside it `<bundle id>/` holds the files. Existing files are used only when
  * their SHA-256 matches; new ones are written under a unique temp name and
  * renamed into place, so concurrent first runs never see a partial file. A
- * read-only, missing or empty HOME falls through to the next folder. Workers
+ * read-only, missing or empty HOME falls through to the next folder, and so
+ * does a folder the addon cannot be loaded from (a `noexec` mount). Workers
  * in the same process find the folder through `GIGASTT_RUNTIME_DIR`, which
- * the first successful load sets.
+ * the first successful load sets. When no folder works the error is the
+ * catalogue's `runtime_unavailable` (exit 1), naming every folder tried.
  *
  * Synchronous on purpose: onnxruntime-node requires its binding at import time.
  */
@@ -27,6 +29,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir as osTmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
+import { GigasttError } from "../errors.ts";
 
 export interface EmbeddedFile {
   /** file name in the extraction folder (the name the addon links against) */
@@ -50,13 +53,21 @@ export interface ExtractOptions {
   readonly env?: Record<string, string | undefined>;
   /** base for the last-resort private folder (default os.tmpdir()) */
   readonly tmpdir?: () => string;
+  /**
+   * Called with each folder once its files are in place (loadNativeAddon
+   * dlopens the addon here); when it throws, the next folder is tried.
+   */
+  readonly use?: (dir: string) => void;
 }
 
 /** Env var naming the runtime root; set after the first successful extraction so Workers reuse it. */
 export const RUNTIME_DIR_ENV = "GIGASTT_RUNTIME_DIR";
 
-export class NativeLoadError extends Error {
-  override readonly name = "NativeLoadError";
+/** The executable's onnxruntime files cannot be extracted or loaded: `runtime_unavailable` (exit 1). */
+export class NativeLoadError extends GigasttError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("runtime_unavailable", message, options);
+  }
 }
 
 /** Candidate runtime roots in order of preference (the bundle folder goes inside). */
@@ -72,7 +83,7 @@ export function runtimeRoots(env: Record<string, string | undefined> = process.e
 /**
  * Private temp roots: `<tmp>/gigastt-runtime-<uid>` (reused across runs and
  * Workers, accepted only if it is a real folder owned by us with mode 0700),
- * else a fresh `mkdtemp` folder.
+ * else a fresh `mkdtemp` folder (always last).
  */
 function privateTempRoots(tmp: () => string): (() => string)[] {
   const uid = typeof process.getuid === "function" ? process.getuid() : -1;
@@ -159,38 +170,53 @@ function extractInto(dir: string, bundle: NativeBundle, cache: Map<string, Uint8
   }
 }
 
+/** An errno code (`EACCES`) when there is one, else the first line of the message (dlopen errors). */
+function reason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code === "string" && /^E[A-Z0-9]+$/.test(err.code)) return err.code;
+  return String(err?.message ?? e).split("\n")[0]!;
+}
+
 /**
  * Makes sure the bundle's files exist, verified, in a runtime folder and
- * returns that folder (`<root>/<bundle id>`).
+ * returns that folder (`<root>/<bundle id>`). Throws `runtime_unavailable`
+ * when no folder can hold them (or, with `use`, load them).
  */
 export function extractNative(bundle: NativeBundle, opts: ExtractOptions = {}): string {
   const env = opts.env ?? process.env;
   const cache = new Map<string, Uint8Array>();
   const failures: string[] = [];
+  const attempt = (dir: () => string, label: (d: string | null) => string): string | null => {
+    let d: string | null = null;
+    try {
+      d = dir();
+      if (!isExtracted(d, bundle)) extractInto(d, bundle, cache);
+      opts.use?.(d);
+      return d;
+    } catch (e) {
+      if (e instanceof NativeLoadError && e.message.startsWith("embedded")) throw e;
+      const why = reason(e);
+      failures.push(why.startsWith(`${label(d)}/`) ? why : `${label(d)}: ${why}`);
+      return null;
+    }
+  };
   for (const root of runtimeRoots(env)) {
     const dir = join(root, bundle.id);
-    if (isExtracted(dir, bundle)) return dir;
-    try {
-      extractInto(dir, bundle, cache);
-      return dir;
-    } catch (e) {
-      if (e instanceof NativeLoadError && e.message.startsWith("embedded")) throw e;
-      failures.push(`${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    const got = attempt(() => dir, () => dir);
+    if (got) return got;
   }
   // last resort: a private folder of our own under the temp dir
-  for (const root of privateTempRoots(opts.tmpdir ?? osTmpdir)) {
-    try {
-      const dir = join(root(), bundle.id);
-      if (isExtracted(dir, bundle)) return dir;
-      extractInto(dir, bundle, cache);
-      return dir;
-    } catch (e) {
-      if (e instanceof NativeLoadError && e.message.startsWith("embedded")) throw e;
-      failures.push(`temp: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+  const roots = privateTempRoots(opts.tmpdir ?? osTmpdir);
+  for (const [i, root] of roots.entries()) {
+    let made: string | null = null;
+    const got = attempt(() => join((made = root()), bundle.id), (d) => d ?? "temp");
+    if (got) return got;
+    // a fresh mkdtemp folder that did not work is not left behind
+    if (made && i === roots.length - 1) rmSync(made, { recursive: true, force: true });
   }
-  throw new NativeLoadError(`cannot extract the onnxruntime native files anywhere (${failures.join("; ")}); set ${RUNTIME_DIR_ENV} to a writable folder`);
+  throw new NativeLoadError(
+    `cannot extract and load the onnxruntime native files in any folder (${failures.join("; ")}); set ${RUNTIME_DIR_ENV} to a writable folder that allows executables`,
+  );
 }
 
 /**
@@ -200,10 +226,13 @@ export function extractNative(bundle: NativeBundle, opts: ExtractOptions = {}): 
  */
 export function loadNativeAddon(bundle: NativeBundle, opts: ExtractOptions = {}): unknown {
   const env = opts.env ?? process.env;
-  const dir = extractNative(bundle, { ...opts, env });
+  const mod: { exports: unknown } = { exports: {} };
+  const dir = extractNative(bundle, {
+    ...opts,
+    env,
+    use: (d) => process.dlopen(mod as Parameters<typeof process.dlopen>[0], join(d, bundle.addon)),
+  });
   const root = join(dir, "..");
   if (env === process.env && process.env[RUNTIME_DIR_ENV] !== root) process.env[RUNTIME_DIR_ENV] = root;
-  const mod: { exports: unknown } = { exports: {} };
-  process.dlopen(mod as Parameters<typeof process.dlopen>[0], join(dir, bundle.addon));
   return mod.exports;
 }

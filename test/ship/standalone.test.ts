@@ -114,6 +114,17 @@ describe("linux-x64 executable alone in an empty folder", () => {
     }
   }, 60_000);
 
+  test("nowhere to extract to: error[runtime_unavailable], exit 1, for transcribe and serve", async () => {
+    const env = bareEnv({ HOME: "/proc", TMPDIR: "/proc" }); // not writable, even for root
+    for (const args of [["transcribe", "--model-dir", model, wav], ["serve", "--port", "0", "--model-dir", model, "--offline"]]) {
+      const r = await run([bin, ...args], { env });
+      expect({ cmd: args[0], code: r.code }).toEqual({ cmd: args[0], code: 1 });
+      expect(r.stderr).toContain("error[runtime_unavailable]: cannot extract and load the onnxruntime native files in any folder (/proc/.cache/gigastt/runtime/ort-1.30.0-linux-x64-");
+      expect(r.stderr).toContain("set GIGASTT_RUNTIME_DIR to a writable folder that allows executables");
+      expect(r.stderr).not.toContain("internal");
+    }
+  }, 60_000);
+
   describe("serve", () => {
     let srv: ServeProcess;
     let home: string;
