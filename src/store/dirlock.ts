@@ -1,17 +1,23 @@
 /**
  * Exclusive lock per model dir: `<dir>/.gigastt-download.lock`, created with O_EXCL and
- * holding `{pid, startedAt, procStart, host}`. A second process waits (polling) until the
- * holder is done; a lock whose holder is dead (or whose pid now belongs to another process)
- * is taken over. Takeover itself is serialised with a short-lived `.takeover` file so two
- * waiters can never both steal the same stale lock.
+ * holding `{pid, startedAt, procStart, host, pidns}`. A second process waits (polling) until the
+ * holder is done; a lock whose holder is dead (or a zombie, or whose pid now belongs to another
+ * process) is taken over. The holder also touches the lock every few seconds (a heartbeat):
+ * a lock written on another host or in another pid namespace (another container sharing the
+ * model volume, e.g. one that was killed and re-created) cannot be judged by its pid, so it is
+ * taken over once its heartbeat has stopped for `staleAfterMs` (timed on the waiter's clock).
+ * Takeover itself is serialised with a short-lived `.takeover` file so two waiters can never
+ * both steal the same stale lock.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { GigasttError } from "../errors.ts";
 
 export const DIR_LOCK_FILE = ".gigastt-download.lock";
 const UNREADABLE_GRACE_MS = 5000;
+const HEARTBEAT_MS = 5000;
+const STALE_AFTER_MS = 60_000;
 
 export interface LockOwner {
   readonly pid: number;
@@ -19,6 +25,8 @@ export interface LockOwner {
   /** /proc/<pid>/stat start time (clock ticks since boot), Linux only: detects pid reuse */
   readonly procStart?: number;
   readonly host: string;
+  /** the holder's pid namespace (`/proc/self/ns/pid` link), Linux only */
+  readonly pidns?: string;
 }
 
 export interface DirLockOptions {
@@ -34,6 +42,10 @@ export interface DirLockOptions {
   /** stop waiting (throws `onAbort()`) */
   readonly signal?: AbortSignal;
   readonly onAbort?: () => Error;
+  /** how often the holder touches the lock (ms) */
+  readonly heartbeatMs?: number;
+  /** a lock that cannot be judged by its pid is stale once untouched this long (ms) */
+  readonly staleAfterMs?: number;
 }
 
 export interface DirLock {
@@ -41,16 +53,40 @@ export interface DirLock {
   release(): void;
 }
 
-function procStartOf(pid: number): number | undefined {
+/** /proc/<pid>/stat fields after the parenthesised command name (which may contain spaces). */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // field 22 (starttime) comes after the parenthesised command name, which may contain spaces
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const v = Number(rest[19]);
-    return Number.isFinite(v) ? v : undefined;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+function procStartOf(pid: number): number | undefined {
+  const v = Number(procStat(pid)?.[19]); // field 22: starttime
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** Exited but not yet reaped by its parent (state Z or X): it will never release a lock. */
+function isZombie(pid: number): boolean {
+  const state = procStat(pid)?.[0]; // field 3: state
+  return state === "Z" || state === "X";
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync("/proc/self/ns/pid");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Can this process tell from the pid whether the holder lives (same host, same pid namespace)? */
+export function judgedByPid(owner: LockOwner): boolean {
+  if (owner.host !== hostname()) return false;
+  const ours = pidNamespace();
+  return owner.pidns === undefined || ours === undefined || owner.pidns === ours;
 }
 
 function pidAlive(pid: number): boolean {
@@ -65,9 +101,9 @@ function pidAlive(pid: number): boolean {
 /** Is the process that wrote this lock gone (so the lock may be taken over)? */
 export function isStale(owner: LockOwner | null): boolean {
   if (owner === null) return false; // unreadable/half-written: the writer is mid-create; re-check next poll
-  if (owner.host !== hostname()) return false; // cannot tell for another host: treat as live
+  if (!judgedByPid(owner)) return false; // another host or pid namespace: only its heartbeat can tell
   if (!Number.isInteger(owner.pid) || owner.pid <= 0) return true;
-  if (!pidAlive(owner.pid)) return true;
+  if (!pidAlive(owner.pid) || isZombie(owner.pid)) return true;
   if (owner.procStart !== undefined) {
     const now = procStartOf(owner.pid);
     if (now !== undefined && now !== owner.procStart) return true; // pid reused by another process
@@ -108,11 +144,23 @@ function tryCreate(path: string, content: string): boolean {
 
 function ownerText(now: number): string {
   const procStart = procStartOf(process.pid);
-  return JSON.stringify({ pid: process.pid, startedAt: now, ...(procStart !== undefined ? { procStart } : {}), host: hostname() });
+  const pidns = pidNamespace();
+  return JSON.stringify({ pid: process.pid, startedAt: now, ...(procStart !== undefined ? { procStart } : {}), host: hostname(), ...(pidns ? { pidns } : {}) });
 }
 
-/** Removes a stale lock, serialised through `<lock>.takeover` so only one waiter steals it. */
-function takeOver(path: string, seen: LockOwner, now: number): void {
+function mtimeOf(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes a stale lock, serialised through `<lock>.takeover` so only one waiter steals it.
+ * `stillStale` re-checks the lock as it is now (default: the same owner, and its pid is gone).
+ */
+function takeOver(path: string, seen: LockOwner, now: number, stillStale?: (cur: LockOwner) => boolean): void {
   const guard = `${path}.takeover`;
   if (!tryCreate(guard, ownerText(now))) {
     const g = readOwner(guard);
@@ -126,7 +174,8 @@ function takeOver(path: string, seen: LockOwner, now: number): void {
   try {
     const cur = readOwner(path);
     const unreadable = cur === null && seen.pid === 0;
-    if (unreadable || (cur !== "gone" && cur !== null && cur.pid === seen.pid && cur.startedAt === seen.startedAt && isStale(cur))) {
+    const same = cur !== "gone" && cur !== null && cur.pid === seen.pid && cur.startedAt === seen.startedAt && cur.host === seen.host;
+    if (unreadable || (same && (stillStale ?? isStale)(cur))) {
       try {
         unlinkSync(path);
       } catch {}
@@ -143,17 +192,28 @@ export async function acquireDirLock(dir: string, opts: DirLockOptions = {}): Pr
   const now = opts.now ?? Date.now;
   const pollMs = opts.pollMs ?? 250;
   const t0 = now();
+  const staleAfterMs = opts.staleAfterMs ?? STALE_AFTER_MS;
   let told = false;
   let unreadableSince: number | undefined;
+  // the heartbeat of a lock that cannot be judged by its pid: its mtime, and since when (our clock) it has not moved
+  let beat: { key: string; mtime: number | undefined; since: number } | undefined;
   for (;;) {
     if (opts.signal?.aborted) throw opts.onAbort?.() ?? new GigasttError("shutting_down", `stopped waiting for the download lock ${path}`);
     if (tryCreate(path, ownerText(now()))) {
       let released = false;
+      const heartbeat = setInterval(() => {
+        try {
+          const t = new Date();
+          utimesSync(path, t, t);
+        } catch {}
+      }, opts.heartbeatMs ?? HEARTBEAT_MS);
+      heartbeat.unref?.();
       return {
         path,
         release() {
           if (released) return;
           released = true;
+          clearInterval(heartbeat);
           try {
             unlinkSync(path);
           } catch {}
@@ -166,6 +226,17 @@ export async function acquireDirLock(dir: string, opts: DirLockOptions = {}): Pr
       takeOver(path, owner, now());
       continue;
     }
+    if (owner !== null && !judgedByPid(owner)) {
+      const key = `${owner.host}/${owner.pidns ?? ""}/${owner.pid}/${owner.startedAt}`;
+      const mtime = mtimeOf(path);
+      if (beat === undefined || beat.key !== key || beat.mtime !== mtime) beat = { key, mtime, since: now() };
+      else if (now() - beat.since > staleAfterMs) {
+        const seenMtime = mtime;
+        takeOver(path, owner, now(), () => mtimeOf(path) === seenMtime);
+        beat = undefined;
+        continue;
+      }
+    } else beat = undefined;
     if (owner === null) {
       // empty/garbled lock: its writer died between create and write, or is writing right now
       unreadableSince ??= now();

@@ -4,6 +4,7 @@
  * under an exclusive per-dir lock, with progress on stderr.
  */
 import { mkdirSync, readdirSync, statfsSync, unlinkSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
@@ -131,7 +132,10 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
       pollMs: opts.lockPollMs,
       signal: opts.signal,
       onAbort: () => interruptedError(catalog.repo),
-      onWait: (o) => stderr(`another gigastt process${o ? ` (pid ${o.pid})` : ""} is downloading the model into ${dir}; waiting for it to finish...\n`),
+      onWait: (o) =>
+        stderr(
+          `another gigastt process${o ? ` (pid ${o.pid}${o.host !== hostname() ? ` on ${o.host}` : ""})` : ""} is downloading the model into ${dir}; waiting for it to finish...\n`,
+        ),
     });
     try {
       state = inspectDir(dir, catalog); // another process may have done the work meanwhile
