@@ -1,0 +1,85 @@
+import { describe, expect, test } from "bun:test";
+import { encodeEvent, WyomingDecoder, type WyomingEvent } from "./framing.ts";
+
+const enc = new TextEncoder();
+const line = (h: unknown) => enc.encode(`${JSON.stringify(h)}\n`);
+
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function decodeAll(bytes: Uint8Array, split: number): WyomingEvent[] {
+  const d = new WyomingDecoder();
+  const out: WyomingEvent[] = [];
+  for (let i = 0; i < bytes.length; i += split) {
+    const r = d.push(bytes.subarray(i, i + split));
+    expect(r.error).toBeNull();
+    out.push(...r.events);
+  }
+  expect(d.idle).toBe(true);
+  return out;
+}
+
+describe("WyomingDecoder", () => {
+  const payload = Uint8Array.from({ length: 301 }, (_, i) => i & 255);
+  const extra = enc.encode(JSON.stringify({ width: 2, channels: 1, note: "данные" }));
+  const stream = cat(
+    line({ type: "describe" }),
+    enc.encode("\n"),
+    line({ type: "audio-chunk", data: { rate: 16000, width: 4 }, data_length: extra.length, payload_length: payload.length }),
+    extra,
+    payload,
+    line({ type: "audio-stop", data: null, payload_length: null, version: "1.10.2" }),
+  );
+
+  test("any split of the stream gives the same events; data_length data is merged over header data", () => {
+    const whole = decodeAll(stream, stream.length);
+    expect(whole.map((e) => e.type)).toEqual(["describe", "audio-chunk", "audio-stop"]);
+    expect(whole[1]!.data).toEqual({ rate: 16000, width: 2, channels: 1, note: "данные" });
+    expect(whole[1]!.payload).toEqual(payload);
+    expect(whole[0]!.payload).toBeNull();
+    expect(whole[2]!.data).toEqual({});
+    for (const split of [1, 2, 7, 64, 333]) expect(decodeAll(stream, split)).toEqual(whole);
+  });
+
+  test("framing errors keep the events before them and stay failed", () => {
+    const d = new WyomingDecoder();
+    const r = d.push(cat(line({ type: "ping" }), enc.encode("[1,2]\n"), line({ type: "describe" })));
+    expect(r.events.map((e) => e.type)).toEqual(["ping"]);
+    expect(r.error?.code).toBe("bad_message");
+    expect(d.push(line({ type: "describe" }))).toEqual({ events: [], error: r.error });
+  });
+
+  test("limits: header line, data_length and payload_length", () => {
+    const d = new WyomingDecoder({ maxHeaderBytes: 100, maxDataBytes: 10, maxPayloadBytes: 1000 });
+    // a header line is refused as soon as it is too long, newline or not
+    expect(d.push(enc.encode("x".repeat(101))).error?.code).toBe("payload_too_large");
+    expect(new WyomingDecoder({ maxDataBytes: 10 }).push(line({ type: "a", data_length: 11 })).error?.code).toBe("payload_too_large");
+    expect(new WyomingDecoder({ maxPayloadBytes: 1000 }).push(line({ type: "a", payload_length: 1001 })).error?.code).toBe("payload_too_large");
+    for (const bad of [{ type: 5 }, { type: "" }, { type: "a", data: [1] }, { type: "a", payload_length: 1.5 }, { type: "a", data_length: "3" }]) {
+      expect(new WyomingDecoder().push(line(bad)).error?.code).toBe("bad_message");
+    }
+    // data that is not a JSON object
+    expect(new WyomingDecoder().push(cat(line({ type: "a", data_length: 3 }), enc.encode("[1]"))).error?.code).toBe("bad_message");
+    // invalid UTF-8 in the header
+    expect(new WyomingDecoder().push(Uint8Array.of(0x7b, 0xff, 0x7d, 0x0a)).error?.code).toBe("bad_message");
+  });
+});
+
+describe("encodeEvent", () => {
+  test("header line with inline data and version; payload after it; the decoder reads it back", () => {
+    const bytes = encodeEvent("transcript", { text: "привет" }, Uint8Array.of(1, 2, 3));
+    const nl = bytes.indexOf(10);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(0, nl)));
+    expect(header).toEqual({ type: "transcript", version: expect.any(String), data: { text: "привет" }, payload_length: 3 });
+    const [e] = new WyomingDecoder().push(bytes).events;
+    expect(e).toEqual({ type: "transcript", data: { text: "привет" }, payload: Uint8Array.of(1, 2, 3) });
+    expect(new TextDecoder().decode(encodeEvent("transcript-stop"))).toMatch(/^\{"type":"transcript-stop","version":"[\d.]+"\}\n$/);
+  });
+});
