@@ -5,6 +5,8 @@
  * in order, with its absolute start within ±0.1 s of its tone's onset; memory stays bounded.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { Transcriber } from "../src/engine/transcriber.ts";
 import { Segmenter } from "../src/segment/segmenter.ts";
 import type { Word } from "../src/types.ts";
@@ -141,5 +143,107 @@ describe("10-minute tone recording", () => {
     expect(spansSeen.at(-1)!.end).toBe(MINUTES * 60);
     // the recording is 37.5 MB of float32; the main thread holds a few segments at a time
     expect(peak).toBeLessThan(24);
+  }, 120_000);
+});
+
+/**
+ * The real CLI on a 1-hour recording streamed to `gigastt transcribe -` (generated on the fly,
+ * never on disk, 16 kHz mono PCM16 so that the hour takes seconds; other rates only add the
+ * streaming resampler, whose state is a few KB). Every 10 s holds a 4-piece phrase, then silence.
+ * Stated ceiling: once 10 minutes have gone through (Workers, JIT and GC heaps warm), the
+ * process's peak RSS grows by less than 48 MB over the remaining 50 minutes, whose audio alone
+ * is 96 MB of WAV and 192 MB as float32 samples.
+ */
+describe("1-hour file through the CLI", () => {
+  const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+  const RATE = 16000;
+  const BLOCK_SECONDS = 10;
+  const WORDS = DEFAULT_TONE_PIECES.map((p, k) => [p, k] as const).filter(([p]) => p.startsWith("▁")).map(([, k]) => k);
+
+  /** Block b: the 4 pieces WORDS[b+j], tones of 0.3 s every 0.4 s from 0.5 s, as mono int16. */
+  function block(b: number): { bytes: Uint8Array; pieces: number[] } {
+    const n = RATE * BLOCK_SECONDS;
+    const pcm = new Int16Array(n);
+    const pieces: number[] = [];
+    for (let j = 0; j < 4; j++) {
+      const k = WORDS[(b + j) % WORDS.length]!;
+      pieces.push(k);
+      const w = (2 * Math.PI * toneFrequency(k)) / RATE;
+      const at = Math.round((0.5 + 0.4 * j) * RATE);
+      for (let s = 0; s < 0.3 * RATE; s++) pcm[at + s] = Math.round(16384 * Math.sin(w * s));
+    }
+    return { bytes: new Uint8Array(pcm.buffer), pieces };
+  }
+
+  function header(dataBytes: number): Uint8Array {
+    const v = new DataView(new ArrayBuffer(44));
+    const ascii = (o: number, s: string) => [...s].forEach((c, i) => v.setUint8(o + i, c.charCodeAt(0)));
+    ascii(0, "RIFF");
+    v.setUint32(4, 36 + dataBytes, true);
+    ascii(8, "WAVE");
+    ascii(12, "fmt ");
+    v.setUint32(16, 16, true);
+    v.setUint16(20, 1, true);
+    v.setUint16(22, 1, true);
+    v.setUint32(24, RATE, true);
+    v.setUint32(28, RATE * 2, true);
+    v.setUint16(32, 2, true);
+    v.setUint16(34, 16, true);
+    ascii(36, "data");
+    v.setUint32(40, dataBytes, true);
+    return new Uint8Array(v.buffer);
+  }
+
+  const peakRssMB = (pid: number): number => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      return m ? Number(m[1]) / 1024 : 0;
+    } catch {
+      return 0; // the process has exited
+    }
+  };
+
+  /** Streams `blocks` blocks into the CLI; returns its JSON, its peak RSS, and that peak once `warmBlocks` were written. */
+  async function run(modelDir: string, blocks: number, warmBlocks: number): Promise<{ json: { duration: number; words: Word[] }; peakMB: number; warmMB: number; pieces: number[] }> {
+    const proc = Bun.spawn(["bun", MAIN, "transcribe", "-", "--model-dir", modelDir, "--workers", "2", "--format", "json"], {
+      env: { PATH: process.env.PATH ?? "", HOME: tmpdir() },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let peakMB = 0;
+    let warmMB = 0;
+    const poll = setInterval(() => (peakMB = Math.max(peakMB, peakRssMB(proc.pid))), 50);
+    const out = new Response(proc.stdout).text();
+    const err = new Response(proc.stderr).text();
+    const cache = new Map<number, ReturnType<typeof block>>();
+    const pieces: number[] = [];
+    proc.stdin.write(header(blocks * RATE * BLOCK_SECONDS * 2));
+    for (let b = 0; b < blocks; b++) {
+      const key = b % WORDS.length;
+      if (!cache.has(key)) cache.set(key, block(key));
+      const blk = cache.get(key)!;
+      pieces.push(...blk.pieces);
+      proc.stdin.write(blk.bytes);
+      await proc.stdin.flush();
+      peakMB = Math.max(peakMB, peakRssMB(proc.pid));
+      if (b + 1 === warmBlocks) warmMB = peakMB;
+    }
+    await proc.stdin.end();
+    const code = await proc.exited;
+    clearInterval(poll);
+    if (code !== 0) throw new Error(`gigastt transcribe exited ${code}: ${await err}`);
+    return { json: JSON.parse(await out), peakMB, warmMB, pieces };
+  }
+
+  test("exact words with absolute times; peak RSS grows < 48 MB after the first 10 minutes", async () => {
+    const blocks = 3600 / BLOCK_SECONDS;
+    const r = await run(makeToneModelDir(), blocks, 600 / BLOCK_SECONDS);
+    expect(r.json.duration).toBe(3600);
+    expect(r.json.words.map((w) => w.word).join(" ")).toBe(piecesToText(r.pieces.map((k) => DEFAULT_TONE_PIECES[k]!)));
+    const late = r.json.words.filter((w, i) => Math.abs(w.start - (Math.floor(i / 4) * BLOCK_SECONDS + 0.5 + 0.4 * (i % 4))) > 0.1);
+    expect(late).toEqual([]);
+    expect(r.warmMB).toBeGreaterThan(0);
+    expect(r.peakMB - r.warmMB).toBeLessThan(48);
   }, 120_000);
 });
