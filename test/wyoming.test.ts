@@ -34,7 +34,7 @@ class WyClient {
   isClosed = false;
   readonly closed: Promise<void>;
   private socket!: Socket<undefined>;
-  private inbuf = new Uint8Array(0);
+  private inbuf: Uint8Array = new Uint8Array(0);
   private out: Uint8Array[] = [];
   private flushed: Array<() => void> = [];
   private waiters: Array<() => void> = [];
