@@ -302,7 +302,13 @@ async function stream(
     clearTimeout(idle);
     if (total !== undefined && received < total) throw new RetryableError(`connection closed after ${received} of ${total} bytes`);
     await fh.sync();
+    // the hash covers the bytes this process wrote; the file must hold exactly those (nothing else wrote to it)
+    const onDisk = (await fh.stat()).size;
     await close();
+    if (onDisk !== received) {
+      removeQuiet(partial);
+      throw new Restart(`the partial file changed on disk during the download (${onDisk} bytes, ${received} written)`);
+    }
     const digest = hasher.digest("hex");
     if (digest !== sha) {
       if (offset > 0) {

@@ -5,7 +5,7 @@
  * Every case checks that nothing unverified is ever installed under a model file name.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isGigasttError } from "../../src/errors.ts";
 import { parseManifest } from "../../src/store/catalog.ts";
@@ -120,6 +120,19 @@ describe("download", () => {
     expectInstalled(dir, server);
     expect(server.statsOf(NAMES.encoder).starts).toEqual([100_000, 0]);
     expect(server.statsOf(NAMES.encoder).bytesSent).toBe(data.length - 100_000 + data.length);
+  });
+
+  test("a partial that something else wrote to during the download is never installed", async () => {
+    server.fault(NAMES.encoder, { bytesPerSec: 1_500_000 });
+    const run = sync();
+    const partial = join(dir, `${NAMES.encoder}.partial`);
+    while (server.statsOf(NAMES.encoder).bytesSent < 100_000) await Bun.sleep(5);
+    appendFileSync(partial, new Uint8Array(1_000_000).fill(7)); // beyond anything this download writes
+    server.fault(NAMES.encoder, { bytesPerSec: undefined });
+    await run;
+    expectInstalled(dir, server);
+    expect(stderr.join("")).toContain("changed on disk");
+    expect(server.statsOf(NAMES.encoder).starts).toEqual([0, 0]);
   });
 
   test("503 twice then OK: retried with exponential backoff", async () => {
