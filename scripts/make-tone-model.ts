@@ -83,8 +83,22 @@ function encoderModel(): Uint8Array {
   });
 }
 
+/**
+ * Decoder state tensor names: the HF export's (`h.1`, `c.1` → `h`, `c`) or today's GigaAM
+ * exporter's (`hi`, `ci` → `ho`, `co`); model.md §2.2.
+ */
+export const DECODER_STATE_NAMES = {
+  hf: { hIn: "h.1", cIn: "c.1", hOut: "h", cOut: "c" },
+  exporter: { hIn: "hi", cIn: "ci", hOut: "ho", cOut: "co" },
+} as const;
+
+export interface ToneModelOptions {
+  /** decoder state names (default "hf", as in the published files) */
+  readonly decoderNames?: keyof typeof DECODER_STATE_NAMES;
+}
+
 /** Decoder: embedding (one-hot rows, blank row zero) → LSTM with saturated gates: dec ≈ 0.76·onehot(last piece). */
-function decoderModel(V: number): Uint8Array {
+function decoderModel(V: number, names: (typeof DECODER_STATE_NAMES)[keyof typeof DECODER_STATE_NAMES]): Uint8Array {
   const emb = new Float32Array((V + 1) * V);
   for (let k = 0; k < V; k++) emb[k * V + k] = 1;
   // gates in ONNX order i, o, f, c; input weights only (recurrent weights 0)
@@ -101,13 +115,13 @@ function decoderModel(V: number): Uint8Array {
     docString: "gigastt tone model decoder: one-hot embedding + saturated LSTM",
     inputs: [
       valueInfo("x", DT.INT64, ["B", 1]),
-      valueInfo("h.1", DT.FLOAT, [1, "B", DEC_DIM]),
-      valueInfo("c.1", DT.FLOAT, [1, "B", DEC_DIM]),
+      valueInfo(names.hIn, DT.FLOAT, [1, "B", DEC_DIM]),
+      valueInfo(names.cIn, DT.FLOAT, [1, "B", DEC_DIM]),
     ],
     outputs: [
       valueInfo("dec", DT.FLOAT, ["B", 1, DEC_DIM]),
-      valueInfo("h", DT.FLOAT, [1, "B", DEC_DIM]),
-      valueInfo("c", DT.FLOAT, [1, "B", DEC_DIM]),
+      valueInfo(names.hOut, DT.FLOAT, [1, "B", DEC_DIM]),
+      valueInfo(names.cOut, DT.FLOAT, [1, "B", DEC_DIM]),
     ],
     initializers: [
       floatTensor("embedding", [V + 1, V], emb),
@@ -120,7 +134,7 @@ function decoderModel(V: number): Uint8Array {
       node("Gather", ["embedding", "x"], ["emb"], { axis: 0 }),
       node("Transpose", ["emb"], ["seq"], { perm: [1, 0, 2] }),
       node("ConstantOfShape", ["R_shape"], ["R"]), // recurrent weights: all zero
-      node("LSTM", ["seq", "W", "R", "Bias", "", "h.1", "c.1"], ["Y", "h", "c"], { hidden_size: DEC_DIM }),
+      node("LSTM", ["seq", "W", "R", "Bias", "", names.hIn, names.cIn], ["Y", names.hOut, names.cOut], { hidden_size: DEC_DIM }),
       node("Squeeze", ["Y", "axis1"], ["Y3"]),
       node("Transpose", ["Y3"], ["dec"], { perm: [1, 0, 2] }),
     ],
@@ -172,16 +186,17 @@ export interface ToneModel {
   readonly vocab: string;
 }
 
-export function buildToneModel(pieces: readonly string[] = DEFAULT_TONE_PIECES): ToneModel {
+export function buildToneModel(pieces: readonly string[] = DEFAULT_TONE_PIECES, opts: ToneModelOptions = {}): ToneModel {
   checkPieces(pieces);
   const V = pieces.length;
   const vocab = `${[...pieces, "<blk>"].map((p, i) => `${p} ${i}`).join("\n")}\n`;
-  return { encoder: encoderModel(), decoder: decoderModel(V), joint: jointModel(V), vocab };
+  const names = DECODER_STATE_NAMES[opts.decoderNames ?? "hf"];
+  return { encoder: encoderModel(), decoder: decoderModel(V, names), joint: jointModel(V), vocab };
 }
 
 /** Writes the four files into `dir` (created if needed); returns `dir`. */
-export function writeToneModel(dir: string, pieces: readonly string[] = DEFAULT_TONE_PIECES): string {
-  const m = buildToneModel(pieces);
+export function writeToneModel(dir: string, pieces: readonly string[] = DEFAULT_TONE_PIECES, opts: ToneModelOptions = {}): string {
+  const m = buildToneModel(pieces, opts);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "v3_e2e_rnnt_encoder.onnx"), m.encoder);
   writeFileSync(join(dir, "v3_e2e_rnnt_decoder.onnx"), m.decoder);

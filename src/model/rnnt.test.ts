@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildToneModel, toneBand } from "../../scripts/make-tone-model.ts";
-import { makeToneModelDir } from "../../test/helpers/tone.ts";
+import { buildToneModel, DEFAULT_TONE_PIECES, toneBand, writeToneModel } from "../../scripts/make-tone-model.ts";
+import { makeToneModelDir, phraseToAudio } from "../../test/helpers/tone.ts";
+import { greedyDecode } from "../decode/greedy.ts";
+import { LogMelExtractor } from "../frontend/logmel.ts";
 import { GigasttError } from "../errors.ts";
 import { MODEL_FILE_NAMES, selectModelFiles } from "./files.ts";
 import { RnntModel } from "./rnnt.ts";
@@ -93,6 +95,26 @@ describe("RnntModel (tone model)", () => {
     const e = await loadError((d) => copyFileSync(join(dir, MODEL_FILE_NAMES.joint), join(d, MODEL_FILE_NAMES.decoder)));
     expect(e.code).toBe("model_invalid");
     expect(e.message).toContain("v3_e2e_rnnt_decoder.onnx");
+  });
+
+  test("decoder state names come from the session: the current exporter's hi/ci → ho/co decode the same", async () => {
+    const d = mkdtempSync(join(tmpdir(), "gigastt-exporter-names-"));
+    writeToneModel(d, DEFAULT_TONE_PIECES, { decoderNames: "exporter" });
+    const other = await RnntModel.load(selectModelFiles(d, "fp32"));
+    try {
+      const audio = phraseToAudio("привет мир, как дела?");
+      const mel = new LogMelExtractor();
+      const decodeWith = async (m: RnntModel) => {
+        const { features, frames } = mel.compute(audio.samples);
+        const { enc, frames: t } = await m.encode(features, frames);
+        return greedyDecode(m, enc, t);
+      };
+      const tokens = await decodeWith(other);
+      expect(tokens.map((t) => DEFAULT_TONE_PIECES[t.id])).toEqual(audio.pieces);
+      expect(tokens).toEqual(await decodeWith(model));
+    } finally {
+      await other.release();
+    }
   });
 
   test("a vocabulary without <blk> → model_invalid", async () => {
