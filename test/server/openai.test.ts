@@ -233,6 +233,41 @@ describe("stream=true", () => {
     expect(srv.server.deps.admission.inUse).toBe(0);
   });
 
+  test("drain mid-upload: the stream ends with what was heard — done, then [DONE]", async () => {
+    const s = await startToneServer(["--shutdown-drain-secs", "5"]);
+    const { body, type } = multipart([
+      ["stream", "true"],
+      ["file", two, "two.wav"],
+    ]);
+    const cut = Buffer.from(body).indexOf(two.subarray(0, 64)) + 44 + Math.round((audio.samples.length + 16000 * 0.5) * 2);
+    let got = "";
+    let closed = false;
+    const sock = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: s.server.port,
+      socket: {
+        data(_s, d) {
+          got += Buffer.from(d).toString("utf8");
+        },
+        close() {
+          closed = true;
+        },
+      },
+    });
+    sock.write(`POST ${PATH} HTTP/1.1\r\nHost: 127.0.0.1:${s.server.port}\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const part = body.subarray(0, cut);
+    sock.write(`${part.length.toString(16)}\r\n`);
+    sock.write(part);
+    sock.write("\r\n");
+    for (let i = 0; i < 300 && !got.includes("transcript.text.delta"); i++) await Bun.sleep(10);
+    const drained = await s.server.drain();
+    expect(drained.clean).toBe(true);
+    for (let i = 0; i < 300 && !closed && !got.includes("[DONE]"); i++) await Bun.sleep(10);
+    sock.end();
+    await s.stop();
+    expect(got).toContain(`data: ${JSON.stringify({ type: "transcript.text.done", text: PHRASE })}\n\ndata: [DONE]\n\n`);
+  });
+
   test("audio errors before the stream starts are HTTP errors", async () => {
     const r = await postForm(new Uint8Array(1000).fill(7), { stream: "true" });
     expect(r.status).toBe(422);
