@@ -357,7 +357,12 @@ describe("errors (OpenAI shape, catalogue status, our code)", () => {
 });
 
 /** a raw chunked POST with a Content-Type (fetch sends a Content-Length) */
-async function rawChunked(port: number, type: string, chunks: readonly Uint8Array[]): Promise<{ status: number; body: string; written: number }> {
+async function rawChunked(
+  port: number,
+  type: string,
+  chunks: readonly Uint8Array[],
+  opts: { end?: boolean; /** wait this long for the answer, then hang up */ holdMs?: number } = {},
+): Promise<{ status: number; body: string; written: number }> {
   const parts: Buffer[] = [];
   let closed = false;
   const sock = await Bun.connect({
@@ -383,8 +388,8 @@ async function rawChunked(port: number, type: string, chunks: readonly Uint8Arra
     written++;
     await Bun.sleep(3);
   }
-  if (!closed) sock.write("0\r\n\r\n");
-  for (let i = 0; i < 500 && !closed; i++) await Bun.sleep(10);
+  if (!closed && opts.end !== false) sock.write("0\r\n\r\n");
+  for (let i = 0; i < (opts.holdMs ?? 5000) / 10 && !closed; i++) await Bun.sleep(10);
   sock.end();
   const all = Buffer.concat(parts).toString("latin1");
   const split = all.indexOf("\r\n\r\n");
@@ -392,6 +397,44 @@ async function rawChunked(port: number, type: string, chunks: readonly Uint8Arra
   if (/transfer-encoding: chunked/i.test(all.slice(0, split))) body = body.replace(/^[0-9a-f]+\r\n/i, "").replace(/\r\n0\r\n\r\n$/, "");
   return { status: Number(all.split(" ")[1]), body: Buffer.from(body, "latin1").toString("utf8"), written };
 }
+
+describe("platform layers", () => {
+  test("foreign Origin → 403, foreign Host → 421, rate limit → 429, saturated pool → 503 timeout with Retry-After", async () => {
+    const s = await startToneServer(["--rate-limit-per-minute", "6", "--rate-limit-burst", "2"]);
+    extra.push(s);
+    const { body, type } = multipart([["file", wav, "a.wav"]]);
+    const origin = await fetch(`${s.url}${PATH}`, { method: "POST", body, headers: { "content-type": type, origin: "https://evil.example" } });
+    expect(origin.status).toBe(403);
+    expect(((await origin.json()) as { code: string }).code).toBe("origin_denied");
+    const host = await fetch(`${s.url}${PATH}`, { method: "POST", body, headers: { "content-type": type, host: "rebind.example" } });
+    expect(host.status).toBe(421);
+    await host.text();
+    // a burst of 2 (rejections above took no token)
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${s.url}${PATH}`, { method: "POST", body, headers: { "content-type": type } });
+      statuses.push(r.status);
+      await r.text();
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+
+    // the main server: pool of 2, both slots held by slow uploads
+    const held = [0, 1].map(() => {
+      const m = multipart([["file", wav, "a.wav"]]);
+      return rawChunked(srv.server.port, m.type, [m.body.subarray(0, 1000)], { end: false, holdMs: 1500 });
+    });
+    for (let i = 0; i < 100 && srv.server.deps.admission.inUse < 2; i++) await Bun.sleep(10);
+    expect(srv.server.deps.admission.inUse).toBe(2);
+    const busy = await postForm(wav);
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get("retry-after")).toBe("1");
+    expect(busy.headers.get("retry-after-ms")).toBe("1000");
+    expect(await openAiError(busy)).toMatchObject({ code: "timeout", type: "server_error" });
+    await Promise.all(held);
+    for (let i = 0; i < 100 && srv.server.deps.admission.inUse > 0; i++) await Bun.sleep(10);
+    expect(srv.server.deps.admission.inUse).toBe(0);
+  });
+});
 
 describe("body cap", () => {
   test("a chunked upload crossing --body-limit-bytes → 413 payload_too_large (OpenAI shape); the rest is never read", async () => {
