@@ -52,6 +52,7 @@ export async function runList(args: { modelDir?: string; manifest?: string; json
         status: s.kind,
         url: fileUrl(base, catalog, s.file.name),
         ...(s.kind === "foreign" ? { path: s.path } : {}),
+        ...(s.kind === "locked" && s.otherVersion ? { otherVersion: true } : {}),
       })),
       complete: state.files.every((s) => s.kind === "locked" || s.kind === "foreign"),
     };
@@ -65,7 +66,7 @@ export async function runList(args: { modelDir?: string; manifest?: string; json
     lines.push("", `${s.set}: ${s.repo}@${s.revision}${s.complete ? "  (ready)" : ""}`);
     for (const f of s.files) {
       const size = f.size !== null ? formatBytes(f.size) : "size from server";
-      lines.push(`  ${f.name.padEnd(32)} ${size.padStart(16)}  ${STATUS[f.status]}`);
+      lines.push(`  ${f.name.padEnd(32)} ${size.padStart(16)}  ${STATUS[f.status]}${"otherVersion" in f ? " (another version than the catalog's, per the lock file)" : ""}`);
     }
   }
   out(deps)(`${lines.join("\n")}\n`);

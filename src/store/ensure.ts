@@ -15,7 +15,7 @@ import { DEFAULT_NET, type NetOptions, downloadFile, interruptedError, partialPa
 import { type Env, hfEndpoint, hfToken } from "./env.ts";
 import { NoRouteError } from "./http.ts";
 import { type DirState, inspectDir, toDownload } from "./inspect.ts";
-import { type LockEntry, recordInLock } from "./lockfile.ts";
+import { LOCK_FILE, type LockEntry, recordInLock } from "./lockfile.ts";
 import { createProgress, formatBytes } from "./progress.ts";
 
 export interface EnsureOptions {
@@ -218,6 +218,11 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
       lock.release();
     }
   }
+  const other = state.files.filter((f) => f.kind === "locked" && f.otherVersion).map((f) => f.file.name);
+  if (other.length > 0)
+    stderr(
+      `warning: using ${other.join(", ")} as recorded in ${join(dir, LOCK_FILE)}, another version than the ${catalog.source === "builtin" ? "built-in catalog's" : `one in ${catalog.source}`} (delete them to download that one)\n`,
+    );
   const unverified = state.files.filter((f) => f.kind === "foreign");
   if (unverified.length > 0)
     stderr(`warning: using unverified model files in ${dir} (no lock entry, not the catalog's size): ${unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : "")).join(", ")}\n`);

@@ -50,10 +50,18 @@ describe("model-dir rules", () => {
     expect(toDownload(s).map((f) => f.name)).toEqual(["stale.onnx", "missing.onnx"]);
   });
 
-  test("a lock entry that disagrees with the catalog's hash is stale", () => {
+  test("the lock is authoritative: an entry of another version than the catalog's is used (marked), a wrong size is stale", () => {
+    writeFileSync(join(dir, "locked.onnx"), "abcd");
+    writeFileSync(join(dir, "stale.onnx"), "abc");
+    writeLock(dir, { repo: "me/mirror", revision: "newer", files: { "locked.onnx": { size: 4, sha256: SHA_B }, "stale.onnx": { size: 4, sha256: SHA_B } } });
+    const [locked, stale] = inspectDir(dir, catalog).files;
+    expect(locked).toEqual({ kind: "locked", file: catalog.files[0]!, entry: { size: 4, sha256: SHA_B }, otherVersion: true });
+    expect(stale!.kind).toBe("stale");
+    writeLock(dir, { repo: "o/r", revision: "rev", files: { "locked.onnx": { size: 4, sha256: SHA_A } } });
+    expect(inspectDir(dir, catalog).files[0]).toMatchObject({ kind: "locked", otherVersion: true }); // catalog size 3
     writeFileSync(join(dir, "locked.onnx"), "abc");
-    writeLock(dir, { repo: "o/r", revision: "old", files: { "locked.onnx": { size: 3, sha256: SHA_B } } });
-    expect(inspectDir(dir, catalog).files[0]!.kind).toBe("stale");
+    writeLock(dir, { repo: "o/r", revision: "rev", files: { "locked.onnx": { size: 3, sha256: SHA_A } } });
+    expect(inspectDir(dir, catalog).files[0]).toEqual({ kind: "locked", file: catalog.files[0]!, entry: { size: 3, sha256: SHA_A } });
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * What a model dir holds, file by file, judged against the catalog and the lock file
  * (the model-dir rules; no hashing and no network here):
- * - `locked`:   listed in the lock with the size on disk (and agreeing with the catalog) → use
- * - `stale`:    listed in the lock but the size on disk differs, or the lock records another
- *               file than the catalog → re-download (never used silently)
+ * - `locked`:   listed in the lock with the size on disk → use (the lock is authoritative: a file it
+ *               records from another origin, e.g. `download --manifest` of a mirror or a newer
+ *               revision, is used too; `otherVersion` marks it so the caller can say so)
+ * - `stale`:    listed in the lock but the size on disk differs → re-download (never used)
  * - `unlocked`: not in the lock, catalog name and catalog size → hash once, then lock
  * - `foreign`:  not in the lock and no catalog size to match → used as is, unverified (one warning)
  * - `missing`:  absent → download
@@ -14,7 +15,7 @@ import type { Catalog, CatalogFile } from "./catalog.ts";
 import { type LockEntry, type ModelLock, readLock } from "./lockfile.ts";
 
 export type FileState =
-  | { readonly kind: "locked"; readonly file: CatalogFile; readonly entry: LockEntry }
+  | { readonly kind: "locked"; readonly file: CatalogFile; readonly entry: LockEntry; readonly otherVersion?: true }
   | { readonly kind: "stale"; readonly file: CatalogFile; readonly why: string }
   | { readonly kind: "unlocked"; readonly file: CatalogFile; readonly size: number }
   | { readonly kind: "foreign"; readonly file: CatalogFile; readonly path: string; readonly size: number }
@@ -47,9 +48,8 @@ export function inspectFile(dir: string, file: CatalogFile, lock: ModelLock | nu
   }
   if (entry) {
     if (entry.size !== size) return { kind: "stale", file, why: `size on disk ${size} bytes, the lock file says ${entry.size}` };
-    if ((file.sha256 && file.sha256 !== entry.sha256) || (file.size !== undefined && file.size !== entry.size))
-      return { kind: "stale", file, why: "the lock file records a different version than the catalog" };
-    return { kind: "locked", file, entry };
+    const other = (file.sha256 !== undefined && file.sha256 !== entry.sha256) || (file.size !== undefined && file.size !== entry.size);
+    return { kind: "locked", file, entry, ...(other ? { otherVersion: true as const } : {}) };
   }
   if (file.size !== undefined && file.size === size && file.sha256) return { kind: "unlocked", file, size };
   return { kind: "foreign", file, path: join(dir, file.name), size };

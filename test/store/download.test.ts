@@ -464,13 +464,27 @@ describe("model-dir rules", () => {
     expect(statSync(p).size).toBe(server.files.get(NAMES.joint)!.length);
   });
 
-  test("a lock recording a different version than the catalog triggers a re-download", async () => {
+  test("the lock is authoritative over the catalog: a model fetched with --manifest (mirror, newer revision) is then used by a run on the built-in catalog, offline too, with one warning", async () => {
+    // a "newer revision" of joint on the mirror: other bytes, other size than the built-in (pinned) catalog's
     await sync();
-    const lock = readLock(dir)!;
-    writeLock(dir, { ...lock, files: { ...lock.files, [NAMES.joint]: { ...lock.files[NAMES.joint]!, sha256: "0".repeat(64) } } });
-    await sync();
+    const before = server.log.length;
+    stderr = [];
+    const files = await ensureModel({
+      modelDir: dir,
+      precision: "fp32",
+      offline: true,
+      catalog: parseManifest(JSON.stringify({ ...server.manifest(), files: server.manifest().files.map((f) => (f.name === NAMES.joint ? { ...f, size: 1234, sha256: "0".repeat(64) } : f)) }), "builtin-like"),
+      env: env(server),
+      net: fastNet(),
+      stderr: (s) => void stderr.push(s),
+    });
+    expect(server.log.length).toBe(before); // nothing fetched, nothing overwritten
+    expect(files.joint).toBe(join(dir, NAMES.joint));
     expectInstalled(dir, server);
-    expect(server.statsOf(NAMES.joint).contentRequests).toBe(2);
+    const warnings = stderr.join("").split("\n").filter((l) => l.startsWith("warning:"));
+    expect(warnings.length).toBe(1);
+    expect(warnings[0]).toContain(NAMES.joint);
+    expect(warnings[0]).toContain("another version");
   });
 });
 
