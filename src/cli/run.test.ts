@@ -84,6 +84,19 @@ describe("runCli", () => {
     expect(afterSwitch.err.join("")).toContain("--loud takes no separate value (write --loud=yes");
   });
 
+  test("--help: plain text unless colours are asked for, titled with the full command name", async () => {
+    const plain = capture();
+    expect(await runCli(root, ["models", "path", "--help"], plain.io)).toBe(0);
+    expect(plain.out.join("")).not.toContain("\x1b[");
+    expect(plain.out.join("")).toContain("USAGE gigastt models path");
+    const echo = capture();
+    expect(await runCli(root, ["echo", "--help"], echo.io)).toBe(0);
+    expect(echo.out.join("")).toMatch(/USAGE gigastt echo .*<FILE>/);
+    const coloured = capture();
+    expect(await runCli(root, ["echo", "--help"], { ...coloured.io, color: true })).toBe(0);
+    expect(coloured.out.join("")).toContain("\x1b[");
+  });
+
   test("nested sub-commands resolve", async () => {
     expect(await runCli(root, ["models", "path"], capture().io)).toBe(0);
     expect(await runCli(root, ["models", "nope"], capture().io)).toBe(2);

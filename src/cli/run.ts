@@ -143,12 +143,25 @@ export function checkFlags(args: ArgsDef, argv: string[], where: string): void {
 export interface CliIo {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
+  /** ANSI colours in help text (default: off) */
+  readonly color?: boolean;
 }
 
 const defaultIo: CliIo = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
+  color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 };
+
+/** Help text for `cmd` reached through `path`, titled with its full name ("gigastt models list"). */
+async function usageText(root: string, cmd: CommandDef<any>, path: readonly string[], color: boolean): Promise<string> {
+  const parent = path.length > 0 ? { meta: { name: [root, ...path.slice(0, -1)].join(" ") } } : undefined;
+  // the name the user typed, whatever the command's meta says
+  const own = path.length > 0 ? { ...cmd, meta: { ...(await resolve(cmd.meta)), name: path.at(-1) } } : cmd;
+  const text = await renderUsage(own, parent);
+  // citty colours unconditionally; piped or redirected help stays plain text
+  return color ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
+}
 
 /** Runs the CLI and returns the exit code (never calls process.exit). */
 export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = defaultIo): Promise<number> {
@@ -160,13 +173,14 @@ export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = 
     }
     const { cmd, path, rest } = await resolveCommand(root, argv);
     const where = ["gigastt", ...path].join(" ");
+    const rootName = meta?.name ?? "gigastt";
     if (rest.includes("--help") || rest.includes("-h") || (path.length === 0 && rest.length === 0)) {
-      io.stdout(`${await renderUsage(cmd, path.length ? undefined : undefined)}\n`);
+      io.stdout(`${await usageText(rootName, cmd, path, io.color ?? false)}\n`);
       return path.length === 0 && rest.length === 0 ? EXIT.usage : EXIT.ok;
     }
     const subs = await resolve(cmd.subCommands);
     if (subs && Object.keys(subs).length > 0 && !cmd.run) {
-      io.stdout(`${await renderUsage(cmd)}\n`);
+      io.stdout(`${await usageText(rootName, cmd, path, io.color ?? false)}\n`);
       return EXIT.usage;
     }
     checkFlags((await resolve(cmd.args)) ?? {}, rest, where);
