@@ -17,6 +17,8 @@ import { WyomingSession } from "./session.ts";
 
 /** output bytes a client may leave unread before it is disconnected */
 const MAX_UNREAD_OUTPUT = 4 << 20;
+/** how long `close()` lets clients close their side before resetting them */
+const CLOSE_GRACE_MS = 1000;
 
 export interface WyomingListenOptions {
   /** bind address (IPv6 without brackets); same rules as `--host` */
@@ -33,7 +35,7 @@ export interface WyomingListener {
   readonly url: string;
   /** open connections */
   readonly connections: number;
-  /** stop accepting and close every connection now; idempotent */
+  /** stop accepting, end every connection (clients get ≤ 1 s to close their side, then are reset); idempotent */
   close(): Promise<void>;
 }
 
@@ -153,9 +155,15 @@ export function startWyoming(deps: ServerDeps, opts: WyomingListenOptions): Wyom
       if (closed) return;
       closed = true;
       unsubscribe();
-      listener.stop(true);
+      listener.stop(false);
+      // FIN first (after what is queued for the client), so a client that already
+      // read its transcript sees a clean close rather than a reset; then cut the rest
+      for (const s of open) (s.data.peer ?? s).end();
+      const deadline = performance.now() + CLOSE_GRACE_MS;
+      while (open.size > 0 && performance.now() < deadline) await Bun.sleep(10);
       for (const s of open) s.terminate();
       open.clear();
+      listener.stop(true);
     },
   };
 }
