@@ -60,6 +60,9 @@ describe("manifest", () => {
     ["bad sha", JSON.stringify({ repo: "a/b", revision: "r", files: [{ name: "x", sha256: "12" }] }), "sha256"],
     ["bad size", JSON.stringify({ repo: "a/b", revision: "r", files: [{ name: "x", size: -1 }] }), "size"],
     ["duplicate", JSON.stringify({ repo: "a/b", revision: "r", files: [{ name: "x" }, { name: "x" }] }), "twice"],
+    ["the lock file's name", JSON.stringify({ repo: "a/b", revision: "r", files: [{ name: ".gigastt-lock.json" }] }), "reserved"],
+    ["the dir lock's name", JSON.stringify({ repo: "a/b", revision: "r", files: [{ name: ".gigastt-download.lock" }] }), "reserved"],
+    ["a partial's name", JSON.stringify({ repo: "a/b", revision: "r", files: [{ name: "x.onnx.partial" }] }), "reserved"],
   ])("rejects %s with invalid_config", (_, text, why) => {
     expect(() => parseManifest(text, "m.json")).toThrow(why);
     try {

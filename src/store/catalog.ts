@@ -94,6 +94,8 @@ export function parseManifest(text: string, path = "manifest"): Catalog {
   const seen = new Set<string>();
   const files: CatalogFile[] = entries.map(([name, f]) => {
     if (!NAME_RE.test(name) || name === "." || name === "..") throw bad(path, `bad file name ${JSON.stringify(name)}`);
+    // gigastt's own files in the model dir: the lock file, the download lock, partial downloads
+    if (/^\.gigastt/i.test(name) || /\.partial(\.|$)/i.test(name)) throw bad(path, `file name ${JSON.stringify(name)} is reserved by gigastt`);
     if (seen.has(name)) throw bad(path, `file ${name} listed twice`);
     seen.add(name);
     const spec = (typeof f === "object" && f !== null ? f : {}) as Record<string, unknown>;

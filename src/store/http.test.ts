@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { NoRouteError, RetryableError, classifyNetworkError, parseLinkedEtag, parseRetryAfter } from "./http.ts";
-import { backoffMs } from "./download.ts";
+import { DEFAULT_NET, backoffMs } from "./download.ts";
 
 const SHA = "cd60b3764a832e8560ae6d3ad0b10adc1a42ffae412b9476f25620aae4f4a508";
 
@@ -29,6 +29,10 @@ describe("http helpers", () => {
     expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "ENOTFOUND" }), url)).toBeInstanceOf(NoRouteError);
     expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "ECONNRESET" }), url)).toBeInstanceOf(RetryableError);
     expect(classifyNetworkError(new Error("weird"), url)).toBeInstanceOf(RetryableError);
+  });
+
+  test("defaults: connect timeout 10 s, idle timeout 30 s, 60 s of retry waiting in total", () => {
+    expect([DEFAULT_NET.connectTimeoutMs, DEFAULT_NET.idleTimeoutMs, DEFAULT_NET.retryBudgetMs]).toEqual([10_000, 30_000, 60_000]);
   });
 
   test("backoff doubles from the base, is capped, and jitters within ±50 %", () => {

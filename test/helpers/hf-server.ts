@@ -7,7 +7,8 @@
  * Written on raw sockets (node:net) so faults are exact: a connection dropped after N body
  * bytes, a stalled body, a throttled body, wrong bytes, ignored Range, status codes with
  * Retry-After, long redirect chains. It also answers absolute-form requests, i.e. it can be
- * used as an HTTP forward proxy for itself (requests seen that way are flagged `viaProxy`).
+ * used as an HTTP forward proxy for itself (requests seen that way are flagged `viaProxy`);
+ * CONNECT (an HTTPS proxy tunnel) is recorded and refused.
  * Counters record every request and every body byte sent, per file.
  */
 import { createHash } from "node:crypto";
@@ -44,6 +45,8 @@ export interface Faults {
 }
 
 export interface RequestRecord {
+  readonly method: string;
+  /** the URL path; for CONNECT the `host:port` asked for */
   readonly path: string;
   readonly file: string;
   readonly range: string | null;
@@ -159,12 +162,19 @@ export class HfTestServer {
   }
 
   private async handle(sock: Socket, method: string, target: string, headers: Map<string, string>): Promise<void> {
+    if (method === "CONNECT") {
+      // an HTTPS_PROXY tunnel request: recorded and refused (this server speaks no TLS)
+      this.log.push({ method, path: target, file: "", range: null, authorization: null, viaProxy: true, status: 403 });
+      this.head(sock, 403, { "Content-Length": 0 });
+      sock.end();
+      return;
+    }
     const viaProxy = /^https?:\/\//i.test(target);
     const url = new URL(target, "http://placeholder");
     const path = decodeURIComponent(url.pathname);
     const range = headers.get("range") ?? null;
     const record = (file: string, status: number) =>
-      this.log.push({ path, file, range, authorization: headers.get("authorization") ?? null, viaProxy, status });
+      this.log.push({ method, path, file, range, authorization: headers.get("authorization") ?? null, viaProxy, status });
     const resolvePrefix = `/${this.repo}/resolve/${this.revision}/`;
     const cdn = /^\/cdn\/(\d+)\/(.+)$/.exec(path);
     let name: string;

@@ -113,6 +113,26 @@ describe("download", () => {
     expect(server.statsOf(NAMES.encoder).bytesSent).toBe(data.length - 123_456);
   });
 
+  test("a partial longer than the file starts over from zero (size known from the catalog)", async () => {
+    const data = server.files.get(NAMES.joint)!;
+    writeFileSync(join(dir, `${NAMES.joint}.partial`), new Uint8Array(data.length + 500).fill(3));
+    await sync();
+    expectInstalled(dir, server);
+    expect(server.statsOf(NAMES.joint).starts).toEqual([0]);
+    expect(stderr.join("")).toContain("longer than the file");
+  });
+
+  test("a partial longer than the file starts over when the size is only the server's (Range refused with 416)", async () => {
+    const catalog = parseManifest(JSON.stringify(server.manifest(undefined, { withHashes: false })));
+    const data = server.files.get(NAMES.joint)!;
+    writeFileSync(join(dir, `${NAMES.joint}.partial`), new Uint8Array(data.length + 500).fill(3));
+    await sync({ catalog });
+    expectInstalled(dir, server);
+    expect(server.log.filter((r) => r.file === NAMES.joint).map((r) => r.status)).toEqual([302, 416, 302, 200]);
+    expect(server.statsOf(NAMES.joint).starts).toEqual([0]);
+    expect(stderr.join("")).toContain("HTTP 416");
+  });
+
   test("a corrupt partial (wrong prefix) fails the hash after resume, is discarded and fetched whole", async () => {
     const data = server.files.get(NAMES.encoder)!;
     writeFileSync(join(dir, `${NAMES.encoder}.partial`), new Uint8Array(100_000).fill(1));
@@ -356,6 +376,22 @@ describe("interruption (an abort signal, e.g. serve on SIGTERM)", () => {
     } finally {
       held.release();
     }
+  });
+});
+
+describe("HTTPS_PROXY", () => {
+  test("https requests tunnel through HTTPS_PROXY (CONNECT host:443); NO_PROXY bypasses it", async () => {
+    const e = { HF_ENDPOINT: "https://hf-mirror.invalid", HTTPS_PROXY: server.url };
+    const err = await failure(sync({ env: e }, fastNet({ retryBudgetMs: 3_000 })));
+    expect(err.code).toBe("network_error"); // the test proxy refuses the tunnel
+    expect(server.log.length).toBeGreaterThan(0);
+    expect(server.log.every((r) => r.method === "CONNECT" && r.path === "hf-mirror.invalid:443")).toBe(true);
+    expect(existsSync(join(dir, NAMES.encoder))).toBe(false);
+
+    const before = server.log.length;
+    const direct = await failure(sync({ env: { ...e, NO_PROXY: ".invalid" } }));
+    expect(direct.code).toBe("offline"); // went direct: DNS failure
+    expect(server.log.length).toBe(before);
   });
 });
 
