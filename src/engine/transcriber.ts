@@ -12,6 +12,7 @@ import { wordsToText } from "../decode/detok.ts";
 import { GigasttError } from "../errors.ts";
 import { buildSegments } from "../format/index.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
+import { disableOrtTelemetry } from "../runtime/telemetry.ts";
 import { type Segment, Segmenter } from "../segment/segmenter.ts";
 import { stitchWords } from "../segment/stitch.ts";
 import { SAMPLE_RATE, type Precision, type TranscriptResult, type Word } from "../types.ts";
@@ -81,6 +82,7 @@ export class Transcriber {
     const workers = opts.workers ?? Math.max(1, availableParallelism());
     const threads = opts.threadsPerWorker ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new GigasttError("invalid_config", `threads per worker must be a positive integer, got ${threads}`);
+    disableOrtTelemetry(); // before any Worker creates onnxruntime's environment
     const pool = await WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
       url: opts.workerUrl ?? workerUrl(),
       size: workers,

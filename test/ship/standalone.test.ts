@@ -76,6 +76,7 @@ describe("linux-x64 executable alone in an empty folder", () => {
     const dir = join(home, ".cache", "gigastt", "runtime", dirs[0]!);
     expect(readdirSync(dir).sort()).toEqual(["libonnxruntime.so.1", "onnxruntime_binding.node"]);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(join(home, ".cache"))).toEqual(["gigastt"]); // no onnxruntime telemetry store (~/.cache/Microsoft)
     const ino = statSync(join(dir, "libonnxruntime.so.1")).ino;
     const again = await run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ HOME: home }) });
     expect(again.stdout.trim()).toBe(PHRASE);
@@ -106,9 +107,11 @@ describe("linux-x64 executable alone in an empty folder", () => {
       ["read-only (/proc)", { HOME: "/proc" }],
     ] as const) {
       const tmp = freshHome(`tmp-${label.replace(/\W/g, "")}`);
-      const r = await run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ ...env, TMPDIR: tmp }) });
+      const r = await run([bin, "transcribe", "--model-dir", model, wav], { env: bareEnv({ ...env, TMPDIR: tmp }), cwd: tmp });
       expect({ label, code: r.code, text: r.stdout.trim() }).toEqual({ label, code: 0, text: PHRASE });
-      const roots = readdirSync(tmp).filter((n) => n.startsWith("gigastt-runtime-"));
+      expect(r.stderr).not.toContain("telemetry"); // onnxruntime's own warning about a read-only HOME
+      // only our folder: no onnxruntime telemetry log (mat-debug-<pid>.log) nor its `:memory:.ses` in the working directory
+      const roots = readdirSync(tmp);
       expect(roots).toEqual([`gigastt-runtime-${process.getuid!()}`]);
       expect(statSync(join(tmp, roots[0]!)).mode & 0o777).toBe(0o700);
     }
