@@ -428,7 +428,7 @@ describe("errors: an error event {text, code}, then the connection closes", () =
   test("a language other than Russian", async () => {
     const c = await WyClient.connect(wy.port);
     await c.send("transcribe", { language: "en" });
-    const e = await expectErrorClose(c, "bad_message");
+    const e = await expectErrorClose(c, "unsupported_language");
     expect(e.text).toContain("ru");
   });
 

@@ -7,7 +7,7 @@
  * requests get their answers in order:
  *
  * - `describe` → `info`; `ping` → `pong`.
- * - `transcribe` (optional `language` ru / ru-XX, optional `name` = the model
+ * - `transcribe` (optional `language` ru / ru-XX / russian, optional `name` = the model
  *   or `gigastt`) prepares the next audio stream.
  * - `audio-start` (rate 8–192 kHz, width 2, channels 1–16) waits for an
  *   admission slot (the same pool, FIFO and checkout timeout as the WS and
@@ -34,6 +34,7 @@ import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import { wordsToText } from "../decode/detok.ts";
 import type { ServerDeps, Slot, TranscriberLike } from "../server/deps.ts";
+import { checkLanguage } from "../server/openai/params.ts";
 import { MODEL_ID } from "../server/streaming/protocol.ts";
 import { UtteranceStream } from "../server/streaming/utterances.ts";
 import { type AudioFormat, parseAudioFormat, sameFormat, WyomingAudioInput } from "./audio.ts";
@@ -450,13 +451,12 @@ export class WyomingSession {
   }
 }
 
-/** `transcribe` data: `language` must be Russian, `name` this model (both optional). */
+/** `transcribe` data: `language` must be Russian (`unsupported_language`), `name` this model (both optional). */
 function checkTranscribe(data: Readonly<Record<string, unknown>>): void {
   const { language, name } = data;
   if (language !== undefined && language !== null) {
-    if (typeof language !== "string" || !/^ru([-_][A-Za-z0-9]+)*$/i.test(language)) {
-      throw new GigasttError("bad_message", `Unsupported language ${JSON.stringify(language).slice(0, 40)}: this server transcribes Russian (ru)`);
-    }
+    if (typeof language !== "string") throw new GigasttError("unsupported_language", "'language' must be a string such as \"ru\"");
+    checkLanguage(language); // the same rule as the OpenAI route: ru, rus, russian, ru-XX
   }
   if (name !== undefined && name !== null && name !== MODEL_ID && name !== PROGRAM_NAME) {
     throw new GigasttError("bad_message", `Unknown model ${JSON.stringify(name).slice(0, 80)}: the model is ${MODEL_ID}`);
