@@ -556,6 +556,68 @@ describe("shared pool, model loading, drain", () => {
   });
 });
 
+describe("limits", () => {
+  test("a long stream sent as fast as possible (input paused and resumed) gives every utterance", async () => {
+    const one = toneAt(PHRASE, 48000, { tailSec: 0.8 });
+    const reps = 12;
+    const x = new Float32Array(one.length * reps);
+    for (let i = 0; i < reps; i++) x.set(one, i * one.length);
+    const pcm = pcm16(x); // ≈ 3.4 MB at 48 kHz, well over the 1 MiB input queue
+    const c = await WyClient.connect(wy.port);
+    await c.stream(pcm, { rate: 48000 }, 48000);
+    const a = await answer(c, 0);
+    expect(a.chunks).toHaveLength(reps);
+    expect(a.text).toBe(Array(reps).fill(PHRASE).join(" "));
+    c.close();
+  });
+
+  test("idle timeout and session cap: error, then the transcript of what was heard, then close", async () => {
+    const s = await startToneServer(["--idle-timeout-secs", "1", "--max-session-secs", "2"]);
+    const w = startWyoming(s.server.deps, { host: "127.0.0.1", port: 0 });
+    const f = { rate: 16000, width: 2, channels: 1 };
+    const pcm = pcm16(toneAt(PHRASE, 16000));
+    try {
+      await Promise.all([
+        (async () => {
+          // an idle connection just closes
+          const c = await WyClient.connect(w.port);
+          await c.send("describe");
+          await c.next("info");
+          await c.waitClosed(3000);
+          expect(c.events.map((e) => e.type)).toEqual(["info"]);
+        })(),
+        (async () => {
+          // a stream that goes quiet
+          const c = await WyClient.connect(w.port);
+          await c.send("audio-start", f);
+          await c.send("audio-chunk", f, pcm);
+          const a = await answer(c);
+          expect(a.text).toBe(PHRASE);
+          expect(c.events.find((e) => e.type === "error")!.data.code).toBe("idle_timeout");
+          await c.waitClosed(2000);
+        })(),
+        (async () => {
+          // a stream that keeps sending past the cap
+          const c = await WyClient.connect(w.port);
+          await c.send("audio-start", f);
+          await c.send("audio-chunk", f, pcm);
+          const silence = new Uint8Array(3200);
+          while (!c.events.some((e) => e.type === "error") && !c.isClosed) {
+            await c.send("audio-chunk", f, silence);
+            await Bun.sleep(100);
+          }
+          expect((await c.next("error")).data.code).toBe("max_session_duration_exceeded");
+          expect((await answer(c)).text).toBe(PHRASE);
+          await c.waitClosed(2000);
+        })(),
+      ]);
+    } finally {
+      await w.close();
+      await s.stop();
+    }
+  });
+});
+
 describe("serve flag", () => {
   const parse = (argv: string[], env: Record<string, string> = {}) => parseServeConfig(argv, env, { isTTY: false, cpus: 1 });
 
