@@ -33,7 +33,9 @@ RUN mkdir -p /models \
 # ---- runtime: distroless, uid 65532 ---------------------------------------------
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build --chown=0:0 /stage/root/ /
-COPY --from=build --chown=65532:65532 /stage/nonroot/ /
+# only the folder the image adds: copying the whole nonroot tree onto / would re-own and re-mode
+# the base's /home and /home/nonroot (0700) too
+COPY --from=build --chown=65532:65532 /stage/nonroot/home/nonroot/.gigastt /home/nonroot/.gigastt
 COPY --from=model --chown=65532:65532 /models/ /home/nonroot/.gigastt/models/
 ENV HOME=/home/nonroot
 ENV PATH=/usr/local/bin:/usr/bin:/bin

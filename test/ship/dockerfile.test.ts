@@ -61,9 +61,15 @@ test("final stage: distroless cc-debian12 nonroot, the list's user, port and vol
 test("final stage copies only the staged trees (owners as the list says) and the model stage", () => {
   const copies = finalStage.filter((i) => i.op === "COPY").map((i) => i.args);
   const nonroot = spec.users.find((u) => u.name === "nonroot")!;
+  // the nonroot entries are copied as the one folder they all live in, which the base image lacks
+  // (copying from / would also re-own the base's /home/nonroot)
+  const owned = spec.entries.filter((e) => e.owner === "nonroot").map((e) => e.path);
+  const top = owned.reduce((a, b) => (a.length <= b.length ? a : b));
+  for (const p of owned) expect(p === top || p.startsWith(`${top}/`)).toBe(true);
+  expect(top.startsWith(`${nonroot.home}/`)).toBe(true);
   expect(copies).toEqual([
     "--from=build --chown=0:0 /stage/root/ /",
-    `--from=build --chown=${nonroot.uid}:${nonroot.gid} /stage/nonroot/ /`,
+    `--from=build --chown=${nonroot.uid}:${nonroot.gid} /stage/nonroot${top} ${top}`,
     `--from=model --chown=${nonroot.uid}:${nonroot.gid} /models/ ${spec.volume}/`,
   ]);
   expect(finalStage.some((i) => i.op === "RUN")).toBe(false); // no shell in the final image
