@@ -122,13 +122,15 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       lifecycle.startDrain();
       admission.close();
       let clean = await lifecycle.settled(left());
-      // in-flight plain HTTP requests (bounded by what is left of the window)
+      // in-flight plain HTTP requests (bounded by what is left of the window); Bun's
+      // graceful stop also waits for idle keep-alive and half-sent requests, which
+      // must not hold the exit: once no request is in flight the rest is closed
       const stopping = closeListener(false);
-      if (clean) clean = await within(stopping, left());
-      if (!clean) {
-        log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending });
-        await closeListener(true);
-      }
+      const quiet = new AbortController();
+      if (clean) clean = await within(Promise.race([stopping, noRequestsInFlight(() => server, quiet.signal)]), left());
+      quiet.abort();
+      if (!clean) log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending, requests: server?.pendingRequests ?? 0 });
+      await closeListener(true);
       limiter?.close();
       const seconds = (performance.now() - started) / 1000;
       log.info("drained", { clean, seconds: Math.round(seconds * 1000) / 1000 });
@@ -169,6 +171,18 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       await closeListener(true);
     },
   };
+}
+
+/**
+ * Resolves once the server has no HTTP request in flight (WebSocket sessions
+ * are tracked work, so closing sockets do not count), or when `stop` aborts.
+ */
+async function noRequestsInFlight(server: () => Server<unknown> | null, stop: AbortSignal): Promise<void> {
+  while (!stop.aborted) {
+    const s = server();
+    if (!s || s.pendingRequests === 0) return;
+    await Bun.sleep(20);
+  }
 }
 
 /** true when `p` settles within `ms` (the timer never outlives the race) */

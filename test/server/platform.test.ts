@@ -390,6 +390,40 @@ describe("drain (in-process)", () => {
     await expect(rawRequest(s.port, { path: "/health" })).rejects.toThrow();
   });
 
+  test("idle keep-alive and half-sent requests do not hold the drain; a plain request in flight still finishes", async () => {
+    let answer!: () => void;
+    const slow = new Promise<void>((r) => (answer = r));
+    const slowRoute = () => new Elysia().get("/v1/slow", async () => (await slow, "done"));
+    s = await startPlatform(["--shutdown-drain-secs", "5"], { routes: [slowRoute] });
+    const port = s.port;
+    const { connect } = await import("node:net");
+    const open = (first: string) =>
+      new Promise<{ closed: Promise<void> }>((resolve) => {
+        const sock = connect(port, "127.0.0.1", () => {
+          sock.write(first);
+          resolve({ closed: new Promise<void>((r) => sock.on("close", () => r())) });
+        });
+        sock.on("data", () => {});
+        sock.on("error", () => {});
+      });
+    // one keep-alive connection that already got its answer and now idles, one that never finishes its head
+    const idle = await open(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    const half = await open(`GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    const inFlight = fetch(`${s.url}/v1/slow`).then((r) => r.text());
+    await Bun.sleep(100);
+    const t0 = performance.now();
+    const draining = s.server.drain();
+    await Bun.sleep(200);
+    answer();
+    expect(await inFlight).toBe("done");
+    const result = await draining;
+    expect(result.clean).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(1500);
+    await idle.closed;
+    await half.closed;
+    expect(s.logs.some((l) => l.msg === "drain window expired: closing remaining connections")).toBe(false);
+  });
+
   test("past the window the remaining work is abandoned and sockets are closed", async () => {
     s = await startPlatform(["--shutdown-drain-secs", "1"]);
     s.server.deps.lifecycle.track(new Promise(() => {}));
