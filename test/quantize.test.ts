@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onnx } from "onnx-proto";
@@ -190,6 +190,10 @@ describe("quantizeEncoderFile and `gigastt quantize`", () => {
     expect(opTypes(decode(readFileSync(r.out)))).toContain("MatMulInteger");
     expect(quantizeEncoderFile({ modelDir: dir }).skipped).toBe(true);
     expect(quantizeEncoderFile({ modelDir: dir, force: true }).skipped).toBe(false);
+    // a source newer than the int8 file (the fp32 model changed) makes it stale
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(dir, "v3_e2e_rnnt_encoder.onnx"), later, later);
+    expect(quantizeEncoderFile({ modelDir: dir }).skipped).toBe(false);
     const wo = quantizeEncoderFile({ modelDir: dir, mode: "weight-only" });
     expect(wo.out).toBe(join(dir, INT8_ENCODER["weight-only"]));
   });

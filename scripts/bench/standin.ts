@@ -18,7 +18,7 @@
  * bursts (a frame that emits often emits up to the cap of 3), so fewer frames emit than
  * tokens per frame suggests; the manifest records both.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onnx } from "onnx-proto";
 import { LogMelExtractor } from "../../src/frontend/logmel.ts";
@@ -510,6 +510,8 @@ export async function writeStandIn(dir: string, opts: StandInOptions & { force?:
   }
   const t0 = performance.now();
   mkdirSync(dir, { recursive: true });
+  // int8 encoders derived from an earlier stand-in no longer match it
+  for (const f of ["v3_e2e_rnnt_encoder.int8.onnx", "v3_e2e_rnnt_encoder_int8.onnx"]) rmSync(join(dir, f), { force: true });
   const enc = encoderGraph(layers, dFf);
   const encParams = enc.params.reduce((a, p) => a + numel(p.dims), 0);
   log(`encoder: ${layers} blocks, FFN ${dFf}, ${(encParams / 1e6).toFixed(1)} M parameters`);

@@ -21,7 +21,7 @@ export interface QuantizeFileOptions {
   readonly mode?: QuantizeMode;
   /** output path (default: the mode's name in `modelDir`) */
   readonly out?: string;
-  /** rewrite an existing output */
+  /** rewrite an existing output even when it is newer than the source */
   readonly force?: boolean;
   /** fp32 source (default `modelDir`/v3_e2e_rnnt_encoder.onnx) */
   readonly source?: string;
@@ -47,7 +47,8 @@ export function quantizeEncoderFile(opts: QuantizeFileOptions, now: () => number
     throw new GigasttError("model_missing", `model files missing: ${basename(source)} in ${opts.modelDir}`, { details: { dir: opts.modelDir, missing: [basename(source)] } });
   }
   const bytesIn = statSync(source).size;
-  if (existsSync(out) && !opts.force) {
+  // an existing output older than its source is stale (the fp32 file changed): rewrite it
+  if (existsSync(out) && !opts.force && statSync(out).mtimeMs >= statSync(source).mtimeMs) {
     return { source, out, skipped: true, bytesIn, bytesOut: statSync(out).size, seconds: 0, stats: null };
   }
   let model: onnx.ModelProto;

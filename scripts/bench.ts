@@ -1,0 +1,437 @@
+#!/usr/bin/env bun
+/**
+ * The benchmark (issue 6): one process run on the full-size stand-in model.
+ *
+ *   bun run bench [-- --json FILE] [--quick] [--model-dir DIR] [--no-peers] [--no-server]
+ *
+ * Measures the front end, file transcription against the encoder floor, latency vs audio
+ * length (docs/latency.svg), fp32 vs int8 encoders, the server (concurrent real-time
+ * WebSocket streams, REST throughput, event-loop lag), memory and startup of `gigastt serve`,
+ * and the peers (onnx-asr, the Rust engine's Python bindings) on the same files. Writes JSON
+ * and the generated part of BENCHMARKS.md. Exits 0 once every figure is measured, whether
+ * or not the targets are met. Not a test.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { greedyDecode, type RnntStep } from "../src/decode/greedy.ts";
+import { Transcriber } from "../src/engine/transcriber.ts";
+import { LogMelExtractor } from "../src/frontend/logmel.ts";
+import { type ModelFiles, selectModelFiles } from "../src/model/files.ts";
+import { RnntModel } from "../src/model/rnnt.ts";
+import { quantizeEncoderFile } from "../src/quantize/index.ts";
+import { createSession, ortVersion, tensorF32, tensorI64 } from "../src/runtime/ort.ts";
+import { STREAM_SEGMENTER } from "../src/server/streaming/utterances.ts";
+import type { Word } from "../src/types.ts";
+import { runServe } from "../src/cli/serve.ts";
+import { speechLikeClip, toWav } from "./bench/clip.ts";
+import { renderReport, writeBenchmarksMd } from "./bench/report.ts";
+import { type DecodeRecord, restThroughput, type StreamTrialResult, streamTrial } from "./bench/server-load.ts";
+import { readManifest, writeStandIn } from "./bench/standin.ts";
+import { cpuBusy, machineInfo, median, procMemory, round, timeIt } from "./bench/stats.ts";
+import { latencyPlot } from "./bench/svg.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const { values: args } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    json: { type: "string" },
+    quick: { type: "boolean" },
+    "model-dir": { type: "string" },
+    "no-peers": { type: "boolean" },
+    "no-server": { type: "boolean" },
+    note: { type: "string" },
+  },
+  strict: true,
+});
+const QUICK = !!args.quick;
+const MODEL_DIR = resolve(args["model-dir"] ?? join(ROOT, ".bench/model"));
+const BENCH_DIR = join(ROOT, ".bench");
+const JSON_OUT = resolve(args.json ?? join(BENCH_DIR, QUICK ? "bench-quick.json" : "bench.json"));
+mkdirSync(BENCH_DIR, { recursive: true });
+
+const log = (s: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const tStart = performance.now();
+const result: Record<string, unknown> = {};
+
+// ---------------------------------------------------------------- machine, model
+const machine = machineInfo();
+log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadavg.join(" ")}`);
+const busyBefore = await cpuBusy(2000);
+// an explicit --model-dir keeps the parameters it was generated with (e.g. a small variant)
+const prevManifest = args["model-dir"] ? readManifest(MODEL_DIR) : undefined;
+const gen = await writeStandIn(MODEL_DIR, { log, ...(prevManifest ? { layers: prevManifest.layers, dFf: prevManifest.dFf, seed: prevManifest.seed } : {}) });
+const manifest = gen.manifest;
+log(`stand-in ${gen.cached ? "cached" : "generated"} in ${MODEL_DIR} (${(manifest.parameters.total / 1e6).toFixed(1)} M parameters)`);
+const fp32Files = selectModelFiles(MODEL_DIR, "fp32");
+const modelBytes = Object.entries(manifest.bytes).filter(([f]) => f.startsWith("v3_")).reduce((a, [, n]) => a + n, 0);
+
+// the 16 s clip, as the WAV the peers read (our pipeline gets the same PCM16 values)
+const clip16 = speechLikeClip(16);
+const wav16 = toWav(clip16.samples);
+const wavPath = join(BENCH_DIR, "clip16.wav");
+writeFileSync(wavPath, wav16);
+const samples16 = pcmToFloat(wav16.subarray(44));
+const mel = new LogMelExtractor();
+const feats16 = mel.compute(samples16);
+
+function pcmToFloat(b: Uint8Array): Float32Array {
+  const v = new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return Float32Array.from(v, (x) => x / 32768);
+}
+
+// ---------------------------------------------------------------- front end
+{
+  const sixty = speechLikeClip(60, 99).samples;
+  const times = await timeIt(() => mel.compute(sixty), QUICK ? 10 : 30, 3);
+  result.frontend_x_realtime = round(60000 / median(times), 0);
+  result.frontend = { audio_s: 60, median_ms: round(median(times), 2), runs: times.length, threads: 1 };
+  log(`front end: ${result.frontend_x_realtime}× real time`);
+}
+
+// ---------------------------------------------------------------- file transcription vs encoder floor
+const REPS = QUICK ? 3 : 7;
+const t1 = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1 });
+const floor = await createSession(fp32Files.encoder, { intraOpThreads: 1 });
+const floorRun = (f: { features: Float32Array; frames: number }) =>
+  floor.run({ audio_signal: tensorF32(f.features, [1, 64, f.frames]), length: tensorI64(BigInt64Array.of(BigInt(f.frames)), [1]) });
+{
+  await t1.transcribe(samples16);
+  await floorRun(feats16);
+  const e2e: number[] = [];
+  const fl: number[] = [];
+  let words = 0;
+  for (let i = 0; i < REPS; i++) {
+    let t = performance.now();
+    words = (await t1.transcribe(samples16)).words.length;
+    e2e.push(performance.now() - t);
+    t = performance.now();
+    await floorRun(feats16);
+    fl.push(performance.now() - t);
+  }
+  const e2eMs = median(e2e);
+  const floorMs = median(fl);
+  result.e2e_over_floor = round(e2eMs / floorMs, 3);
+  result.encoder_rtf_1thread = round(floorMs / 16000, 4);
+  result.file16 = { audio_s: 16, threads: 1, workers: 1, reps: REPS, e2e_ms: round(e2eMs, 0), floor_ms: round(floorMs, 0), e2e_runs_ms: e2e.map((x) => round(x, 0)), floor_runs_ms: fl.map((x) => round(x, 0)), words };
+  log(`16 s file: e2e ${e2eMs.toFixed(0)} ms, floor ${floorMs.toFixed(0)} ms, ratio ${result.e2e_over_floor}`);
+}
+
+// ---------------------------------------------------------------- latency vs audio length
+{
+  const lengths = [2, 5, 10, 16, 20, 40, 120];
+  const rows: { seconds: number; e2e_ms: number; floor_ms: number | null }[] = [];
+  for (const s of lengths) {
+    const samples = speechLikeClip(s, 300 + s).samples;
+    const reps = s >= 120 ? 1 : s >= 40 ? (QUICK ? 1 : 2) : QUICK ? 2 : 3;
+    const e2e = median(await timeIt(() => t1.transcribe(samples), reps, s >= 40 ? 0 : 1));
+    let fl: number | null = null;
+    if (s <= 40 || !QUICK) {
+      const f = mel.compute(samples);
+      fl = median(await timeIt(() => floorRun(f), s >= 40 ? 1 : reps, s >= 40 ? 0 : 1));
+    }
+    rows.push({ seconds: s, e2e_ms: round(e2e, 0), floor_ms: fl === null ? null : round(fl, 0) });
+    log(`latency ${s} s: pipeline ${e2e.toFixed(0)} ms, one encoder call ${fl === null ? "—" : fl.toFixed(0)} ms`);
+  }
+  result.latency = rows;
+  const svg = latencyPlot({
+    title: "gigastt: transcription time vs audio length (stand-in GigaAM v3, fp32, 1 thread)",
+    subtitle: `${machine.cpu.replace(/\s+/g, " ")} · ${new Date().toISOString().slice(0, 10)}${QUICK ? " · --quick" : ""}`,
+    xLabel: "audio length (s)",
+    yLabel: "wall time (ms)",
+    markX: { x: 20, label: "20 s segments" },
+    series: [
+      { name: "gigastt pipeline (≤20 s segments, 1 worker)", color: "#1f77b4", points: rows.map((r) => ({ x: r.seconds, y: r.e2e_ms })) },
+      {
+        name: "one encoder call on the whole clip",
+        color: "#d62728",
+        dashed: true,
+        points: rows.filter((r) => r.floor_ms !== null).map((r) => ({ x: r.seconds, y: r.floor_ms! })),
+      },
+    ],
+  });
+  mkdirSync(join(ROOT, "docs"), { recursive: true });
+  writeFileSync(join(ROOT, "docs/latency.svg"), svg);
+}
+await floor.release();
+
+// ---------------------------------------------------------------- decoder share, int8 variants
+{
+  const dyn = quantizeEncoderFile({ modelDir: MODEL_DIR, mode: "dynamic" });
+  const woPath = join(BENCH_DIR, "variants", "v3_e2e_rnnt_encoder.weight-only.onnx");
+  mkdirSync(join(BENCH_DIR, "variants"), { recursive: true });
+  const wo = quantizeEncoderFile({ modelDir: MODEL_DIR, mode: "weight-only", out: woPath });
+  log(`int8 encoders: dynamic ${(dyn.bytesOut / 1e6).toFixed(0)} MB${dyn.skipped ? " (existing)" : ` in ${dyn.seconds.toFixed(1)} s`}, weight-only ${(wo.bytesOut / 1e6).toFixed(0)} MB`);
+  const variants: [string, ModelFiles][] = [
+    ["fp32", fp32Files],
+    ["int8_dynamic", { ...fp32Files, encoder: dyn.out, precision: "int8" }],
+    ["int8_weight_only", { ...fp32Files, encoder: woPath, precision: "int8" }],
+  ];
+  let refEnc: Float32Array | null = null;
+  let refTokens: number[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, files] of variants) {
+    const m = await RnntModel.load(files, { intraOpThreads: 1 });
+    await m.encode(feats16.features, feats16.frames);
+    const enc: number[] = [];
+    const dec: number[] = [];
+    let encoded: { enc: Float32Array; frames: number } = { enc: new Float32Array(0), frames: 0 };
+    let tokens: number[] = [];
+    for (let i = 0; i < REPS; i++) {
+      let t = performance.now();
+      encoded = await m.encode(feats16.features, feats16.frames);
+      enc.push(performance.now() - t);
+      t = performance.now();
+      tokens = (await greedyDecode(m as RnntStep, encoded.enc, encoded.frames)).map((x) => x.id);
+      dec.push(performance.now() - t);
+    }
+    await m.release();
+    const row: Record<string, unknown> = {
+      file: files.encoder.slice(ROOT.length + 1),
+      mb: round(Bun.file(files.encoder).size / 1e6, 0),
+      encode_ms: round(median(enc), 0),
+      decode_ms: round(median(dec), 1),
+      tokens: tokens.length,
+      frames: encoded.frames,
+    };
+    if (name === "fp32") {
+      refEnc = encoded.enc;
+      refTokens = tokens;
+      result.decode_share = round(median(dec) / median(enc), 4);
+      result.decode = { encode_ms: row.encode_ms, decode_ms: row.decode_ms, tokens: tokens.length, frames: encoded.frames, tokens_per_frame: round(tokens.length / encoded.frames, 3) };
+      log(`decoder+joint: ${median(dec).toFixed(1)} ms for ${tokens.length} tokens / ${encoded.frames} frames = ${(100 * (result.decode_share as number)).toFixed(2)} % of the encoder`);
+    } else {
+      let maxDiff = 0;
+      for (let i = 0; i < refEnc!.length; i++) maxDiff = Math.max(maxDiff, Math.abs(refEnc![i]! - encoded.enc[i]!));
+      row.max_abs_diff = round(maxDiff, 4);
+      row.token_agreement = round(1 - editDistance(refTokens, tokens) / Math.max(1, refTokens.length, tokens.length), 4);
+      row.speed_vs_fp32 = round((out.fp32 as { encode_ms: number }).encode_ms / (row.encode_ms as number), 3);
+    }
+    out[name] = row;
+    log(`${name}: encoder ${row.encode_ms} ms${row.max_abs_diff !== undefined ? `, max |Δ| ${row.max_abs_diff}, tokens agree ${row.token_agreement}` : ""}`);
+  }
+  result.quantize = { ...out, dynamic_quantize_s: dyn.skipped ? null : round(dyn.seconds, 1), weight_only_quantize_s: wo.skipped ? null : round(wo.seconds, 1) };
+}
+await t1.close();
+
+function editDistance(a: readonly number[], b: readonly number[]): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+// ---------------------------------------------------------------- server (in this process)
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+    s.on("error", rej);
+  });
+}
+
+async function waitReady(port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<boolean> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end && alive()) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/ready`);
+      if (r.status === 200) return true;
+    } catch {}
+    await Bun.sleep(25);
+  }
+  return false;
+}
+
+if (!args["no-server"]) {
+  const port = await freePort();
+  const decodes: DecodeRecord[] = [];
+  const signals = new (await import("node:events")).EventEmitter();
+  const workers = machine.cores;
+  const serving = runServe(
+    ["--port", String(port), "--model-dir", MODEL_DIR, "--offline", "--workers", String(workers), "--pool-size", "64", "--log-level", "error", "--idle-timeout-secs", "600"],
+    {
+      signals: signals as unknown as Pick<NodeJS.Process, "on" | "off">,
+      isTTY: false,
+      loadTranscriber: async (files, w) => {
+        const t = await Transcriber.fromFiles(files, { workers: w });
+        return {
+          info: t.info,
+          transcribeStream: (chunks, o) => t.transcribeStream(chunks, o),
+          close: () => t.close(),
+          async decodeSegment(samples: Float32Array, offsetSeconds: number, o?: { session?: string; signal?: AbortSignal }): Promise<Word[]> {
+            const head = samples.slice(0, 16);
+            const end = offsetSeconds + samples.length / 16000;
+            const words = await t.decodeSegment(samples, offsetSeconds, o);
+            decodes.push({ session: o?.session ?? "", offset: offsetSeconds, end, done: performance.now(), head, words });
+            return words;
+          },
+        };
+      },
+    },
+  );
+  if (!(await waitReady(port, 120_000))) throw new Error("in-process server did not become ready");
+  log(`server ready on ${port} with ${workers} workers`);
+  const rest = await restThroughput({ port, concurrency: 2 * workers, seconds: QUICK ? 12 : 30 });
+  result.rest_5s = rest;
+  result.loop_lag_p99_ms = rest.loopLagP99;
+  log(`REST 5 s clips: ${rest.clipsPerSecond}/s (${rest.xRealtime}× real time), loop lag p99 ${rest.loopLagP99} ms`);
+
+  const trials: StreamTrialResult[] = [];
+  const seconds = QUICK ? 20 : 30;
+  const minPause = STREAM_SEGMENTER.minPauseMs / 1000;
+  let baselineRate = 0;
+  let sustained = 0;
+  const ok = (r: StreamTrialResult) =>
+    r.errors.length === 0 && r.partialP95 <= 500 && r.finalP95 <= 1000 && r.partialsPerSpeechSecond >= 0.7 * baselineRate && r.partialSamples > 0 && r.finalSamples > 0;
+  const plan = QUICK ? [1, 3, 5, 7, 9] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12];
+  for (const n of plan) {
+    const r = await streamTrial({ port, streams: n, seconds, decodes, minPauseSeconds: minPause });
+    if (n === 1) baselineRate = r.partialsPerSpeechSecond;
+    trials.push(r);
+    const pass = ok(r);
+    log(`streams ${n}: partial p50/p95 ${r.partialP50}/${r.partialP95} ms, final p50/p95 ${r.finalP50}/${r.finalP95} ms, ${r.partialsPerSpeechSecond} partials/s of speech, loop lag p99 ${r.loopLagP99} ms${r.errors.length ? `, errors: ${r.errors.slice(0, 2).join("; ")}` : ""} → ${pass ? "sustained" : "not sustained"}`);
+    if (pass) sustained = n;
+    else break;
+  }
+  const at = trials.find((t) => t.streams === sustained) ?? trials[0]!;
+  result.sustained_streams = sustained;
+  result.partial_p50_ms = at.partialP50;
+  result.partial_p95_ms = at.partialP95;
+  result.final_p50_ms = at.finalP50;
+  result.final_p95_ms = at.finalP95;
+  result.stream_trials = trials;
+  signals.emit("SIGTERM", "SIGTERM");
+  await serving;
+}
+
+// ---------------------------------------------------------------- memory and startup (`gigastt serve` subprocesses)
+if (!args["no-server"]) {
+  const rss: Record<string, unknown> = {};
+  const wav5 = toWav(speechLikeClip(5, 55).samples);
+  // `serve --precision int8` wants int8 files for all three graphs (the HF int8 set); `gigastt quantize`
+  // makes the encoder only, so the decoder and joint (7 MB together) are linked in as fp32
+  const int8Dir = join(BENCH_DIR, "variants", "int8");
+  mkdirSync(int8Dir, { recursive: true });
+  const links: [string, string][] = [
+    ["v3_e2e_rnnt_encoder.onnx", fp32Files.encoder],
+    ["v3_e2e_rnnt_encoder.int8.onnx", join(MODEL_DIR, "v3_e2e_rnnt_encoder.int8.onnx")],
+    ["v3_e2e_rnnt_decoder.onnx", fp32Files.decoder],
+    ["v3_e2e_rnnt_decoder.int8.onnx", fp32Files.decoder],
+    ["v3_e2e_rnnt_joint.onnx", fp32Files.joint],
+    ["v3_e2e_rnnt_joint.int8.onnx", fp32Files.joint],
+    ["v3_e2e_rnnt_vocab.txt", fp32Files.vocab],
+  ];
+  for (const [name, target] of links) {
+    rmSync(join(int8Dir, name), { force: true });
+    symlinkSync(target, join(int8Dir, name));
+  }
+  for (const precision of ["fp32", "int8"] as const) {
+    for (const workers of [1, machine.cores]) {
+      const port = await freePort();
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--model-dir", precision === "int8" ? int8Dir : MODEL_DIR, "--offline", "--workers", String(workers), "--precision", precision, "--log-level", "error"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr!.on("data", (d) => (stderr += String(d)));
+      let exited = false;
+      child.once("exit", () => (exited = true));
+      const ready = await waitReady(port, 180_000, () => !exited);
+      const startupMs = performance.now() - t0;
+      const afterLoad = procMemory(child.pid!);
+      let entry: Record<string, unknown>;
+      if (!ready) entry = { error: `not ready: ${stderr.slice(-300)}` };
+      else {
+        for (let i = 0; i < workers; i++) await (await fetch(`http://127.0.0.1:${port}/v1/transcribe`, { method: "POST", body: wav5 })).arrayBuffer();
+        await Bun.sleep(500);
+        const m = procMemory(child.pid!);
+        entry = { steady_mb: round(m?.rssMb ?? Number.NaN, 0), after_load_mb: round(afterLoad?.rssMb ?? Number.NaN, 0), peak_mb: round(m?.peakMb ?? Number.NaN, 0), startup_ms: round(startupMs, 0) };
+      }
+      if (!exited) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+      rss[`${precision}_w${workers}`] = entry;
+      log(`serve ${precision} × ${workers} workers: ${JSON.stringify(entry)}`);
+      if (precision === "fp32" && workers === machine.cores) result.startup_ms = entry.startup_ms ?? null;
+    }
+  }
+  result.rss_mb = rss;
+}
+
+// ---------------------------------------------------------------- peers
+if (!args["no-peers"]) {
+  const venv = join(BENCH_DIR, "venv");
+  const py = join(venv, "bin/python");
+  const peers: Record<string, unknown> = {};
+  const ratio: Record<string, unknown> = {};
+  let setupError: string | null = null;
+  if (!existsSync(py)) {
+    log("creating .bench/venv (onnx-asr, onnxruntime, gigastt) …");
+    const a = spawnSync("python3", ["-m", "venv", venv], { encoding: "utf8" });
+    const b = a.status === 0 ? spawnSync(join(venv, "bin/pip"), ["install", "-q", "onnx-asr", "onnxruntime", "gigastt"], { encoding: "utf8" }) : a;
+    if (b.status !== 0) setupError = `venv setup failed: ${(b.stderr || b.stdout || "").slice(-400)}`;
+  }
+  // the gigastt wheel (manylinux_2_28 tag) imports glibc 2.38's __isoc23_strtol*: shim them on older glibc
+  const shim = join(BENCH_DIR, "isoc23-shim.so");
+  if (!existsSync(shim)) spawnSync("cc", ["-shared", "-fPIC", "-O2", "-o", shim, join(import.meta.dir, "bench/isoc23-shim.c")]);
+  const ourMs = (result.file16 as { e2e_ms: number }).e2e_ms;
+  for (const peer of ["onnx-asr", "gigastt"]) {
+    if (setupError) {
+      ratio[peer] = { error: setupError };
+      continue;
+    }
+    const env = { ...process.env, OMP_NUM_THREADS: "1", ...(peer === "gigastt" && existsSync(shim) ? { LD_PRELOAD: shim } : {}) };
+    const r = spawnSync(py, [join(import.meta.dir, "bench/peers.py"), peer, MODEL_DIR, wavPath, "1", String(QUICK ? 5 : 7)], { encoding: "utf8", env, timeout: 600_000 });
+    let out: { error?: string; times_s?: number[]; version?: string; load_s?: number; text?: string };
+    try {
+      out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+    } catch {
+      out = { error: `no result (exit ${r.status}): ${(r.stderr ?? "").slice(-400)}` };
+    }
+    if (out.error || !out.times_s?.length) {
+      ratio[peer] = { error: out.error ?? "no timings" };
+      peers[peer] = out;
+      log(`peer ${peer}: could not run: ${out.error}`);
+      continue;
+    }
+    const theirs = median(out.times_s) * 1000;
+    ratio[peer] = round(ourMs / theirs, 3);
+    peers[peer] = { version: out.version, load_s: round(out.load_s ?? Number.NaN, 2), median_ms: round(theirs, 0), runs_ms: out.times_s.map((x) => round(x * 1000, 0)), threads: 1 };
+    log(`peer ${peer}: ${theirs.toFixed(0)} ms vs ours ${ourMs} ms → ratio ${ratio[peer]}`);
+  }
+  result.peer_ratio = ratio;
+  result.peers = peers;
+}
+
+// ---------------------------------------------------------------- report
+const busyAfter = await cpuBusy(2000);
+result.meta = {
+  date: new Date().toISOString(),
+  quick: QUICK,
+  machine,
+  onnxruntime_node: ortVersion(),
+  load: { other_cpu_busy_before: busyBefore, other_cpu_busy_after: busyAfter, loadavg_after: machineInfo().loadavg, note: args.note ?? null },
+  model: {
+    dir: MODEL_DIR.startsWith(ROOT) ? MODEL_DIR.slice(ROOT.length + 1) : MODEL_DIR,
+    files: manifest.bytes,
+    parameters: manifest.parameters,
+    bytes: modelBytes,
+    generation_s: round(manifest.generationSeconds, 1),
+    generated_now: !gen.cached,
+    calibration_tokens_per_frame: manifest.calibrationTokensPerFrame,
+  },
+  bench_s: round((performance.now() - tStart) / 1000, 0),
+};
+writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+writeBenchmarksMd(join(ROOT, "BENCHMARKS.md"), renderReport(result));
+log(`done in ${((performance.now() - tStart) / 1000).toFixed(0)} s → ${JSON_OUT}, BENCHMARKS.md, docs/latency.svg`);
+process.exit(0);
