@@ -191,8 +191,8 @@ describe("quantizeEncoderFile and `gigastt quantize`", () => {
     expect(quantizeEncoderFile({ modelDir: dir }).skipped).toBe(true);
     expect(quantizeEncoderFile({ modelDir: dir, force: true }).skipped).toBe(false);
     // a source newer than the int8 file (the fp32 model changed) makes it stale
-    const later = new Date(Date.now() + 60_000);
-    utimesSync(join(dir, "v3_e2e_rnnt_encoder.onnx"), later, later);
+    const earlier = new Date(Date.now() - 3_600_000);
+    utimesSync(r.out, earlier, earlier);
     expect(quantizeEncoderFile({ modelDir: dir }).skipped).toBe(false);
     const wo = quantizeEncoderFile({ modelDir: dir, mode: "weight-only" });
     expect(wo.out).toBe(join(dir, INT8_ENCODER["weight-only"]));
