@@ -52,7 +52,9 @@ export async function runDownload(args: DownloadArgs, deps: StoreCliDeps = {}): 
     const entry = lock?.files[f.name];
     const status = report.downloaded.includes(f.name)
       ? "downloaded, verified"
-      : report.unverified.includes(f.name) || !entry
+      : report.adopted.includes(f.name)
+        ? "verified"
+        : report.unverified.includes(f.name) || !entry
         ? "present, unverified"
         : "verified";
     return `  ${f.name}  ${entry ? formatBytes(entry.size) : ""}  ${status}`;

@@ -132,7 +132,8 @@ function tryCreate(path: string, content: string): boolean {
     fd = openSync(path, "wx", 0o644);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw new GigasttError("model_invalid", `cannot create lock ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new GigasttError("model_invalid", `cannot create lock ${path}: ${code ?? (e as Error).message}`, { details: { errno: code } });
   }
   try {
     writeSync(fd, content);

@@ -6,11 +6,11 @@
 import { mkdirSync, readdirSync, statfsSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { GigasttError } from "../errors.ts";
+import { GigasttError, isGigasttError } from "../errors.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
 import type { Precision } from "../types.ts";
 import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, loadManifest } from "./catalog.ts";
-import { acquireDirLock } from "./dirlock.ts";
+import { type DirLock, acquireDirLock } from "./dirlock.ts";
 import { DEFAULT_NET, type NetOptions, downloadFile, interruptedError, partialPath, sha256File } from "./download.ts";
 import { type Env, hfEndpoint, hfToken } from "./env.ts";
 import { NoRouteError } from "./http.ts";
@@ -45,7 +45,7 @@ export interface SyncReport {
   readonly catalog: Catalog;
   /** files fetched in this run */
   readonly downloaded: readonly string[];
-  /** files hashed once and added to the lock in this run */
+  /** files hashed against the catalog in this run (and added to the lock, unless the dir is not writable) */
   readonly adopted: readonly string[];
   /** files used as is without verification */
   readonly unverified: readonly string[];
@@ -107,6 +107,42 @@ function ensureDir(dir: string): void {
   }
 }
 
+const READ_ONLY = new Set(["EROFS", "EACCES", "EPERM"]);
+
+/** The dir lock, or the errno code when the model dir is not writable (read-only mount, other owner). */
+async function lockUnlessReadOnly(dir: string, opts: Parameters<typeof acquireDirLock>[1]): Promise<DirLock | string> {
+  try {
+    return await acquireDirLock(dir, opts);
+  } catch (e) {
+    const code = isGigasttError(e) ? e.details.errno : undefined;
+    if (typeof code === "string" && READ_ONLY.has(code)) return code;
+    throw e;
+  }
+}
+
+/**
+ * A model dir this process cannot write to (e.g. a folder the Rust server filled, mounted
+ * read-only): nothing can be downloaded or locked, but catalog-sized files are still hashed
+ * against the catalog (on every start, since the result cannot be recorded) and then used.
+ */
+async function verifyReadOnly(dir: string, catalog: Catalog, base: string, state: DirState, code: string, notice: (s: string) => void, signal?: AbortSignal): Promise<string[]> {
+  const fetch = toDownload(state);
+  if (fetch.length > 0) throw new GigasttError("model_invalid", `cannot download into ${dir}: the directory is not writable (${code})\n${listing(dir, catalog, base, fetch)}`);
+  const verified: string[] = [];
+  for (const f of state.files) {
+    if (f.kind !== "unlocked") continue;
+    if (signal?.aborted) throw interruptedError(f.file.name);
+    notice(`verifying ${f.file.name} (${formatBytes(f.size)}) against the pinned SHA-256 (${dir} is not writable (${code}), so this is not recorded and happens on every start)...`);
+    const digest = await sha256File(join(dir, f.file.name));
+    if (digest !== f.file.sha256)
+      throw new GigasttError("checksum_mismatch", `${f.file.name} in ${dir} does not match the pinned SHA-256 (got ${digest}) and the directory is not writable (${code}) to download it again`, {
+        details: { file: f.file.name, dir },
+      });
+    verified.push(f.file.name);
+  }
+  return verified;
+}
+
 /** Verifies, locks and downloads; returns what happened. Does not pick the files to load. */
 export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
   const env = opts.env ?? process.env;
@@ -128,7 +164,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
     if (missing.length > 0 && opts.offline)
       throw offlineError(dir, catalog, base, missing, `the model is not installed in ${dir} and downloads are disabled (--offline / GIGASTT_OFFLINE)`);
     ensureDir(dir);
-    const lock = await acquireDirLock(dir, {
+    const lock = await lockUnlessReadOnly(dir, {
       pollMs: opts.lockPollMs,
       signal: opts.signal,
       onAbort: () => interruptedError(catalog.repo),
@@ -137,85 +173,90 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
           `another gigastt process${o ? ` (pid ${o.pid}${o.host !== hostname() ? ` on ${o.host}` : ""})` : ""} is downloading the model into ${dir}; waiting for it to finish...\n`,
         ),
     });
-    try {
-      state = inspectDir(dir, catalog); // another process may have done the work meanwhile
-      removeForeignPartials(dir);
-      const redo: CatalogFile[] = [];
-      // catalog-sized files without a lock entry: hash once against the catalog, then lock
-      for (const f of state.files) {
-        if (f.kind !== "unlocked") continue;
-        if (opts.signal?.aborted) throw interruptedError(f.file.name);
-        notice(`verifying ${f.file.name} (${formatBytes(f.size)}) against the pinned SHA-256...`);
-        const digest = await sha256File(join(dir, f.file.name));
-        if (digest === f.file.sha256) {
-          recordInLock(dir, catalog, { [f.file.name]: { size: f.size, sha256: digest } });
-          adopted.push(f.file.name);
-        } else {
-          stderr(`warning: ${f.file.name} in ${dir} does not match the pinned SHA-256 (got ${digest}); it will be downloaded again\n`);
-          redo.push(f.file);
-        }
-      }
-      for (const f of state.files) if (f.kind === "stale") notice(`${f.file.name}: ${f.why}; downloading it again`);
-      const fetch = [...toDownload(state), ...redo];
-      if (fetch.length > 0 && opts.offline) {
-        const bad = redo.map((f) => f.name);
-        if (bad.length > 0 && fetch.length === bad.length)
-          throw new GigasttError("checksum_mismatch", `${bad.join(", ")} in ${dir} failed the SHA-256 check and downloads are disabled (--offline)`);
-        throw offlineError(dir, catalog, base, fetch, `the model is not complete in ${dir} and downloads are disabled (--offline / GIGASTT_OFFLINE)`);
-      }
-      if (fetch.length > 0) {
-        // free-space check for everything still to fetch, before the first byte
-        let need = 0;
-        for (const f of fetch) {
-          const size = f.size ?? f.approxSize ?? 0;
-          const part = Bun.file(partialPath(dir, f.name)).size;
-          need += Math.max(0, size - (part <= size ? part : 0));
-        }
-        const free = freeBytes(dir);
-        if (need > free)
-          throw new GigasttError(
-            "disk_full",
-            `not enough disk space in ${dir}: the model needs ${formatBytes(need)} (${need} bytes) more, ${formatBytes(free)} (${free} bytes) free`,
-            { details: { dir, needBytes: need, freeBytes: free } },
-          );
-        const progress = createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet: opts.quiet });
-        const authOrigin = new URL(base).origin;
-        const token = hfToken(env);
-        const waited = { ms: 0 }; // one retry-waiting budget for the whole run
-        for (let i = 0; i < fetch.length; i++) {
-          const f = fetch[i]!;
-          const url = fileUrl(base, catalog, f.name);
-          let result: { size: number; sha256: string };
-          try {
-            result = await downloadFile({
-              url,
-              dir,
-              name: f.name,
-              size: f.size,
-              sha256: f.sha256,
-              env,
-              token,
-              authOrigin,
-              net,
-              progress,
-              freeBytes,
-              notice,
-              waited,
-              signal: opts.signal,
-            });
-          } catch (e) {
-            if (e instanceof NoRouteError)
-              throw offlineError(dir, catalog, base, fetch.slice(i), `cannot download the model: ${e.message}`);
-            throw e;
+    if (typeof lock === "string") {
+      adopted.push(...(await verifyReadOnly(dir, catalog, base, state, lock, notice, opts.signal)));
+      state = { ...state, files: state.files.filter((f) => !(f.kind === "unlocked" && adopted.includes(f.file.name))) };
+    } else {
+      try {
+        state = inspectDir(dir, catalog); // another process may have done the work meanwhile
+        removeForeignPartials(dir);
+        const redo: CatalogFile[] = [];
+        // catalog-sized files without a lock entry: hash once against the catalog, then lock
+        for (const f of state.files) {
+          if (f.kind !== "unlocked") continue;
+          if (opts.signal?.aborted) throw interruptedError(f.file.name);
+          notice(`verifying ${f.file.name} (${formatBytes(f.size)}) against the pinned SHA-256...`);
+          const digest = await sha256File(join(dir, f.file.name));
+          if (digest === f.file.sha256) {
+            recordInLock(dir, catalog, { [f.file.name]: { size: f.size, sha256: digest } });
+            adopted.push(f.file.name);
+          } else {
+            stderr(`warning: ${f.file.name} in ${dir} does not match the pinned SHA-256 (got ${digest}); it will be downloaded again\n`);
+            redo.push(f.file);
           }
-          const entry: LockEntry = { size: result.size, sha256: result.sha256 };
-          recordInLock(dir, catalog, { [f.name]: entry });
-          downloaded.push(f.name);
         }
+        for (const f of state.files) if (f.kind === "stale") notice(`${f.file.name}: ${f.why}; downloading it again`);
+        const fetch = [...toDownload(state), ...redo];
+        if (fetch.length > 0 && opts.offline) {
+          const bad = redo.map((f) => f.name);
+          if (bad.length > 0 && fetch.length === bad.length)
+            throw new GigasttError("checksum_mismatch", `${bad.join(", ")} in ${dir} failed the SHA-256 check and downloads are disabled (--offline)`);
+          throw offlineError(dir, catalog, base, fetch, `the model is not complete in ${dir} and downloads are disabled (--offline / GIGASTT_OFFLINE)`);
+        }
+        if (fetch.length > 0) {
+          // free-space check for everything still to fetch, before the first byte
+          let need = 0;
+          for (const f of fetch) {
+            const size = f.size ?? f.approxSize ?? 0;
+            const part = Bun.file(partialPath(dir, f.name)).size;
+            need += Math.max(0, size - (part <= size ? part : 0));
+          }
+          const free = freeBytes(dir);
+          if (need > free)
+            throw new GigasttError(
+              "disk_full",
+              `not enough disk space in ${dir}: the model needs ${formatBytes(need)} (${need} bytes) more, ${formatBytes(free)} (${free} bytes) free`,
+              { details: { dir, needBytes: need, freeBytes: free } },
+            );
+          const progress = createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet: opts.quiet });
+          const authOrigin = new URL(base).origin;
+          const token = hfToken(env);
+          const waited = { ms: 0 }; // one retry-waiting budget for the whole run
+          for (let i = 0; i < fetch.length; i++) {
+            const f = fetch[i]!;
+            const url = fileUrl(base, catalog, f.name);
+            let result: { size: number; sha256: string };
+            try {
+              result = await downloadFile({
+                url,
+                dir,
+                name: f.name,
+                size: f.size,
+                sha256: f.sha256,
+                env,
+                token,
+                authOrigin,
+                net,
+                progress,
+                freeBytes,
+                notice,
+                waited,
+                signal: opts.signal,
+              });
+            } catch (e) {
+              if (e instanceof NoRouteError)
+                throw offlineError(dir, catalog, base, fetch.slice(i), `cannot download the model: ${e.message}`);
+              throw e;
+            }
+            const entry: LockEntry = { size: result.size, sha256: result.sha256 };
+            recordInLock(dir, catalog, { [f.name]: entry });
+            downloaded.push(f.name);
+          }
+        }
+        state = inspectDir(dir, catalog);
+      } finally {
+        lock.release();
       }
-      state = inspectDir(dir, catalog);
-    } finally {
-      lock.release();
     }
   }
   const other = state.files.filter((f) => f.kind === "locked" && f.otherVersion).map((f) => f.file.name);
