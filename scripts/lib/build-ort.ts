@@ -47,9 +47,10 @@ function run(cmd: string[], cwd: string): void {
 /**
  * Makes `<cacheRoot>/<version>/node_modules/<name>` exist for every pinned
  * package (download with `npm pack`, verify integrity, unpack) and returns
- * the `node_modules` folder.
+ * the `node_modules` folder. A tarball whose integrity differs from the pin
+ * is deleted and nothing is unpacked. `registry` overrides npm's (tests).
  */
-export function ensurePinnedPackages(pkgs: readonly PinnedPackage[], cacheRoot: string): string {
+export function ensurePinnedPackages(pkgs: readonly PinnedPackage[], cacheRoot: string, opts: { registry?: string } = {}): string {
   const version = pkgs[0]!.version;
   const base = join(cacheRoot, version);
   const nm = join(base, "node_modules");
@@ -62,7 +63,7 @@ export function ensurePinnedPackages(pkgs: readonly PinnedPackage[], cacheRoot: 
     const tgz = join(tarballs, `${p.name}-${p.version}.tgz`);
     if (!existsSync(tgz) || integrityOf(readFileSync(tgz)) !== p.integrity) {
       rmSync(tgz, { force: true });
-      run(["npm", "pack", `${p.name}@${p.version}`, "--pack-destination", tarballs, "--silent"], base);
+      run(["npm", "pack", `${p.name}@${p.version}`, "--pack-destination", tarballs, "--silent", ...(opts.registry ? ["--registry", opts.registry] : [])], base);
     }
     const got = integrityOf(readFileSync(tgz));
     if (got !== p.integrity) {
