@@ -37,6 +37,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   idle_timeout: "no WS frame within `--idle-timeout-secs`",
   max_session_duration_exceeded: "WS session reached `--max-session-secs`",
   too_many_empty_frames: "more than 1000 empty WS frames",
+  backlog_exceeded: "a WS client sent more than 60 s of audio ahead of its finals (`final` with everything sent, then close)",
   timeout: "no free slot within `--pool-checkout-timeout-secs` (`Retry-After`, `retry_after_ms`)",
   pool_closed: "the server began draining while the request waited for a slot",
   shutting_down: "request or upgrade after SIGTERM/SIGINT",

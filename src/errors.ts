@@ -78,6 +78,7 @@ export const CATALOGUE = {
   idle_timeout: { http: 408, exit: EXIT.runtime, wsClose: 1001, message: "Idle timeout" },
   max_session_duration_exceeded: { http: 408, exit: EXIT.runtime, wsClose: 1008, message: "Maximum session duration exceeded", rust: true },
   too_many_empty_frames: { http: 400, exit: EXIT.usage, wsClose: 1008, message: "Too many empty frames" },
+  backlog_exceeded: { http: 429, exit: EXIT.runtime, wsClose: 1008, message: "Audio arrives faster than it can be transcribed" },
   // ---- capacity / lifecycle ----------------------------------------------
   timeout: { http: 503, exit: EXIT.runtime, wsClose: 1013, message: "Server busy, try again later", rust: true },
   pool_closed: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },

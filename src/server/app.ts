@@ -8,6 +8,7 @@ import { openaiRoutes } from "./routes/openai.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { transcribeRoutes } from "./routes/transcribe.ts";
 import { wsRoutes } from "./routes/ws.ts";
+import { transportFrameLimit } from "./streaming/ws-session.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: any Elysia plugin instance
 export type RouteFactory = (deps: ServerDeps) => Elysia<any, any, any, any, any, any, any>;
@@ -18,7 +19,8 @@ export const DEFAULT_ROUTES: readonly RouteFactory[] = [transcribeRoutes, wsRout
 export function createApp(deps: ServerDeps, platform: Platform, routes: readonly RouteFactory[] = DEFAULT_ROUTES) {
   const app = platform.install(
     new Elysia({
-      websocket: { maxPayloadLength: deps.config.wsFrameMaxBytes },
+      // the session enforces the cap itself (error frame_too_large, then 1009); Bun's limit is the backstop
+      websocket: { maxPayloadLength: transportFrameLimit(deps.config.wsFrameMaxBytes) },
     }),
   );
   app.use(systemRoutes(deps));

@@ -20,13 +20,26 @@ afterAll(async () => {
 });
 
 describe("limits", () => {
-  test("a frame over --ws-frame-max-bytes closes with 1009; the server stays healthy", async () => {
+  test("a frame over --ws-frame-max-bytes → error frame_too_large, the final, close 1009; the server stays healthy", async () => {
     const s = await server(["--ws-frame-max-bytes", "4096"]);
     const c = await WsClient.open(s.ws);
     await c.next("ready");
     c.send(new Uint8Array(4096)); // at the cap: fine
     c.send(new Uint8Array(4097));
     expect((await c.closed).code).toBe(1009);
+    expect(c.messages.slice(1).map((m) => m.type)).toEqual(["error", "final"]);
+    expect(c.messages[1]).toMatchObject({ code: "frame_too_large", message: "WebSocket frame exceeds 4096 bytes" });
+    // an oversized text frame, and one before ready, are refused the same way
+    const t = await WsClient.open(s.ws);
+    await t.next("ready");
+    t.send(JSON.stringify({ type: "configure", pad: "x".repeat(5000) }));
+    expect((await t.closed).code).toBe(1009);
+    expect(t.ofType("error").map((m) => m.code)).toEqual(["frame_too_large"]);
+    // far beyond the cap the WebSocket layer cuts the socket itself (still 1009)
+    const huge = await WsClient.open(s.ws);
+    await huge.next("ready");
+    huge.send(new Uint8Array(4096 * 2 + 1));
+    expect((await huge.closed).code).toBe(1009);
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
     // the slot came back
     const d = await WsClient.open(s.ws);
@@ -114,6 +127,53 @@ describe("limits", () => {
     for (const h of again) h.close();
   });
 });
+
+describe("backlog", () => {
+  test("a client sending faster than inference runs → error backlog_exceeded, the final with everything sent, close 1008", async () => {
+    const own = await toneTranscriberForBacklog();
+    const s = await startToneServer([], {}, own.transcriber as unknown as Transcriber);
+    servers.push(s);
+    const c = await WsClient.open(s.ws);
+    await c.next("ready");
+    c.json({ type: "configure", sample_rate: 16000 });
+    // 2 s utterances (phrase + pause) pushed as fast as possible while every decode is held back
+    const utterance = pcm16(toneAt("привет мир", 16000, { tailSec: 0.9 }));
+    const seconds = utterance.length / 2 / 16000;
+    let sent = 0;
+    while (c.socket.readyState === WebSocket.OPEN && c.ofType("error").length === 0 && sent < 90) {
+      c.send(utterance);
+      sent += seconds;
+      await Bun.sleep(1);
+    }
+    await c.next("error");
+    expect(c.ofType("error")[0]).toMatchObject({ code: "backlog_exceeded", message: "More than 60 s of audio waiting to be transcribed" });
+    own.release();
+    expect((await c.closed).code).toBe(1008);
+    // the frame that took the backlog past 60 s is the last one accepted, and nothing accepted is
+    // lost: every utterance is in the finals (frames sent after the error are ignored)
+    const accepted = Math.floor(60 / seconds) + 1;
+    expect(sent).toBeGreaterThanOrEqual(accepted * seconds);
+    expect(finalText(c.messages)).toBe(Array.from({ length: accepted }, () => "привет мир").join(" "));
+    expect(c.messages.at(-1)!.type).toBe("final");
+    expect(s.server.deps.admission.inUse).toBe(0);
+  });
+});
+
+/** the tone model, every decode held until release() */
+async function toneTranscriberForBacklog() {
+  const real = await Transcriber.load({ modelDir: makeToneModelDir(), workers: 1 });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const transcriber = {
+    info: real.info,
+    async decodeSegment(...args: Parameters<Transcriber["decodeSegment"]>) {
+      await gate;
+      return real.decodeSegment(...args);
+    },
+  };
+  afterAll(() => real.close());
+  return { transcriber, release };
+}
 
 describe("failures", () => {
   test("inference failing mid-session → error inference_error, the session goes on to its final and close 1000", async () => {

@@ -4,8 +4,9 @@
  * `not_ready`) or for a bad `?sample_rate=` (400 `invalid_sample_rate`); after
  * the upgrade everything happens in a {@link WsSession}.
  *
- * The frame cap is Bun's `maxPayloadLength` (set by the app from
- * `--ws-frame-max-bytes`): an oversized frame closes the socket with 1009.
+ * The frame cap (`--ws-frame-max-bytes`) is checked by the session: `error
+ * frame_too_large`, the `final`, close 1009. Bun's `maxPayloadLength` (twice
+ * the cap, set by the app) cuts anything larger with a bare 1009.
  */
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";

@@ -81,6 +81,8 @@ export class UtteranceStream {
   private tail: Promise<void> = Promise.resolve();
   /** finals cut but not yet emitted */
   private outstanding = 0;
+  /** 16 kHz samples answered by an emitted final (the end of its utterance) */
+  private answered = 0;
   private waiters: Array<() => void> = [];
   /** bumped whenever a final is cut: partials started before are stale */
   private generation = 0;
@@ -111,6 +113,11 @@ export class UtteranceStream {
   /** finals cut and not yet emitted */
   get pendingFinals(): number {
     return this.outstanding;
+  }
+
+  /** seconds of pushed audio not yet covered by an emitted final (the open utterance included) */
+  get backlogSeconds(): number {
+    return Math.max(0, this.total - this.answered) / SAMPLE_RATE;
   }
 
   get isOpen(): boolean {
@@ -167,6 +174,7 @@ export class UtteranceStream {
   private enqueue(utts: readonly Utterance[], last: boolean): void {
     this.generation++;
     this.outstanding++;
+    const end = utts.reduce((m, u) => Math.max(m, u.seg.start + u.seg.samples.length), 0);
     const decodes = utts.map((u) => this.decode(u.seg));
     for (const d of decodes) d.catch(() => {}); // awaited in order below
     this.tail = this.tail.then(async () => {
@@ -181,6 +189,7 @@ export class UtteranceStream {
         }
       }
       this.outstanding--;
+      this.answered = Math.max(this.answered, end);
       this.wake();
       if (this.state === "closed") return;
       if (words.length > 0 || last) {

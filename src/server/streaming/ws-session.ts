@@ -42,6 +42,27 @@ export interface WsPeer {
 /** empty binary frames tolerated per session (anchor §4.2) */
 export const MAX_EMPTY_FRAMES = 1000;
 
+/**
+ * Audio (seconds at 16 kHz) a session may have received but not yet answered
+ * with a `final`. Bun cannot pause reading a WebSocket, so a client that sends
+ * faster than the Workers transcribe (a file pushed at full speed, or an
+ * overloaded server) would otherwise pile up utterances in memory. Past this
+ * the session gets `error backlog_exceeded`, the `final` with everything it
+ * sent (nothing is dropped), and close 1008. A live stream never gets near it
+ * unless the server runs slower than real time for a whole minute; a single
+ * frame at the cap holds at most ~33 s (512 KiB at 8 kHz).
+ */
+export const MAX_BACKLOG_SECONDS = 60;
+
+/**
+ * Bun's own WebSocket message limit, above the configured frame cap: frames
+ * between the cap and this get `error frame_too_large` before the 1009 close;
+ * larger ones are cut by the WebSocket layer with a bare 1009.
+ */
+export function transportFrameLimit(frameCap: number): number {
+  return frameCap * 2;
+}
+
 export const CLOSE = Object.freeze({
   normal: 1000,
   goingAway: 1001,
@@ -64,6 +85,8 @@ export interface WsSessionOptions {
   sampleRate?: number;
   /** wall clock (ms) for the `timestamp` fields */
   now?: () => number;
+  /** see {@link MAX_BACKLOG_SECONDS} */
+  maxBacklogSeconds?: number;
 }
 
 type Incoming = { kind: "binary"; data: Uint8Array } | { kind: "text"; data: unknown };
@@ -130,6 +153,12 @@ export class WsSession {
   onMessage(data: unknown): void {
     if (this.state === "ending" || this.state === "closed") return;
     const msg: Incoming = isBinary(data) ? { kind: "binary", data: toBytes(data) } : { kind: "text", data };
+    if (messageBytes(msg) > this.o.config.wsFrameMaxBytes) {
+      const err = new GigasttError("frame_too_large", `WebSocket frame exceeds ${this.o.config.wsFrameMaxBytes} bytes`);
+      if (this.state === "active") this.end(CLOSE.tooBig, "frame too large", err);
+      else this.fail(err, CLOSE.tooBig);
+      return;
+    }
     if (this.state === "waiting") {
       this.queuedBytes += msg.kind === "binary" ? msg.data.length : 64;
       if (this.queuedBytes > Math.max(4 * this.o.config.wsFrameMaxBytes, 1 << 20)) {
@@ -270,7 +299,15 @@ export class WsSession {
     }
     this.input ??= new PcmInput(this.rate);
     const x = this.input.push(bytes);
-    if (x.length) this.ensureStream().push(x);
+    if (x.length === 0) return;
+    const stream = this.ensureStream();
+    stream.push(x);
+    const backlog = stream.backlogSeconds;
+    const max = this.o.maxBacklogSeconds ?? MAX_BACKLOG_SECONDS;
+    if (backlog > max) {
+      this.o.log.warn("ws client sends audio faster than it is transcribed: closing", { backlog_seconds: round3(backlog), max_seconds: max });
+      this.end(CLOSE.policy, "backlog exceeded", new GigasttError("backlog_exceeded", `More than ${max} s of audio waiting to be transcribed`));
+    }
   }
 
   private text(data: unknown): void {
@@ -338,6 +375,17 @@ export class WsSession {
     } catch {
       // socket gone; the close handler tears down
     }
+  }
+}
+
+/** size of a client message as sent (text re-serialised when the framework parsed it) */
+function messageBytes(m: Incoming): number {
+  if (m.kind === "binary") return m.data.length;
+  if (typeof m.data === "string") return Buffer.byteLength(m.data);
+  try {
+    return Buffer.byteLength(JSON.stringify(m.data) ?? "");
+  } catch {
+    return 0;
   }
 }
 
