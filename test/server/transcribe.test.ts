@@ -4,6 +4,7 @@
  * errors, admission, client disconnects.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { GigasttError } from "../../src/errors.ts";
 import {
   closeToneTranscriber,
   parseSse,
@@ -13,6 +14,7 @@ import {
   startToneServer,
   type TestServer,
   toneAt,
+  toneTranscriber,
   WsClient,
   wavBytes,
 } from "./streaming-helpers.ts";
@@ -173,6 +175,34 @@ describe("POST /v1/transcribe/stream", () => {
     const r = await post("/v1/transcribe/stream", new Uint8Array(1000).fill(7));
     expect(r.status).toBe(422);
     expect(await errorCode(r)).toBe("invalid_audio");
+  });
+
+  test("inference failing mid-stream → an error event inference_error, later utterances still come, then done", async () => {
+    const real = await toneTranscriber();
+    // every decode of the first utterance (it starts at 0 s) fails; the second one decodes
+    const flaky = {
+      info: real.info,
+      decodeSegment(samples: Float32Array, offset: number, opts?: Parameters<typeof real.decodeSegment>[2]) {
+        if (offset < 1) return Promise.reject(new GigasttError("inference_error"));
+        return real.decodeSegment(samples, offset, opts);
+      },
+    };
+    const s = await startToneServer([], {}, flaky as unknown as typeof real);
+    extra.push(s);
+    const two = wavBytes(Float32Array.from([...toneAt(PHRASE, 16000, { tailSec: 1 }), ...toneAt("это тест", 16000)]), 16000);
+    const r = await fetch(`${s.url}/v1/transcribe/stream`, { method: "POST", body: two });
+    expect(r.status).toBe(200);
+    const { events } = parseSse(await r.text());
+    const kinds = events.filter((e) => e.type !== "partial").map((e) => e.type);
+    expect(kinds).toEqual(["error", "final", "done"]);
+    expect(events.find((e) => e.type === "error")).toEqual({ type: "error", code: "inference_error", message: "Inference failed" });
+    expect(events.find((e) => e.type === "final")!.text).toBe("это тест");
+    expect(events.at(-1)).toMatchObject({ type: "done", text: "это тест" });
+    // REST on the same audio: the whole request fails with 500 inference_error, the slot comes back
+    const rest = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: two });
+    expect(rest.status).toBe(500);
+    expect(await rest.json()).toEqual({ error: "Inference failed", message: "Inference failed", code: "inference_error" });
+    expect(s.server.deps.admission.inUse).toBe(0);
   });
 
   test("an SSE client that disconnects mid-upload frees its slot", async () => {

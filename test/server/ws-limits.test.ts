@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Transcriber } from "../../src/engine/transcriber.ts";
-import { closeToneTranscriber, makeToneModelDir, finalText, pcm16, splitBytes, startToneServer, type TestServer, toneAt, WsClient } from "./streaming-helpers.ts";
+import { closeToneTranscriber, makeToneModelDir, finalText, pcm16, splitBytes, startToneServer, type TestServer, toneAt, toneTranscriber, WsClient } from "./streaming-helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
 const servers: TestServer[] = [];
@@ -176,6 +176,41 @@ async function toneTranscriberForBacklog() {
 }
 
 describe("failures", () => {
+  test("an unexpected failure → error internal (nothing leaked), close 1011; the slot comes back", async () => {
+    const real = await toneTranscriber();
+    // a decoder bug: throws instead of returning a rejected promise (the partial path calls it directly)
+    let broken = true;
+    const buggy = {
+      info: real.info,
+      decodeSegment(...args: Parameters<Transcriber["decodeSegment"]>) {
+        if (broken) throw new Error("bug at /secret/path/model.onnx");
+        return real.decodeSegment(...args);
+      },
+    };
+    const s = await startToneServer(["--pool-size", "1"], {}, buggy as unknown as Transcriber);
+    servers.push(s);
+    const c = await WsClient.open(s.ws);
+    await c.next("ready");
+    c.json({ type: "configure", sample_rate: 16000 });
+    c.send(pcm16(toneAt("привет мир, как дела? привет мир", 16000)));
+    const close = await c.closed;
+    expect(close.code).toBe(1011);
+    expect(c.messages.slice(1)).toEqual([{ type: "error", code: "internal", message: "Internal error" }]);
+    expect(s.server.deps.admission.inUse).toBe(0);
+    // an admission failure that is neither timeout nor pool_closed is internal too
+    broken = false;
+    const acquire = s.server.deps.admission.acquire;
+    (s.server.deps.admission as { acquire: typeof acquire }).acquire = () => Promise.reject(new Error("boom"));
+    const d = await WsClient.open(s.ws);
+    expect((await d.closed).code).toBe(1011);
+    expect(d.messages).toEqual([{ type: "error", code: "internal", message: "Internal error" }]);
+    (s.server.deps.admission as { acquire: typeof acquire }).acquire = acquire;
+    const e = await WsClient.open(s.ws);
+    await e.next("ready");
+    e.json({ type: "stop" });
+    expect((await e.closed).code).toBe(1000);
+  });
+
   test("inference failing mid-session → error inference_error, the session goes on to its final and close 1000", async () => {
     const own = await Transcriber.load({ modelDir: makeToneModelDir(), workers: 1 });
     const s = await startToneServer([], {}, own);
