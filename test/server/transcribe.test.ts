@@ -231,6 +231,40 @@ describe("POST /v1/transcribe/stream", () => {
   });
 });
 
+describe("client disconnects", () => {
+  test("a REST client that leaves mid-upload or while waiting is a client abort (499), never an internal error", async () => {
+    const s = await startToneServer(["--metrics", "--pool-size", "1", "--pool-checkout-timeout-secs", "10"]);
+    extra.push(s);
+    const port = s.server.port;
+    const leaveAfter = async (head: string, body: Uint8Array, ms: number) => {
+      const sock = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      sock.write(head);
+      sock.write(body);
+      await Bun.sleep(ms);
+      sock.end();
+    };
+    const head = (n: number) => `POST /v1/transcribe HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: ${n}\r\n\r\n`;
+    // mid-upload: half the declared body, then gone
+    await leaveAfter(head(wav.length), wav.subarray(0, wav.length >> 1), 200);
+    for (let i = 0; i < 100 && s.server.deps.admission.inUse > 0; i++) await Bun.sleep(10);
+    expect(s.server.deps.admission.inUse).toBe(0);
+    // while waiting for the only slot
+    const holder = await WsClient.open(s.ws);
+    await holder.next("ready");
+    await leaveAfter(head(wav.length), new Uint8Array(0), 200);
+    for (let i = 0; i < 100 && s.server.deps.admission.waiting > 0; i++) await Bun.sleep(10);
+    expect(s.server.deps.admission.waiting).toBe(0);
+    holder.json({ type: "stop" });
+    await holder.closed;
+    await Bun.sleep(50);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain('gigastt_http_requests_total{method="POST",path="/v1/transcribe",status="499"} 2\n');
+    expect(metrics).not.toContain('code="internal"');
+    expect(metrics).not.toContain('status="500"');
+    expect((await post("/v1/transcribe", wav)).status).toBe(200);
+  });
+});
+
 describe("admission", () => {
   test("saturated pool → 503 timeout with Retry-After after the checkout timeout, on both routes", async () => {
     const holders = await Promise.all([WsClient.open(srv.ws), WsClient.open(srv.ws)]);

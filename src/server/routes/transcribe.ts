@@ -56,12 +56,26 @@ function preflight(deps: ServerDeps, request: Request): { config: ServerConfig; 
   return { config, transcriber };
 }
 
-async function admit(deps: ServerDeps, request: Request): Promise<Slot> {
+/**
+ * Status recorded (metrics, access log) for a request whose client went away
+ * before its answer: nobody reads the response, and it is not a server error
+ * (nginx's "client closed request").
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** the client disconnected: log it as such (never as `internal`) and answer nobody */
+function clientGone(deps: ServerDeps, request: Request, stage: "waiting" | "transcribing"): Response {
+  deps.context(request).log.info("client disconnected", { path: new URL(request.url).pathname, stage });
+  return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+}
+
+async function admit(deps: ServerDeps, request: Request): Promise<Slot | null> {
   try {
     return await deps.admission.acquire({ signal: request.signal });
   } catch (e) {
     if (isGigasttError(e)) throw e;
-    throw new GigasttError("internal", "client disconnected while waiting");
+    if (request.signal.aborted) return null;
+    throw e;
   }
 }
 
@@ -75,6 +89,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
   const slot = await admit(deps, request);
+  if (!slot) return clientGone(deps, request, "waiting");
   const work = (async () => {
     try {
       const run = await runFile(audioOf(request, config), {
@@ -93,6 +108,10 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
       };
       rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
       return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+    } catch (e) {
+      // a broken upload or an aborted decode after the client left is the client's doing
+      if (request.signal.aborted) return clientGone(deps, request, "transcribing");
+      throw e;
     } finally {
       slot.release();
     }
@@ -105,6 +124,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
   const slot = await admit(deps, request);
+  if (!slot) return clientGone(deps, request, "waiting");
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   request.signal.addEventListener("abort", onClientAbort, { once: true });
@@ -116,6 +136,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   } catch (e) {
     slot.release();
     request.signal.removeEventListener("abort", onClientAbort);
+    if (request.signal.aborted) return clientGone(deps, request, "transcribing");
     throw e;
   }
 
@@ -160,7 +181,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
         deps.metrics.error(err.code);
         writer.send(errorMessage(err));
       } else {
-        rc.log.debug("sse client disconnected");
+        rc.log.info("client disconnected", { path: "/v1/transcribe/stream", stage: "streaming" });
       }
     } finally {
       slot.release();
