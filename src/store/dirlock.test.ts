@@ -59,6 +59,32 @@ describe("per-dir download lock", () => {
     await expect(acquireDirLock(dir, { pollMs: 5, waitTimeoutMs: 50 })).rejects.toThrow("timed out waiting");
   });
 
+  test("a takeover guard left empty by a taker that died is cleared after the grace period (no spinning meanwhile)", async () => {
+    writeFileSync(join(dir, DIR_LOCK_FILE), JSON.stringify({ pid: deadPid(), startedAt: 1, host: hostname() }));
+    const guard = join(dir, `${DIR_LOCK_FILE}.takeover`);
+    writeFileSync(guard, "");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(guard, old, old);
+    const l = await acquireDirLock(dir, { pollMs: 5, waitTimeoutMs: 2000 });
+    expect(JSON.parse(readFileSync(l.path, "utf8")).pid).toBe(process.pid);
+    expect(existsSync(guard)).toBe(false);
+    l.release();
+  });
+
+  test("while another waiter holds the takeover guard, a waiter polls (the event loop keeps running)", async () => {
+    writeFileSync(join(dir, DIR_LOCK_FILE), JSON.stringify({ pid: deadPid(), startedAt: 1, host: hostname() }));
+    const guard = join(dir, `${DIR_LOCK_FILE}.takeover`);
+    writeFileSync(guard, JSON.stringify({ pid: process.pid, startedAt: 1, host: hostname() })); // a live taker
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    try {
+      await expect(acquireDirLock(dir, { pollMs: 5, waitTimeoutMs: 100 })).rejects.toThrow("timed out waiting");
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(3);
+  });
+
   test("an empty lock file (writer died before writing) is taken over after the grace period", async () => {
     writeFileSync(join(dir, DIR_LOCK_FILE), "");
     const l = await acquireDirLock(dir, { pollMs: 5, unreadableGraceMs: 30, waitTimeoutMs: 2000 });

@@ -132,15 +132,27 @@ function tryCreate(path: string, content: string): boolean {
     fd = openSync(path, "wx", 0o644);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new GigasttError("model_invalid", `cannot create lock ${path}: ${code ?? (e as Error).message}`, { details: { errno: code } });
+    throw lockError(path, e);
   }
   try {
     writeSync(fd, content);
-  } finally {
+  } catch (e) {
+    // never leave an empty lock behind (it would make the next run wait for nobody)
     closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {}
+    throw lockError(path, e);
   }
+  closeSync(fd);
   return true;
+}
+
+function lockError(path: string, e: unknown): GigasttError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT")
+    return new GigasttError("disk_full", `cannot write the download lock ${path}: no space left on the device`, { details: { errno: code } });
+  return new GigasttError("model_invalid", `cannot create lock ${path}: ${code ?? (e as Error).message}`, { details: { errno: code } });
 }
 
 function ownerText(now: number): string {
@@ -161,16 +173,18 @@ function mtimeOf(path: string): number | undefined {
  * Removes a stale lock, serialised through `<lock>.takeover` so only one waiter steals it.
  * `stillStale` re-checks the lock as it is now (default: the same owner, and its pid is gone).
  */
-function takeOver(path: string, seen: LockOwner, now: number, stillStale?: (cur: LockOwner) => boolean): void {
+function takeOver(path: string, seen: LockOwner, now: number, stillStale?: (cur: LockOwner) => boolean): boolean {
   const guard = `${path}.takeover`;
   if (!tryCreate(guard, ownerText(now))) {
+    // another waiter is taking over right now, or one died doing it (dead owner, or an empty guard left for long)
     const g = readOwner(guard);
-    if (g !== "gone" && isStale(g)) {
+    const m = mtimeOf(guard);
+    if (g !== "gone" && (isStale(g) || (g === null && m !== undefined && Date.now() - m > UNREADABLE_GRACE_MS))) {
       try {
         unlinkSync(guard);
       } catch {}
     }
-    return;
+    return false;
   }
   try {
     const cur = readOwner(path);
@@ -186,6 +200,7 @@ function takeOver(path: string, seen: LockOwner, now: number, stillStale?: (cur:
       unlinkSync(guard);
     } catch {}
   }
+  return true;
 }
 
 export async function acquireDirLock(dir: string, opts: DirLockOptions = {}): Promise<DirLock> {
@@ -223,31 +238,36 @@ export async function acquireDirLock(dir: string, opts: DirLockOptions = {}): Pr
     }
     const owner = readOwner(path);
     if (owner === "gone") continue;
+    // a dead holder's lock is removed and the create retried; while another waiter is removing it, wait below
+    let takingOver = false;
     if (owner !== null && isStale(owner)) {
-      takeOver(path, owner, now());
-      continue;
-    }
-    if (owner !== null && !judgedByPid(owner)) {
+      if (takeOver(path, owner, now())) continue;
+      takingOver = true;
+    } else if (owner !== null && !judgedByPid(owner)) {
       const key = `${owner.host}/${owner.pidns ?? ""}/${owner.pid}/${owner.startedAt}`;
       const mtime = mtimeOf(path);
       if (beat === undefined || beat.key !== key || beat.mtime !== mtime) beat = { key, mtime, since: now() };
       else if (now() - beat.since > staleAfterMs) {
         const seenMtime = mtime;
-        takeOver(path, owner, now(), () => mtimeOf(path) === seenMtime);
-        beat = undefined;
-        continue;
+        if (takeOver(path, owner, now(), () => mtimeOf(path) === seenMtime)) {
+          beat = undefined;
+          continue;
+        }
+        takingOver = true;
       }
     } else beat = undefined;
     if (owner === null) {
       // empty/garbled lock: its writer died between create and write, or is writing right now
       unreadableSince ??= now();
       if (now() - unreadableSince > (opts.unreadableGraceMs ?? UNREADABLE_GRACE_MS)) {
-        takeOver(path, { pid: 0, startedAt: 0, host: hostname() }, now());
-        unreadableSince = undefined;
-        continue;
+        if (takeOver(path, { pid: 0, startedAt: 0, host: hostname() }, now())) {
+          unreadableSince = undefined;
+          continue;
+        }
+        takingOver = true;
       }
     } else unreadableSince = undefined;
-    if (!told) {
+    if (!told && !takingOver) {
       told = true;
       opts.onWait?.(owner);
     }

@@ -103,8 +103,26 @@ function ensureDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new GigasttError("model_invalid", `cannot create the model directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new GigasttError(code === "ENOSPC" || code === "EDQUOT" ? "disk_full" : "model_invalid", `cannot create the model directory ${dir}: ${code ?? (e as Error).message}`);
   }
+}
+
+/** Fails with the numbers when the files still to fetch (less their partials) do not fit. */
+function checkFreeSpace(dir: string, fetch: readonly CatalogFile[], freeBytes: (dir: string) => number): void {
+  let need = 0;
+  for (const f of fetch) {
+    const size = f.size ?? f.approxSize ?? 0;
+    const part = Bun.file(partialPath(dir, f.name)).size;
+    need += Math.max(0, size - (part <= size ? part : 0));
+  }
+  const free = freeBytes(dir);
+  if (need > free)
+    throw new GigasttError(
+      "disk_full",
+      `not enough disk space in ${dir}: the model needs ${formatBytes(need)} (${need} bytes) more, ${formatBytes(free)} (${free} bytes) free`,
+      { details: { dir, needBytes: need, freeBytes: free } },
+    );
 }
 
 const READ_ONLY = new Set(["EROFS", "EACCES", "EPERM"]);
@@ -164,6 +182,8 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
     if (missing.length > 0 && opts.offline)
       throw offlineError(dir, catalog, base, missing, `the model is not installed in ${dir} and downloads are disabled (--offline / GIGASTT_OFFLINE)`);
     ensureDir(dir);
+    // free-space check for everything still to fetch, before the first byte (and before the lock)
+    if (missing.length > 0) checkFreeSpace(dir, missing, freeBytes);
     const lock = await lockUnlessReadOnly(dir, {
       pollMs: opts.lockPollMs,
       signal: opts.signal,
@@ -204,20 +224,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
           throw offlineError(dir, catalog, base, fetch, `the model is not complete in ${dir} and downloads are disabled (--offline / GIGASTT_OFFLINE)`);
         }
         if (fetch.length > 0) {
-          // free-space check for everything still to fetch, before the first byte
-          let need = 0;
-          for (const f of fetch) {
-            const size = f.size ?? f.approxSize ?? 0;
-            const part = Bun.file(partialPath(dir, f.name)).size;
-            need += Math.max(0, size - (part <= size ? part : 0));
-          }
-          const free = freeBytes(dir);
-          if (need > free)
-            throw new GigasttError(
-              "disk_full",
-              `not enough disk space in ${dir}: the model needs ${formatBytes(need)} (${need} bytes) more, ${formatBytes(free)} (${free} bytes) free`,
-              { details: { dir, needBytes: need, freeBytes: free } },
-            );
+          checkFreeSpace(dir, fetch, freeBytes); // again: the files adopted or fetched by another process meanwhile
           const progress = createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet: opts.quiet });
           const authOrigin = new URL(base).origin;
           const token = hfToken(env);

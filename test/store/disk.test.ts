@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { parseManifest } from "../../src/store/catalog.ts";
+import { DIR_LOCK_FILE } from "../../src/store/dirlock.ts";
 import { syncModel } from "../../src/store/ensure.ts";
 import { isGigasttError } from "../../src/errors.ts";
 import type { HfTestServer } from "../helpers/hf-server.ts";
@@ -48,6 +49,31 @@ async function failure(p: Promise<unknown>) {
 
 
 describe("disk full", () => {
+  // needs a filesystem that really fills up (the stand-in cannot make the lock file's own write fail)
+  if (mounted)
+    test("a full disk fails with disk_full at once, even where the lock file cannot be written, and leaves no lock behind (real tmpfs)", async () => {
+      // sizes unknown up front (no manifest sizes): the lock file's own write is the first to hit ENOSPC
+      const catalog = parseManifest(JSON.stringify(server.manifest([NAMES.joint], { withHashes: false })));
+      const filler = join(dir, "filler");
+      Bun.spawnSync(["sh", "-c", `cat /dev/zero > ${filler}`]);
+      try {
+        for (let run = 0; run < 2; run++) {
+          const stderr: string[] = [];
+          const t0 = Date.now();
+          const e = await failure(syncModel({ modelDir: dir, precision: "fp32", catalog, env: env(server), net: fastNet(), stderr: (s) => void stderr.push(s), lockPollMs: 10 }));
+          expect(e.code).toBe("disk_full");
+          expect(e.exitCode).toBe(6);
+          expect(Date.now() - t0).toBeLessThan(2_000); // the second run does not wait for a lock nobody holds
+          expect(stderr.join("")).not.toContain("waiting");
+          expect(existsSync(join(dir, DIR_LOCK_FILE))).toBe(false);
+        }
+        expect(existsSync(join(dir, NAMES.joint))).toBe(false);
+        expect(server.log.length).toBe(0);
+      } finally {
+        rmSync(filler, { force: true });
+      }
+    });
+
   test(`the early free-space check refuses with the numbers before any request (${mode})`, async () => {
     const e = await failure(
       syncModel({
