@@ -88,6 +88,9 @@ describe("distroless filesystem in a chroot", () => {
       const dirs = readdirSync(cache);
       expect(dirs).toHaveLength(1);
       expect(statSync(join(cache, dirs[0]!)).uid).toBe(spec.run.uid);
+      // and nothing else: no onnxruntime telemetry store under HOME, no mat-debug log in /tmp
+      expect(readdirSync(join(root, spec.env.HOME!, ".cache"))).toEqual(["gigastt"]);
+      expect(readdirSync(join(root, "tmp"))).toEqual([]);
     });
 
     test("REST transcription", async () => {
