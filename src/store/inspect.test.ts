@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Catalog } from "./catalog.ts";
@@ -75,6 +75,18 @@ describe("lock file", () => {
     expect(text.indexOf("a.onnx")).toBeLessThan(text.indexOf("b.onnx"));
     expect(readdirSync(dir)).toEqual([LOCK_FILE]);
     expect(readLock(mkdtempSync(join(tmpdir(), "gigastt-nolock-")))).toBeNull();
+  });
+
+  test("a lock that cannot be written for lack of space is disk_full (exit 6), leaving no temp file", () => {
+    symlinkSync("/dev/full", join(dir, `${LOCK_FILE}.${process.pid}.tmp`)); // every write: ENOSPC
+    let err: unknown;
+    try {
+      recordInLock(dir, { repo: "o/r", revision: "rev" }, { "a.onnx": { size: 2, sha256: SHA_A } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: "disk_full", exitCode: 6 });
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   test("a corrupt lock is a clear model_invalid error naming the file", () => {

@@ -62,20 +62,23 @@ export function writeLock(dir: string, lock: ModelLock): void {
   const files: Record<string, LockEntry> = {};
   for (const name of Object.keys(lock.files).sort()) files[name] = { size: lock.files[name]!.size, sha256: lock.files[name]!.sha256 };
   const text = `${JSON.stringify({ repo: lock.repo, revision: lock.revision, files }, null, 2)}\n`;
-  const fd = openSync(tmp, "w", 0o644);
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    const fd = openSync(tmp, "w", 0o644);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, p);
   } catch (e) {
     try {
       unlinkSync(tmp);
     } catch {}
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EDQUOT")
+      throw new GigasttError("disk_full", `cannot write ${p}: no space left on the device`, { details: { dir, errno: code } });
+    throw new GigasttError("model_invalid", `cannot write ${p}: ${code ?? (e as Error).message}`, { details: { dir, errno: code } });
   }
   fsyncDir(dir);
 }
