@@ -88,7 +88,9 @@ export async function runVerify(args: { modelDir?: string; manifest?: string; pr
       case "missing":
         return `MISSING     ${e.name}`;
       case "unverifiable":
-        return `UNVERIFIED  ${e.name}: no lock entry and no pinned SHA-256 (run 'gigastt download' to fetch a verified copy)`;
+        return e.alias
+          ? `UNVERIFIED  ${e.name}: present as ${e.alias}, which has no published SHA-256 to check against`
+          : `UNVERIFIED  ${e.name}: no lock entry and no pinned SHA-256 (run 'gigastt download' to fetch a verified copy)`;
     }
   });
   out(deps)(`${result.dir}\n${lines.join("\n")}\n`);

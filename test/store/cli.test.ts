@@ -87,6 +87,14 @@ describe("gigastt download / models (in-process CLI)", () => {
     expect(r.stdout).toContain(`ok          ${NAMES.encoder}`);
   });
 
+  test("models verify --precision int8: the Rust server's _int8 encoder is reported as present but unverifiable, not missing", async () => {
+    writeFileSync(join(dir, "v3_e2e_rnnt_encoder_int8.onnx"), "rust-quantized");
+    const r = await cli(["models", "verify", "--model-dir", dir, "--precision", "int8"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("UNVERIFIED  v3_e2e_rnnt_encoder.int8.onnx: present as v3_e2e_rnnt_encoder_int8.onnx");
+    expect(r.stdout).toContain("MISSING     v3_e2e_rnnt_decoder.int8.onnx");
+  });
+
   test("models verify on an empty dir reports every missing file (exit 1)", async () => {
     const r = await cli(["models", "verify", "--model-dir", dir]);
     expect(r.code).toBe(1);
