@@ -19,6 +19,8 @@ import { NAMES, env, expectInstalled, expectNothingCorrupt, fastNet, modelFiles,
 let server: HfTestServer;
 let dir: string;
 let stderr: string[];
+/** set by a case that itself leaves other bytes under a model file name */
+let ownBytes = false;
 
 async function sync(over: Partial<Parameters<typeof syncModel>[0]> = {}, net = fastNet()) {
   return syncModel({
@@ -49,6 +51,10 @@ beforeEach(async () => {
   stderr = [];
 });
 afterEach(async () => {
+  // whatever a case did, a file under a served name is byte-identical to the served file
+  // (except where a case put other bytes there itself, on purpose)
+  if (!ownBytes) expectNothingCorrupt(dir, server);
+  ownBytes = false;
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -455,6 +461,7 @@ describe("model-dir rules", () => {
   });
 
   test("foreign files (sizes not the catalog's, no lock) are used as is with one warning line", async () => {
+    ownBytes = true;
     for (const n of Object.values(NAMES)) writeFileSync(join(dir, n), "generated test model");
     const report = await sync();
     expect(report.downloaded).toEqual([]);
@@ -488,6 +495,7 @@ describe("model-dir rules", () => {
   });
 
   test("the lock is authoritative: a locked file is not re-hashed at load (size check only)", async () => {
+    ownBytes = true;
     await sync();
     // same size, different bytes: only `models verify` (full hash) can tell
     const p = join(dir, NAMES.joint);
