@@ -8,6 +8,7 @@ import { GigasttError } from "../../src/errors.ts";
 import {
   closeToneTranscriber,
   parseSse,
+  pcm16,
   phraseToAudio,
   rawChunkedPost,
   splitBytes,
@@ -262,6 +263,38 @@ describe("client disconnects", () => {
     expect(metrics).not.toContain('code="internal"');
     expect(metrics).not.toContain('status="500"');
     expect((await post("/v1/transcribe", wav)).status).toBe(200);
+  });
+});
+
+describe("metrics", () => {
+  test("routes record WS sessions, pool use, inference time, real-time factor, audio seconds and errors by code", async () => {
+    const s = await startToneServer(["--metrics"]);
+    extra.push(s);
+    const scrape = async () => (await fetch(`${s.url}/metrics`)).text();
+    const c = await WsClient.open(`${s.ws}?sample_rate=16000`);
+    await c.next("ready");
+    const during = await scrape();
+    expect(during).toContain("gigastt_ws_active_connections 1\n");
+    expect(during).toContain("gigastt_pool_in_use 1\n");
+    c.send(pcm16(audio.samples));
+    c.json({ type: "stop" });
+    await c.closed;
+    expect((await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: wav })).status).toBe(200);
+    expect((await (await fetch(`${s.url}/v1/transcribe/stream`, { method: "POST", body: wav })).text()).length).toBeGreaterThan(0);
+    expect((await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: new Uint8Array(0) })).status).toBe(400);
+    const after = await scrape();
+    // one utterance decoded for the final of each: WS, REST, SSE
+    expect(after).toContain("gigastt_inference_duration_seconds_count 3\n");
+    expect(after).toContain("gigastt_inference_real_time_factor_count 3\n");
+    const audioSeconds = Number(/^gigastt_audio_seconds_total (\S+)$/m.exec(after)?.[1]);
+    expect(audioSeconds).toBeGreaterThan(3 * 2);
+    expect(audioSeconds).toBeLessThanOrEqual(3 * (audio.samples.length / 16000) + 1e-6);
+    expect(after).toContain("gigastt_ws_active_connections 0\n");
+    expect(after).toContain("gigastt_pool_in_use 0\n");
+    expect(after).toContain('gigastt_errors_total{code="empty_body"} 1\n');
+    expect(after).toContain('gigastt_http_requests_total{method="POST",path="/v1/transcribe",status="200"} 1\n');
+    expect(after).toContain('gigastt_http_requests_total{method="POST",path="/v1/transcribe/stream",status="200"} 1\n');
+    expect(after).toContain('gigastt_http_requests_total{method="GET",path="/v1/ws",status="101"} 1\n');
   });
 });
 
