@@ -27,6 +27,9 @@ describe("http helpers", () => {
     const url = "https://huggingface.co/x";
     expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "ECONNREFUSED" }), url)).toBeInstanceOf(NoRouteError);
     expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "ENOTFOUND" }), url)).toBeInstanceOf(NoRouteError);
+    expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "ENOTFOUND" }), url).message).toBe("cannot reach huggingface.co: ENOTFOUND (DNS lookup failed)");
+    expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "ECONNREFUSED" }), url).message).toBe("cannot reach huggingface.co: connection refused");
+    expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "EHOSTUNREACH" }), url).message).toBe("cannot reach huggingface.co: no route to the host (EHOSTUNREACH)");
     expect(classifyNetworkError(Object.assign(new TypeError("x"), { code: "ECONNRESET" }), url)).toBeInstanceOf(RetryableError);
     expect(classifyNetworkError(new Error("weird"), url)).toBeInstanceOf(RetryableError);
   });

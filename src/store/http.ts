@@ -92,12 +92,18 @@ function errCode(e: unknown): string | undefined {
   return typeof c === "string" ? c : undefined;
 }
 
+function noRouteReason(code: string): string {
+  if (code === "ConnectionRefused" || code === "ECONNREFUSED") return "connection refused";
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return `no route to the host (${code})`;
+  return `${code} (DNS lookup failed)`;
+}
+
 /** Classifies a thrown fetch/body error. */
 export function classifyNetworkError(e: unknown, url: string): Error {
   if (e instanceof NoRouteError || e instanceof RetryableError || e instanceof HttpStatusError) return e;
   if (e instanceof TimeoutError) return new RetryableError(e.message);
   const code = errCode(e);
-  if (code && NO_ROUTE_CODES.has(code)) return new NoRouteError(url, code === "ConnectionRefused" || code === "ECONNREFUSED" ? "connection refused" : `${code} (DNS lookup failed)`);
+  if (code && NO_ROUTE_CODES.has(code)) return new NoRouteError(url, noRouteReason(code));
   const msg = e instanceof Error ? e.message : String(e);
   return new RetryableError(`${code ? `${code}: ` : ""}${msg}`);
 }
