@@ -436,6 +436,26 @@ describe("platform layers", () => {
   });
 });
 
+describe("client disconnects", () => {
+  test("a client that leaves mid-upload is a client abort (499), never an internal error", async () => {
+    const s = await startToneServer(["--metrics"]);
+    extra.push(s);
+    const port = s.server.port;
+    const m = multipart([["file", wav, "a.wav"]]);
+    const sock = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    sock.write(`POST ${PATH} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${m.type}\r\nContent-Length: ${m.body.length}\r\n\r\n`);
+    sock.write(m.body.subarray(0, m.body.length >> 1));
+    await Bun.sleep(200);
+    sock.end();
+    for (let i = 0; i < 100 && s.server.deps.admission.inUse > 0; i++) await Bun.sleep(10);
+    expect(s.server.deps.admission.inUse).toBe(0);
+    await Bun.sleep(50);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain(`gigastt_http_requests_total{method="POST",path="${PATH}",status="499"} 1\n`);
+    expect(metrics).not.toContain('code="internal"');
+  });
+});
+
 describe("body cap", () => {
   test("a chunked upload crossing --body-limit-bytes → 413 payload_too_large (OpenAI shape); the rest is never read", async () => {
     const s = await startToneServer(["--body-limit-bytes", "100000"]);

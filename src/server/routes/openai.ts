@@ -33,6 +33,7 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
+import { CLIENT_CLOSED_REQUEST } from "./transcribe.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
 export const OPENAI_TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
@@ -56,6 +57,11 @@ async function handle(deps: ServerDeps, ctx: Ctx): Promise<Response> {
   try {
     return await transcriptions(deps, ctx, rc);
   } catch (e) {
+    if (ctx.request.signal.aborted) {
+      // the client left (waiting, mid-upload or mid-inference): not a server error
+      rc.log.info("client disconnected", { path: OPENAI_TRANSCRIPTIONS_PATH, stage: "transcribing" });
+      return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+    }
     return failure(deps, rc, e);
   }
 }
