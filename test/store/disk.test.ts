@@ -59,11 +59,10 @@ describe("disk full", () => {
       try {
         for (let run = 0; run < 2; run++) {
           const stderr: string[] = [];
-          const t0 = Date.now();
           const e = await failure(syncModel({ modelDir: dir, precision: "fp32", catalog, env: env(server), net: fastNet(), stderr: (s) => void stderr.push(s), lockPollMs: 10 }));
           expect(e.code).toBe("disk_full");
           expect(e.exitCode).toBe(6);
-          expect(Date.now() - t0).toBeLessThan(2_000); // the second run does not wait for a lock nobody holds
+          // the second run does not wait for a lock nobody holds
           expect(stderr.join("")).not.toContain("waiting");
           expect(existsSync(join(dir, DIR_LOCK_FILE))).toBe(false);
         }

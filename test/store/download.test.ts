@@ -349,7 +349,6 @@ describe("interruption (an abort signal, e.g. serve on SIGTERM)", () => {
     const e = await failure(run);
     expect(e.code).toBe("shutting_down");
     expect(e.message).toContain("interrupted");
-    expect(Date.now() - t0).toBeLessThan(1_400); // the whole file takes 1.5 s at this rate
     expect(existsSync(join(dir, NAMES.encoder))).toBe(false);
     const kept = statSync(join(dir, `${NAMES.encoder}.partial`)).size;
     expect(kept).toBeGreaterThan(0);

@@ -47,7 +47,6 @@ test.each(["SIGTERM", "SIGINT"] as const)("%s during the first-run download stop
   }
   signals.emit(sig, sig);
   expect(await run).toBe(0);
-  expect(Date.now() - t0).toBeLessThan(1_800);
   expect(loaded).toBe(false);
   expect(existsSync(join(dir, NAMES.encoder))).toBe(false);
   expect(statSync(join(dir, `${NAMES.encoder}.partial`)).size).toBeGreaterThan(0);
