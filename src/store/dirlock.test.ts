@@ -137,7 +137,7 @@ describe("locks that a pid cannot judge, and zombies", () => {
       utimesSync(path, t, t);
     }, 20);
     try {
-      await expect(acquireDirLock(dir, { pollMs: 5, staleAfterMs: 150, waitTimeoutMs: 500 })).rejects.toThrow("timed out waiting");
+      await expect(acquireDirLock(dir, { pollMs: 5, staleAfterMs: 400, waitTimeoutMs: 1000 })).rejects.toThrow("timed out waiting");
     } finally {
       clearInterval(beat);
     }
