@@ -94,15 +94,19 @@ export function renderReport(r: J): string {
     }
     L.push("");
   }
-  if (r.stream_trials) {
-    L.push("### Server: real-time WebSocket streams (2 workers, 100 ms PCM16 frames)", "", "| streams | partial p50 / p95 | final p50 / p95 | partials per s of speech | loop lag p99 | errors |", "|---|---|---|---|---|---|");
-    for (const t of r.stream_trials as J[]) L.push(`| ${t.streams} | ${t.partialP50} / ${t.partialP95} ms | ${t.finalP50} / ${t.finalP95} ms | ${t.partialsPerSpeechSecond} | ${t.loopLagP99} ms | ${t.errors.length} |`);
-    L.push("");
-  }
-  if (r.rest_5s) {
-    const x = r.rest_5s;
-    L.push(`REST \`POST /v1/transcribe\`, 5 s clips, ${x.concurrency} in flight: ${x.clipsPerSecond} clips/s (${x.xRealtime}× real time), latency p50/p95 ${x.latencyP50}/${x.latencyP95} ms; event-loop lag p50/p99/max ${x.loopLagP50}/${x.loopLagP99}/${x.loopLagMax} ms; ${x.errors} errors.`, "");
-  }
+  const server = (x: J, label: string) => {
+    if (x.stream_trials) {
+      L.push(`### Server (${label}): real-time WebSocket streams (2 workers, 100 ms PCM16 frames) — sustained: ${x.sustained_streams}`, "", "| streams | partial p50 / p95 | final p50 / p95 | partials per s of speech | loop lag p99 | errors |", "|---|---|---|---|---|---|");
+      for (const t of x.stream_trials as J[]) L.push(`| ${t.streams} | ${t.partialP50} / ${t.partialP95} ms | ${t.finalP50} / ${t.finalP95} ms | ${t.partialsPerSpeechSecond} | ${t.loopLagP99} ms | ${t.errors.length} |`);
+      L.push("");
+    }
+    if (x.rest_5s) {
+      const y = x.rest_5s;
+      L.push(`REST \`POST /v1/transcribe\` (${label}), 5 s clips, ${y.concurrency} in flight: ${y.clipsPerSecond} clips/s (${y.xRealtime}× real time), latency p50/p95 ${y.latencyP50}/${y.latencyP95} ms; event-loop lag p50/p99/max ${y.loopLagP50}/${y.loopLagP99}/${y.loopLagMax} ms; ${y.errors} errors.`, "");
+    }
+  };
+  server(r, "fp32, the default");
+  if (r.server_int8) server(r.server_int8, "int8 dynamic encoder, `--precision int8`");
   if (r.rss_mb) {
     L.push("### Memory and startup (`gigastt serve` subprocess)", "", "| configuration | after load | steady (after one inference per worker) | peak | startup to /ready |", "|---|---|---|---|---|");
     for (const [k, v] of Object.entries(r.rss_mb as J)) L.push(`| ${k.replace("_w", " × ")} | ${fmt(v.after_load_mb, " MB")} | ${fmt(v.steady_mb, " MB")} | ${fmt(v.peak_mb, " MB")} | ${fmt(v.startup_ms, " ms")} |`);
