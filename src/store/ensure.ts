@@ -3,7 +3,7 @@
  * select its files. Verifies/locks what is there, downloads only what is missing (or stale),
  * under an exclusive per-dir lock, with progress on stderr.
  */
-import { mkdirSync, readdirSync, statfsSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statfsSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { GigasttError, isGigasttError } from "../errors.ts";
@@ -161,6 +161,22 @@ async function verifyReadOnly(dir: string, catalog: Catalog, base: string, state
   return verified;
 }
 
+/**
+ * Offline, an int8 graph whose file is missing falls back to its fp32 file when that one is
+ * present (the model loader picks per graph: `X.int8.onnx` when present, else `X.onnx`), e.g. a
+ * folder the Rust gigastt filled (fp32 graphs + its own int8 encoder). One warning line names them.
+ * Online the int8 files are downloaded instead.
+ */
+function withFp32Fallbacks(dir: string, state: DirState, stderr: (s: string) => void): DirState {
+  const fallback = state.files.filter(
+    (f) => f.kind === "missing" && f.file.name.endsWith(".int8.onnx") && existsSync(join(dir, f.file.name.replace(/\.int8\.onnx$/, ".onnx"))),
+  );
+  if (fallback.length === 0) return state;
+  const names = fallback.map((f) => f.file.name);
+  stderr(`warning: offline and ${names.join(", ")} not in ${dir}: using the fp32 file of ${names.length === 1 ? "that graph" : "those graphs"} instead\n`);
+  return { ...state, files: state.files.filter((f) => !names.includes(f.file.name)) };
+}
+
 /** Verifies, locks and downloads; returns what happened. Does not pick the files to load. */
 export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
   const env = opts.env ?? process.env;
@@ -173,6 +189,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
   const net: NetOptions = { ...DEFAULT_NET, ...opts.net };
 
   let state: DirState = inspectDir(dir, catalog);
+  if (opts.offline) state = withFp32Fallbacks(dir, state, stderr);
   const downloaded: string[] = [];
   const adopted: string[] = [];
   const needsWork = (s: DirState) => s.files.some((f) => f.kind !== "locked" && f.kind !== "foreign");

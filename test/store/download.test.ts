@@ -433,6 +433,25 @@ describe("offline and unreachable", () => {
     expect(net.waits).toEqual([]);
   });
 
+  test("offline int8 on a Rust-filled folder: its _int8 encoder plus the fp32 decoder and joint, one warning", async () => {
+    ownBytes = true; // the folder holds other bytes under the served names on purpose
+    for (const name of [...Object.values(NAMES), "v3_e2e_rnnt_encoder_int8.onnx"]) writeFileSync(join(dir, name), `not the catalog's ${name}`);
+    const files = await ensureModel({ modelDir: dir, precision: "int8", offline: true, env: { HF_ENDPOINT: "http://127.0.0.1:1" }, stderr: (s) => void stderr.push(s) });
+    expect(files.encoder).toBe(join(dir, "v3_e2e_rnnt_encoder_int8.onnx"));
+    expect(files.decoder).toBe(join(dir, NAMES.decoder));
+    expect(files.joint).toBe(join(dir, NAMES.joint));
+    const warning = stderr.filter((l) => l.includes("using the fp32 file"));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toContain("v3_e2e_rnnt_decoder.int8.onnx, v3_e2e_rnnt_joint.int8.onnx");
+    expect(server.log.length).toBe(0);
+    // without the fp32 joint there is nothing to fall back to: the offline error names the int8 joint
+    rmSync(join(dir, NAMES.joint));
+    const e = await failure(ensureModel({ modelDir: dir, precision: "int8", offline: true, env: {}, stderr: () => {} }));
+    expect(e.code).toBe("offline");
+    expect(e.message).toContain("v3_e2e_rnnt_joint.int8.onnx");
+    expect(e.message).not.toContain("v3_e2e_rnnt_decoder.int8.onnx");
+  });
+
   test("offline with a complete locked model works without the network", async () => {
     await sync();
     const before = server.log.length;
