@@ -89,6 +89,17 @@ describe("POST /v1/transcribe", () => {
     }
   });
 
+  test("a WAV shorter than 20 ms → 422 audio_too_short (both routes); 20 ms is enough", async () => {
+    for (const path of ["/v1/transcribe", "/v1/transcribe/stream"]) {
+      const r = await post(path, wavBytes(new Float32Array(100), 16000));
+      expect(r.status).toBe(422);
+      expect(await errorCode(r)).toBe("audio_too_short");
+    }
+    const ok = await post("/v1/transcribe", wavBytes(new Float32Array(320), 16000));
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ text: "", duration: 0.02, words: [], segments: [] });
+  });
+
   test("garbage → 422 invalid_audio; MP3 → 415 unsupported_format; no paths or internals in the message", async () => {
     const g = await post("/v1/transcribe", new Uint8Array(1000).fill(7));
     expect(g.status).toBe(422);

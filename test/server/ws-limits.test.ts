@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Transcriber } from "../../src/engine/transcriber.ts";
-import { closeToneTranscriber, makeToneModelDir, finalText, pcm16, splitBytes, startToneServer, type TestServer, toneAt, toneTranscriber, WsClient } from "./streaming-helpers.ts";
+import { closeToneTranscriber, makeToneModelDir, finalText, pcm16, splitBytes, startToneServer, type TestServer, toneAt, toneTranscriber, wavBytes, WsClient } from "./streaming-helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
 const servers: TestServer[] = [];
@@ -246,6 +246,22 @@ describe("drain", () => {
     expect(live[1]!.messages.map((m) => m.type)).toEqual(["ready", "final"]);
     expect((await waiter.closed).code).toBe(1001);
     expect(waiter.messages.map((m) => m.code)).toEqual(["shutting_down"]);
+    expect((await drained).clean).toBe(true);
+  });
+
+  test("a REST request waiting for a slot when the drain starts gets 503 pool_closed; the live session its final", async () => {
+    const s = await server(["--pool-size", "1", "--pool-checkout-timeout-secs", "10", "--shutdown-drain-secs", "5"]);
+    const live = await WsClient.open(s.ws);
+    await live.next("ready");
+    const waiting = fetch(`${s.url}/v1/transcribe`, { method: "POST", body: wavBytes(toneAt(PHRASE, 16000), 16000) });
+    for (let i = 0; i < 100 && s.server.deps.admission.waiting === 0; i++) await Bun.sleep(10);
+    expect(s.server.deps.admission.waiting).toBe(1);
+    const drained = s.server.drain();
+    const r = await waiting;
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({ error: "Server is shutting down", message: "Server is shutting down", code: "pool_closed" });
+    expect((await live.closed).code).toBe(1001);
+    expect(live.messages.map((m) => m.type)).toEqual(["ready", "final"]);
     expect((await drained).clean).toBe(true);
   });
 
