@@ -12,8 +12,10 @@ import type { Elysia } from "elysia";
 import { GigasttError } from "../errors.ts";
 import type { RequestContext, ServerDeps } from "./deps.ts";
 import { errorResponse, fromFrameworkError } from "./errors.ts";
+import { openAiErrorResponse } from "./openai/render.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { withFields } from "./request-log.ts";
+import { OPENAI_TRANSCRIPTIONS_PATH } from "./routes/openai.ts";
 import { createClientIpResolver, createHostPolicy, createOriginPolicy, HSTS, type OriginDecision, requestIdFor, SECURITY_HEADERS, wantsHsts } from "./security.ts";
 
 /** Paths that skip Host/Origin/rate-limit checks (probes). */
@@ -110,7 +112,8 @@ export function createPlatform(opts: PlatformOptions): Platform {
   function reject(state: RequestState, err: GigasttError, request: Request, extra?: Record<string, string>, logFields?: Record<string, unknown>): Response {
     state.status = err.http;
     deps.metrics.error(err.code);
-    const res = errorResponse(err, { ...state.headers, ...extra });
+    // OpenAI SDK clients read errors in OpenAI's shape, also when the platform refuses the request
+    const res = state.path === OPENAI_TRANSCRIPTIONS_PATH ? openAiErrorResponse(err, { ...state.headers, ...extra }) : errorResponse(err, { ...state.headers, ...extra });
     const level = err.http >= 500 && err.code !== "shutting_down" && err.code !== "timeout" && err.code !== "pool_closed" && err.code !== "not_ready" ? "error" : err.http === 403 || err.http === 421 ? "warn" : "debug"; // 429s are counted, not logged loudly (floods)
     state.log[level]("request rejected", { code: err.code, status: err.http, method: request.method, path: state.path, ip: state.ip, ...logFields });
     return res;

@@ -405,18 +405,22 @@ describe("platform layers", () => {
     const { body, type } = multipart([["file", wav, "a.wav"]]);
     const origin = await fetch(`${s.url}${PATH}`, { method: "POST", body, headers: { "content-type": type, origin: "https://evil.example" } });
     expect(origin.status).toBe(403);
-    expect(((await origin.json()) as { code: string }).code).toBe("origin_denied");
+    expect(await openAiError(origin)).toMatchObject({ code: "origin_denied", type: "invalid_request_error" });
     const host = await fetch(`${s.url}${PATH}`, { method: "POST", body, headers: { "content-type": type, host: "rebind.example" } });
     expect(host.status).toBe(421);
-    await host.text();
+    expect(await openAiError(host)).toMatchObject({ code: "host_not_allowed", type: "invalid_request_error" });
     // a burst of 2 (rejections above took no token)
     const statuses: number[] = [];
+    let limited: Response | undefined;
     for (let i = 0; i < 3; i++) {
       const r = await fetch(`${s.url}${PATH}`, { method: "POST", body, headers: { "content-type": type } });
       statuses.push(r.status);
-      await r.text();
+      if (r.status === 429) limited = r;
+      else await r.text();
     }
     expect(statuses).toEqual([200, 200, 429]);
+    expect(limited!.headers.get("retry-after")).not.toBeNull();
+    expect(await openAiError(limited!)).toMatchObject({ code: "rate_limited", type: "invalid_request_error" });
 
     // the main server: pool of 2, both slots held by slow uploads
     const held = [0, 1].map(() => {
@@ -474,7 +478,7 @@ describe("body cap", () => {
     // a declared Content-Length over the cap is refused by the platform gate before the route runs
     const declared = await fetch(`${s.url}${PATH}`, { method: "POST", body, headers: { "content-type": type } });
     expect(declared.status).toBe(413);
-    expect(((await declared.json()) as { code: string }).code).toBe("payload_too_large");
+    expect(await openAiError(declared)).toMatchObject({ code: "payload_too_large", type: "invalid_request_error" });
   });
 
   test("a streamed upload under the cap is transcribed while it arrives", async () => {
