@@ -13,7 +13,7 @@ import { open } from "node:fs/promises";
 import { GigasttError } from "../errors.ts";
 import { SAMPLE_RATE } from "../types.ts";
 import { Resampler } from "./resample.ts";
-import { WavStreamDecoder, type WavFormat } from "./wav.ts";
+import { concatSamples, WavStreamDecoder, type WavFormat } from "./wav.ts";
 
 /** Shortest audio accepted: 20 ms at 16 kHz (one feature frame needs 320 samples). */
 export const MIN_SAMPLES = 320;
@@ -90,7 +90,7 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
     }
     held.push(y);
     if (total < minSamples) return;
-    const out = concat(held);
+    const out = concatSamples(held);
     held = null;
     yield out;
   }
@@ -122,14 +122,14 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
     const ms = Math.round((total / SAMPLE_RATE) * 1000);
     throw new GigasttError("audio_too_short", `the audio is too short to transcribe (${ms} ms; at least ${Math.round((minSamples / SAMPLE_RATE) * 1000)} ms needed)`);
   }
-  if (held !== null) yield concat(held);
+  if (held !== null) yield concatSamples(held);
 }
 
 /** Decode a whole WAV (bytes, a path, or "-" for stdin) into 16 kHz mono samples. */
 export async function readAudio(src: Uint8Array | string, opts: AudioLoadOptions = {}): Promise<Float32Array> {
   const parts: Float32Array[] = [];
   for await (const y of decodeAudioStream(typeof src === "string" ? openAudioSource(src) : src, opts)) parts.push(y);
-  return concat(parts);
+  return concatSamples(parts);
 }
 
 export interface SourceDeps {
@@ -179,15 +179,3 @@ function fileError(path: string, e: unknown): GigasttError {
   return new GigasttError("usage", `cannot read audio file ${path}: ${why}`, { cause: e });
 }
 
-function concat(parts: readonly Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Float32Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -141,8 +141,7 @@ export class WavStreamDecoder {
       }
     }
     this.offset += bytes.length;
-    if (outs.length === 1) return outs[0]!;
-    return concat(outs);
+    return concatSamples(outs);
   }
 
   /** End of input. Throws `invalid_audio`/`unsupported_format` when no audio could be found. */
@@ -307,7 +306,9 @@ function kindOf(tag: number, bits: number): Kind {
   );
 }
 
-function concat(parts: Float32Array[]): Float32Array {
+/** Joins sample chunks into one buffer (the only chunk itself when there is one). */
+export function concatSamples(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Float32Array(n);
