@@ -94,6 +94,7 @@ function pcmToFloat(b: Uint8Array): Float32Array {
 
 // ---------------------------------------------------------------- file transcription vs encoder floor
 const REPS = QUICK ? 3 : 7;
+let ourText16 = "";
 const t1 = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1 });
 const floor = await createSession(fp32Files.encoder, { intraOpThreads: 1 });
 const floorRun = (f: { features: Float32Array; frames: number }) =>
@@ -106,7 +107,9 @@ const floorRun = (f: { features: Float32Array; frames: number }) =>
   let words = 0;
   for (let i = 0; i < REPS; i++) {
     let t = performance.now();
-    words = (await t1.transcribe(samples16)).words.length;
+    const tr = await t1.transcribe(samples16);
+    words = tr.words.length;
+    ourText16 = tr.text;
     e2e.push(performance.now() - t);
     t = performance.now();
     await floorRun(feats16);
@@ -434,8 +437,33 @@ if (!args["no-peers"]) {
     }
     const theirs = median(out.times_s) * 1000;
     ratio[peer] = round(ourMs / theirs, 3);
-    peers[peer] = { version: out.version, load_s: round(out.load_s ?? Number.NaN, 2), median_ms: round(theirs, 0), runs_ms: out.times_s.map((x) => round(x * 1000, 0)), threads: 1 };
+    peers[peer] = {
+      version: out.version,
+      load_s: round(out.load_s ?? Number.NaN, 2),
+      median_ms: round(theirs, 0),
+      runs_ms: out.times_s.map((x) => round(x * 1000, 0)),
+      threads: 1,
+      // same model, same audio: a conforming pipeline gives the same greedy transcript
+      transcript_identical: out.text === ourText16,
+    };
     log(`peer ${peer}: ${theirs.toFixed(0)} ms vs ours ${ourMs} ms → ratio ${ratio[peer]}`);
+  }
+  // the same comparison on the int8 files (our dynamic int8 encoder; decoder/joint fp32) — not a target, a data point
+  if (!setupError && existsSync(join(int8Dir, "v3_e2e_rnnt_encoder.int8.onnx"))) {
+    const t8 = await Transcriber.load({ modelDir: int8Dir, precision: "int8", workers: 1, threadsPerWorker: 1 });
+    const ours8 = median(await timeIt(() => t8.transcribe(samples16), REPS, 1));
+    await t8.close();
+    const r = spawnSync(py, [join(import.meta.dir, "bench/peers.py"), "onnx-asr", int8Dir, wavPath, "1", String(QUICK ? 5 : 7), "int8"], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" }, timeout: 600_000 });
+    try {
+      const out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { error?: string; times_s?: number[]; version?: string };
+      if (out.times_s?.length) {
+        const theirs = median(out.times_s) * 1000;
+        result.peer_int8 = { ours_ms: round(ours8, 0), onnx_asr_ms: round(theirs, 0), ratio: round(ours8 / theirs, 3), runs_ms: out.times_s.map((x) => round(x * 1000, 0)) };
+      } else result.peer_int8 = { ours_ms: round(ours8, 0), error: out.error };
+    } catch {
+      result.peer_int8 = { ours_ms: round(ours8, 0), error: `no result (exit ${r.status})` };
+    }
+    log(`int8 files: ours ${ours8.toFixed(0)} ms, onnx-asr ${JSON.stringify(result.peer_int8)}`);
   }
   result.peer_ratio = ratio;
   result.peers = peers;

@@ -114,9 +114,15 @@ export function renderReport(r: J): string {
   }
   if (r.peer_ratio) {
     L.push("### Peers (same stand-in folder, same 16 s WAV, 1 thread)", "", "| peer | version | median | our time ÷ theirs |", "|---|---|---|---|");
+    const same = Object.entries((r.peers ?? {}) as J).filter(([, p]) => p?.transcript_identical !== undefined);
     for (const [peer, v] of Object.entries(r.peer_ratio as J)) {
       const p = r.peers?.[peer] ?? {};
       L.push(typeof v === "number" ? `| ${peer} | ${p.version} | ${p.median_ms} ms (${p.runs_ms?.length} runs) | ${v} |` : `| ${peer} | ${p.version ?? "—"} | could not run | ${String(v?.error ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)} |`);
+    }
+    for (const [peer, p] of same) L.push(`| ${peer}: transcript of the 16 s clip identical to ours | | | ${p.transcript_identical ? "yes" : "no"} |`);
+    if (r.peer_int8) {
+      const x = r.peer_int8;
+      L.push(x.ratio !== undefined ? `| onnx-asr, int8 files (\`quantization="int8"\`, our dynamic int8 encoder) | same | ${x.onnx_asr_ms} ms vs ours ${x.ours_ms} ms | ${x.ratio} (not a target) |` : `| onnx-asr, int8 files | — | could not run | ${String(x.error ?? "").slice(0, 200)} |`);
     }
     L.push("");
   }
