@@ -34,7 +34,8 @@ const OUT = 64;
 /**
  * x [B,T,96] ─ MatMul W1 [96,128] + b1 ─ ReLU ─ MatMul W2 [128,64] ─ y
  *            └ MatMul W3 [96,64] ─ z            (x feeds two MatMuls)
- * plus a Conv whose weight [32,8,5] only the weight-only mode quantizes.
+ * plus a pointwise Conv [64,32,1] + bias (ConvInteger in dynamic mode), a depthwise Conv and a k=3 Conv
+ * (fp32 in dynamic mode); weight-only mode puts a DequantizeLinear before every large enough weight.
  */
 function smallModel(): Uint8Array {
   const w1 = rand(IN * HID, Math.sqrt(3 / IN), 1);
@@ -42,14 +43,23 @@ function smallModel(): Uint8Array {
   for (let k = 0; k < IN; k++) w1[k * HID + 5] = w1[k * HID + 5]! * 8;
   return encodeModel({
     name: "small",
-    inputs: [valueInfo("x", DT.FLOAT, ["B", "T", IN]), valueInfo("c", DT.FLOAT, ["B", 8, "L"])],
-    outputs: [valueInfo("y", DT.FLOAT, ["B", "T", OUT]), valueInfo("z", DT.FLOAT, ["B", "T", OUT]), valueInfo("cy", DT.FLOAT, ["B", 32, "L"])],
+    inputs: [valueInfo("x", DT.FLOAT, ["B", "T", IN]), valueInfo("c", DT.FLOAT, ["B", 32, "L"]), valueInfo("c2", DT.FLOAT, ["B", 32, "L"])],
+    outputs: [
+      valueInfo("y", DT.FLOAT, ["B", "T", OUT]),
+      valueInfo("z", DT.FLOAT, ["B", "T", OUT]),
+      valueInfo("cy", DT.FLOAT, ["B", 64, "L"]),
+      valueInfo("dy", DT.FLOAT, ["B", 32, "L"]),
+      valueInfo("ky", DT.FLOAT, ["B", 32, "L"]),
+    ],
     initializers: [
       floatTensor("W1", [IN, HID], w1),
       floatTensor("b1", [HID], rand(HID, 0.1, 2)),
       floatTensor("W2", [HID, OUT], rand(HID * OUT, Math.sqrt(3 / HID), 3)),
       floatTensor("W3", [IN, OUT], rand(IN * OUT, Math.sqrt(3 / IN), 4)),
-      floatTensor("CW", [32, 8, 5], rand(32 * 8 * 5, 0.3, 5)),
+      floatTensor("CW", [64, 32, 1], rand(64 * 32, 0.3, 5)),
+      floatTensor("cb", [64], rand(64, 0.5, 6)),
+      floatTensor("DW", [32, 1, 5], rand(32 * 5, 0.3, 7)),
+      floatTensor("KW", [32, 32, 3], rand(32 * 32 * 3, 0.2, 8)),
     ],
     nodes: [
       node("MatMul", ["x", "W1"], ["h0"]),
@@ -57,7 +67,10 @@ function smallModel(): Uint8Array {
       node("Relu", ["h1"], ["h"]),
       node("MatMul", ["h", "W2"], ["y"]),
       node("MatMul", ["x", "W3"], ["z"]),
-      node("Conv", ["c", "CW"], ["cy"], { kernel_shape: [5], pads: [2, 2] }),
+      node("Conv", ["c", "CW", "cb"], ["cy"], { kernel_shape: [1] }),
+      // depthwise and k=3 convs: fp32 in dynamic mode
+      node("Conv", ["c2", "DW"], ["dy"], { kernel_shape: [5], pads: [2, 2], group: 32 }),
+      node("Conv", ["c2", "KW"], ["ky"], { kernel_shape: [3], pads: [1, 1] }),
     ],
   });
 }
@@ -70,14 +83,18 @@ const count = (xs: (string | null | undefined)[], x: string) => xs.filter((v) =>
 async function runBoth(a: Uint8Array, b: Uint8Array): Promise<{ maxDiff: Record<string, number>; maxRef: Record<string, number> }> {
   const T = 50;
   const L = 40;
-  const feeds = () => ({ x: tensorF32(rand(T * IN, 1, 11), [1, T, IN]), c: tensorF32(rand(8 * L, 1, 12), [1, 8, L]) });
+  const feeds = () => ({
+    x: tensorF32(rand(T * IN, 1, 11), [1, T, IN]),
+    c: tensorF32(rand(32 * L, 1, 12), [1, 32, L]),
+    c2: tensorF32(rand(32 * L, 1, 13), [1, 32, L]),
+  });
   const sa = await createSession(a);
   const sb = await createSession(b);
   const ra = await sa.run(feeds());
   const rb = await sb.run(feeds());
   const maxDiff: Record<string, number> = {};
   const maxRef: Record<string, number> = {};
-  for (const k of ["y", "z", "cy"]) {
+  for (const k of ["y", "z", "cy", "dy", "ky"]) {
     const da = ra[k]!.data as Float32Array;
     const db = rb[k]!.data as Float32Array;
     expect(db.length).toBe(da.length);
@@ -105,13 +122,20 @@ describe("dynamic int8 rewrite", () => {
     expect(count(ops, "MatMul")).toBe(0);
     expect(count(ops, "MatMulInteger")).toBe(3);
     // x feeds two MatMuls: quantized once
-    expect(count(ops, "DynamicQuantizeLinear")).toBe(2);
-    expect(count(ops, "Cast")).toBe(3);
-    expect(count(ops, "Conv")).toBe(1); // Conv stays fp32 in dynamic mode
-    expect(stats).toMatchObject({ nodes: 3, tensors: 3, elements: IN * HID + HID * OUT + IN * OUT });
-    // fp32 weights are gone, the Conv weight and the bias stay
+    expect(count(ops, "DynamicQuantizeLinear")).toBe(3);
+    // x feeds two MatMuls, c one Conv
+    expect(count(ops, "Cast")).toBe(4);
+    expect(count(ops, "Conv")).toBe(2); // depthwise and k=3 stay fp32
+    expect(count(ops, "ConvInteger")).toBe(1);
+    expect(stats).toMatchObject({ nodes: 4, tensors: 4, elements: IN * HID + HID * OUT + IN * OUT + 64 * 32 });
+    // fp32 weights are gone, the MatMul bias (an Add input) stays
     expect(init(q, "W1")).toBeUndefined();
-    expect(init(q, "CW")?.dataType).toBe(DT.FLOAT);
+    expect(init(q, "CW")).toBeUndefined();
+    expect(init(q, "b1")?.dataType).toBe(DT.FLOAT);
+    // the Conv bias is added after the scales, broadcast over time
+    expect(init(q, "cb")).toBeUndefined();
+    expect(init(q, "cb_reshaped")!.dims!.map(Number)).toEqual([64, 1]);
+    expect(q.graph!.node!.find((n) => n.output![0] === "cy")!.opType).toBe("Add");
     // MatMulInteger reads (x_q, W_q, x_zp, W_zp)
     const mm = q.graph!.node!.find((n) => n.opType === "MatMulInteger" && n.input![1] === "W2_quantized")!;
     const dq = q.graph!.node!.find((n) => n.opType === "DynamicQuantizeLinear" && n.output![0] === mm.input![0])!;
@@ -142,11 +166,33 @@ describe("dynamic int8 rewrite", () => {
     expect(s[5]! / s[4]!).toBeGreaterThan(3);
   });
 
+  test("Conv → ConvInteger: u8 weights (int8 + 128) with zero point 128, one scale per output channel", () => {
+    const conv = q.graph!.node!.find((n) => n.opType === "ConvInteger")!;
+    expect(Number(conv.attribute!.find((a) => a.name === "kernel_shape")!.ints![0])).toBe(1);
+    const wq = init(q, conv.input![1]!)!;
+    expect(wq.dataType).toBe(DT.UINT8);
+    expect(wq.dims!.map(Number)).toEqual([64, 32, 1]);
+    const zp = init(q, conv.input![3]!)!;
+    expect([...zp.rawData!]).toEqual([128]);
+    const scale = init(q, "CW_scale")!;
+    expect(scale.dims!.map(Number)).toEqual([64, 1]);
+    const w = floatData(init(decode(src), "CW")!);
+    const s = floatData(scale);
+    for (let c = 0; c < 64; c++) {
+      let m = 0;
+      for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(w[c * 32 + i]!));
+      expect(s[c]).toBeCloseTo(m / 127, 6);
+      for (let i = 0; i < 32; i++) expect(Math.abs((wq.rawData![c * 32 + i]! - 128) * s[c]! - w[c * 32 + i]!)).toBeLessThanOrEqual(s[c]! / 2 + 1e-7);
+    }
+  });
+
   test("agrees with the fp32 model through onnxruntime", async () => {
     const { maxDiff, maxRef } = await runBoth(src, onnx.ModelProto.encode(model).finish());
     expect(maxDiff.y!).toBeLessThan(0.03 * maxRef.y!);
     expect(maxDiff.z!).toBeLessThan(0.03 * maxRef.z!);
-    expect(maxDiff.cy!).toBe(0); // untouched
+    expect(maxDiff.cy!).toBeLessThan(0.03 * maxRef.cy!);
+    expect(maxDiff.dy!).toBe(0);
+    expect(maxDiff.ky!).toBe(0);
   });
 });
 
@@ -158,21 +204,22 @@ describe("weight-only int8 rewrite (the Rust server's scheme)", () => {
   test("puts DequantizeLinear (axis 0) in front of MatMul and Conv weights; compute stays fp32", () => {
     const ops = opTypes(q);
     expect(count(ops, "MatMul")).toBe(3);
-    expect(count(ops, "Conv")).toBe(1);
-    expect(count(ops, "DequantizeLinear")).toBe(4);
+    expect(count(ops, "Conv")).toBe(3);
+    expect(count(ops, "DequantizeLinear")).toBe(5); // W1, W2, W3, CW, KW (DW: 160 elements, below the threshold)
     expect(count(ops, "MatMulInteger")).toBe(0);
     expect(count(ops, "DynamicQuantizeLinear")).toBe(0);
-    expect(stats.tensors).toBe(4);
+    expect(stats.tensors).toBe(5);
     const dql = q.graph!.node!.find((n) => n.opType === "DequantizeLinear" && n.input![0] === "CW_quantized")!;
     expect(Number(dql.attribute!.find((a) => a.name === "axis")!.i)).toBe(0);
-    expect(init(q, "CW_scale")!.dims!.map(Number)).toEqual([32]);
+    expect(init(q, "CW_scale")!.dims!.map(Number)).toEqual([64]);
     expect(init(q, "W1_scale")!.dims!.map(Number)).toEqual([IN]);
     expect(init(q, "b1")?.dataType).toBe(DT.FLOAT); // 128 elements: below the size threshold
   });
 
   test("agrees with the fp32 model through onnxruntime", async () => {
     const { maxDiff, maxRef } = await runBoth(src, onnx.ModelProto.encode(model).finish());
-    for (const k of ["y", "z", "cy"]) expect(maxDiff[k]!).toBeLessThan(0.03 * maxRef[k]!);
+    for (const k of ["y", "z", "cy", "ky"]) expect(maxDiff[k]!).toBeLessThan(0.03 * maxRef[k]!);
+    expect(maxDiff.dy!).toBe(0);
   });
 });
 

@@ -12,7 +12,12 @@
  *   ≥ 1024 elements used as input ≥ 1 of MatMul, Conv or Gemm becomes int8 (symmetric,
  *   per slice of axis 0) behind a DequantizeLinear(axis 0); activations stay fp32.
  *
- * Everything else (decoder/joint graphs, small tensors, Conv in `dynamic` mode) stays fp32.
+ *   A pointwise Conv (kernel 1, group 1: the Conv1d k=1 of a Conformer conv module as PyTorch exports
+ *   it) likewise becomes DynamicQuantizeLinear → ConvInteger (u8 weights = int8 + 128 with zero point
+ *   128; onnxruntime's CPU ConvInteger takes u8 × u8) → Cast → ·scale per output channel → + bias.
+ *   Wider and depthwise convs stay fp32.
+ *
+ * Everything else (decoder/joint graphs, small tensors) stays fp32.
  */
 import { onnx } from "onnx-proto";
 
@@ -107,6 +112,17 @@ function clamp8(v: number): number {
   return v > 127 ? 127 : v < -127 ? -127 : v;
 }
 
+/** A pointwise Conv (kernel 1, group 1) whose weight is an fp32 initializer of ≥ MIN_ELEMENTS. */
+function convQuantizable(n: onnx.INodeProto, w: onnx.ITensorProto | undefined): boolean {
+  if (!w || w.dataType !== DT.FLOAT || (n.domain && n.domain !== "")) return false;
+  const dims = (w.dims ?? []).map(Number);
+  if (dims.length < 3 || numel(dims) < MIN_ELEMENTS) return false;
+  const group = Number((n.attribute ?? []).find((a) => a.name === "group")?.i ?? 1);
+  // pointwise only: a kernel of size 1 is a GEMM; wider kernels (subsampling, depthwise) gained
+  // nothing measurable on the stand-in and the first one, fed raw log-mel, lost accuracy
+  return group === 1 && dims.slice(2).every((d) => d === 1);
+}
+
 function int8Tensor(name: string, dims: readonly number[], data: Int8Array): onnx.ITensorProto {
   return { name, dims: [...dims], dataType: DT.INT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
@@ -151,8 +167,64 @@ export function quantizeModel(model: onnx.IModelProto, mode: QuantizeMode): { mo
   if (mode === "dynamic") {
     const quantizedActs = new Map<string, { q: string; scale: string; zp: string }>();
     const quantizedWeights = new Map<string, { q: string; scale: string; zp: string }>();
+    const quantizeAct = (x: string) => {
+      let act = quantizedActs.get(x);
+      if (!act) {
+        act = { q: fresh(`${x}_quantized`), scale: fresh(`${x}_scale`), zp: fresh(`${x}_zero_point`) };
+        out.push(node("DynamicQuantizeLinear", [x], [act.q, act.scale, act.zp], fresh(`${x}_QuantizeLinear`)));
+        quantizedActs.set(x, act);
+      }
+      return act;
+    };
     for (const n of nodes) {
       const wName = n.input?.[1];
+      if (n.opType === "Conv" && wName && convQuantizable(n, inits.get(wName))) {
+        // Conv (group 1) → ConvInteger: u8 activations × u8 weights (int8 + 128, zero point 128),
+        // per-output-channel scales applied after, then the bias
+        const w = inits.get(wName)!;
+        const dims = (w.dims ?? []).map(Number);
+        const C = dims[0]!;
+        const inner = numel(dims) / C;
+        const act = quantizeAct(n.input![0]!);
+        const { q, scale } = quantizeRows(floatData(w), C, inner);
+        const qu = new Uint8Array(q.length);
+        for (let i = 0; i < q.length; i++) qu[i] = q[i]! + 128;
+        const qName = fresh(`${wName}_quantized`);
+        const zName = fresh(`${wName}_zero_point`);
+        const sName = fresh(`${wName}_scale`);
+        const bcast = [C, ...dims.slice(2).map(() => 1)];
+        newInits.push({ name: qName, dims, dataType: DT.UINT8, rawData: qu }, { name: zName, dims: [], dataType: DT.UINT8, rawData: Uint8Array.of(128) }, f32Tensor(sName, bcast, scale));
+        tensors++;
+        elements += numel(dims);
+        const y = n.output![0]!;
+        const base = n.name || y;
+        const convOut = fresh(`${y}_ConvInteger`);
+        const castOut = fresh(`${y}_cast`);
+        const scaleOut = fresh(`${y}_scale`);
+        const attrs = (n.attribute ?? []).filter((a) => ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"].includes(a.name ?? ""));
+        out.push(node("ConvInteger", [act.q, qName, act.zp, zName], [convOut], fresh(`${base}_ConvInteger`), attrs));
+        out.push(node("Cast", [convOut], [castOut], fresh(`${base}_cast`), [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: DT.FLOAT }]));
+        out.push(node("Mul", [act.scale, sName], [scaleOut], fresh(`${base}_scales_mul`)));
+        const bias = n.input?.[2];
+        if (bias) {
+          const scaled = fresh(`${y}_scaled`);
+          out.push(node("Mul", [castOut, scaleOut], [scaled], fresh(`${base}_output_scale_mul`)));
+          const b = inits.get(bias)!;
+          const bName = fresh(`${bias}_reshaped`);
+          newInits.push(f32Tensor(bName, bcast, floatData(b)));
+          out.push(node("Add", [scaled, bName], [y], fresh(`${base}_bias_add`)));
+          const leftB = (uses.get(bias) ?? 0) - 1;
+          uses.set(bias, leftB);
+          if (leftB === 0) removed.add(bias);
+        } else {
+          out.push(node("Mul", [castOut, scaleOut], [y], fresh(`${base}_output_scale_mul`)));
+        }
+        rewritten++;
+        const left = (uses.get(wName) ?? 0) - 1;
+        uses.set(wName, left);
+        if (left === 0) removed.add(wName);
+        continue;
+      }
       const w = n.opType === "MatMul" && wName ? inits.get(wName) : undefined;
       const dims = (w?.dims ?? []).map(Number);
       if (!w || w.dataType !== DT.FLOAT || dims.length !== 2 || numel(dims) < MIN_ELEMENTS || (n.domain && n.domain !== "")) {
@@ -160,14 +232,8 @@ export function quantizeModel(model: onnx.IModelProto, mode: QuantizeMode): { mo
         continue;
       }
       const [K, N] = dims as [number, number];
-      const x = n.input![0]!;
       const y = n.output![0]!;
-      let act = quantizedActs.get(x);
-      if (!act) {
-        act = { q: fresh(`${x}_quantized`), scale: fresh(`${x}_scale`), zp: fresh(`${x}_zero_point`) };
-        out.push(node("DynamicQuantizeLinear", [x], [act.q, act.scale, act.zp], fresh(`${x}_QuantizeLinear`)));
-        quantizedActs.set(x, act);
-      }
+      const act = quantizeAct(n.input![0]!);
       let wq = quantizedWeights.get(wName!);
       if (!wq) {
         const { q, scale } = quantizeColumns(floatData(w), K, N);
