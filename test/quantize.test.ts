@@ -120,22 +120,21 @@ describe("dynamic int8 rewrite", () => {
   test("replaces every MatMul with a constant weight by DynamicQuantizeLinear + MatMulInteger + scales", () => {
     const ops = opTypes(q);
     expect(count(ops, "MatMul")).toBe(0);
-    expect(count(ops, "MatMulInteger")).toBe(3);
-    // x feeds two MatMuls: quantized once
+    expect(count(ops, "MatMulInteger")).toBe(4);
+    // x feeds two MatMuls: quantized once; c (transposed) one more
     expect(count(ops, "DynamicQuantizeLinear")).toBe(3);
     // x feeds two MatMuls, c one Conv
     expect(count(ops, "Cast")).toBe(4);
     expect(count(ops, "Conv")).toBe(2); // depthwise and k=3 stay fp32
-    expect(count(ops, "ConvInteger")).toBe(1);
+    expect(count(ops, "ConvInteger")).toBe(0);
+    expect(count(ops, "Transpose")).toBe(2);
     expect(stats).toMatchObject({ nodes: 4, tensors: 4, elements: IN * HID + HID * OUT + IN * OUT + 64 * 32 });
     // fp32 weights are gone, the MatMul bias (an Add input) stays
     expect(init(q, "W1")).toBeUndefined();
     expect(init(q, "CW")).toBeUndefined();
     expect(init(q, "b1")?.dataType).toBe(DT.FLOAT);
-    // the Conv bias is added after the scales, broadcast over time
-    expect(init(q, "cb")).toBeUndefined();
-    expect(init(q, "cb_reshaped")!.dims!.map(Number)).toEqual([64, 1]);
-    expect(q.graph!.node!.find((n) => n.output![0] === "cy")!.opType).toBe("Add");
+    // the Conv bias is added channels-last, before transposing back
+    expect(init(q, "cb")?.dataType).toBe(DT.FLOAT);
     // MatMulInteger reads (x_q, W_q, x_zp, W_zp)
     const mm = q.graph!.node!.find((n) => n.opType === "MatMulInteger" && n.input![1] === "W2_quantized")!;
     const dq = q.graph!.node!.find((n) => n.opType === "DynamicQuantizeLinear" && n.output![0] === mm.input![0])!;
@@ -166,24 +165,26 @@ describe("dynamic int8 rewrite", () => {
     expect(s[5]! / s[4]!).toBeGreaterThan(3);
   });
 
-  test("Conv → ConvInteger: u8 weights (int8 + 128) with zero point 128, one scale per output channel", () => {
-    const conv = q.graph!.node!.find((n) => n.opType === "ConvInteger")!;
-    expect(Number(conv.attribute!.find((a) => a.name === "kernel_shape")!.ints![0])).toBe(1);
-    const wq = init(q, conv.input![1]!)!;
-    expect(wq.dataType).toBe(DT.UINT8);
-    expect(wq.dims!.map(Number)).toEqual([64, 32, 1]);
-    const zp = init(q, conv.input![3]!)!;
-    expect([...zp.rawData!]).toEqual([128]);
+  test("pointwise Conv → Transpose + MatMulInteger on Wᵀ (int8 [Cin,Cout], one scale per output channel) + bias + Transpose", () => {
+    const wq = init(q, "CW_quantized")!;
+    expect(wq.dataType).toBe(DT.INT8);
+    expect(wq.dims!.map(Number)).toEqual([32, 64]);
     const scale = init(q, "CW_scale")!;
-    expect(scale.dims!.map(Number)).toEqual([64, 1]);
-    const w = floatData(init(decode(src), "CW")!);
+    expect(scale.dims!.map(Number)).toEqual([64]);
+    const w = floatData(init(decode(src), "CW")!); // [64, 32, 1]
     const s = floatData(scale);
-    for (let c = 0; c < 64; c++) {
+    const qv = new Int8Array(wq.rawData!.buffer, wq.rawData!.byteOffset, wq.rawData!.length);
+    for (let o = 0; o < 64; o++) {
       let m = 0;
-      for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(w[c * 32 + i]!));
-      expect(s[c]).toBeCloseTo(m / 127, 6);
-      for (let i = 0; i < 32; i++) expect(Math.abs((wq.rawData![c * 32 + i]! - 128) * s[c]! - w[c * 32 + i]!)).toBeLessThanOrEqual(s[c]! / 2 + 1e-7);
+      for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(w[o * 32 + i]!));
+      expect(s[o]).toBeCloseTo(m / 127, 6);
+      for (let i = 0; i < 32; i++) expect(Math.abs(qv[i * 64 + o]! * s[o]! - w[o * 32 + i]!)).toBeLessThanOrEqual(s[o]! / 2 + 1e-7);
     }
+    const last = q.graph!.node!.find((n) => n.output![0] === "cy")!;
+    expect(last.opType).toBe("Transpose");
+    const add = q.graph!.node!.find((n) => n.output![0] === last.input![0])!;
+    expect(add.opType).toBe("Add");
+    expect(add.input).toContain("cb");
   });
 
   test("agrees with the fp32 model through onnxruntime", async () => {

@@ -11,7 +11,8 @@
  * joint    768→320 + 320→320, ReLU, 320→1025, LogSoftmax → [B,1,1,1025]
  * vocab    1024 pieces + <blk>
  *
- * Pointwise projections are MatMul on [B,T,C] (a Conv1d k=1 in the PyTorch model).
+ * Linear layers are MatMul + Add on [B,T,C]; the conv module's pointwise layers are Conv k=1 on
+ * [B,C,T], as PyTorch exports a Conformer's Conv1d(kernel_size=1).
  * The blank logit bias is calibrated on the benchmark clip's encoder output (greedy decode
  * simulated in JS with the real decoder/joint weights) for 0.25 tokens per encoder frame,
  * about what Russian speech yields with 1024 pieces. With random weights emissions come in
@@ -38,7 +39,7 @@ export const CLASSES = PIECES + 1;
 export const N_MELS = 64;
 export const CONV_KERNEL = 5;
 /** bump when the graph or weight recipe changes (invalidates caches) */
-export const GENERATOR_VERSION = 5;
+export const GENERATOR_VERSION = 6;
 /**
  * Gain of each residual branch's output projection. A deep stack of random blocks at full
  * gain collapses every frame onto the same vector (measured: cosine 1.000 between frames
@@ -200,20 +201,26 @@ function selfAttention(g: GraphBuilder, x: string, p: string, cos: string, sin: 
   return g.one("Add", [x, g.linear(merged, `${p}.linear_out`, D_MODEL, D_MODEL, RESIDUAL_GAIN)]);
 }
 
+/** Conv1d k=1 on [B,C,T] (how PyTorch exports a Conformer's pointwise convs). */
+function pointwise(g: GraphBuilder, x: string, p: string, cin: number, cout: number, gain = 1): string {
+  const w = g.param(`${p}.weight`, [cout, cin, 1], { kind: "uniform", a: gain * Math.sqrt(3 / cin) });
+  const b = g.param(`${p}.bias`, [cout], { kind: "uniform", a: 0.02 });
+  return g.one("Conv", [x, w, b], { kernel_shape: [1] });
+}
+
 function convModule(g: GraphBuilder, x: string, p: string): string {
-  const pw1 = g.linear(g.layerNorm(x, `${p}.norm`), `${p}.pointwise_conv1`, D_MODEL, 2 * D_MODEL);
-  const [a, b] = g.op("Split", [pw1, "split_glu"], { axis: -1 }, 2) as [string, string];
+  // [B,T,C] → LayerNorm → [B,C,T] → pointwise 768→1536 → GLU over channels → depthwise k5
+  // → LayerNorm (on [B,T,C]) → SiLU → pointwise 768→768 → [B,T,C]
+  const ln = g.one("Transpose", [g.layerNorm(x, `${p}.norm`)], { perm: [0, 2, 1] });
+  const pw1 = pointwise(g, ln, `${p}.pointwise_conv1`, D_MODEL, 2 * D_MODEL);
+  const [a, b] = g.op("Split", [pw1, "split_glu"], { axis: 1 }, 2) as [string, string];
   const glu = g.one("Mul", [a, g.one("Sigmoid", [b])]);
   const w = g.param(`${p}.depthwise_conv.weight`, [D_MODEL, 1, CONV_KERNEL], he(CONV_KERNEL));
   const bias = g.param(`${p}.depthwise_conv.bias`, [D_MODEL], { kind: "uniform", a: 0.02 });
-  const dw = g.one("Conv", [g.one("Transpose", [glu], { perm: [0, 2, 1] }), w, bias], {
-    group: D_MODEL,
-    kernel_shape: [CONV_KERNEL],
-    pads: [2, 2],
-    strides: [1],
-  });
+  const dw = g.one("Conv", [glu, w, bias], { group: D_MODEL, kernel_shape: [CONV_KERNEL], pads: [2, 2], strides: [1] });
   const h = g.silu(g.layerNorm(g.one("Transpose", [dw], { perm: [0, 2, 1] }), `${p}.conv_norm`));
-  return g.one("Add", [x, g.linear(h, `${p}.pointwise_conv2`, D_MODEL, D_MODEL, RESIDUAL_GAIN)]);
+  const pw2 = pointwise(g, g.one("Transpose", [h], { perm: [0, 2, 1] }), `${p}.pointwise_conv2`, D_MODEL, D_MODEL, RESIDUAL_GAIN);
+  return g.one("Add", [x, g.one("Transpose", [pw2], { perm: [0, 2, 1] })]);
 }
 
 interface EncoderGraph {
