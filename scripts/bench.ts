@@ -401,7 +401,10 @@ if (!args["no-peers"]) {
   // the gigastt wheel (manylinux_2_28 tag) imports glibc 2.38's __isoc23_strtol*: shim them on older glibc
   const shim = join(BENCH_DIR, "isoc23-shim.so");
   if (!existsSync(shim)) spawnSync("cc", ["-shared", "-fPIC", "-O2", "-o", shim, join(import.meta.dir, "bench/isoc23-shim.c")]);
-  const ourMs = (result.file16 as { e2e_ms: number }).e2e_ms;
+  // our side is timed again right before and right after each peer (same clip, 1 worker × 1 thread),
+  // so machine drift between sections of the run does not enter the ratio
+  const tp = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1 });
+  const oursNow = async () => median(await timeIt(() => tp.transcribe(samples16), QUICK ? 3 : 5, 1));
   for (const peer of ["onnx-asr", "gigastt"]) {
     if (setupError) {
       ratio[peer] = { error: setupError };
@@ -422,6 +425,7 @@ if (!args["no-peers"]) {
         if (existsSync(target)) symlinkSync(target, join(dir, name));
       }
     }
+    const before = await oursNow();
     const r = spawnSync(py, [join(import.meta.dir, "bench/peers.py"), peer, dir, wavPath, "1", String(QUICK ? 5 : 7)], { encoding: "utf8", env, timeout: 600_000 });
     let out: { error?: string; times_s?: number[]; version?: string; load_s?: number; text?: string };
     try {
@@ -435,6 +439,8 @@ if (!args["no-peers"]) {
       log(`peer ${peer}: could not run: ${out.error}`);
       continue;
     }
+    const after = await oursNow();
+    const ourMs = (before + after) / 2;
     const theirs = median(out.times_s) * 1000;
     ratio[peer] = round(ourMs / theirs, 3);
     peers[peer] = {
@@ -443,11 +449,14 @@ if (!args["no-peers"]) {
       median_ms: round(theirs, 0),
       runs_ms: out.times_s.map((x) => round(x * 1000, 0)),
       threads: 1,
+      ours_before_ms: round(before, 0),
+      ours_after_ms: round(after, 0),
       // same model, same audio: a conforming pipeline gives the same greedy transcript
       transcript_identical: out.text === ourText16,
     };
-    log(`peer ${peer}: ${theirs.toFixed(0)} ms vs ours ${ourMs} ms → ratio ${ratio[peer]}`);
+    log(`peer ${peer}: ${theirs.toFixed(0)} ms vs ours ${ourMs.toFixed(0)} ms (before/after) → ratio ${ratio[peer]}`);
   }
+  await tp.close();
   // the same comparison on the int8 files (our dynamic int8 encoder; decoder/joint fp32) — not a target, a data point
   if (!setupError && existsSync(join(int8Dir, "v3_e2e_rnnt_encoder.int8.onnx"))) {
     const t8 = await Transcriber.load({ modelDir: int8Dir, precision: "int8", workers: 1, threadsPerWorker: 1 });

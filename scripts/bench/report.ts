@@ -117,7 +117,7 @@ export function renderReport(r: J): string {
     const same = Object.entries((r.peers ?? {}) as J).filter(([, p]) => p?.transcript_identical !== undefined);
     for (const [peer, v] of Object.entries(r.peer_ratio as J)) {
       const p = r.peers?.[peer] ?? {};
-      L.push(typeof v === "number" ? `| ${peer} | ${p.version} | ${p.median_ms} ms (${p.runs_ms?.length} runs) | ${v} |` : `| ${peer} | ${p.version ?? "—"} | could not run | ${String(v?.error ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)} |`);
+      L.push(typeof v === "number" ? `| ${peer} | ${p.version} | ${p.median_ms} ms (${p.runs_ms?.length} runs); ours ${p.ours_before_ms} ms before, ${p.ours_after_ms} ms after | ${v} |` : `| ${peer} | ${p.version ?? "—"} | could not run | ${String(v?.error ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)} |`);
     }
     for (const [peer, p] of same) L.push(`| ${peer}: transcript of the 16 s clip identical to ours | | | ${p.transcript_identical ? "yes" : "no"} |`);
     if (r.peer_int8) {
