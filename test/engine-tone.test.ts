@@ -11,6 +11,7 @@ import { selectModelFiles } from "../src/model/files.ts";
 import { RnntModel } from "../src/model/rnnt.ts";
 import type { Word } from "../src/types.ts";
 import { makeToneModelDir, phraseToAudio, piecesToText, textToPieces } from "./helpers/tone.ts";
+import { rng } from "./helpers/wav.ts";
 
 let model: RnntModel;
 const mel = new LogMelExtractor();
@@ -20,18 +21,6 @@ beforeAll(async () => {
 afterAll(() => model.release());
 
 const run = (samples: Float32Array): Promise<Word[]> => decodeSamples(model, mel, { samples, offsetSeconds: 0 });
-
-/** mulberry32: a small seeded PRNG so the random cases are the same every run */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("tone model generator", () => {
   test("is deterministic: the same pieces give the same bytes", () => {

@@ -11,21 +11,11 @@ import { Transcriber } from "../src/engine/transcriber.ts";
 import { Segmenter } from "../src/segment/segmenter.ts";
 import type { Word } from "../src/types.ts";
 import { DEFAULT_TONE_PIECES, makeToneModelDir, piecesToText, toneFrequency } from "./helpers/tone.ts";
+import { rng } from "./helpers/wav.ts";
 
 const SR = 16000;
 const MINUTES = 10;
 const AMP = 0.5;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Tone {
   readonly piece: number;
