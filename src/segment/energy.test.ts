@@ -1,17 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { QuietDetector, frameEnergyDb } from "./energy.ts";
+import { rng } from "../../test/helpers/wav.ts";
 
 const HOP = 160;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** classifies `x` frame by frame with one detector */
 function classify(x: Float32Array, det = new QuietDetector()): boolean[] {

@@ -1,19 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { GigasttError } from "../errors.ts";
 import { type Segment, Segmenter, type SegmenterOptions } from "./segmenter.ts";
+import { rng } from "../../test/helpers/wav.ts";
 
 const SR = 16000;
 const sec = (s: number) => Math.round(s * SR);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 type Part = { kind: "tone"; s: number; amp?: number; hz?: number } | { kind: "silence"; s: number } | { kind: "noise"; s: number; amp: number };
 

@@ -10,9 +10,8 @@ import { join } from "node:path";
 import { parseManifest } from "../../src/store/catalog.ts";
 import { DIR_LOCK_FILE } from "../../src/store/dirlock.ts";
 import { syncModel } from "../../src/store/ensure.ts";
-import { isGigasttError } from "../../src/errors.ts";
 import type { HfTestServer } from "../helpers/hf-server.ts";
-import { NAMES, env, expectInstalled, fastNet, startServer, tempDir } from "./fixtures.ts";
+import { NAMES, env, expectInstalled, fastNet, startServer, tempDir, failure } from "./fixtures.ts";
 
 const SMALL = 512 * 1024;
 
@@ -36,16 +35,6 @@ afterAll(async () => {
   if (mounted) Bun.spawnSync(["umount", dir]);
   rmSync(root, { recursive: true, force: true });
 });
-
-async function failure(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (isGigasttError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 
 
 describe("disk full", () => {

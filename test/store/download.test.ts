@@ -7,14 +7,13 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isGigasttError } from "../../src/errors.ts";
 import { parseManifest } from "../../src/store/catalog.ts";
 import { ensureModel, syncModel } from "../../src/store/ensure.ts";
 import { DIR_LOCK_FILE, acquireDirLock } from "../../src/store/dirlock.ts";
 import { readLock, writeLock } from "../../src/store/lockfile.ts";
 import { HF_REPO, HF_REVISION } from "../../src/store/catalog.ts";
 import { HfTestServer, generatedBytes } from "../helpers/hf-server.ts";
-import { NAMES, env, expectInstalled, expectNothingCorrupt, fastNet, modelFiles, startServer, tempDir } from "./fixtures.ts";
+import { NAMES, env, expectInstalled, expectNothingCorrupt, fastNet, modelFiles, startServer, tempDir, failure } from "./fixtures.ts";
 
 let server: HfTestServer;
 let dir: string;
@@ -33,16 +32,6 @@ async function sync(over: Partial<Parameters<typeof syncModel>[0]> = {}, net = f
     tty: false,
     ...over,
   });
-}
-
-async function failure(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (isGigasttError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
 }
 
 beforeEach(async () => {

@@ -1,5 +1,6 @@
 /** Shared setup for the store suites: generated model files, a test server, fast network policy. */
 import { expect } from "bun:test";
+import { type GigasttError, isGigasttError } from "../../src/errors.ts";
 import { mkdtempSync, readdirSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,4 +81,15 @@ export function expectNothingCorrupt(dir: string, server: HfTestServer): void {
 
 export function env(server: HfTestServer, extra: Record<string, string> = {}): Record<string, string> {
   return { HF_ENDPOINT: server.url, HOME: tmpdir(), ...extra };
+}
+
+/** The typed error a promise rejects with (anything else fails the test). */
+export async function failure(p: Promise<unknown>): Promise<GigasttError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isGigasttError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected a failure");
 }

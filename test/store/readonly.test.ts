@@ -7,11 +7,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isGigasttError } from "../../src/errors.ts";
 import { parseManifest } from "../../src/store/catalog.ts";
 import { syncModel } from "../../src/store/ensure.ts";
 import type { HfTestServer } from "../helpers/hf-server.ts";
-import { NAMES, env, fastNet, startServer, tempDir } from "./fixtures.ts";
+import { NAMES, env, fastNet, startServer, tempDir, failure } from "./fixtures.ts";
 
 const root = tempDir("gigastt-ro-");
 const dir = join(root, "models");
@@ -50,16 +49,6 @@ afterAll(async () => {
 
 const sync = () =>
   syncModel({ modelDir: dir, precision: "fp32", catalog: parseManifest(JSON.stringify(server.manifest())), env: env(server), net: fastNet(), stderr: (s) => void stderr.push(s) });
-
-async function failure(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (isGigasttError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
 
 describe(`read-only model dir (${mode})`, () => {
   test("catalog-sized files without a lock are hashed against the catalog and used; nothing is fetched or written", async () => {
