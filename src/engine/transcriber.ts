@@ -38,6 +38,11 @@ export interface JobOptions {
   /** fairness key: jobs round-robin across keys (default: one key per call) */
   readonly session?: string;
   readonly signal?: AbortSignal;
+  /**
+   * "partial": a provisional re-decode of an open utterance. It runs on the partial encoder when
+   * one is loaded (`partialEncoder`, e.g. the int8 file) and goes ahead of queued finals.
+   */
+  readonly purpose?: "final" | "partial";
 }
 
 export interface StreamOptions extends JobOptions {

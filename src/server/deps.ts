@@ -25,6 +25,8 @@ export interface JobOptions {
   /** fairness key: jobs round-robin across keys */
   session?: string;
   signal?: AbortSignal;
+  /** "partial": a provisional re-decode (may run on a faster, less exact encoder, ahead of queued finals) */
+  purpose?: "final" | "partial";
 }
 
 /** The part of the engine's `Transcriber` the server uses (the real one satisfies it). */

@@ -254,7 +254,7 @@ export class UtteranceStream {
     const prev = this.lastPartial?.generation === generation ? this.lastPartial.words : [];
     this.partialBusy = true;
     this.opts.decoder
-      .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal })
+      .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal, purpose: "partial" })
       .then(
         (got) => {
           this.partialBusy = false;
