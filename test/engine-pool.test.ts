@@ -65,6 +65,39 @@ describe("WorkerPool", () => {
     expect(order).toEqual(["long0", "live0", "long1", "live1", "long2", "long3"]);
   });
 
+  test("priority jobs go ahead of every queued normal job, round-robin among themselves", async () => {
+    const pool = await start(1);
+    const order: string[] = [];
+    const blocker = pool.run({ op: "echo", value: "block", delayMs: 100 }, { session: "x" });
+    const jobs: Promise<unknown>[] = [];
+    const push = (value: string, session: string, priority = false) =>
+      jobs.push(pool.run({ op: "echo", value }, { session, priority }).then((v) => order.push(v)));
+    push("final-a1", "a");
+    push("final-b1", "b");
+    push("partial-a", "a", true);
+    push("final-a2", "a");
+    push("partial-b", "b", true);
+    push("partial-c", "c", true);
+    expect(pool.queued).toBe(6);
+    await blocker;
+    await Promise.all(jobs);
+    expect(order).toEqual(["partial-a", "partial-b", "partial-c", "final-a1", "final-b1", "final-a2"]);
+  });
+
+  test("an aborted queued priority job is removed; the lanes stay consistent", async () => {
+    const pool = await start(1);
+    const first = pool.run({ op: "echo", value: "first", delayMs: 80 });
+    const ac = new AbortController();
+    const p = pool.run({ op: "echo", value: "p" }, { signal: ac.signal, priority: true, session: "s" });
+    const n = pool.run({ op: "echo", value: "n" }, { session: "s" });
+    ac.abort();
+    expect(await codeOf(p)).toBe("AbortError");
+    expect(pool.queued).toBe(1);
+    expect(await first).toBe("first");
+    expect(await n).toBe("n");
+    expect(pool.queued).toBe(0);
+  });
+
   test("an aborted queued job is removed and rejected", async () => {
     const pool = await start(1);
     const first = pool.run({ op: "echo", value: "first", delayMs: 80 });

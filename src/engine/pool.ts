@@ -3,6 +3,9 @@
  *
  * - Fair queue: jobs are grouped by `session` key and dispatched round-robin
  *   across keys, so one long upload cannot starve live streams.
+ * - Priority lane: `priority` jobs (short provisional work such as streaming
+ *   partials, whose latency users watch) are taken before any queued normal job;
+ *   each lane is round-robin across keys. A running job is never preempted.
  * - Cancellation: a queued job whose signal aborts is removed and rejected; a
  *   running one is rejected at once, finishes in its Worker, and its result is dropped.
  * - Crashes: a Worker that dies rejects its running job with `internal` and is
@@ -28,11 +31,15 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** buffers moved to the Worker with the payload */
   readonly transfer?: Bun.Transferable[];
+  /** taken before every queued non-priority job (default false) */
+  readonly priority?: boolean;
 }
 
 interface Job<P, R> {
   readonly id: number;
   readonly key: string | symbol;
+  /** 0 priority, 1 normal */
+  readonly lane: 0 | 1;
   readonly payload: P;
   readonly transfer: Bun.Transferable[];
   readonly resolve: (r: R) => void;
@@ -50,6 +57,15 @@ interface Slot<P, R> {
   dead: boolean;
 }
 
+interface Lane<P, R> {
+  readonly queues: Map<string | symbol, Job<P, R>[]>;
+  readonly order: (string | symbol)[];
+}
+
+function newLane<P, R>(): Lane<P, R> {
+  return { queues: new Map(), order: [] };
+}
+
 /** A Worker's uncaught error can carry a source excerpt and a stack: keep the line that says what failed. */
 function firstErrorLine(message: string | undefined): string {
   const lines = (message ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
@@ -64,9 +80,8 @@ function abortReason(signal: AbortSignal): unknown {
 export class WorkerPool<I, P, R, Info = unknown> {
   readonly #opts: PoolOptions<I>;
   readonly #slots: Slot<P, R>[] = [];
-  /** per-key FIFO queues; `#order` lists keys with queued jobs, next to serve first */
-  readonly #queues = new Map<string | symbol, Job<P, R>[]>();
-  readonly #order: (string | symbol)[] = [];
+  /** per lane (priority, normal): per-key FIFO queues and the keys with queued jobs, next to serve first */
+  readonly #lanes: readonly Lane<P, R>[] = [newLane(), newLane()];
   #nextId = 1;
   #closed = false;
   #info: Info | undefined;
@@ -105,7 +120,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
   /** jobs waiting for a Worker */
   get queued(): number {
     let n = 0;
-    for (const q of this.#queues.values()) n += q.length;
+    for (const lane of this.#lanes) for (const q of lane.queues.values()) n += q.length;
     return n;
   }
   /** Workers running a job */
@@ -125,6 +140,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
       const job: Job<P, R> = {
         id: this.#nextId++,
         key: opts.session ?? Symbol("job"),
+        lane: opts.priority ? 0 : 1,
         payload,
         transfer: opts.transfer ?? [],
         resolve,
@@ -149,9 +165,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
-    for (const q of this.#queues.values()) for (const job of q) this.#settle(job, new GigasttError("pool_closed"));
-    this.#queues.clear();
-    this.#order.length = 0;
+    for (const job of this.#drainQueues()) this.#settle(job, new GigasttError("pool_closed"));
     if (this.#slots.some((s) => s.job)) await new Promise<void>((r) => (this.#idle = r));
     for (const s of this.#slots) {
       s.dead = true;
@@ -234,30 +248,43 @@ export class WorkerPool<I, P, R, Info = unknown> {
   /** No Worker left and none starting: fail what is queued rather than hang. */
   #failIfNoWorkers(): void {
     if (this.#slots.length > 0) return;
-    for (const q of this.#queues.values()) for (const job of q) this.#settle(job, new GigasttError("internal", "no inference worker is available"));
-    this.#queues.clear();
-    this.#order.length = 0;
+    for (const job of this.#drainQueues()) this.#settle(job, new GigasttError("internal", "no inference worker is available"));
+  }
+
+  /** Empties every queue; returns the jobs that were queued. */
+  #drainQueues(): Job<P, R>[] {
+    const jobs: Job<P, R>[] = [];
+    for (const lane of this.#lanes) {
+      for (const q of lane.queues.values()) jobs.push(...q);
+      lane.queues.clear();
+      lane.order.length = 0;
+    }
+    return jobs;
   }
 
   #enqueue(job: Job<P, R>): void {
-    let q = this.#queues.get(job.key);
+    const lane = this.#lanes[job.lane]!;
+    let q = lane.queues.get(job.key);
     if (!q) {
       q = [];
-      this.#queues.set(job.key, q);
-      this.#order.push(job.key);
+      lane.queues.set(job.key, q);
+      lane.order.push(job.key);
     }
     q.push(job);
   }
 
-  /** Next job round-robin across keys. */
+  /** Next job: the priority lane first, round-robin across keys within a lane. */
   #take(): Job<P, R> | undefined {
-    const key = this.#order.shift();
-    if (key === undefined) return undefined;
-    const q = this.#queues.get(key)!;
-    const job = q.shift()!;
-    if (q.length > 0) this.#order.push(key);
-    else this.#queues.delete(key);
-    return job;
+    for (const lane of this.#lanes) {
+      const key = lane.order.shift();
+      if (key === undefined) continue;
+      const q = lane.queues.get(key)!;
+      const job = q.shift()!;
+      if (q.length > 0) lane.order.push(key);
+      else lane.queues.delete(key);
+      return job;
+    }
+    return undefined;
   }
 
   #dispatch(): void {
@@ -277,14 +304,15 @@ export class WorkerPool<I, P, R, Info = unknown> {
 
   #cancel(job: Job<P, R>): void {
     if (job.done) return;
-    const q = this.#queues.get(job.key);
+    const lane = this.#lanes[job.lane]!;
+    const q = lane.queues.get(job.key);
     const i = q ? q.indexOf(job) : -1;
     if (q && i >= 0) {
       q.splice(i, 1);
       if (q.length === 0) {
-        this.#queues.delete(job.key);
-        const k = this.#order.indexOf(job.key);
-        if (k >= 0) this.#order.splice(k, 1);
+        lane.queues.delete(job.key);
+        const k = lane.order.indexOf(job.key);
+        if (k >= 0) lane.order.splice(k, 1);
       }
     }
     // running: the Worker finishes it, the result is dropped (slot.job stays set until then)
