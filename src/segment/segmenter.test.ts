@@ -308,3 +308,127 @@ describe("voiced: soft audio is decoded, only absolute silence is skipped", () =
     expect(run(render([{ kind: "noise", s: 25, amp: 0.001 }])).every((s) => !s.voiced)).toBe(true);
   });
 });
+
+describe("provisionalCut: the endpoint's cut, known before it is confirmed", () => {
+  const EP: SegmenterOptions = { endpoint: true, minPauseMs: 500 };
+  /** pushes x in chunks; records provisional() after each push and every segment emitted */
+  function watch(x: Float32Array, opts: SegmenterOptions, chunks: () => number) {
+    const seg = new Segmenter(opts);
+    const seen: Array<{ at: number; prov: Segment | null; cut: number | null }> = [];
+    const emitted: Array<{ at: number; seg: Segment }> = [];
+    for (let i = 0; i < x.length; ) {
+      const n = Math.min(x.length - i, chunks());
+      for (const s of seg.push(x.subarray(i, i + n))) emitted.push({ at: i + n, seg: s });
+      i += n;
+      seen.push({ at: i, prov: seg.provisional(), cut: seg.provisionalCut() });
+    }
+    for (const s of seg.flush()) emitted.push({ at: x.length + 1, seg: s }); // after the last push
+    return { seen, emitted };
+  }
+
+  test("half a pause after sound: the cut at the centre of the pause, then exactly that segment", () => {
+    const x = render([{ kind: "tone", s: 1 }, { kind: "silence", s: 0.7 }]);
+    const seg = new Segmenter(EP);
+    expect(seg.provisionalCut()).toBeNull();
+    seg.push(x.subarray(0, sec(1.24)));
+    expect(seg.provisionalCut()).toBeNull(); // 240 ms of pause: the cut (1.25 s) is not all analysed
+    seg.push(x.subarray(sec(1.24), sec(1.25)));
+    expect(seg.provisionalCut()).toBe(sec(1.25));
+    const prov = seg.provisional()!;
+    expect([prov.start, prov.samples.length, prov.overlap, prov.voiced]).toEqual([0, sec(1.25), 0, true]);
+    expect(prov.samples).toEqual(x.subarray(0, sec(1.25)));
+    expect(seg.push(x.subarray(sec(1.25), sec(1.49)))).toEqual([]);
+    expect(seg.provisionalCut()).toBe(sec(1.25)); // stable while the pause lasts
+    const [cut] = seg.push(x.subarray(sec(1.49), sec(1.5)));
+    expect(cut).toEqual(prov);
+    expect(seg.provisionalCut()).toBeNull(); // the rest of the pause opens the next segment
+  });
+
+  test("speech resuming before the pause is complete withdraws it", () => {
+    const x = render([{ kind: "tone", s: 1 }, { kind: "silence", s: 0.3 }, { kind: "tone", s: 1, hz: 600 }]);
+    const seg = new Segmenter(EP);
+    seg.push(x.subarray(0, sec(1.3)));
+    expect(seg.provisionalCut()).toBe(sec(1.25));
+    seg.push(x.subarray(sec(1.3), sec(1.31)));
+    expect(seg.provisionalCut()).toBeNull();
+    expect(seg.provisional()).toBeNull();
+    expect(seg.push(x.subarray(sec(1.31)))).toEqual([]);
+  });
+
+  test("no provisional cut without endpointing, in leading silence, or after a cut's own pause", () => {
+    const x = render([{ kind: "silence", s: 2 }, { kind: "tone", s: 1 }, { kind: "silence", s: 2 }]);
+    const plain = watch(x, {}, () => 160);
+    expect(plain.seen.every((s) => s.cut === null)).toBe(true);
+    const ep = watch(x, EP, () => 160);
+    const announced = ep.seen.filter((s) => s.cut !== null);
+    // only from 250 ms into the pause after the tone until the endpoint fires at 500 ms
+    expect(announced.map((s) => s.at)).toEqual(Array.from({ length: 25 }, (_, k) => sec(3.25) + 160 * k));
+    expect(announced.every((s) => s.cut === sec(3.25))).toBe(true);
+  });
+
+  test("the 20 s limit: announced only if the endpoint fires no later than the limit would", () => {
+    // the endpoint fires when frame runStart + 49 is analysed; the limit when a frame ends at 20 s
+    for (const [toneSec, endpointWins] of [[19.5, true], [19.51, false]] as const) {
+      const x = render([{ kind: "tone", s: toneSec }, { kind: "silence", s: 1 }]);
+      const { seen, emitted } = watch(x, EP, () => 160);
+      const first = emitted[0]!.seg;
+      if (endpointWins) {
+        expect(seen.some((s) => s.cut === sec(toneSec + 0.25))).toBe(true);
+        expect([first.start, first.samples.length, first.overlap]).toEqual([0, sec(toneSec + 0.25), 0]);
+      } else {
+        expect(seen.filter((s) => s.at < emitted[0]!.at).every((s) => s.cut === null)).toBe(true);
+        expect([first.start, first.samples.length, first.overlap]).toEqual([0, sec(20), 0]); // hard cut
+      }
+    }
+  });
+
+  test("every announced segment is the one emitted, or no segment ends there (random signals and chunks)", () => {
+    for (let seed = 0; seed < 8; seed++) {
+      const r = rng(500 + seed);
+      const parts: Part[] = [];
+      for (let total = 0; total < 80; ) {
+        // pauses around the 500 ms threshold, sometimes long stretches (hard cuts, overlap segments)
+        const speech = Math.round((0.05 + r() * (r() < 0.1 ? 26 : 3)) * 100) / 100;
+        const pause = Math.round((0.05 + r() * 0.9) * 100) / 100;
+        parts.push({ kind: "tone", s: speech, hz: 200 + r() * 2000, amp: 0.05 + r() * 0.4 });
+        parts.push(r() < 0.7 ? { kind: "silence", s: pause } : { kind: "noise", s: pause, amp: 0.001 });
+        total += speech + pause;
+      }
+      const x = render(parts, seed);
+      const sizes = seed % 2 ? () => 1 + Math.floor(r() * 2400) : () => 1 + Math.floor(r() * 40000);
+      const { seen, emitted } = watch(x, EP, sizes);
+      expect(emitted.map((e) => e.seg)).toEqual(run(x, EP)); // watching changes nothing
+      let confirmed = 0;
+      for (const s of seen) {
+        if (!s.prov) continue;
+        expect(s.cut).toBe(s.prov.start + s.prov.samples.length);
+        const out = emitted.find((e) => e.seg.start === s.prov!.start)!;
+        expect(out.at).toBeGreaterThan(s.at); // announced before it is cut
+        if (out.seg.samples.length === s.prov.samples.length) {
+          expect(out.seg).toEqual(s.prov);
+          confirmed++;
+        }
+      }
+      expect(confirmed).toBeGreaterThan(0);
+    }
+  });
+
+  test("with chunks of at most 150 ms, every endpoint cut is announced before it is confirmed", () => {
+    for (let seed = 0; seed < 4; seed++) {
+      const r = rng(700 + seed);
+      // speech ≤ 3 s and a pause ≥ 600 ms at least every 4th gap: no segment reaches 20 s, so
+      // every cut is an endpoint cut
+      const parts: Part[] = [];
+      for (let k = 0; k < 40; k++) {
+        parts.push({ kind: "tone", s: Math.round((0.05 + r() * 2.95) * 100) / 100, hz: 200 + r() * 2000, amp: 0.05 + r() * 0.4 });
+        parts.push({ kind: "silence", s: Math.round((k % 4 === 3 ? 0.6 + r() * 0.5 : 0.05 + r() * 0.9) * 100) / 100 });
+      }
+      const x = render(parts, seed);
+      // the last 250 ms of a pause span 4000 samples: some push ends inside them
+      const { seen, emitted } = watch(x, EP, () => 1 + Math.floor(r() * 2400));
+      const cutsOnly = emitted.filter((e) => e.at <= x.length).map((e) => e.seg);
+      expect(cutsOnly.length).toBeGreaterThan(10);
+      for (const c of cutsOnly) expect(seen.some((s) => s.prov !== null && s.prov.start === c.start && s.prov.samples.length === c.samples.length)).toBe(true);
+    }
+  });
+});

@@ -14,6 +14,8 @@
  * - No pause at all: hard cut at the limit; the next segment starts `overlapSeconds` earlier
  *   (`Segment.overlap`) and `stitchWords` removes the duplicated words.
  * - Memory is bounded: the open segment (≤ maxSeconds + 20 ms) is all that is kept.
+ * - `provisionalCut()` / `provisional()` announce an endpoint cut half a pause early (its samples
+ *   are all known by then), so a caller can start decoding it before `push` confirms it.
  */
 import { GigasttError } from "../errors.ts";
 import { SAMPLE_RATE } from "../types.ts";
@@ -127,6 +129,41 @@ export class Segmenter {
     this.#quietRun = 0;
     this.#lastLoud = -1;
     return out;
+  }
+
+  /**
+   * Where the endpoint will cut if the quiet run now in progress lasts until `minPauseFrames`:
+   * the absolute sample `push` would then cut at (the centre of those frames), so the segment
+   * `[pending().start, cut)` can be decoded before the cut is confirmed.
+   *
+   * Non-null only with `endpoint: true`, while a quiet run that follows non-quiet audio of the
+   * open segment is in progress, once every frame up to the cut is analysed (the run is at least
+   * half a minimal pause long), and when the `maxSeconds` limit would not cut the segment first.
+   * If the run then reaches `minPauseFrames`, the segment `push` returns equals
+   * {@link provisional}; if it breaks earlier, no segment ends there.
+   */
+  provisionalCut(): number | null {
+    if (!this.endpoint || this.#quietRun === 0 || this.#quietRun >= this.minPauseFrames) return null;
+    // the run started right after #lastLoud (see #analyse); #maybeCut's condition for that run
+    if (this.#lastLoud < 0 || this.#frameStart(this.#lastLoud + 1) <= this.#segStart) return null;
+    const runStart = this.#frames - this.#quietRun;
+    const fire = runStart + this.minPauseFrames - 1; // the frame whose analysis will cut
+    // the limit check of an earlier frame would cut first (#maybeCut: frameStart(f + 1) ≥ limit)
+    if (this.#frameStart(fire) >= this.#segStart + this.maxSamples) return null;
+    const cut = this.#centre(runStart, fire + 1);
+    // every frame overlapping the segment analysed: samples and `voiced` are final
+    if (this.#frames < Math.ceil((cut - this.#origin) / this.hop)) return null;
+    return cut;
+  }
+
+  /**
+   * The segment the endpoint will emit at {@link provisionalCut} (samples copied), identical
+   * (start, samples, overlap, voiced) to the one `push` returns if the pause lasts; null when
+   * there is no provisional cut.
+   */
+  provisional(): Segment | null {
+    const cut = this.provisionalCut();
+    return cut === null ? null : this.#emit(cut, this.#voiced(this.#segStart, cut));
   }
 
   /** The open (not yet cut) audio, copied: what a partial transcript would decode. */
