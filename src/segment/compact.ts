@@ -1,0 +1,204 @@
+/**
+ * Pause compaction: long quiet runs inside a segment are shortened before the encoder sees it,
+ * so its cost (∝ audio length) goes to speech, not silence; word times are mapped back with
+ * `toOriginal`. The technique of faster-whisper's `vad_filter`, on energy alone.
+ *
+ * Safety first: audible speech is never removed.
+ * - Two passes, not the streaming `QuietDetector`: the segment's noise floor is estimated first
+ *   (the `FLOOR_PERCENTILE` of its 10 ms frame energies), then a frame is quiet when its energy
+ *   is below clamp(floor + `MARGIN_DB`, `ALWAYS_QUIET_DB`, `NEVER_QUIET_DB`). A forward tracker
+ *   would learn soft speech at the very start of a segment as the noise level.
+ * - Energy cannot tell a steady soft sound from a steady background. So the adaptive threshold
+ *   is used only over a quiet background (floor ≤ `MAX_FLOOR_DB`, the threshold then stays ≤
+ *   −42 dB); over a louder floor only frames below `ALWAYS_QUIET_DB` count as quiet. And above
+ *   `ALWAYS_QUIET_DB` a frame must also lie within `MARGIN_DB`/2 of the floor to be removed: a
+ *   soft voice a few dB above the noise keeps every frame (`removableBelowDb`).
+ * - Only runs of ≥ `minRunMs` quiet frames are shortened, to `keepMs` (half kept on each side,
+ *   so onsets and offsets keep their context); a run at the very start or end keeps `keepMs/2`
+ *   next to the sound. A segment that is quiet throughout, or has no run long enough, is
+ *   returned as is (the same array, `toOriginal` the identity).
+ * - Splices fall on the 10 ms grid; the first `crossfadeMs` after each splice blend the removed
+ *   audio into the kept audio (lengths are unchanged, there is no click).
+ *
+ * Pure: typed arrays in, typed arrays out. NaN/Infinity samples read as loud (never removed).
+ */
+import { GigasttError } from "../errors.ts";
+import { SAMPLE_RATE } from "../types.ts";
+import { ALWAYS_QUIET_DB, MARGIN_DB, NEVER_QUIET_DB, frameEnergyDb } from "./energy.ts";
+
+/** the noise floor is this percentile of the segment's frame energies */
+export const FLOOR_PERCENTILE = 10;
+/** above this floor (dB) the background is too loud to tell pauses from soft speech by energy */
+export const MAX_FLOOR_DB = -52;
+export const DEFAULT_MIN_RUN_MS = 600;
+export const DEFAULT_KEEP_MS = 300;
+export const DEFAULT_CROSSFADE_MS = 3;
+
+export interface CompactOptions {
+  /** default 16000 */
+  readonly sampleRate?: number;
+  /** shortest quiet run that is shortened, ms (default 600) */
+  readonly minRunMs?: number;
+  /** what is kept of a shortened run, ms (default 300: half on each side) */
+  readonly keepMs?: number;
+  /** blend at each splice, ms (default 3; 0 for a plain cut) */
+  readonly crossfadeMs?: number;
+}
+
+/** Where an original span of samples lies in the compacted audio. */
+export interface KeptSpan {
+  /** first sample in the original */
+  readonly start: number;
+  readonly length: number;
+  /** first sample in the compacted audio */
+  readonly outStart: number;
+}
+
+export interface Compacted {
+  /** the compacted audio (the input itself when nothing was removed) */
+  readonly samples: Float32Array;
+  /**
+   * Maps a time in the compacted audio (seconds from its start) to the original. Monotone,
+   * linear inside each kept span. At a splice point, `edge: "start"` (default) gives where the
+   * audio resumes after the removed run and `edge: "end"` where it stopped before it: use "end"
+   * for word ends.
+   */
+  toOriginal(seconds: number, edge?: "start" | "end"): number;
+  /** seconds removed */
+  readonly removedSeconds: number;
+  /** the kept spans, in order */
+  readonly kept: readonly KeptSpan[];
+}
+
+export function compactPauses(samples: Float32Array, opts: CompactOptions = {}): Compacted {
+  const sr = opts.sampleRate ?? SAMPLE_RATE;
+  const minRunMs = opts.minRunMs ?? DEFAULT_MIN_RUN_MS;
+  const keepMs = opts.keepMs ?? DEFAULT_KEEP_MS;
+  const crossfadeMs = opts.crossfadeMs ?? DEFAULT_CROSSFADE_MS;
+  if (!Number.isInteger(sr) || sr < 100) throw bad(`sampleRate must be an integer ≥ 100, got ${sr}`);
+  if (!(Number.isFinite(keepMs) && keepMs >= 20)) throw bad(`keepMs must be ≥ 20, got ${keepMs}`);
+  if (!(Number.isFinite(minRunMs) && minRunMs >= keepMs + 10)) throw bad(`minRunMs must be at least keepMs + 10, got ${minRunMs}`);
+  if (!(Number.isFinite(crossfadeMs) && crossfadeMs >= 0 && crossfadeMs * 2 <= keepMs)) {
+    throw bad(`crossfadeMs must be between 0 and keepMs / 2, got ${crossfadeMs}`);
+  }
+  const hop = Math.round(sr / 100);
+  const minRunFrames = Math.round(minRunMs / 10);
+  const keepFrames = Math.round(keepMs / 10);
+  const headKeep = Math.floor(keepFrames / 2); // kept after the sound that precedes a run
+  const tailKeep = keepFrames - headKeep; // kept before the sound that follows a run
+  const n = samples.length;
+  const frames = Math.ceil(n / hop);
+  if (frames < minRunFrames) return identity(samples, sr);
+
+  // pass 1: frame energies and the noise floor
+  const energy = new Float64Array(frames);
+  for (let f = 0; f < frames; f++) energy[f] = frameEnergyDb(samples, f * hop, Math.min(n, (f + 1) * hop));
+  const floor = percentile(energy, FLOOR_PERCENTILE);
+  const threshold = removableBelowDb(floor);
+
+  // pass 2: removable quiet runs → sample ranges to drop
+  const cuts: [number, number][] = [];
+  for (let f = 0; f < frames; ) {
+    if (!(energy[f]! < threshold)) {
+      f++;
+      continue;
+    }
+    const a = f;
+    while (f < frames && energy[f]! < threshold) f++;
+    const b = f;
+    if (a === 0 && b === frames) return identity(samples, sr); // quiet throughout
+    if (b - a < minRunFrames) continue;
+    const from = a === 0 ? 0 : a + headKeep;
+    const to = b === frames ? frames : b - tailKeep;
+    if (to > from) cuts.push([from * hop, Math.min(n, to * hop)]);
+  }
+  if (cuts.length === 0) return identity(samples, sr);
+
+  // the kept spans and the compacted audio
+  const kept: KeptSpan[] = [];
+  let pos = 0;
+  let out = 0;
+  for (const [from, to] of cuts) {
+    if (from > pos) {
+      kept.push({ start: pos, length: from - pos, outStart: out });
+      out += from - pos;
+    }
+    pos = to;
+  }
+  if (pos < n) {
+    kept.push({ start: pos, length: n - pos, outStart: out });
+    out += n - pos;
+  }
+  const y = new Float32Array(out);
+  const fade = Math.round((crossfadeMs * sr) / 1000);
+  let prevEnd = -1;
+  for (const s of kept) {
+    y.set(samples.subarray(s.start, s.start + s.length), s.outStart);
+    if (prevEnd >= 0 && fade > 0) {
+      // fade the removed audio that followed the previous span out while this span fades in
+      const m = Math.min(fade, s.length, s.start - prevEnd);
+      for (let i = 0; i < m; i++) {
+        const w = (i + 1) / (m + 1);
+        const a = samples[prevEnd + i]!;
+        const b = samples[s.start + i]!;
+        y[s.outStart + i] = Number.isFinite(a) && Number.isFinite(b) ? (1 - w) * a + w * b : b;
+      }
+    }
+    prevEnd = s.start + s.length;
+  }
+  return {
+    samples: y,
+    removedSeconds: (n - out) / sr,
+    kept,
+    toOriginal: (seconds, edge = "start") => mapTime(kept, sr, seconds, edge),
+  };
+}
+
+function mapTime(kept: readonly KeptSpan[], sr: number, seconds: number, edge: "start" | "end"): number {
+  let p = seconds * sr;
+  if (!Number.isFinite(p)) return seconds;
+  const snapped = Math.round(p);
+  if (Math.abs(p - snapped) < 1e-3) p = snapped; // word times are rounded to 1 µs
+  // the last span starting at or before p ("start"), or before p ("end": a splice point maps to the earlier edge)
+  let lo = 0;
+  let hi = kept.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    const o = kept[mid]!.outStart;
+    if (edge === "start" ? o <= p : o < p) lo = mid;
+    else hi = mid - 1;
+  }
+  const s = kept[lo]!;
+  return (s.start + (p - s.outStart)) / sr;
+}
+
+/**
+ * Frames below this energy (dB) may be removed, given the segment's noise floor: quiet by the
+ * shared rule (below clamp(floor + MARGIN_DB, ALWAYS_QUIET_DB, NEVER_QUIET_DB)) and, above
+ * ALWAYS_QUIET_DB, within MARGIN_DB/2 of the floor over a floor ≤ MAX_FLOOR_DB.
+ */
+export function removableBelowDb(floorDb: number): number {
+  if (floorDb > MAX_FLOOR_DB) return ALWAYS_QUIET_DB;
+  const quiet = Math.min(NEVER_QUIET_DB, Math.max(ALWAYS_QUIET_DB, floorDb + MARGIN_DB));
+  return Math.min(quiet, Math.max(ALWAYS_QUIET_DB, floorDb + MARGIN_DB / 2));
+}
+
+function identity(samples: Float32Array, sr: number): Compacted {
+  return {
+    samples,
+    removedSeconds: 0,
+    kept: samples.length > 0 ? [{ start: 0, length: samples.length, outStart: 0 }] : [],
+    toOriginal: (seconds) => seconds,
+  };
+}
+
+/** The p-th percentile (nearest rank) of finite values. */
+function percentile(values: Float64Array, p: number): number {
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.max(0, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[rank]!;
+}
+
+function bad(message: string): GigasttError {
+  return new GigasttError("invalid_config", message);
+}
