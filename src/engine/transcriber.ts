@@ -59,6 +59,11 @@ export interface TranscriberOptions {
   readonly threadsPerWorker?: number;
   /** Worker entry URL (default {@link workerUrl}) */
   readonly workerUrl?: string;
+  /**
+   * Shorten pauses longer than 600 ms to 300 ms before the encoder (default true); word times
+   * still refer to the original audio. Off: the encoder sees every sample (like-for-like benchmarks).
+   */
+  readonly compactPauses?: boolean;
 }
 
 export interface TranscriberInfo {
@@ -91,7 +96,7 @@ export class Transcriber {
     const pool = await WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
       url: opts.workerUrl ?? workerUrl(),
       size: workers,
-      init: { files, intraOpThreads: threads },
+      init: { files, intraOpThreads: threads, compactPauses: opts.compactPauses ?? true },
     });
     return new Transcriber(pool, files);
   }

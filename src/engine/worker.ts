@@ -6,17 +6,20 @@
  * a compiled binary embeds it as a second entrypoint (`src/engine/worker.ts`).
  */
 import { greedyDecode } from "../decode/greedy.ts";
-import { tokensToWords } from "../decode/detok.ts";
+import { roundTime, tokensToWords } from "../decode/detok.ts";
 import { LogMelExtractor } from "../frontend/logmel.ts";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import type { ModelFiles } from "../model/files.ts";
 import type { RnntModel } from "../model/rnnt.ts";
+import { compactPauses } from "../segment/compact.ts";
 import type { Word } from "../types.ts";
 import { serveWorker } from "./protocol.ts";
 
 export interface ModelWorkerInit {
   readonly files: ModelFiles;
   readonly intraOpThreads: number;
+  /** shorten long pauses before the encoder (src/segment/compact.ts); default true */
+  readonly compactPauses?: boolean;
 }
 
 export interface ModelWorkerInfo {
@@ -31,20 +34,32 @@ export interface DecodeJob {
   readonly offsetSeconds: number;
 }
 
-/** Decodes one segment from a fresh decoder state. */
-export async function decodeSamples(model: RnntModel, mel: LogMelExtractor, job: DecodeJob): Promise<Word[]> {
-  const { features, frames } = mel.compute(job.samples);
+/**
+ * Decodes one segment from a fresh decoder state. With `compact` (default), long pauses are
+ * shortened before the encoder (`compactPauses`) and word times mapped back to the segment.
+ */
+export async function decodeSamples(model: RnntModel, mel: LogMelExtractor, job: DecodeJob, compact = true): Promise<Word[]> {
+  const c = compact ? compactPauses(job.samples) : null;
+  const { features, frames } = mel.compute(c ? c.samples : job.samples);
   if (frames === 0) return [];
   const { enc, frames: encFrames } = await model.encode(features, frames);
   const tokens = await greedyDecode(model, enc, encFrames);
-  return tokensToWords(tokens, model.vocab, job.offsetSeconds);
+  if (!c || c.removedSeconds === 0) return tokensToWords(tokens, model.vocab, job.offsetSeconds);
+  // times in the compacted audio → the segment (a word end at a splice stays before the removed run) → absolute
+  return tokensToWords(tokens, model.vocab).map((w) => ({
+    ...w,
+    start: roundTime(c.toOriginal(w.start) + job.offsetSeconds),
+    end: roundTime(c.toOriginal(w.end, "end") + job.offsetSeconds),
+  }));
 }
 
 if (!Bun.isMainThread) {
   let model: RnntModel | undefined;
+  let compact = true;
   const mel = new LogMelExtractor();
   serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-    async init({ files, intraOpThreads }) {
+    async init({ files, intraOpThreads, compactPauses: compactOn = true }) {
+      compact = compactOn;
       // onnxruntime loads here, not while this module loads: in the executable that can fail
       // (runtime_unavailable: no folder to extract its library to), and only an error thrown
       // inside init reaches the pool with its code
@@ -55,7 +70,7 @@ if (!Bun.isMainThread) {
     async job(payload) {
       if (!model) throw new GigasttError("not_ready");
       try {
-        return { result: await decodeSamples(model, mel, payload) };
+        return { result: await decodeSamples(model, mel, payload, compact) };
       } catch (e) {
         // onnxruntime failures arrive as plain Errors: report them as inference errors
         throw isGigasttError(e) ? e : new GigasttError("inference_error", undefined, { cause: e });
