@@ -8,7 +8,8 @@
  * Each executable holds Bun, the CLI (src/main.ts), the inference Worker
  * (src/engine/worker.ts, a second entrypoint: embedded as `engine/worker.js`
  * under the bundle root, where src/engine/transcriber.ts's `workerUrl()`
- * looks for it) and its own target's
+ * looks for it), the quantize Worker (src/quantize/worker.ts, likewise found by
+ * src/quantize/in-worker.ts's `quantizeWorkerUrl()`) and its own target's
  * onnxruntime addon + library (see scripts/lib/build-plugin.ts). darwin
  * executables get their code signature checked page by page and, where Bun
  * left it invalid (darwin-x64), replaced by a fresh ad-hoc one. Every
@@ -97,8 +98,8 @@ export async function compileTarget(t: Target, opts: { outdir: string; ifChanged
   const buildDir = join(ROOT, ".cache", "build");
   const embed = writeEmbedModule(opts.ortPinned ? { ...t, name: `${t.name}-ort-pinned` as TargetName } : t, ort, buildDir, join(ROOT, "src", "runtime", "native.ts"));
   const entrypoints = [join(ROOT, "src", "main.ts")];
-  const worker = join(ROOT, "src", "engine", "worker.ts");
-  if (existsSync(worker)) entrypoints.push(worker);
+  // the Workers: inference (src/engine/worker.ts) and the int8 quantizer `serve` runs off its event loop
+  for (const w of [join(ROOT, "src", "engine", "worker.ts"), join(ROOT, "src", "quantize", "worker.ts")]) if (existsSync(w)) entrypoints.push(w);
   // built under its final name (Bun names the embedded main module after it), then moved into place
   const tmpDir = join(opts.outdir, `.tmp-${t.name}-${process.pid}`);
   const tmpOut = join(tmpDir, t.artifact);

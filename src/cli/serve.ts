@@ -15,6 +15,7 @@ import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { ensureModel } from "../store/index.ts";
+import { preparePartialEncoder } from "./partial-encoder.ts";
 import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
 import type { Precision } from "../types.ts";
 
@@ -27,7 +28,9 @@ export interface ServeDeps {
   readonly signals?: Pick<NodeJS.Process, "on" | "off">;
   /** the model files to load (default: the model store's ensureModel) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string }) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
+  readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
 }
 
 /** The one place `serve` obtains model files. */
@@ -83,12 +86,24 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     // 3. model, then the Workers
     try {
       const files = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
+      const partialEncoder =
+        signalled === 0
+          ? await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log)
+          : undefined;
       if (signalled === 0) {
         const started = performance.now();
-        transcriber = await (deps.loadTranscriber ?? ((f, workers) => Transcriber.fromFiles(f, { workers })))(files, config.workers);
+        transcriber = await (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(files, config.workers, partialEncoder ? { partialEncoder } : {});
         if (signalled === 0) {
           server.setTranscriber(transcriber);
-          log.info("model loaded: ready", { precision: transcriber.info.precision, workers: transcriber.info.workers, vocab_size: transcriber.info.vocabSize, load_ms: Math.round(performance.now() - started) });
+          const info = transcriber.info;
+          if (info.partialEncoderError) log.warn("the int8 encoder for partials could not be loaded: partials use the main encoder", { error: info.partialEncoderError });
+          log.info("model loaded: ready", {
+            precision: info.precision,
+            partial_encoder: info.partialEncoder ? "int8" : info.precision,
+            workers: info.workers,
+            vocab_size: info.vocabSize,
+            load_ms: Math.round(performance.now() - started),
+          });
         }
       }
     } catch (e) {
@@ -176,9 +191,10 @@ export default defineCommand({
     "log-format": { type: "enum", options: ["json", "pretty"], description: "Log format (default json when stderr is not a TTY)", valueHint: "FORMAT" },
     "model-dir": { type: "string", description: "Model directory (default $GIGASTT_MODEL_DIR or ~/.gigastt/models)", valueHint: "DIR" },
     config: { type: "string", description: "TOML file with limits; re-read on SIGHUP", valueHint: "FILE" },
-    "skip-quantize": { type: "boolean", description: "Accepted for compatibility; does nothing" },
+    "skip-quantize": { type: "boolean", description: "Never create the int8 encoder for partials (GIGASTT_SKIP_QUANTIZE)" },
     offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
+    "partial-precision": { type: "enum", options: ["int8", "fp32"], description: "Encoder of streaming partials (default int8; GIGASTT_PARTIAL_PRECISION)", valueHint: "PRECISION" },
     workers: { type: "string", description: "Inference Workers (default: CPU cores; GIGASTT_WORKERS)", valueHint: "N" },
     "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
     "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },

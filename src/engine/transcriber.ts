@@ -60,6 +60,13 @@ export interface TranscriberOptions {
   /** Worker entry URL (default {@link workerUrl}) */
   readonly workerUrl?: string;
   /**
+   * A faster encoder file for streaming partials (`purpose: "partial"`), e.g. the dynamic int8
+   * `v3_e2e_rnnt_encoder.int8.onnx`, loaded by every Worker next to the main one. Finals and
+   * files always use the main encoder. If it cannot be loaded, partials use the main encoder
+   * and `info.partialEncoderError` says why.
+   */
+  readonly partialEncoder?: string;
+  /**
    * Shorten pauses longer than 600 ms to 300 ms before the encoder (default true); word times
    * still refer to the original audio. Off: the encoder sees every sample (like-for-like benchmarks).
    */
@@ -71,15 +78,27 @@ export interface TranscriberInfo {
   readonly vocabSize: number;
   readonly workers: number;
   readonly files: ModelFiles;
+  /** the encoder file partials run on (the main encoder when null) */
+  readonly partialEncoder: string | null;
+  /** why the requested partial encoder is not used */
+  readonly partialEncoderError?: string;
 }
 
 export class Transcriber {
   readonly info: TranscriberInfo;
   readonly #pool: WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
 
-  private constructor(pool: WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>, files: ModelFiles) {
+  private constructor(pool: WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>, files: ModelFiles, partialEncoder: string | undefined) {
     this.#pool = pool;
-    this.info = Object.freeze({ precision: files.precision, vocabSize: pool.info.vocabSize, workers: pool.size, files });
+    const partial = partialEncoder && pool.info.partialEncoder ? partialEncoder : null;
+    this.info = Object.freeze({
+      precision: files.precision,
+      vocabSize: pool.info.vocabSize,
+      workers: pool.size,
+      files,
+      partialEncoder: partial,
+      ...(pool.info.partialError ? { partialEncoderError: pool.info.partialError } : {}),
+    });
   }
 
   /** Selects the files (`model_missing`), starts the Workers and loads the model in each (`model_invalid`). */
@@ -96,9 +115,9 @@ export class Transcriber {
     const pool = await WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
       url: opts.workerUrl ?? workerUrl(),
       size: workers,
-      init: { files, intraOpThreads: threads, compactPauses: opts.compactPauses ?? true },
+      init: { files, intraOpThreads: threads, compactPauses: opts.compactPauses ?? true, ...(opts.partialEncoder ? { partialEncoder: opts.partialEncoder } : {}) },
     });
-    return new Transcriber(pool, files);
+    return new Transcriber(pool, files, opts.partialEncoder);
   }
 
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
@@ -106,11 +125,18 @@ export class Transcriber {
     return { queued: this.#pool.queued, busy: this.#pool.busy, workers: this.#pool.size };
   }
 
-  /** Decodes one ≤ 20 s segment from a fresh decoder state; word times are shifted by `offsetSeconds`. */
+  /**
+   * Decodes one ≤ 20 s segment from a fresh decoder state; word times are shifted by `offsetSeconds`.
+   * `purpose: "partial"` runs on the partial encoder (if loaded) and ahead of queued finals.
+   */
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts: JobOptions = {}): Promise<Word[]> {
     // own copy: the caller's buffer is never detached by the transfer
     const copy = samples.slice();
-    return this.#pool.run({ samples: copy, offsetSeconds }, { session: opts.session, signal: opts.signal, transfer: [copy.buffer] });
+    const partial = opts.purpose === "partial";
+    return this.#pool.run(
+      { samples: copy, offsetSeconds, ...(partial ? { partial } : {}) },
+      { session: opts.session, signal: opts.signal, transfer: [copy.buffer], priority: partial },
+    );
   }
 
   /** Transcribes 16 kHz mono samples. */

@@ -42,11 +42,14 @@ export interface ServerConfig extends ReloadableLimits {
   /** undefined: resolveModelDir's default (GIGASTT_MODEL_DIR, ~/.gigastt/models) */
   readonly modelDir: string | undefined;
   readonly configFile: string | undefined;
+  /** never create the int8 partial encoder (one already in the model dir is still used) */
   readonly skipQuantize: boolean;
   /** never download the model (fail with exit 4 when it is missing) */
   readonly offline: boolean;
   /** default fp32 (int8 graphs are used when asked for and present) */
   readonly precision: Precision;
+  /** encoder of streaming partials: int8 (default; the dynamic int8 file, created once unless skipQuantize) or fp32 */
+  readonly partialPrecision: Precision;
   /** inference Workers */
   readonly workers: number;
   /** extra accepted Host header values (lower-cased; `name` or `name:port`) */
@@ -114,6 +117,7 @@ export const SERVE_FLAGS = {
   "skip-quantize": { kind: "boolean", env: "GIGASTT_SKIP_QUANTIZE" },
   offline: { kind: "boolean", env: "GIGASTT_OFFLINE" },
   precision: { kind: "string", env: "GIGASTT_PRECISION" },
+  "partial-precision": { kind: "string", env: "GIGASTT_PARTIAL_PRECISION" },
   workers: { kind: "string", env: "GIGASTT_WORKERS" },
   "allow-host": { kind: "list" },
   "trust-proxy": { kind: "optional-list", env: "GIGASTT_TRUST_PROXY" },
@@ -361,10 +365,11 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   // ---- engine / logging -----------------------------------------------------
   const precisionRaw = flagOrEnvStr("precision");
   const precision = precisionRaw ? parsePrecision(precisionRaw) : "fp32";
+  const partialRaw = flagOrEnvStr("partial-precision");
+  const partialPrecision = partialRaw ? parsePrecision(partialRaw) : "int8";
   const workers = uint("workers", opts.cpus ?? availableParallelism());
   if (workers.value < 1) throw usage(`invalid value '0' for '${workers.from}': expected at least 1 worker`);
   const skipQuantize = bool("skip-quantize");
-  if (skipQuantize) warnings.push("--skip-quantize is accepted for compatibility and does nothing (use `gigastt quantize` to build the int8 model)");
   let logLevel: LogLevelName;
   try {
     logLevel = parseLogLevel(flags["log-level"]);
@@ -402,6 +407,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     skipQuantize,
     offline: bool("offline"),
     precision,
+    partialPrecision,
     workers: workers.value,
     allowHost: Object.freeze(allowHost),
     trustProxy: Object.freeze(trustProxy),

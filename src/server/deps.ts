@@ -36,7 +36,14 @@ export interface TranscriberLike {
     opts?: JobOptions & { onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void> },
   ): Promise<TranscriptResult>;
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
-  readonly info: { readonly precision: Precision; readonly vocabSize: number; readonly workers: number };
+  readonly info: {
+    readonly precision: Precision;
+    readonly vocabSize: number;
+    readonly workers: number;
+    /** the encoder file partials run on, when not the main one */
+    readonly partialEncoder?: string | null;
+    readonly partialEncoderError?: string;
+  };
 }
 
 /** A held admission slot. `release()` is idempotent. */

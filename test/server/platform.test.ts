@@ -82,6 +82,7 @@ describe("endpoints", () => {
       version: pkg.version,
       precision: "fp32",
       encoder: "fp32",
+      partial_encoder: "fp32",
       vocab_size: 20,
       sample_rate: 16000,
       pool_size: 3,

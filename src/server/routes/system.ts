@@ -37,6 +37,8 @@ export function systemRoutes(deps: ServerDeps) {
         version: pkg.version,
         precision: t.info.precision,
         encoder: t.info.precision,
+        // the encoder streaming partials run on (finals and files always use `encoder`)
+        partial_encoder: t.info.partialEncoder ? "int8" : t.info.precision,
         vocab_size: t.info.vocabSize,
         sample_rate: SAMPLE_RATE,
         pool_size: deps.admission.size,
