@@ -16,6 +16,15 @@
  * idle stream costs no decoding); a partial is skipped while the previous
  * partial decode still runs (cadence adapts to load), and a partial result is
  * dropped if a final overtook it. Partials never influence finals.
+ *
+ * Speculative finals: the endpoint cuts at the centre of a 500 ms pause, so an
+ * utterance's samples are all known 250 ms before the cut is confirmed. From
+ * then on (`Segmenter.provisionalCut`) its decode runs already, with exactly
+ * the call a final makes; when the segmenter emits that very segment the
+ * running decode becomes the final's, and if speech resumes first (or any
+ * other segment comes out) it is aborted and its result never used. So finals
+ * are the same words, only earlier; a 250–499 ms pause costs one discarded
+ * decode. At most one speculation runs per stream.
  */
 import { GigasttError } from "../../errors.ts";
 import { QuietDetector, frameEnergyDb } from "../../segment/energy.ts";
@@ -59,6 +68,8 @@ export interface UtteranceStreamOptions {
   onError?(e: unknown): void;
   /** one final decode finished: wall seconds and audio seconds (metrics) */
   onInference?(seconds: number, audioSeconds: number): void;
+  /** start a final's decode 250 ms into its closing pause, before the cut is confirmed (default true) */
+  speculativeFinals?: boolean;
   /** send partials (default true) */
   partials?: boolean;
   /** audio between two partial decodes of the open utterance (default 1 s) */
@@ -68,6 +79,22 @@ export interface UtteranceStreamOptions {
   /** words in the first seconds of a clipped window come from the previous partial (default 2 s) */
   partialContextSeconds?: number;
   now?: () => number;
+}
+
+/** a final's decode, started at `started` (performance clock) */
+interface Decoding {
+  readonly started: number;
+  readonly words: Promise<Word[]>;
+}
+
+/** the decode of the open utterance up to its provisional cut, started before the cut is confirmed */
+interface Speculation {
+  /** the span: [start, start + length) in stream samples */
+  readonly start: number;
+  readonly length: number;
+  readonly controller: AbortController;
+  /** null when the span is not voiced (nothing to decode) */
+  readonly decoding: Decoding | null;
 }
 
 export class UtteranceStream {
@@ -99,6 +126,7 @@ export class UtteranceStream {
   /** absolute sample index just after the last non-quiet 10 ms frame */
   private loudEnd = 0;
   private state: "open" | "finishing" | "closed" = "open";
+  private speculation: Speculation | null = null;
 
   constructor(opts: UtteranceStreamOptions) {
     this.opts = opts;
@@ -135,6 +163,7 @@ export class UtteranceStream {
       this.openStart = nextStart;
       segs.forEach((seg, i) => this.enqueue([utterance(seg, segs[i + 1]?.start ?? nextStart)], false));
     }
+    this.speculate();
     this.maybePartial();
   }
 
@@ -159,6 +188,7 @@ export class UtteranceStream {
     this.state = "finishing";
     this.generation++;
     this.enqueue(this.segmenter.flush().map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), true);
+    this.withdraw(); // the flushed segment took it if it was the same span
     return this.tail;
   }
 
@@ -168,6 +198,7 @@ export class UtteranceStream {
     this.state = "closed";
     this.generation++;
     this.abort.abort(new GigasttError("internal", "stream closed"));
+    this.speculation = null; // its signal follows the stream's
     this.wake();
   }
 
@@ -203,15 +234,58 @@ export class UtteranceStream {
     });
   }
 
+  /** the words of a cut segment: the speculative decode if it is this very span, else a new decode */
   private async decode(seg: Segment): Promise<Word[]> {
+    const adopted = this.adopt(seg);
     if (!seg.voiced) return []; // every frame quiet: nothing to transcribe
-    const started = this.now();
-    const words = await this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, {
-      session: this.opts.session,
-      signal: this.abort.signal,
-    });
-    this.opts.onInference?.((this.now() - started) / 1000, seg.samples.length / SAMPLE_RATE);
+    const d = adopted ?? this.startDecode(seg, this.abort.signal);
+    const words = await d.words;
+    this.opts.onInference?.((this.now() - d.started) / 1000, seg.samples.length / SAMPLE_RATE);
     return words;
+  }
+
+  /** the call every final makes (speculative or not): same samples, offset and options */
+  private startDecode(seg: Segment, signal: AbortSignal): Decoding {
+    const started = this.now();
+    let words: Promise<Word[]>;
+    try {
+      words = this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, { session: this.opts.session, signal, purpose: "final" });
+    } catch (e) {
+      words = Promise.reject(e);
+    }
+    return { started, words };
+  }
+
+  /** takes the speculation for `seg` if it decodes exactly the same span; withdraws it otherwise */
+  private adopt(seg: Segment): Decoding | null {
+    const s = this.speculation;
+    if (!s) return null;
+    this.speculation = null;
+    if (s.decoding && seg.voiced && s.start === seg.start && s.length === seg.samples.length) return s.decoding;
+    s.controller.abort(new GigasttError("internal", "speculative final withdrawn"));
+    return null;
+  }
+
+  private withdraw(): void {
+    const s = this.speculation;
+    this.speculation = null;
+    s?.controller.abort(new GigasttError("internal", "speculative final withdrawn"));
+  }
+
+  /** after a push: follow the segmenter's provisional cut (start, keep or withdraw the speculation) */
+  private speculate(): void {
+    if (this.opts.speculativeFinals === false || this.state !== "open") return;
+    const cut = this.segmenter.provisionalCut();
+    const s = this.speculation;
+    if (s && cut !== null && s.start === this.openStart && s.start + s.length === cut) return; // still the same span
+    this.withdraw();
+    if (cut === null) return;
+    const seg = this.segmenter.provisional();
+    if (!seg) return;
+    const controller = new AbortController();
+    const decoding = seg.voiced ? this.startDecode(seg, AbortSignal.any([this.abort.signal, controller.signal])) : null;
+    decoding?.words.catch(() => {}); // a withdrawn speculation's outcome is ignored
+    this.speculation = { start: seg.start, length: seg.samples.length, controller, decoding };
   }
 
   private analyse(x: Float32Array): void {
