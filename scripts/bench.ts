@@ -387,6 +387,7 @@ if (!args["no-server"]) {
 
 // ---------------------------------------------------------------- peers
 if (!args["no-peers"]) {
+  const { compareWithPeer, runPeer, writeGigasttPack } = await import("./bench/peer-compare.ts");
   const venv = join(BENCH_DIR, "venv");
   const py = join(venv, "bin/python");
   const peers: Record<string, unknown> = {};
@@ -401,77 +402,52 @@ if (!args["no-peers"]) {
   // the gigastt wheel (manylinux_2_28 tag) imports glibc 2.38's __isoc23_strtol*: shim them on older glibc
   const shim = join(BENCH_DIR, "isoc23-shim.so");
   if (!existsSync(shim)) spawnSync("cc", ["-shared", "-fPIC", "-O2", "-o", shim, join(import.meta.dir, "bench/isoc23-shim.c")]);
-  // our side is timed again right before and right after each peer (same clip, 1 worker × 1 thread),
-  // so machine drift between sections of the run does not enter the ratio
-  const tp = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1 });
-  const oursNow = async () => median(await timeIt(() => tp.transcribe(samples16), QUICK ? 3 : 5, 1));
-  for (const peer of ["onnx-asr", "gigastt"]) {
+  const env = { python: py, script: join(import.meta.dir, "bench/peers.py"), shim };
+  // Each comparison: our Transcriber on the same encoder/decoder/joint files (1 worker × 1 thread), timed right
+  // before and right after the peer, so machine drift between sections of the run does not enter the ratio.
+  // The Rust engine runs INT8 packs only (see bench/peer-compare.ts): "gigastt" = its own scheme, the weight-only
+  // int8 encoder that `gigastt quantize --weight-only` wrote above; "gigastt_fp32" = the fp32 encoder named as
+  // the pack's INT8 file (the engine runs whatever file that is), like for like with the onnx-asr row.
+  const wo = join(BENCH_DIR, "variants", "v3_e2e_rnnt_encoder.weight-only.onnx");
+  const woFiles: ModelFiles = { ...fp32Files, encoder: wo, precision: "int8" };
+  const plan: { key: string; peer: "onnx-asr" | "gigastt"; dir: () => string; files: ModelFiles; cap?: number }[] = [
+    { key: "onnx-asr", peer: "onnx-asr", dir: () => MODEL_DIR, files: fp32Files },
+    { key: "gigastt_fp32", peer: "gigastt", dir: () => writeGigasttPack(join(BENCH_DIR, "variants", "gigastt-pack-fp32"), fp32Files, fp32Files.encoder), files: fp32Files, cap: 10 },
+    { key: "gigastt", peer: "gigastt", dir: () => writeGigasttPack(join(BENCH_DIR, "variants", "gigastt-pack"), fp32Files, wo), files: woFiles, cap: 10 },
+  ];
+  const peerReps = QUICK ? 3 : 5;
+  let ours: { files: ModelFiles; t: Transcriber } | null = null;
+  for (const p of plan) {
     if (setupError) {
-      ratio[peer] = { error: setupError };
+      ratio[p.key] = { error: setupError };
       continue;
     }
-    const env = { ...process.env, OMP_NUM_THREADS: "1", ...(peer === "gigastt" && existsSync(shim) ? { LD_PRELOAD: shim } : {}) };
-    // the Rust engine's bindings only load a folder that holds its weight-only `_int8` encoder
-    let dir = MODEL_DIR;
-    if (peer === "gigastt") {
-      dir = join(BENCH_DIR, "variants", "gigastt");
-      mkdirSync(dir, { recursive: true });
-      const wo = join(BENCH_DIR, "variants", "v3_e2e_rnnt_encoder.weight-only.onnx");
-      for (const [name, target] of [
-        ...[fp32Files.encoder, fp32Files.decoder, fp32Files.joint, fp32Files.vocab].map((f) => [basename(f), f] as const),
-        ["v3_e2e_rnnt_encoder_int8.onnx", wo] as const,
-      ]) {
-        rmSync(join(dir, name), { force: true });
-        if (existsSync(target)) symlinkSync(target, join(dir, name));
-      }
-    }
-    const before = await oursNow();
-    const r = spawnSync(py, [join(import.meta.dir, "bench/peers.py"), peer, dir, wavPath, "1", String(QUICK ? 5 : 7)], { encoding: "utf8", env, timeout: 600_000 });
-    let out: { error?: string; times_s?: number[]; version?: string; load_s?: number; text?: string };
-    try {
-      out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
-    } catch {
-      out = { error: `no result (exit ${r.status}): ${(r.stderr ?? "").slice(-400)}` };
-    }
-    if (out.error || !out.times_s?.length) {
-      ratio[peer] = { error: out.error ?? "no timings" };
-      peers[peer] = out;
-      log(`peer ${peer}: could not run: ${out.error}`);
+    if (p.peer === "gigastt" && !existsSync(p.files.encoder)) {
+      ratio[p.key] = { error: `missing ${p.files.encoder}` };
       continue;
     }
-    const after = await oursNow();
-    const ourMs = (before + after) / 2;
-    const theirs = median(out.times_s) * 1000;
-    ratio[peer] = round(ourMs / theirs, 3);
-    peers[peer] = {
-      version: out.version,
-      load_s: round(out.load_s ?? Number.NaN, 2),
-      median_ms: round(theirs, 0),
-      runs_ms: out.times_s.map((x) => round(x * 1000, 0)),
-      threads: 1,
-      ours_before_ms: round(before, 0),
-      ours_after_ms: round(after, 0),
-      // same model, same audio: a conforming pipeline gives the same greedy transcript
-      transcript_identical: out.text === ourText16,
-    };
-    log(`peer ${peer}: ${theirs.toFixed(0)} ms vs ours ${ourMs.toFixed(0)} ms (before/after) → ratio ${ratio[peer]}`);
+    if (ours?.files.encoder !== p.files.encoder) {
+      await ours?.t.close();
+      ours = { files: p.files, t: await Transcriber.fromFiles(p.files, { workers: 1, threadsPerWorker: 1 }) };
+    }
+    const dir = p.dir();
+    const c = await compareWithPeer({ env, peer: p.peer, dir, wav: wavPath, samples: samples16, ours: ours.t, ourFiles: p.files, reps: peerReps, root: ROOT, log, ...(p.cap ? { peerCap: p.cap } : {}) });
+    ratio[p.key] = c.ratio;
+    peers[p.key] = c.details;
+    // the Rust engine leaves an ORT graph cache as large as the encoder in the pack: not kept between runs
+    if (p.peer === "gigastt") rmSync(join(dir, "optimized_cache"), { recursive: true, force: true });
   }
-  await tp.close();
+  await ours?.t.close();
   // the same comparison on the int8 files (our dynamic int8 encoder; decoder/joint fp32) — not a target, a data point
   if (!setupError && existsSync(join(int8Dir, "v3_e2e_rnnt_encoder.int8.onnx"))) {
     const t8 = await Transcriber.load({ modelDir: int8Dir, precision: "int8", workers: 1, threadsPerWorker: 1 });
     const ours8 = median(await timeIt(() => t8.transcribe(samples16), REPS, 1));
     await t8.close();
-    const r = spawnSync(py, [join(import.meta.dir, "bench/peers.py"), "onnx-asr", int8Dir, wavPath, "1", String(QUICK ? 5 : 7), "int8"], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" }, timeout: 600_000 });
-    try {
-      const out = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { error?: string; times_s?: number[]; version?: string };
-      if (out.times_s?.length) {
-        const theirs = median(out.times_s) * 1000;
-        result.peer_int8 = { ours_ms: round(ours8, 0), onnx_asr_ms: round(theirs, 0), ratio: round(ours8 / theirs, 3), runs_ms: out.times_s.map((x) => round(x * 1000, 0)) };
-      } else result.peer_int8 = { ours_ms: round(ours8, 0), error: out.error };
-    } catch {
-      result.peer_int8 = { ours_ms: round(ours8, 0), error: `no result (exit ${r.status})` };
-    }
+    const out = runPeer(env, "onnx-asr", int8Dir, wavPath, QUICK ? 5 : 7, "int8");
+    if (out.times_s?.length) {
+      const theirs = median(out.times_s) * 1000;
+      result.peer_int8 = { ours_ms: round(ours8, 0), onnx_asr_ms: round(theirs, 0), ratio: round(ours8 / theirs, 3), runs_ms: out.times_s.map((x) => round(x * 1000, 0)) };
+    } else result.peer_int8 = { ours_ms: round(ours8, 0), error: out.error ?? "no timings" };
     log(`int8 files: ours ${ours8.toFixed(0)} ms, onnx-asr ${JSON.stringify(result.peer_int8)}`);
   }
   result.peer_ratio = ratio;
