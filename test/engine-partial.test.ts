@@ -1,0 +1,81 @@
+/**
+ * Streaming partials on a second encoder: a tiny benchmark stand-in (random weights, the real
+ * I/O contract), its dynamic int8 encoder made by the quantize Worker, and a Transcriber that
+ * loads both. With random weights int8 and fp32 disagree on many tokens, which is what lets
+ * the test see which encoder ran: partials must equal the int8 model's words, finals the fp32's.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { speechLikeClip } from "../scripts/bench/clip.ts";
+import { writeStandIn } from "../scripts/make-bench-model.ts";
+import { Transcriber } from "../src/engine/transcriber.ts";
+import { selectModelFiles } from "../src/model/files.ts";
+import { INT8_ENCODER } from "../src/quantize/file.ts";
+import { quantizeInWorker } from "../src/quantize/in-worker.ts";
+import type { Word } from "../src/types.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "gigastt-partial-enc-"));
+const dir = join(tmp, "standin");
+const closing: Transcriber[] = [];
+afterAll(async () => {
+  await Promise.all(closing.map((t) => t.close()));
+  rmSync(tmp, { recursive: true, force: true });
+});
+const clip0 = speechLikeClip(3, 11).samples;
+let int8Path = "";
+
+beforeAll(async () => {
+  await writeStandIn(dir, { layers: 1, dFf: 64, seed: 5 });
+  const r = await quantizeInWorker({ modelDir: dir, mode: "dynamic" });
+  int8Path = r.out;
+});
+
+async function load(opts: Parameters<typeof Transcriber.fromFiles>[1], precision: "fp32" | "int8" = "fp32"): Promise<Transcriber> {
+  const t = await Transcriber.fromFiles(selectModelFiles(dir, precision), { workers: 1, compactPauses: false, ...opts });
+  closing.push(t);
+  return t;
+}
+
+describe("partial encoder", () => {
+  test("the quantize Worker wrote the dynamic int8 encoder next to the fp32 one", () => {
+    expect(int8Path).toBe(join(dir, INT8_ENCODER.dynamic));
+    expect(statSync(int8Path).size).toBeGreaterThan(0);
+    expect(statSync(int8Path).size).toBeLessThan(statSync(join(dir, "v3_e2e_rnnt_encoder.onnx")).size);
+  });
+
+  test("purpose partial runs on the partial encoder; finals and files on the main one", async () => {
+    const both = await load({ partialEncoder: int8Path });
+    expect(both.info.partialEncoder).toBe(int8Path);
+    expect(both.info.precision).toBe("fp32");
+    const fp32 = await load({});
+    const int8 = await load({}, "int8");
+    expect(int8.info.precision).toBe("int8");
+    // the test can only tell the encoders apart on a clip where they disagree: the first of a few
+    let clip: Float32Array = new Float32Array(0);
+    let wantFinal: Word[] = [];
+    let wantPartial: Word[] = [];
+    for (let seed = 1; seed <= 12; seed++) {
+      clip = speechLikeClip(4, seed).samples;
+      wantFinal = await fp32.decodeSegment(clip, 1.5);
+      wantPartial = await int8.decodeSegment(clip, 1.5);
+      if (JSON.stringify(wantFinal) !== JSON.stringify(wantPartial)) break;
+    }
+    expect(wantPartial).not.toEqual(wantFinal);
+    expect(await both.decodeSegment(clip, 1.5, { purpose: "partial" })).toEqual(wantPartial);
+    expect(await both.decodeSegment(clip, 1.5, { purpose: "final" })).toEqual(wantFinal);
+    expect(await both.decodeSegment(clip, 1.5)).toEqual(wantFinal);
+    expect((await both.transcribe(clip)).words).toEqual((await fp32.transcribe(clip)).words);
+  });
+
+  test("a partial encoder that cannot be loaded is reported; partials then use the main encoder", async () => {
+    const bad = join(tmp, "broken.int8.onnx");
+    writeFileSync(bad, "not an onnx model");
+    const t = await load({ partialEncoder: bad });
+    expect(t.info.partialEncoder).toBeNull();
+    expect(t.info.partialEncoderError).toContain("broken.int8.onnx");
+    const fp32 = await load({});
+    expect(await t.decodeSegment(clip0, 0, { purpose: "partial" })).toEqual(await fp32.decodeSegment(clip0, 0));
+  });
+});
