@@ -38,6 +38,7 @@ describe("defaults", () => {
       logLevel: "info",
       logFormat: "json",
       precision: "fp32",
+      partialPrecision: "int8",
       workers: 3,
       skipQuantize: false,
       offline: false,
@@ -87,10 +88,16 @@ describe("flags", () => {
     expect(parse(["--no-metrics"], { GIGASTT_METRICS: "1" }).metrics).toBe(false);
   });
 
-  test("--skip-quantize is accepted with one warning", () => {
+  test("--skip-quantize and --partial-precision (flag over env; default int8)", () => {
     const c = parse(["--skip-quantize"]);
     expect(c.skipQuantize).toBe(true);
-    expect(c.warnings.filter((w) => w.includes("skip-quantize"))).toHaveLength(1);
+    expect(c.warnings.filter((w) => w.includes("skip-quantize"))).toHaveLength(0);
+    expect(parse([], { GIGASTT_SKIP_QUANTIZE: "1" }).skipQuantize).toBe(true);
+    expect(parse([]).partialPrecision).toBe("int8");
+    expect(parse(["--partial-precision", "fp32"]).partialPrecision).toBe("fp32");
+    expect(parse([], { GIGASTT_PARTIAL_PRECISION: "FP32" }).partialPrecision).toBe("fp32");
+    expect(parse(["--partial-precision=int8"], { GIGASTT_PARTIAL_PRECISION: "fp32" }).partialPrecision).toBe("int8");
+    expect(() => parse(["--partial-precision", "fp16"])).toThrow("--partial-precision");
   });
 
   test("clamps: checkout 0 → 1, drain 0 → 1, rpm > 60000 → 60000, each with a warning", () => {
