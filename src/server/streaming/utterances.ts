@@ -259,13 +259,15 @@ export class UtteranceStream {
   /** takes the speculation for `seg` if it decodes exactly the same span; withdraws it otherwise */
   private adopt(seg: Segment): Decoding | null {
     const s = this.speculation;
-    if (!s) return null;
-    this.speculation = null;
-    if (s.decoding && seg.voiced && s.start === seg.start && s.length === seg.samples.length) return s.decoding;
-    s.controller.abort(new GigasttError("internal", "speculative final withdrawn"));
+    if (s?.decoding && seg.voiced && s.start === seg.start && s.length === seg.samples.length) {
+      this.speculation = null;
+      return s.decoding;
+    }
+    this.withdraw();
     return null;
   }
 
+  /** aborts the speculation, if any: a queued decode is dropped, a running one's result ignored */
   private withdraw(): void {
     const s = this.speculation;
     this.speculation = null;
