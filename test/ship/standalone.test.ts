@@ -140,6 +140,16 @@ describe("linux-x64 executable alone in an empty folder", () => {
       if (srv && srv.proc.exitCode === null) srv.proc.kill("SIGKILL");
     });
 
+    test("the quantize Worker runs inside the binary (the tone encoder has no MatMul weight: a warning, partials stay fp32)", async () => {
+      const deadline = Date.now() + 20_000;
+      while (!srv.log().includes("model loaded: ready") && Date.now() < deadline) await Bun.sleep(50);
+      expect(srv.log()).toContain("creating the int8 encoder for streaming partials");
+      expect(srv.log()).toContain("no MatMul with a constant weight to quantize");
+      expect(srv.log()).not.toContain("quantize worker");
+      const m = (await (await fetch(`${srv.url}/v1/models`)).json()) as { partial_encoder: string };
+      expect(m.partial_encoder).toBe("fp32");
+    }, 30_000);
+
     test("/health answers ok", async () => {
       const r = await fetch(`${srv.url}/health`);
       expect(r.status).toBe(200);
