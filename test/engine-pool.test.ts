@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { WorkerPool } from "../src/engine/pool.ts";
 import { GigasttError } from "../src/errors.ts";
 import type { ScriptedInit, ScriptedJob } from "./helpers/engine-scripted-worker.ts";
@@ -30,6 +33,13 @@ describe("WorkerPool", () => {
     const pool = await start(2, { tag: "hello" });
     expect(pool.info).toEqual({ tag: "hello" });
     expect(await Promise.all([pool.run({ op: "echo", value: "a" }), pool.run({ op: "echo", value: "b" })])).toEqual(["a", "b"]);
+  });
+
+  test("workers load one after another (one model load's transient memory at a time)", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "gigastt-pool-")), "init.log");
+    const pool = await start(3, { tag: "seq", initDelayMs: 40, initLog: log });
+    expect(pool.size).toBe(3);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["start", "end", "start", "end", "start", "end"]);
   });
 
   test("a failing init rejects start with the worker's typed error", async () => {

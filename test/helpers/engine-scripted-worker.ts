@@ -2,6 +2,7 @@
  * A scripted Worker for the pool tests: speaks the real protocol (serveWorker)
  * without a model. Job payloads say what to do.
  */
+import { appendFileSync } from "node:fs";
 import { GigasttError } from "../../src/errors.ts";
 import { serveWorker } from "../../src/engine/protocol.ts";
 
@@ -16,10 +17,16 @@ export type ScriptedJob =
 export interface ScriptedInit {
   readonly tag: string;
   readonly failInit?: boolean;
+  /** init takes this long, and appends "start"/"end" lines to `initLog` */
+  readonly initDelayMs?: number;
+  readonly initLog?: string;
 }
 
 serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
-  init(init) {
+  async init(init) {
+    if (init.initLog) appendFileSync(init.initLog, "start\n");
+    if (init.initDelayMs) await Bun.sleep(init.initDelayMs);
+    if (init.initLog) appendFileSync(init.initLog, "end\n");
     if (init.failInit) throw new GigasttError("model_invalid", "scripted init failure");
     return { tag: init.tag };
   },
