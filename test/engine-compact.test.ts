@@ -17,7 +17,7 @@ const PIECES = ["▁один", "▁два", "▁три", "▁да", "▁нет",
 /** half a microsecond: word times are rounded to 1 µs */
 const EPS = 5e-7;
 
-function expectSameWords(on: Word[], off: Word[]): void {
+function expectSameWords(on: readonly Word[], off: readonly Word[]): void {
   expect(on.map((w) => w.word)).toEqual(off.map((w) => w.word));
   on.forEach((w, i) => {
     expect(Math.abs(w.start - off[i]!.start)).toBeLessThanOrEqual(FRAME_SECONDS + EPS);

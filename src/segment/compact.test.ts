@@ -33,55 +33,65 @@ const sineAmp = (db: number): number => Math.SQRT2 * 10 ** (db / 20);
 const noiseAmp = (db: number): number => Math.sqrt(3) * 10 ** (db / 20);
 
 const spans = (x: Float32Array) => compactPauses(x).kept.map((s) => [s.start, s.length]);
+/** samples in `k` 10 ms frames */
+const F = (k: number): number => k * 160;
 
+// Energies are smoothed over ±2 frames, so a pause reads quiet from 20 ms after the sound to
+// 20 ms before the next; 150 ms of that is kept on each side.
 describe("compactPauses: what is kept", () => {
-  test("a 2 s silence between tones shrinks to 300 ms, 150 ms kept on each side", () => {
+  test("a 2 s silence between tones shrinks to 340 ms: 20 + 150 ms kept on each side", () => {
     const x = concat(tone(1, 0.5), silence(2), tone(1, 0.5, 700));
     const c = compactPauses(x);
+    // quiet frames 102..297, removed 117..282
     expect(c.kept).toEqual([
-      { start: 0, length: 18400, outStart: 0 }, // tone + 150 ms
-      { start: 45600, length: 18400, outStart: 18400 }, // 150 ms + tone
+      { start: 0, length: F(117), outStart: 0 },
+      { start: F(283), length: F(400 - 283), outStart: F(117) },
     ]);
-    expect(c.samples.length).toBe(36800);
-    expect(c.removedSeconds).toBeCloseTo(1.7, 9);
+    expect(c.samples.length).toBe(F(234));
+    expect(c.removedSeconds).toBeCloseTo(1.66, 9);
     // the kept audio is the original, bit for bit, apart from the 3 ms crossfade (which is silence here)
-    expect(c.samples.subarray(0, 18400)).toEqual(x.subarray(0, 18400));
-    expect(c.samples.subarray(18400)).toEqual(x.subarray(45600));
+    expect(c.samples.subarray(0, F(117))).toEqual(x.subarray(0, F(117)));
+    expect(c.samples.subarray(F(117))).toEqual(x.subarray(F(283)));
   });
 
-  test("leading and trailing silence keep 150 ms next to the sound", () => {
+  test("leading and trailing silence keep 170 ms next to the sound", () => {
     const x = concat(silence(1), tone(1, 0.5), silence(1));
-    expect(spans(x)).toEqual([[13600, 20800]]);
-    expect(compactPauses(x).samples).toEqual(x.subarray(13600, 34400));
+    expect(spans(x)).toEqual([[F(83), F(217 - 83)]]);
+    expect(compactPauses(x).samples).toEqual(x.subarray(F(83), F(217)));
   });
 
-  test("runs from 600 ms are shortened, shorter ones are left alone", () => {
+  test("runs from 600 ms of quiet frames are shortened, shorter ones are left alone", () => {
     const at = (ms: number) => concat(tone(0.5, 0.5), silence(ms / 1000), tone(0.5, 0.5, 900));
-    expect(spans(at(600))).toEqual([
-      [0, 8000 + 2400],
-      [8000 + 9600 - 2400, 2400 + 8000],
+    // a 640 ms gap: quiet frames 52..111 (60 of them)
+    expect(spans(at(640))).toEqual([
+      [0, F(67)],
+      [F(97), F(164 - 97)],
     ]);
-    const shorter = at(590);
+    const shorter = at(630);
     expect(compactPauses(shorter).samples).toBe(shorter);
     expect(compactPauses(at(200)).removedSeconds).toBe(0);
   });
 
-  test("every long pause is shortened; noise up to ±0.001 counts as a pause", () => {
-    const x = concat(silence(0.2), tone(0.5, 0.3), noise(1.5, 0.001, 1), tone(0.4, 0.3, 600), silence(3), tone(0.3, 0.3, 800), silence(0.2));
-    const c = compactPauses(x);
-    expect(c.kept.length).toBe(3);
-    expect(c.removedSeconds).toBeCloseTo(1.2 + 2.7, 9);
-    expect(c.samples.length).toBe(x.length - Math.round(3.9 * SR));
+  test("every long pause is shortened, over digital silence or a faint noise background", () => {
+    const speech = concat(silence(0.2), tone(0.5, 0.3), silence(1.5), tone(0.4, 0.3, 600), silence(3), tone(0.3, 0.3, 800), silence(0.2));
+    for (const x of [speech, add(speech, noise(speech.length / SR, 0.001, 1))]) {
+      const c = compactPauses(x);
+      expect(c.kept.length).toBe(3);
+      // 146 and 296 quiet frames, 30 kept of each
+      expect(c.removedSeconds).toBeCloseTo(1.16 + 2.66, 9);
+      expect(c.samples.length).toBe(x.length - F(116 + 266));
+    }
   });
 
   test("options: keepMs and minRunMs", () => {
     const x = concat(tone(0.5, 0.5), silence(1), tone(0.5, 0.5));
-    const c = compactPauses(x, { keepMs: 100, minRunMs: 1000 });
+    // quiet frames 52..147 (96)
+    const c = compactPauses(x, { keepMs: 100, minRunMs: 900 });
     expect(c.kept.map((s) => [s.start, s.length])).toEqual([
-      [0, 8800],
-      [24000 - 800, 8800],
+      [0, F(57)],
+      [F(143), F(200 - 143)],
     ]);
-    expect(compactPauses(x, { minRunMs: 1010 }).removedSeconds).toBe(0);
+    expect(compactPauses(x, { minRunMs: 970 }).removedSeconds).toBe(0);
   });
 });
 
@@ -91,8 +101,21 @@ describe("compactPauses: soft speech is never removed", () => {
     const x = concat(soft, silence(2), tone(1, 0.5));
     const c = compactPauses(x);
     expect(c.kept[0]!.start).toBe(0);
-    expect(c.kept[0]!.length).toBe(16000 + 2400);
+    expect(c.kept[0]!.length).toBe(F(100 + 2 + 15));
     expect(c.samples.subarray(0, 16000)).toEqual(soft);
+  });
+
+  test("a low-gain recording: a voice at −60 dBFS over a −85 dB background is kept, the pauses shrink", () => {
+    const x = add(noise(6, noiseAmp(-85), 5), concat(silence(1), tone(2, sineAmp(-60), 300), silence(1), tone(1, sineAmp(-62), 500), silence(1)));
+    const c = compactPauses(x);
+    expect(c.removedSeconds).toBeCloseTo(0.83 + 0.66 + 0.83, 9);
+    for (const [from, to] of [
+      [F(100), F(300)],
+      [F(400), F(500)],
+    ] as const) {
+      const span = c.kept.find((s) => s.start <= from && s.start + s.length >= to)!;
+      expect(c.samples.subarray(span.outStart + from - span.start, span.outStart + to - span.start)).toEqual(x.subarray(from, to));
+    }
   });
 
   test("a soft tone with no pause anywhere in the segment: nothing is removed", () => {
@@ -104,23 +127,26 @@ describe("compactPauses: soft speech is never removed", () => {
     }
   });
 
-  test("over a quiet background, a soft voice a few dB above the noise is kept while the noise pauses shrink", () => {
+  test("a soft voice 8 dB above a quiet background is kept while the background pauses shrink", () => {
     const bg = noise(6, noiseAmp(-56), 3);
     // 0.5 s pause, 2 s soft tone 8 dB above the noise, 1 s pause, loud tone, 2 s pause
     const x = add(bg, concat(silence(0.5), tone(2, sineAmp(-48), 300), silence(1), tone(0.5, 0.5), silence(2)));
     const c = compactPauses(x);
-    const soft = [8000, 8000 + 32000] as const;
+    const soft = [F(50), F(250)] as const;
     // the soft tone lies inside one kept span, untouched
     const span = c.kept.find((s) => s.start <= soft[0] && s.start + s.length >= soft[1]);
     expect(span).toBeDefined();
     expect(c.samples.subarray(span!.outStart + soft[0] - span!.start, span!.outStart + soft[1] - span!.start)).toEqual(x.subarray(...soft));
-    // the 1 s and 2 s noise pauses after it are shortened
-    expect(c.removedSeconds).toBeCloseTo(0.7 + 1.85, 9);
+    // the 1 s and 2 s noise pauses after it are shortened (the soft tone's edge reads quiet 0–20 ms after it)
+    expect(c.removedSeconds).toBeGreaterThanOrEqual(0.66 + 1.83 - 1e-9);
+    expect(c.removedSeconds).toBeLessThanOrEqual(0.68 + 1.83 + 1e-9);
   });
 
-  test("over a loud background (floor above −52 dB) nothing is removed", () => {
+  test("over a loud background (floor above −52 dB) only digital silence is removed", () => {
     const x = add(noise(4, noiseAmp(-45), 4), concat(tone(1, 0.5), silence(2), tone(1, 0.5)));
     expect(compactPauses(x).samples).toBe(x);
+    const dropout = concat(x.subarray(0, F(150)), silence(1), x.subarray(F(150)));
+    expect(compactPauses(dropout).removedSeconds).toBeCloseTo(0.66, 9);
   });
 });
 
@@ -130,14 +156,14 @@ describe("compactPauses: toOriginal", () => {
 
   test("is exact at the splice points: a start maps after the removed run, an end before it", () => {
     expect(c.kept.map((s) => [s.start, s.length, s.outStart])).toEqual([
-      [13600, 20800, 0],
-      [61600, 20800, 20800],
+      [F(83), F(134), 0],
+      [F(383), F(134), F(134)],
     ]);
-    expect(c.toOriginal(0)).toBe(0.85);
-    expect(c.toOriginal(20800 / SR)).toBe(61600 / SR);
-    expect(c.toOriginal(20800 / SR, "end")).toBe(34400 / SR);
-    expect(c.toOriginal(0.5)).toBeCloseTo(1.35, 12);
-    expect(c.toOriginal(2, "end")).toBeCloseTo(4.55, 12);
+    expect(c.toOriginal(0)).toBe(0.83);
+    expect(c.toOriginal(F(134) / SR)).toBe(F(383) / SR);
+    expect(c.toOriginal(F(134) / SR, "end")).toBe(F(217) / SR);
+    expect(c.toOriginal(0.5)).toBeCloseTo(1.33, 12);
+    expect(c.toOriginal(2, "end")).toBeCloseTo(3.83 + 2 - 1.34, 12);
   });
 
   test("maps every kept sample back to its original position", () => {
@@ -164,8 +190,8 @@ describe("compactPauses: toOriginal", () => {
   });
 
   test("word times on the 40 ms grid (rounded to 1 µs) hit splice points exactly", () => {
-    // 20800 samples = 1.3 s: not on the 40 ms grid; a splice at 0.64 s is
-    const y = concat(tone(0.49, 0.5), silence(1), tone(0.5, 0.5));
+    // 1.34 s is not on the 40 ms grid; a splice at 0.64 s is
+    const y = concat(tone(0.47, 0.5), silence(1), tone(0.5, 0.5));
     const d = compactPauses(y);
     expect(d.kept[1]!.outStart).toBe(10240);
     const t = Math.round(16 * 0.04 * 1e6) / 1e6;

@@ -3,20 +3,24 @@
  * so its cost (∝ audio length) goes to speech, not silence; word times are mapped back with
  * `toOriginal`. The technique of faster-whisper's `vad_filter`, on energy alone.
  *
- * Safety first: audible speech is never removed.
- * - Two passes, not the streaming `QuietDetector`: the segment's noise floor is estimated first
- *   (the `FLOOR_PERCENTILE` of its 10 ms frame energies), then a frame is quiet when its energy
- *   is below clamp(floor + `MARGIN_DB`, `ALWAYS_QUIET_DB`, `NEVER_QUIET_DB`). A forward tracker
- *   would learn soft speech at the very start of a segment as the noise level.
- * - Energy cannot tell a steady soft sound from a steady background. So the adaptive threshold
- *   is used only over a quiet background (floor ≤ `MAX_FLOOR_DB`, the threshold then stays ≤
- *   −42 dB); over a louder floor only frames below `ALWAYS_QUIET_DB` count as quiet. And above
- *   `ALWAYS_QUIET_DB` a frame must also lie within `MARGIN_DB`/2 of the floor to be removed: a
- *   soft voice a few dB above the noise keeps every frame (`removableBelowDb`).
- * - Only runs of ≥ `minRunMs` quiet frames are shortened, to `keepMs` (half kept on each side,
- *   so onsets and offsets keep their context); a run at the very start or end keeps `keepMs/2`
- *   next to the sound. A segment that is quiet throughout, or has no run long enough, is
- *   returned as is (the same array, `toOriginal` the identity).
+ * Safety first: audible speech is never removed. Every threshold is relative to the segment's
+ * own background, because recordings differ by tens of dB in gain: in one Golos clip the voice
+ * reads −55…−70 dBFS over a −85 dB background, so an absolute "always quiet" level such as
+ * `ALWAYS_QUIET_DB` (−55, fine for choosing cut points) would delete most of the utterance.
+ * - Energies on the 10 ms grid, each smoothed over ±`SMOOTH_FRAMES` frames (power mean): a frame
+ *   is only removable when the 50 ms around it are quiet, and the estimate is steadier.
+ * - Two passes, not the streaming `QuietDetector` (which learns soft speech at the very start of
+ *   a segment as the noise): the background level is estimated first, as the
+ *   `FLOOR_PERCENTILE` of the smoothed energies, then a frame is removable when it is below
+ *   floor + `REMOVABLE_MARGIN_DB` (capped at `NEVER_QUIET_DB`): a voice 6 dB or more above the
+ *   background keeps every frame.
+ * - Energy cannot tell a steady soft sound from a steady background, so when the floor itself
+ *   is above `MAX_FLOOR_DB` (a loud background, or no pause at all: the "floor" may be soft
+ *   speech) only near-digital silence (< `SILENCE_DB`) is removable.
+ * - Only runs of ≥ `minRunMs` removable frames are shortened, to `keepMs` (half kept on each
+ *   side, so onsets and offsets keep their context); a run at the very start or end keeps
+ *   `keepMs/2` next to the sound. A segment that is quiet throughout, or has no run long enough,
+ *   is returned as is (the same array, `toOriginal` the identity).
  * - Splices fall on the 10 ms grid; the first `crossfadeMs` after each splice blend the removed
  *   audio into the kept audio (lengths are unchanged, there is no click).
  *
@@ -24,12 +28,18 @@
  */
 import { GigasttError } from "../errors.ts";
 import { SAMPLE_RATE } from "../types.ts";
-import { ALWAYS_QUIET_DB, MARGIN_DB, NEVER_QUIET_DB, frameEnergyDb } from "./energy.ts";
+import { NEVER_QUIET_DB, frameEnergyDb } from "./energy.ts";
 
-/** the noise floor is this percentile of the segment's frame energies */
-export const FLOOR_PERCENTILE = 10;
-/** above this floor (dB) the background is too loud to tell pauses from soft speech by energy */
+/** the background level is this percentile of the segment's smoothed frame energies */
+export const FLOOR_PERCENTILE = 5;
+/** frames less than this far above the background are removable */
+export const REMOVABLE_MARGIN_DB = 6;
+/** above this floor (dB) pauses cannot be told from soft speech by energy: only silence is removed */
 export const MAX_FLOOR_DB = -52;
+/** near-digital silence (≈ 1 LSB of 16-bit PCM): always removable */
+export const SILENCE_DB = -90;
+/** energies are smoothed over this many frames on each side */
+export const SMOOTH_FRAMES = 2;
 export const DEFAULT_MIN_RUN_MS = 600;
 export const DEFAULT_KEEP_MS = 300;
 export const DEFAULT_CROSSFADE_MS = 3;
@@ -90,11 +100,9 @@ export function compactPauses(samples: Float32Array, opts: CompactOptions = {}):
   const frames = Math.ceil(n / hop);
   if (frames < minRunFrames) return identity(samples, sr);
 
-  // pass 1: frame energies and the noise floor
-  const energy = new Float64Array(frames);
-  for (let f = 0; f < frames; f++) energy[f] = frameEnergyDb(samples, f * hop, Math.min(n, (f + 1) * hop));
-  const floor = percentile(energy, FLOOR_PERCENTILE);
-  const threshold = removableBelowDb(floor);
+  // pass 1: smoothed frame energies and the background level
+  const energy = smoothedEnergyDb(samples, hop, frames);
+  const threshold = removableBelowDb(percentile(energy, FLOOR_PERCENTILE));
 
   // pass 2: removable quiet runs → sample ranges to drop
   const cuts: [number, number][] = [];
@@ -172,15 +180,26 @@ function mapTime(kept: readonly KeptSpan[], sr: number, seconds: number, edge: "
   return (s.start + (p - s.outStart)) / sr;
 }
 
-/**
- * Frames below this energy (dB) may be removed, given the segment's noise floor: quiet by the
- * shared rule (below clamp(floor + MARGIN_DB, ALWAYS_QUIET_DB, NEVER_QUIET_DB)) and, above
- * ALWAYS_QUIET_DB, within MARGIN_DB/2 of the floor over a floor ≤ MAX_FLOOR_DB.
- */
+/** Energy (dB) below which a frame is removable, given the segment's background level. */
 export function removableBelowDb(floorDb: number): number {
-  if (floorDb > MAX_FLOOR_DB) return ALWAYS_QUIET_DB;
-  const quiet = Math.min(NEVER_QUIET_DB, Math.max(ALWAYS_QUIET_DB, floorDb + MARGIN_DB));
-  return Math.min(quiet, Math.max(ALWAYS_QUIET_DB, floorDb + MARGIN_DB / 2));
+  if (floorDb > MAX_FLOOR_DB) return SILENCE_DB;
+  return Math.max(SILENCE_DB, Math.min(NEVER_QUIET_DB, floorDb + REMOVABLE_MARGIN_DB));
+}
+
+/** Frame energies in dB, each the power mean over ±SMOOTH_FRAMES frames (non-finite samples read 0 dB). */
+function smoothedEnergyDb(samples: Float32Array, hop: number, frames: number): Float64Array {
+  const n = samples.length;
+  const power = new Float64Array(frames);
+  for (let f = 0; f < frames; f++) power[f] = 10 ** (frameEnergyDb(samples, f * hop, Math.min(n, (f + 1) * hop)) / 10);
+  const out = new Float64Array(frames);
+  for (let f = 0; f < frames; f++) {
+    const lo = Math.max(0, f - SMOOTH_FRAMES);
+    const hi = Math.min(frames - 1, f + SMOOTH_FRAMES);
+    let acc = 0;
+    for (let j = lo; j <= hi; j++) acc += power[j]!;
+    out[f] = 10 * Math.log10(acc / (hi - lo + 1));
+  }
+  return out;
 }
 
 function identity(samples: Float32Array, sr: number): Compacted {
