@@ -5,13 +5,14 @@
  * the test see which encoder ran: partials must equal the int8 model's words, finals the fp32's.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { speechLikeClip } from "../scripts/bench/clip.ts";
 import { writeStandIn } from "../scripts/make-bench-model.ts";
+import { runDownload } from "../src/cli/download.ts";
 import { Transcriber } from "../src/engine/transcriber.ts";
-import { selectModelFiles } from "../src/model/files.ts";
+import { MODEL_FILE_NAMES, selectModelFiles } from "../src/model/files.ts";
 import { INT8_ENCODER } from "../src/quantize/file.ts";
 import { quantizeInWorker } from "../src/quantize/in-worker.ts";
 import type { Word } from "../src/types.ts";
@@ -77,5 +78,40 @@ describe("partial encoder", () => {
     expect(t.info.partialEncoderError).toContain("broken.int8.onnx");
     const fp32 = await load({});
     expect(await t.decodeSegment(clip0, 0, { purpose: "partial" })).toEqual(await fp32.decodeSegment(clip0, 0));
+  });
+});
+
+describe("gigastt download creates the int8 encoder for partials (like the Rust server's download)", () => {
+  /** a folder with the stand-in's four fp32 files only */
+  function fp32Copy(name: string): string {
+    const d = join(tmp, name);
+    mkdirSync(d);
+    for (const f of Object.values(MODEL_FILE_NAMES)) linkSync(join(dir, f), join(d, f));
+    return d;
+  }
+  const quietly = { stdout: () => {}, stderr: () => {} };
+
+  test("once, next to the fp32 encoder; a second run leaves it alone", async () => {
+    const d = fp32Copy("dl");
+    const out: string[] = [];
+    expect(await runDownload({ modelDir: d, offline: true, quiet: true }, { env: {}, stdout: (s) => void out.push(s), stderr: () => {} })).toBe(0);
+    const int8 = join(d, INT8_ENCODER.dynamic);
+    expect(statSync(int8).size).toBe(statSync(int8Path).size);
+    expect(out.join("")).toContain("created by quantization");
+    const mtime = statSync(int8).mtimeMs;
+    out.length = 0;
+    expect(await runDownload({ modelDir: d, offline: true, quiet: true }, { env: {}, stdout: (s) => void out.push(s), stderr: () => {} })).toBe(0);
+    expect(out.join("")).toContain(`${INT8_ENCODER.dynamic}`);
+    expect(out.join("")).not.toContain("created by quantization");
+    expect(statSync(int8).mtimeMs).toBe(mtime);
+  });
+
+  test("--skip-quantize or GIGASTT_SKIP_QUANTIZE=1: no int8 file", async () => {
+    const a = fp32Copy("dl-skip-flag");
+    expect(await runDownload({ modelDir: a, offline: true, quiet: true, skipQuantize: true }, { env: {}, ...quietly })).toBe(0);
+    expect(existsSync(join(a, INT8_ENCODER.dynamic))).toBe(false);
+    const b = fp32Copy("dl-skip-env");
+    expect(await runDownload({ modelDir: b, offline: true, quiet: true }, { env: { GIGASTT_SKIP_QUANTIZE: "1" }, ...quietly })).toBe(0);
+    expect(existsSync(join(b, INT8_ENCODER.dynamic))).toBe(false);
   });
 });

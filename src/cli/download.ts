@@ -2,10 +2,14 @@
  * `gigastt download`: fetch and verify the model (pinned catalog or `--manifest`),
  * print where it went.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { defineCommand } from "citty";
 import { resolveModelDir } from "../model/files.ts";
 import { type EnsureOptions, syncModel } from "../store/ensure.ts";
-import { type Env, resolveOffline, resolvePrecision } from "../store/env.ts";
+import { MODEL_FILE_NAMES } from "../model/files.ts";
+import { INT8_ENCODER, quantizeEncoderFile } from "../quantize/file.ts";
+import { type Env, resolveOffline, resolvePrecision, resolveSkipQuantize } from "../store/env.ts";
 import { readLock } from "../store/lockfile.ts";
 import { formatBytes } from "../store/progress.ts";
 
@@ -15,6 +19,7 @@ export interface DownloadArgs {
   readonly manifest?: string;
   readonly offline?: boolean;
   readonly quiet?: boolean;
+  readonly skipQuantize?: boolean;
 }
 
 export interface StoreCliDeps {
@@ -60,6 +65,16 @@ export async function runDownload(args: DownloadArgs, deps: StoreCliDeps = {}): 
     return `  ${f.name}  ${entry ? formatBytes(entry.size) : ""}  ${status}`;
   });
   stdout(`model (${what}) ready in ${report.dir}\n${lines.join("\n")}\n`);
+  // like the Rust server's download: the int8 encoder (here the dynamic one `serve` runs partials on)
+  if (precision === "fp32" && !resolveSkipQuantize(args.skipQuantize, env) && existsSync(join(report.dir, MODEL_FILE_NAMES.encoder))) {
+    const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+    try {
+      const q = quantizeEncoderFile({ modelDir: report.dir, mode: "dynamic" });
+      stdout(`  ${INT8_ENCODER.dynamic}  ${formatBytes(q.bytesOut)}  ${q.skipped ? "present" : `created by quantization (${q.seconds.toFixed(1)} s)`}, for streaming partials\n`);
+    } catch (e) {
+      stderr(`warning: could not create ${INT8_ENCODER.dynamic} (${e instanceof Error ? e.message : String(e)}); streaming partials will use the fp32 encoder\n`);
+    }
+  }
   return 0;
 }
 
@@ -72,6 +87,7 @@ export function makeDownloadCommand(deps: StoreCliDeps = {}) {
       manifest: { type: "string", description: "JSON manifest {repo, revision, files:[{name,size,sha256}]} replacing the built-in catalog", valueHint: "FILE" },
       offline: { type: "boolean", description: "Never download: only verify what is present (also GIGASTT_OFFLINE=1)" },
       quiet: { type: "boolean", description: "No progress output" },
+      "skip-quantize": { type: "boolean", description: "Do not create the int8 encoder for streaming partials (GIGASTT_SKIP_QUANTIZE)" },
     },
     run: ({ args }) =>
       runDownload(
@@ -81,6 +97,7 @@ export function makeDownloadCommand(deps: StoreCliDeps = {}) {
           manifest: args.manifest,
           offline: args.offline,
           quiet: args.quiet,
+          skipQuantize: args["skip-quantize"],
         },
         deps,
       ),

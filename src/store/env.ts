@@ -39,6 +39,10 @@ export function resolveOffline(flag: boolean | undefined, env: Env): boolean {
   return flag === true || parseBoolEnv("GIGASTT_OFFLINE", env.GIGASTT_OFFLINE);
 }
 
+export function resolveSkipQuantize(flag: boolean | undefined, env: Env): boolean {
+  return flag === true || parseBoolEnv("GIGASTT_SKIP_QUANTIZE", env.GIGASTT_SKIP_QUANTIZE);
+}
+
 export function hfEndpoint(env: Env): string {
   const e = env.HF_ENDPOINT?.trim();
   if (!e) return DEFAULT_ENDPOINT;
