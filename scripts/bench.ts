@@ -23,6 +23,8 @@ import { type ModelFiles, selectModelFiles } from "../src/model/files.ts";
 import { RnntModel } from "../src/model/rnnt.ts";
 import { quantizeEncoderFile } from "../src/quantize/index.ts";
 import { createSession, ortVersion, tensorF32, tensorI64 } from "../src/runtime/ort.ts";
+import { compactPauses } from "../src/segment/compact.ts";
+import { Segmenter } from "../src/segment/segmenter.ts";
 import { STREAM_SEGMENTER } from "../src/server/streaming/utterances.ts";
 import type { Word } from "../src/types.ts";
 import { runServe } from "../src/cli/serve.ts";
@@ -78,6 +80,12 @@ const samples16 = pcmToFloat(wav16.subarray(44));
 const mel = new LogMelExtractor();
 const feats16 = mel.compute(samples16);
 
+/** seconds of audio the default pipeline encodes for `x` (its ≤ 20 s segments, each pause-compacted) */
+function compactedSeconds(x: Float32Array): number {
+  const seg = new Segmenter({ sampleRate: 16000 });
+  return [...seg.push(x), ...seg.flush()].reduce((a, s) => a + compactPauses(s.samples).samples.length, 0) / 16000;
+}
+
 function pcmToFloat(b: Uint8Array): Float32Array {
   const v = new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   return Float32Array.from(v, (x) => x / 32768);
@@ -95,32 +103,60 @@ function pcmToFloat(b: Uint8Array): Float32Array {
 // ---------------------------------------------------------------- file transcription vs encoder floor
 const REPS = QUICK ? 3 : 7;
 let ourText16 = "";
-const t1 = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1 });
+// target 1 measures the pipeline's overhead over the encoder on the same input: pause compaction off
+const t1 = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1, compactPauses: false });
+// the default pipeline (long pauses shortened before the encoder), what users and the peer comparison get
+const tc = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1 });
 const floor = await createSession(fp32Files.encoder, { intraOpThreads: 1 });
 const floorRun = (f: { features: Float32Array; frames: number }) =>
   floor.run({ audio_signal: tensorF32(f.features, [1, 64, f.frames]), length: tensorI64(BigInt64Array.of(BigInt(f.frames)), [1]) });
 {
   await t1.transcribe(samples16);
+  await tc.transcribe(samples16);
   await floorRun(feats16);
   const e2e: number[] = [];
   const fl: number[] = [];
+  const comp: number[] = [];
   let words = 0;
+  let compactWords = 0;
   for (let i = 0; i < REPS; i++) {
     let t = performance.now();
     const tr = await t1.transcribe(samples16);
     words = tr.words.length;
-    ourText16 = tr.text;
     e2e.push(performance.now() - t);
     t = performance.now();
     await floorRun(feats16);
     fl.push(performance.now() - t);
+    t = performance.now();
+    const tcr = await tc.transcribe(samples16);
+    comp.push(performance.now() - t);
+    compactWords = tcr.words.length;
+    ourText16 = tcr.text;
   }
   const e2eMs = median(e2e);
   const floorMs = median(fl);
+  const compMs = median(comp);
   result.e2e_over_floor = round(e2eMs / floorMs, 3);
   result.encoder_rtf_1thread = round(floorMs / 16000, 4);
-  result.file16 = { audio_s: 16, threads: 1, workers: 1, reps: REPS, e2e_ms: round(e2eMs, 0), floor_ms: round(floorMs, 0), e2e_runs_ms: e2e.map((x) => round(x, 0)), floor_runs_ms: fl.map((x) => round(x, 0)), words };
-  log(`16 s file: e2e ${e2eMs.toFixed(0)} ms, floor ${floorMs.toFixed(0)} ms, ratio ${result.e2e_over_floor}`);
+  const encodedSeconds = compactedSeconds(samples16);
+  result.file16 = {
+    audio_s: 16,
+    threads: 1,
+    workers: 1,
+    reps: REPS,
+    e2e_ms: round(e2eMs, 0),
+    floor_ms: round(floorMs, 0),
+    e2e_runs_ms: e2e.map((x) => round(x, 0)),
+    floor_runs_ms: fl.map((x) => round(x, 0)),
+    words,
+    // the default pipeline: long pauses shortened before the encoder
+    compact_ms: round(compMs, 0),
+    compact_over_floor: round(compMs / floorMs, 3),
+    compact_runs_ms: comp.map((x) => round(x, 0)),
+    compact_encoded_s: round(encodedSeconds, 2),
+    compact_words: compactWords,
+  };
+  log(`16 s file: e2e ${e2eMs.toFixed(0)} ms, floor ${floorMs.toFixed(0)} ms, ratio ${result.e2e_over_floor}; with pause compaction ${compMs.toFixed(0)} ms (${encodedSeconds.toFixed(2)} s encoded)`);
 }
 
 // ---------------------------------------------------------------- latency vs audio length
@@ -276,25 +312,26 @@ const int8Dir = join(BENCH_DIR, "variants", "int8");
 }
 
 /** `gigastt serve` in this process: REST throughput + loop lag, then stream trials until one fails. */
-async function serverPhase(precision: "fp32" | "int8"): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { precision };
+async function serverPhase(precision: "fp32" | "int8", partialPrecision: "fp32" | "int8" = "int8"): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { precision, partial_precision: precision === "int8" ? "int8" : partialPrecision };
   const result = out;
   const port = await freePort();
   const decodes: DecodeRecord[] = [];
   const signals = new (await import("node:events")).EventEmitter();
   const workers = machine.cores;
   const serving = runServe(
-    ["--port", String(port), "--model-dir", precision === "int8" ? int8Dir : MODEL_DIR, "--precision", precision, "--offline", "--workers", String(workers), "--pool-size", "64", "--log-level", "error", "--idle-timeout-secs", "600"],
+    ["--port", String(port), "--model-dir", precision === "int8" ? int8Dir : MODEL_DIR, "--precision", precision, "--partial-precision", partialPrecision, "--offline", "--workers", String(workers), "--pool-size", "64", "--log-level", "error", "--idle-timeout-secs", "600"],
     {
       signals: signals as unknown as Pick<NodeJS.Process, "on" | "off">,
       isTTY: false,
-      loadTranscriber: async (files, w) => {
-        const t = await Transcriber.fromFiles(files, { workers: w });
+      loadTranscriber: async (files, w, o) => {
+        const t = await Transcriber.fromFiles(files, { workers: w, ...o });
+        out.partial_encoder = t.info.partialEncoder ? basename(t.info.partialEncoder) : null;
         return {
           info: t.info,
           transcribeStream: (chunks, o) => t.transcribeStream(chunks, o),
           close: () => t.close(),
-          async decodeSegment(samples: Float32Array, offsetSeconds: number, o?: { session?: string; signal?: AbortSignal }): Promise<Word[]> {
+          async decodeSegment(samples: Float32Array, offsetSeconds: number, o?: { session?: string; signal?: AbortSignal; purpose?: "final" | "partial" }): Promise<Word[]> {
             const head = samples.slice(0, 16);
             const end = offsetSeconds + samples.length / 16000;
             const words = await t.decodeSegment(samples, offsetSeconds, o);
@@ -306,7 +343,7 @@ async function serverPhase(precision: "fp32" | "int8"): Promise<Record<string, u
     },
   );
   if (!(await waitReady(port, 120_000))) throw new Error("in-process server did not become ready");
-  log(`server (${precision}) ready on ${port} with ${workers} workers`);
+  log(`server (${precision}, partials ${out.partial_precision}, partial encoder ${out.partial_encoder}) ready on ${port} with ${workers} workers`);
   const rest = await restThroughput({ port, concurrency: 2 * workers, seconds: QUICK ? 12 : 30 });
   result.rest_5s = rest;
   result.loop_lag_p99_ms = rest.loopLagP99;
@@ -342,20 +379,30 @@ async function serverPhase(precision: "fp32" | "int8"): Promise<Record<string, u
 }
 
 if (!args["no-server"]) {
-  const fp = await serverPhase("fp32");
-  for (const k of ["rest_5s", "loop_lag_p99_ms", "sustained_streams", "partial_p50_ms", "partial_p95_ms", "final_p50_ms", "final_p95_ms", "stream_trials"]) result[k] = fp[k];
-  if (!QUICK || args["int8-server"]) result.server_int8 = await serverPhase("int8");
+  // the default: fp32 finals, partials on the dynamic int8 encoder
+  const fp = await serverPhase("fp32", "int8");
+  for (const k of ["rest_5s", "loop_lag_p99_ms", "sustained_streams", "partial_p50_ms", "partial_p95_ms", "final_p50_ms", "final_p95_ms", "stream_trials", "partial_encoder"]) result[k] = fp[k];
+  if (!QUICK || args["int8-server"]) {
+    // everything fp32 (`--partial-precision fp32`), and everything int8 (`--precision int8`)
+    result.server_fp32_partials = await serverPhase("fp32", "fp32");
+    result.server_int8 = await serverPhase("int8");
+  }
 }
 
 // ---------------------------------------------------------------- memory and startup (`gigastt serve` subprocesses)
 if (!args["no-server"]) {
   const rss: Record<string, unknown> = {};
   const wav5 = toWav(speechLikeClip(5, 55).samples);
-  for (const precision of ["fp32", "int8"] as const) {
+  // fp32: the default (fp32 + the int8 partial encoder); fp32-only: `--partial-precision fp32`
+  const configs = QUICK ? (["fp32", "int8"] as const) : (["fp32", "fp32-only", "int8"] as const);
+  for (const cfg of configs) {
+    const precision = cfg === "int8" ? "int8" : "fp32";
     for (const workers of [1, machine.cores]) {
       const port = await freePort();
       const t0 = performance.now();
-      const child = spawn(process.execPath, [join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--model-dir", precision === "int8" ? int8Dir : MODEL_DIR, "--offline", "--workers", String(workers), "--precision", precision, "--log-level", "error"], {
+      const argv = ["serve", "--port", String(port), "--model-dir", precision === "int8" ? int8Dir : MODEL_DIR, "--offline", "--workers", String(workers), "--precision", precision, "--log-level", "error"];
+      if (cfg === "fp32-only") argv.push("--partial-precision", "fp32");
+      const child = spawn(process.execPath, [join(ROOT, "src/main.ts"), ...argv], {
         stdio: ["ignore", "ignore", "pipe"],
       });
       let stderr = "";
@@ -377,9 +424,9 @@ if (!args["no-server"]) {
         child.kill("SIGTERM");
         await new Promise((r) => child.once("exit", r));
       }
-      rss[`${precision}_w${workers}`] = entry;
-      log(`serve ${precision} × ${workers} workers: ${JSON.stringify(entry)}`);
-      if (precision === "fp32" && workers === machine.cores) result.startup_ms = entry.startup_ms ?? null;
+      rss[`${cfg}_w${workers}`] = entry;
+      log(`serve ${cfg} × ${workers} workers: ${JSON.stringify(entry)}`);
+      if (cfg === "fp32" && workers === machine.cores) result.startup_ms = entry.startup_ms ?? null;
     }
   }
   result.rss_mb = rss;
@@ -405,14 +452,16 @@ if (!args["no-peers"]) {
   const env = { python: py, script: join(import.meta.dir, "bench/peers.py"), shim };
   // Each comparison: our Transcriber on the same encoder/decoder/joint files (1 worker × 1 thread), timed right
   // before and right after the peer, so machine drift between sections of the run does not enter the ratio.
+  // Like for like: pause compaction off, so both sides encode every sample of the clip (and the greedy
+  // transcripts can be compared); the product default (compaction on) is what the file sections above time.
   // The Rust engine runs INT8 packs only (see bench/peer-compare.ts): "gigastt" = its own scheme, the weight-only
   // int8 encoder that `gigastt quantize --weight-only` wrote above; "gigastt_fp32" = the fp32 encoder named as
   // the pack's INT8 file (the engine runs whatever file that is), like for like with the onnx-asr row.
   const wo = join(BENCH_DIR, "variants", "v3_e2e_rnnt_encoder.weight-only.onnx");
   const woFiles: ModelFiles = { ...fp32Files, encoder: wo, precision: "int8" };
-  const plan: { key: string; peer: "onnx-asr" | "gigastt"; dir: () => string; files: ModelFiles; cap?: number }[] = [
+  const plan: { key: string; peer: "onnx-asr" | "gigastt"; dir: () => string; files: ModelFiles; cap?: number; note?: string }[] = [
     { key: "onnx-asr", peer: "onnx-asr", dir: () => MODEL_DIR, files: fp32Files },
-    { key: "gigastt_fp32", peer: "gigastt", dir: () => writeGigasttPack(join(BENCH_DIR, "variants", "gigastt-pack-fp32"), fp32Files, fp32Files.encoder), files: fp32Files, cap: 10 },
+    { key: "gigastt_fp32", peer: "gigastt", dir: () => writeGigasttPack(join(BENCH_DIR, "variants", "gigastt-pack-fp32"), fp32Files, fp32Files.encoder), files: fp32Files, cap: 10, note: "as its INT8 file" },
     { key: "gigastt", peer: "gigastt", dir: () => writeGigasttPack(join(BENCH_DIR, "variants", "gigastt-pack"), fp32Files, wo), files: woFiles, cap: 10 },
   ];
   const peerReps = QUICK ? 3 : 5;
@@ -428,10 +477,10 @@ if (!args["no-peers"]) {
     }
     if (ours?.files.encoder !== p.files.encoder) {
       await ours?.t.close();
-      ours = { files: p.files, t: await Transcriber.fromFiles(p.files, { workers: 1, threadsPerWorker: 1 }) };
+      ours = { files: p.files, t: await Transcriber.fromFiles(p.files, { workers: 1, threadsPerWorker: 1, compactPauses: false }) };
     }
     const dir = p.dir();
-    const c = await compareWithPeer({ env, peer: p.peer, dir, wav: wavPath, samples: samples16, ours: ours.t, ourFiles: p.files, reps: peerReps, root: ROOT, log, ...(p.cap ? { peerCap: p.cap } : {}) });
+    const c = await compareWithPeer({ env, peer: p.peer, dir, wav: wavPath, samples: samples16, ours: ours.t, ourFiles: p.files, compactPauses: false, reps: peerReps, root: ROOT, log, ...(p.cap ? { peerCap: p.cap } : {}), ...(p.note ? { note: p.note } : {}) });
     ratio[p.key] = c.ratio;
     peers[p.key] = c.details;
     // the Rust engine leaves an ORT graph cache as large as the encoder in the pack: not kept between runs
@@ -440,7 +489,7 @@ if (!args["no-peers"]) {
   await ours?.t.close();
   // the same comparison on the int8 files (our dynamic int8 encoder; decoder/joint fp32) — not a target, a data point
   if (!setupError && existsSync(join(int8Dir, "v3_e2e_rnnt_encoder.int8.onnx"))) {
-    const t8 = await Transcriber.load({ modelDir: int8Dir, precision: "int8", workers: 1, threadsPerWorker: 1 });
+    const t8 = await Transcriber.load({ modelDir: int8Dir, precision: "int8", workers: 1, threadsPerWorker: 1, compactPauses: false });
     const ours8 = median(await timeIt(() => t8.transcribe(samples16), REPS, 1));
     await t8.close();
     const out = runPeer(env, "onnx-asr", int8Dir, wavPath, QUICK ? 5 : 7, "int8");

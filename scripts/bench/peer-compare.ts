@@ -48,6 +48,7 @@ export interface PeerEnv {
 export function runPeer(env: PeerEnv, peer: PeerName, dir: string, wav: string, reps: number, quantization?: string): PeerRun {
   const vars = { ...process.env, OMP_NUM_THREADS: "1", ...(peer === "gigastt" && env.shim && existsSync(env.shim) ? { LD_PRELOAD: env.shim } : {}) };
   const r = spawnSync(env.python, [env.script, peer, dir, wav, "1", String(reps), ...(quantization ? [quantization] : [])], { encoding: "utf8", env: vars, timeout: 600_000 });
+  if (r.error) return { error: `cannot run ${env.python}: ${r.error.message}` };
   try {
     return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as PeerRun;
   } catch {
@@ -125,6 +126,10 @@ export interface CompareOptions {
   /** our side, loaded with the same encoder/decoder/joint files, 1 worker × 1 thread */
   readonly ours: Transcriber;
   readonly ourFiles: ModelFiles;
+  /** shown after the encoder file in the report's row name, e.g. how the peer was made to load that file */
+  readonly note?: string;
+  /** whether `ours` was loaded with pause compaction (recorded in the details) */
+  readonly compactPauses: boolean;
   /** timed runs per side (after one warm-up each) */
   readonly reps: number;
   /** paths in the details are written relative to this folder */
@@ -157,13 +162,14 @@ export async function compareWithPeer(o: CompareOptions): Promise<Comparison> {
   if (out.error || !out.times_s?.length) {
     const error = out.error ?? "no timings";
     o.log?.(`peer ${o.peer} (${files.peer_dir}): could not run: ${error}`);
-    return { ratio: { error }, details: { peer: o.peer, files, error, trace: out.trace } };
+    return { ratio: { error }, details: { peer: o.peer, ...(o.note ? { note: o.note } : {}), files, error, trace: out.trace } };
   }
   const after = await oursNow();
   const ourMs = (before.ms + after.ms) / 2;
   const theirs = median(out.times_s) * 1000;
   const details: Record<string, unknown> = {
     peer: o.peer,
+    ...(o.note ? { note: o.note } : {}),
     files,
     version: out.version,
     load_s: round(out.load_s ?? Number.NaN, 2),
@@ -173,6 +179,7 @@ export async function compareWithPeer(o: CompareOptions): Promise<Comparison> {
     // CPU time ÷ wall time over the timed runs: ≈ 1 means one busy thread
     peer_cpu_per_wall: round(out.cpu_per_wall ?? Number.NaN, 2),
     peer_os_threads: out.os_threads ?? null,
+    ours_compact_pauses: o.compactPauses,
     ours_cpu_per_wall: round((before.cpuPerWall + after.cpuPerWall) / 2, 2),
     ours_before_ms: round(before.ms, 0),
     ours_after_ms: round(after.ms, 0),
