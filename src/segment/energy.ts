@@ -13,6 +13,12 @@
 
 /** frames below this are quiet whatever the noise level (RMS ≈ 0.0018; ±0.001 noise reads ≤ −60 dB) */
 export const ALWAYS_QUIET_DB = -55;
+/**
+ * a segment whose frames all stay below this holds nothing to transcribe and skips the encoder
+ * (RMS ≈ 0.0001, about 3 LSB of 16-bit audio): far below ALWAYS_QUIET_DB, because low-gain
+ * recordings carry whole sentences at −55…−70 dBFS (Golos has one) and must never be dropped
+ */
+export const SILENCE_DB = -80;
 /** frames at or above this are never quiet (RMS ≈ 0.025; a 0.05 sine reads −29 dB) */
 export const NEVER_QUIET_DB = -32;
 /** a frame is quiet when it is less than this far above the tracked noise */

@@ -19,7 +19,7 @@
  */
 import { GigasttError } from "../errors.ts";
 import { SAMPLE_RATE } from "../types.ts";
-import { ALWAYS_QUIET_DB, QuietDetector, frameEnergyDb } from "./energy.ts";
+import { QuietDetector, SILENCE_DB, frameEnergyDb } from "./energy.ts";
 
 export interface Segment {
   /** first sample index in the stream (absolute) */
@@ -183,8 +183,8 @@ export class Segmenter {
       const energy = frameEnergyDb(this.#buf, off, off + hop);
       const quiet = this.#detector.next(energy);
       const f = this.#frames++;
-      // 0 loud, 1 quiet (a pause), 2 quiet and below ALWAYS_QUIET_DB (nothing audible)
-      this.#quiet[f % this.#quiet.length] = quiet ? (energy < ALWAYS_QUIET_DB ? 2 : 1) : 0;
+      // 0 loud, 1 quiet (a pause), 2 quiet and below SILENCE_DB (nothing to transcribe)
+      this.#quiet[f % this.#quiet.length] = quiet ? (energy < SILENCE_DB ? 2 : 1) : 0;
       if (quiet) this.#quietRun++;
       else {
         this.#quietRun = 0;
@@ -258,7 +258,7 @@ export class Segmenter {
   }
 
   /**
-   * whether an analysed frame above absolute silence (ALWAYS_QUIET_DB) overlaps [from, to):
+   * whether an analysed frame above absolute silence (SILENCE_DB) overlaps [from, to):
    * quiet-but-audible audio (soft speech under a noisy floor) is still decoded, never dropped
    */
   #voiced(from: number, to: number): boolean {
