@@ -452,8 +452,9 @@ if (!args["no-peers"]) {
   const env = { python: py, script: join(import.meta.dir, "bench/peers.py"), shim };
   // Each comparison: our Transcriber on the same encoder/decoder/joint files (1 worker × 1 thread), timed right
   // before and right after the peer, so machine drift between sections of the run does not enter the ratio.
-  // Like for like: pause compaction off, so both sides encode every sample of the clip (and the greedy
-  // transcripts can be compared); the product default (compaction on) is what the file sections above time.
+  // The ratio is our default pipeline (long pauses shortened before the encoder); a second Transcriber with pause
+  // compaction off (every sample encoded, as the peers do) is timed alongside: details.like_for_like, and its
+  // transcript is the one compared with the peer's.
   // The Rust engine runs INT8 packs only (see bench/peer-compare.ts): "gigastt" = its own scheme, the weight-only
   // int8 encoder that `gigastt quantize --weight-only` wrote above; "gigastt_fp32" = the fp32 encoder named as
   // the pack's INT8 file (the engine runs whatever file that is), like for like with the onnx-asr row.
@@ -465,7 +466,7 @@ if (!args["no-peers"]) {
     { key: "gigastt", peer: "gigastt", dir: () => writeGigasttPack(join(BENCH_DIR, "variants", "gigastt-pack"), fp32Files, wo), files: woFiles, cap: 10 },
   ];
   const peerReps = QUICK ? 3 : 5;
-  let ours: { files: ModelFiles; t: Transcriber } | null = null;
+  let ours: { files: ModelFiles; t: Transcriber; lfl: Transcriber } | null = null;
   for (const p of plan) {
     if (setupError) {
       ratio[p.key] = { error: setupError };
@@ -477,19 +478,22 @@ if (!args["no-peers"]) {
     }
     if (ours?.files.encoder !== p.files.encoder) {
       await ours?.t.close();
-      ours = { files: p.files, t: await Transcriber.fromFiles(p.files, { workers: 1, threadsPerWorker: 1, compactPauses: false }) };
+      await ours?.lfl.close();
+      const t = await Transcriber.fromFiles(p.files, { workers: 1, threadsPerWorker: 1 });
+      ours = { files: p.files, t, lfl: await Transcriber.fromFiles(p.files, { workers: 1, threadsPerWorker: 1, compactPauses: false }) };
     }
     const dir = p.dir();
-    const c = await compareWithPeer({ env, peer: p.peer, dir, wav: wavPath, samples: samples16, ours: ours.t, ourFiles: p.files, compactPauses: false, reps: peerReps, root: ROOT, log, ...(p.cap ? { peerCap: p.cap } : {}), ...(p.note ? { note: p.note } : {}) });
+    const c = await compareWithPeer({ env, peer: p.peer, dir, wav: wavPath, samples: samples16, ours: ours.t, likeForLike: ours.lfl, ourFiles: p.files, reps: peerReps, root: ROOT, log, ...(p.cap ? { peerCap: p.cap } : {}), ...(p.note ? { note: p.note } : {}) });
     ratio[p.key] = c.ratio;
     peers[p.key] = c.details;
     // the Rust engine leaves an ORT graph cache as large as the encoder in the pack: not kept between runs
     if (p.peer === "gigastt") rmSync(join(dir, "optimized_cache"), { recursive: true, force: true });
   }
   await ours?.t.close();
+  await ours?.lfl.close();
   // the same comparison on the int8 files (our dynamic int8 encoder; decoder/joint fp32) — not a target, a data point
   if (!setupError && existsSync(join(int8Dir, "v3_e2e_rnnt_encoder.int8.onnx"))) {
-    const t8 = await Transcriber.load({ modelDir: int8Dir, precision: "int8", workers: 1, threadsPerWorker: 1, compactPauses: false });
+    const t8 = await Transcriber.load({ modelDir: int8Dir, precision: "int8", workers: 1, threadsPerWorker: 1 });
     const ours8 = median(await timeIt(() => t8.transcribe(samples16), REPS, 1));
     await t8.close();
     const out = runPeer(env, "onnx-asr", int8Dir, wavPath, QUICK ? 5 : 7, "int8");

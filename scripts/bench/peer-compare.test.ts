@@ -70,7 +70,7 @@ describe("report: peer rows", () => {
   const result = {
     peer_ratio: { gigastt: 0.9, gigastt_fp32: 1.2, "onnx-asr": { error: "ModelNotFound: msg='a | b'" } },
     peers: {
-      gigastt: { peer: "gigastt", files: { encoder: ".bench/variants/v3_e2e_rnnt_encoder.weight-only.onnx" }, version: "gigastt (PyPI) 2.22.0", median_ms: 2600, runs_ms: [1, 2, 3, 4, 5], ours_before_ms: 2300, ours_after_ms: 2380, peer_cpu_per_wall: 0.98, ours_cpu_per_wall: 0.99, transcript_identical: false, text_agreement: 0.3, peer_cap: 10, transcript_identical_at_peer_cap: true },
+      gigastt: { peer: "gigastt", files: { encoder: ".bench/variants/v3_e2e_rnnt_encoder.weight-only.onnx" }, version: "gigastt (PyPI) 2.22.0", median_ms: 2600, runs_ms: [1, 2, 3, 4, 5], ours_before_ms: 2300, ours_after_ms: 2380, like_for_like: { ratio: 1.01, ours_before_ms: 2600, ours_after_ms: 2650 }, peer_cpu_per_wall: 0.98, ours_cpu_per_wall: 0.99, transcript_identical: false, text_agreement: 0.3, peer_cap: 10, transcript_identical_at_peer_cap: true },
       gigastt_fp32: { peer: "gigastt", note: "as its INT8 file", files: { encoder: ".bench/model/v3_e2e_rnnt_encoder.onnx" }, transcript_identical: true },
       "onnx-asr": { peer: "onnx-asr", files: { encoder: ".bench/model/v3_e2e_rnnt_encoder.onnx" }, error: "ModelNotFound: msg='a | b'" },
     },
@@ -89,6 +89,7 @@ describe("report: peer rows", () => {
     const md = renderReport(result);
     expect(md).toContain("could not run: ModelNotFound: msg='a \\| b'");
     expect(md).toContain("no (30.0 % of characters agree); at their cap of 10 tokens per frame: yes");
-    expect(md).toContain("| 0.9 | 0.98 / 0.99 |");
+    expect(md).toContain("| 2300 / 2380 ms | 0.9 | 1.01 (ours 2600 / 2650 ms) | 0.98 / 0.99 |");
+    expect(md).toContain("pipeline with that off");
   });
 });

@@ -123,13 +123,16 @@ export interface CompareOptions {
   readonly wav: string;
   /** the same clip as PCM floats (the WAV's PCM16 values ÷ 32768) */
   readonly samples: Float32Array;
-  /** our side, loaded with the same encoder/decoder/joint files, 1 worker × 1 thread */
+  /** our default pipeline (pause compaction on) on the same encoder/decoder/joint files, 1 worker × 1 thread: the ratio */
   readonly ours: Transcriber;
+  /**
+   * The same files with pause compaction off (every sample encoded, as the peers do), timed alongside `ours`:
+   * a second, like-for-like ratio; its transcript is the one compared with the peer's (compaction changes the audio).
+   */
+  readonly likeForLike?: Transcriber;
   readonly ourFiles: ModelFiles;
   /** shown after the encoder file in the report's row name, e.g. how the peer was made to load that file */
   readonly note?: string;
-  /** whether `ours` was loaded with pause compaction (recorded in the details) */
-  readonly compactPauses: boolean;
   /** timed runs per side (after one warm-up each) */
   readonly reps: number;
   /** paths in the details are written relative to this folder */
@@ -139,23 +142,32 @@ export interface CompareOptions {
   readonly log?: (s: string) => void;
 }
 
-/** Times ours, the peer, ours again; ratio = mean of our two medians ÷ the peer's median. */
+/** Times ours, the peer, ours again; ratio = mean of our two medians ÷ the peer's median (likewise like for like). */
 export async function compareWithPeer(o: CompareOptions): Promise<Comparison> {
   const rel = (p: string) => relative(o.root, p);
   const files = { encoder: rel(o.ourFiles.encoder), decoder: rel(o.ourFiles.decoder), joint: rel(o.ourFiles.joint), vocab: rel(o.ourFiles.vocab), peer_dir: rel(o.dir) };
   let text = "";
+  /** medians of `reps` timed runs (after a warm-up) of ours and, interleaved, of the like-for-like pipeline */
   const oursNow = async () => {
     await o.ours.transcribe(o.samples);
-    const times: number[] = [];
+    await o.likeForLike?.transcribe(o.samples);
+    const runs: number[] = [];
+    const lflRuns: number[] = [];
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     for (let i = 0; i < o.reps; i++) {
-      const t = performance.now();
-      text = (await o.ours.transcribe(o.samples)).text;
-      times.push(performance.now() - t);
+      let t = performance.now();
+      const r = await o.ours.transcribe(o.samples);
+      runs.push(performance.now() - t);
+      text = r.text;
+      if (o.likeForLike) {
+        t = performance.now();
+        text = (await o.likeForLike.transcribe(o.samples)).text;
+        lflRuns.push(performance.now() - t);
+      }
     }
     const c = process.cpuUsage(c0);
-    return { ms: median(times), runs: times, cpuPerWall: (c.user + c.system) / 1000 / (performance.now() - w0) };
+    return { ms: median(runs), runs, lflMs: lflRuns.length ? median(lflRuns) : Number.NaN, lflRuns, cpuPerWall: (c.user + c.system) / 1000 / (performance.now() - w0) };
   };
   const before = await oursNow();
   const out = runPeer(o.env, o.peer, o.dir, o.wav, o.reps);
@@ -179,12 +191,23 @@ export async function compareWithPeer(o: CompareOptions): Promise<Comparison> {
     // CPU time ÷ wall time over the timed runs: ≈ 1 means one busy thread
     peer_cpu_per_wall: round(out.cpu_per_wall ?? Number.NaN, 2),
     peer_os_threads: out.os_threads ?? null,
-    ours_compact_pauses: o.compactPauses,
     ours_cpu_per_wall: round((before.cpuPerWall + after.cpuPerWall) / 2, 2),
     ours_before_ms: round(before.ms, 0),
     ours_after_ms: round(after.ms, 0),
     ours_runs_ms: [...before.runs, ...after.runs].map((x) => round(x, 0)),
+    ...(o.likeForLike
+      ? {
+          // pause compaction off: both sides encode all 16 s
+          like_for_like: {
+            ratio: round((before.lflMs + after.lflMs) / 2 / theirs, 3),
+            ours_before_ms: round(before.lflMs, 0),
+            ours_after_ms: round(after.lflMs, 0),
+            ours_runs_ms: [...before.lflRuns, ...after.lflRuns].map((x) => round(x, 0)),
+          },
+        }
+      : {}),
     // same model files, same audio: a conforming pipeline gives the same greedy transcript
+    transcript_of: o.likeForLike ? "like_for_like" : "ours",
     transcript_identical: out.text === text,
   };
   if (out.text !== text) {
@@ -200,6 +223,9 @@ export async function compareWithPeer(o: CompareOptions): Promise<Comparison> {
     }
   }
   const ratio = round(ourMs / theirs, 3);
-  o.log?.(`peer ${o.peer} (${files.encoder}): ${theirs.toFixed(0)} ms vs ours ${ourMs.toFixed(0)} ms (before/after) → ratio ${ratio}; transcript identical: ${details.transcript_identical}`);
+  const lfl = (details.like_for_like as { ratio: number } | undefined)?.ratio;
+  o.log?.(
+    `peer ${o.peer} (${files.encoder}): ${theirs.toFixed(0)} ms vs ours ${ourMs.toFixed(0)} ms (before/after) → ratio ${ratio}${lfl !== undefined ? `, like for like (pause compaction off) ${lfl}` : ""}; transcript identical: ${details.transcript_identical}`,
+  );
   return { ratio, details };
 }

@@ -140,14 +140,14 @@ export function renderReport(r: J): string {
     L.push(
       "### Peers (same stand-in files, same 16 s WAV, 1 thread; ours timed right before and after each)",
       "",
-      "| peer | encoder file (both sides) | version | theirs: median (runs) | ours: before / after | our time ÷ theirs | CPU ÷ wall, theirs / ours | transcript identical to ours |",
-      "|---|---|---|---|---|---|---|---|",
+      "| peer | encoder file (both sides) | version | theirs: median (runs) | ours: before / after | our time ÷ theirs | same, pause compaction off | CPU ÷ wall, theirs / ours | transcript identical to ours (compaction off) |",
+      "|---|---|---|---|---|---|---|---|---|",
     );
     for (const [key, v] of Object.entries(r.peer_ratio as J)) {
       const p = r.peers?.[key] ?? {};
       const enc = p.files?.encoder ? `\`${p.files.encoder}\`${p.note ? ` ${p.note}` : ""}` : "—";
       if (typeof v !== "number") {
-        L.push(`| ${p.peer ?? key} | ${enc} | ${p.version ?? "—"} | could not run: ${cell(v?.error).slice(0, 300)} | | | | |`);
+        L.push(`| ${p.peer ?? key} | ${enc} | ${p.version ?? "—"} | could not run: ${cell(v?.error).slice(0, 300)} | | | | | |`);
         continue;
       }
       let same = p.transcript_identical ? "yes" : "no";
@@ -156,18 +156,24 @@ export function renderReport(r: J): string {
         same += `; at their cap of ${p.peer_cap} tokens per frame: ${p.transcript_identical_at_peer_cap ? "yes" : `no (${(100 * p.text_agreement_at_peer_cap).toFixed(1)} %)`}`;
       }
       L.push(
-        `| ${p.peer ?? key} | ${enc} | ${p.version} | ${p.median_ms} ms (${p.runs_ms?.length} runs, load ${fmt(p.load_s, " s")}) | ${p.ours_before_ms} / ${p.ours_after_ms} ms | ${v} | ${fmt(p.peer_cpu_per_wall)} / ${fmt(p.ours_cpu_per_wall)} | ${same} |`,
+        `| ${p.peer ?? key} | ${enc} | ${p.version} | ${p.median_ms} ms (${p.runs_ms?.length} runs, load ${fmt(p.load_s, " s")}) | ${p.ours_before_ms} / ${p.ours_after_ms} ms | ${v} | ${p.like_for_like ? `${p.like_for_like.ratio} (ours ${p.like_for_like.ours_before_ms} / ${p.like_for_like.ours_after_ms} ms)` : "—"} | ${fmt(p.peer_cpu_per_wall)} / ${fmt(p.ours_cpu_per_wall)} | ${same} |`,
       );
     }
     if (r.peer_int8) {
       const x = r.peer_int8;
       L.push(
         x.ratio !== undefined
-          ? `| onnx-asr, int8 files (\`quantization="int8"\`) | our dynamic int8 encoder | same | ${x.onnx_asr_ms} ms | ${x.ours_ms} ms | ${x.ratio} (not a target) | | |`
-          : `| onnx-asr, int8 files | — | — | could not run: ${cell(x.error).slice(0, 200)} | | | | |`,
+          ? `| onnx-asr, int8 files (\`quantization="int8"\`) | our dynamic int8 encoder | same | ${x.onnx_asr_ms} ms | ${x.ours_ms} ms | ${x.ratio} (not a target) | | | |`
+          : `| onnx-asr, int8 files | — | — | could not run: ${cell(x.error).slice(0, 200)} | | | | | |`,
       );
     }
     L.push("");
+    if (Object.values((r.peers ?? {}) as J).some((p) => p?.like_for_like)) {
+      L.push(
+        "Our time is the default pipeline (pauses over 600 ms shortened to 300 ms before the encoder); the column after the ratio times, in the same window, our pipeline with that off, encoding every sample as the peers do.",
+        "",
+      );
+    }
     if (Object.values((r.peers ?? {}) as J).some((p) => p?.peer === "gigastt")) {
       L.push(
         "gigastt = the Rust engine through its Python bindings, one session triplet (`Engine.new_with_pool_size(dir, 1)`, 1 encoder intra-op thread; CPU ÷ wall ≈ 1 and one OS thread confirm it). " +
