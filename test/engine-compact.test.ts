@@ -60,8 +60,8 @@ describe("decodeSamples with pause compaction", () => {
     }
   });
 
-  test("audio with no long pause decodes exactly as without compaction", async () => {
-    const audio = phraseToAudio(PIECES, { gapSec: 0.4 });
+  test("audio with no long pause (and < 300 ms of quiet at its edges) decodes exactly as without compaction", async () => {
+    const audio = phraseToAudio(PIECES, { gapSec: 0.4, leadSec: 0.25, tailSec: 0.25 });
     const on = await decodeSamples(model, mel, { samples: audio.samples, offsetSeconds: 12.3 });
     const off = await decodeSamples(model, mel, { samples: audio.samples, offsetSeconds: 12.3 }, false);
     expect(on).toEqual(off);

@@ -60,6 +60,27 @@ describe("compactPauses: what is kept", () => {
     expect(compactPauses(x).samples).toEqual(x.subarray(F(83), F(217)));
   });
 
+  test("edge runs need no splice: from 300 ms they are trimmed (streaming utterances start and end mid-pause)", () => {
+    // 400 ms of leading and 350 ms of trailing silence: trimmed to ~170 ms next to the tone
+    const x = concat(silence(0.4), tone(1, 0.5), silence(0.35));
+    const c = compactPauses(x);
+    expect(c.removedSeconds).toBeGreaterThan(0.35);
+    expect(c.removedSeconds).toBeLessThan(0.45);
+    const onset = F(40);
+    const kept = c.kept[0]!;
+    expect(kept.start).toBeLessThanOrEqual(onset - F(15));
+    expect(kept.start + kept.length).toBeGreaterThanOrEqual(F(140) + F(15));
+    // the tone itself is untouched and times map back exactly
+    expect(c.samples.subarray(onset - kept.start, onset - kept.start + F(100))).toEqual(x.subarray(onset, onset + F(100)));
+    expect(c.toOriginal((onset - kept.start) / 16000)).toBeCloseTo(onset / 16000, 9);
+    // under 300 ms at the edges: nothing to do
+    const short = concat(silence(0.25), tone(1, 0.5), silence(0.25));
+    expect(compactPauses(short).samples).toBe(short);
+    // the option, and its bounds
+    expect(compactPauses(x, { edgeMinRunMs: 600 }).samples).toBe(x);
+    expect(() => compactPauses(x, { edgeMinRunMs: 100 })).toThrow("edgeMinRunMs");
+  });
+
   test("runs from 600 ms of quiet frames are shortened, shorter ones are left alone", () => {
     const at = (ms: number) => concat(tone(0.5, 0.5), silence(ms / 1000), tone(0.5, 0.5, 900));
     // a 640 ms gap: quiet frames 52..111 (60 of them)
@@ -137,9 +158,10 @@ describe("compactPauses: soft speech is never removed", () => {
     const span = c.kept.find((s) => s.start <= soft[0] && s.start + s.length >= soft[1]);
     expect(span).toBeDefined();
     expect(c.samples.subarray(span!.outStart + soft[0] - span!.start, span!.outStart + soft[1] - span!.start)).toEqual(x.subarray(...soft));
-    // the 1 s and 2 s noise pauses after it are shortened (the soft tone's edge reads quiet 0–20 ms after it)
-    expect(c.removedSeconds).toBeGreaterThanOrEqual(0.66 + 1.83 - 1e-9);
-    expect(c.removedSeconds).toBeLessThanOrEqual(0.68 + 1.83 + 1e-9);
+    // the 1 s and 2 s noise pauses after it are shortened (the soft tone's edge reads quiet 0–20 ms after it),
+    // and the 0.5 s leading pause (an edge run ≥ 300 ms) is trimmed to ~150 ms before the soft tone
+    expect(c.removedSeconds).toBeGreaterThanOrEqual(0.66 + 1.83 + 0.33 - 1e-9);
+    expect(c.removedSeconds).toBeLessThanOrEqual(0.68 + 1.83 + 0.35 + 1e-9);
   });
 
   test("over a loud background (floor above −52 dB) only digital silence is removed", () => {

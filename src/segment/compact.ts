@@ -18,8 +18,9 @@
  *   is above `MAX_FLOOR_DB` (a loud background, or no pause at all: the "floor" may be soft
  *   speech) only near-digital silence (< `SILENCE_DB`) is removable.
  * - Only runs of ≥ `minRunMs` removable frames are shortened, to `keepMs` (half kept on each
- *   side, so onsets and offsets keep their context); a run at the very start or end keeps
- *   `keepMs/2` next to the sound. A segment that is quiet throughout, or has no run long enough,
+ *   side, so onsets and offsets keep their context); a run at the very start or end (no splice:
+ *   streaming utterances start and end mid-pause) is trimmed once it reaches `edgeMinRunMs`,
+ *   keeping `keepMs/2` next to the sound. A segment that is quiet throughout, or has no run long enough,
  *   is returned as is (the same array, `toOriginal` the identity).
  * - Splices fall on the 10 ms grid; the first `crossfadeMs` after each splice blend the removed
  *   audio into the kept audio (lengths are unchanged, there is no click).
@@ -41,6 +42,8 @@ export const SILENCE_DB = -90;
 /** energies are smoothed over this many frames on each side */
 export const SMOOTH_FRAMES = 2;
 export const DEFAULT_MIN_RUN_MS = 600;
+/** a quiet run at the very start or end needs no splice: one this long is trimmed to keepMs/2 */
+export const DEFAULT_EDGE_MIN_RUN_MS = 300;
 export const DEFAULT_KEEP_MS = 300;
 export const DEFAULT_CROSSFADE_MS = 3;
 
@@ -49,6 +52,8 @@ export interface CompactOptions {
   readonly sampleRate?: number;
   /** shortest quiet run that is shortened, ms (default 600) */
   readonly minRunMs?: number;
+  /** shortest quiet run at the segment's start or end that is trimmed, ms (default 300) */
+  readonly edgeMinRunMs?: number;
   /** what is kept of a shortened run, ms (default 300: half on each side) */
   readonly keepMs?: number;
   /** blend at each splice, ms (default 3; 0 for a plain cut) */
@@ -85,20 +90,25 @@ export function compactPauses(samples: Float32Array, opts: CompactOptions = {}):
   const minRunMs = opts.minRunMs ?? DEFAULT_MIN_RUN_MS;
   const keepMs = opts.keepMs ?? DEFAULT_KEEP_MS;
   const crossfadeMs = opts.crossfadeMs ?? DEFAULT_CROSSFADE_MS;
+  const edgeMinRunMs = opts.edgeMinRunMs ?? Math.min(DEFAULT_EDGE_MIN_RUN_MS, minRunMs);
   if (!Number.isInteger(sr) || sr < 100) throw bad(`sampleRate must be an integer ≥ 100, got ${sr}`);
   if (!(Number.isFinite(keepMs) && keepMs >= 20)) throw bad(`keepMs must be ≥ 20, got ${keepMs}`);
   if (!(Number.isFinite(minRunMs) && minRunMs >= keepMs + 10)) throw bad(`minRunMs must be at least keepMs + 10, got ${minRunMs}`);
+  if (!(Number.isFinite(edgeMinRunMs) && edgeMinRunMs >= keepMs / 2 + 10 && edgeMinRunMs <= minRunMs)) {
+    throw bad(`edgeMinRunMs must be between keepMs / 2 + 10 and minRunMs, got ${edgeMinRunMs}`);
+  }
   if (!(Number.isFinite(crossfadeMs) && crossfadeMs >= 0 && crossfadeMs * 2 <= keepMs)) {
     throw bad(`crossfadeMs must be between 0 and keepMs / 2, got ${crossfadeMs}`);
   }
   const hop = Math.round(sr / 100);
   const minRunFrames = Math.round(minRunMs / 10);
+  const edgeMinRunFrames = Math.round(edgeMinRunMs / 10);
   const keepFrames = Math.round(keepMs / 10);
   const headKeep = Math.floor(keepFrames / 2); // kept after the sound that precedes a run
   const tailKeep = keepFrames - headKeep; // kept before the sound that follows a run
   const n = samples.length;
   const frames = Math.ceil(n / hop);
-  if (frames < minRunFrames) return identity(samples, sr);
+  if (frames < edgeMinRunFrames) return identity(samples, sr);
 
   // pass 1: smoothed frame energies and the background level
   const energy = smoothedEnergyDb(samples, hop, frames);
@@ -115,7 +125,8 @@ export function compactPauses(samples: Float32Array, opts: CompactOptions = {}):
     while (f < frames && energy[f]! < threshold) f++;
     const b = f;
     if (a === 0 && b === frames) return identity(samples, sr); // quiet throughout
-    if (b - a < minRunFrames) continue;
+    // inside: a splice needs a long pause; at an edge (a streaming utterance starts and ends mid-pause) it does not
+    if (b - a < (a === 0 || b === frames ? edgeMinRunFrames : minRunFrames)) continue;
     const from = a === 0 ? 0 : a + headKeep;
     const to = b === frames ? frames : b - tailKeep;
     if (to > from) cuts.push([from * hop, Math.min(n, to * hop)]);
