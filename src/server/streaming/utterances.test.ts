@@ -262,6 +262,27 @@ describe("speculative finals", () => {
     expect(events.at(-1)).toEqual({ type: "final", words: [], last: true });
   });
 
+  test("no partial starts while the open utterance's final is being decoded speculatively", async () => {
+    const x = render([["tone", 1.8], ["pause", 0.8]]);
+    for (const speculativeFinals of [true, false]) {
+      const d = new FakeDecoder();
+      const { stream, push } = fakeStream(d, { partials: true, partialEverySeconds: 1, speculativeFinals });
+      const partials = () => d.calls.filter((c) => c.opts?.purpose === "partial");
+      push(x.subarray(0, sec(1)), 160);
+      expect(partials().length).toBe(1); // covers [0, 1 s); still decoding
+      push(x.subarray(sec(1), sec(2.1)), 160); // a second partial is due at 2 s, but the first is busy
+      expect(partials().length).toBe(1);
+      expect(d.finals.length).toBe(speculativeFinals ? 1 : 0); // speculation from 2.05 s
+      partials()[0]!.settle();
+      await tick();
+      // the due partial would cover the same utterance the speculative final is decoding
+      expect(partials().length).toBe(speculativeFinals ? 1 : 2);
+      push(x.subarray(sec(2.1)), 160);
+      for (const c of d.calls) c.settle();
+      await stream.finish();
+    }
+  });
+
   test("a speculation that resolves before the cut waits for it; the final is emitted once", async () => {
     const x = render([["tone", 2], ["pause", 0.6]]);
     const d = new FakeDecoder();

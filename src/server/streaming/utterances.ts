@@ -313,6 +313,9 @@ export class UtteranceStream {
 
   private maybePartial(): void {
     if (this.opts.partials === false || this.state !== "open" || this.partialBusy) return;
+    // the open utterance's final is already decoding (250 ms into its closing pause): a partial of
+    // the same audio would be overtaken by it and only take a Worker from other streams
+    if (this.speculation) return;
     const every = Math.round((this.opts.partialEverySeconds ?? 1) * SAMPLE_RATE);
     // cheap checks first: pending() copies the open utterance
     const from = Math.max(this.partialMark, this.openStart);
