@@ -1,7 +1,7 @@
 /**
  * Streaming partials on a second encoder: a tiny benchmark stand-in (random weights, the real
- * I/O contract), its dynamic int8 encoder made by the quantize Worker, and a Transcriber that
- * loads both. With random weights int8 and fp32 disagree on many tokens, which is what lets
+ * I/O contract), its dynamic int8 encoder made by the quantize Worker, and a Transcriber with a
+ * partial Worker running it. With random weights int8 and fp32 disagree on many tokens, which is what lets
  * the test see which encoder ran: partials must equal the int8 model's words, finals the fp32's.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -49,6 +49,8 @@ describe("partial encoder", () => {
   test("purpose partial runs on the partial encoder; finals and files on the main one", async () => {
     const both = await load({ partialEncoder: int8Path });
     expect(both.info.partialEncoder).toBe(int8Path);
+    expect(both.info.partialWorkers).toBe(1);
+    expect(both.load.workers).toBe(2); // one main Worker + one partial Worker
     expect(both.info.precision).toBe("fp32");
     const fp32 = await load({});
     const int8 = await load({}, "int8");
@@ -75,6 +77,7 @@ describe("partial encoder", () => {
     writeFileSync(bad, "not an onnx model");
     const t = await load({ partialEncoder: bad });
     expect(t.info.partialEncoder).toBeNull();
+    expect(t.info.partialWorkers).toBe(0);
     expect(t.info.partialEncoderError).toContain("broken.int8.onnx");
     const fp32 = await load({});
     expect(await t.decodeSegment(clip0, 0, { purpose: "partial" })).toEqual(await fp32.decodeSegment(clip0, 0));

@@ -61,11 +61,13 @@ export interface TranscriberOptions {
   readonly workerUrl?: string;
   /**
    * A faster encoder file for streaming partials (`purpose: "partial"`), e.g. the dynamic int8
-   * `v3_e2e_rnnt_encoder.int8.onnx`, loaded by every Worker next to the main one. Finals and
-   * files always use the main encoder. If it cannot be loaded, partials use the main encoder
-   * and `info.partialEncoderError` says why.
+   * `v3_e2e_rnnt_encoder.int8.onnx`, run by Workers of their own (`partialWorkers`) with the same
+   * decoder and joint. Finals and files always use the main encoder. If it cannot be loaded,
+   * partials use the main Workers (ahead of queued finals) and `info.partialEncoderError` says why.
    */
   readonly partialEncoder?: string;
+  /** Workers for partials when `partialEncoder` is set (default: one per 4 main Workers, at least 1) */
+  readonly partialWorkers?: number;
   /**
    * Shorten pauses longer than 600 ms to 300 ms before the encoder (default true); word times
    * still refer to the original audio. Off: the encoder sees every sample (like-for-like benchmarks).
@@ -80,24 +82,31 @@ export interface TranscriberInfo {
   readonly files: ModelFiles;
   /** the encoder file partials run on (the main encoder when null) */
   readonly partialEncoder: string | null;
+  /** Workers running partials on it (0 when partialEncoder is null) */
+  readonly partialWorkers: number;
   /** why the requested partial encoder is not used */
   readonly partialEncoderError?: string;
 }
 
+type Pool = WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
+
 export class Transcriber {
   readonly info: TranscriberInfo;
-  readonly #pool: WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
+  readonly #pool: Pool;
+  /** Workers with the partial encoder, if any */
+  readonly #partialPool: Pool | null;
 
-  private constructor(pool: WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>, files: ModelFiles, partialEncoder: string | undefined) {
+  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined) {
     this.#pool = pool;
-    const partial = partialEncoder && pool.info.partialEncoder ? partialEncoder : null;
+    this.#partialPool = partial?.pool ?? null;
     this.info = Object.freeze({
       precision: files.precision,
       vocabSize: pool.info.vocabSize,
       workers: pool.size,
       files,
-      partialEncoder: partial,
-      ...(pool.info.partialError ? { partialEncoderError: pool.info.partialError } : {}),
+      partialEncoder: partial?.encoder ?? null,
+      partialWorkers: partial?.pool.size ?? 0,
+      ...(partialError ? { partialEncoderError: partialError } : {}),
     });
   }
 
@@ -112,31 +121,39 @@ export class Transcriber {
     const threads = opts.threadsPerWorker ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new GigasttError("invalid_config", `threads per worker must be a positive integer, got ${threads}`);
     disableOrtTelemetry(); // before any Worker creates onnxruntime's environment
-    const pool = await WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-      url: opts.workerUrl ?? workerUrl(),
-      size: workers,
-      init: { files, intraOpThreads: threads, compactPauses: opts.compactPauses ?? true, ...(opts.partialEncoder ? { partialEncoder: opts.partialEncoder } : {}) },
-    });
-    return new Transcriber(pool, files, opts.partialEncoder);
+    const url = opts.workerUrl ?? workerUrl();
+    const compactPauses = opts.compactPauses ?? true;
+    const pool: Pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses } });
+    if (!opts.partialEncoder) return new Transcriber(pool, files, null, undefined);
+    // after the main Workers (their loads' peaks do not add up); a partial encoder that cannot be
+    // loaded costs speed (partials then run on the main Workers), never the model
+    const partialWorkers = opts.partialWorkers ?? Math.max(1, Math.floor(workers / 4));
+    try {
+      const partialFiles: ModelFiles = Object.freeze({ ...files, encoder: opts.partialEncoder, precision: "int8" as const });
+      const partialPool: Pool = await WorkerPool.start({ url, size: partialWorkers, init: { files: partialFiles, intraOpThreads: threads, compactPauses } });
+      return new Transcriber(pool, files, { pool: partialPool, encoder: opts.partialEncoder }, undefined);
+    } catch (e) {
+      return new Transcriber(pool, files, null, e instanceof Error ? e.message : String(e));
+    }
   }
 
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
   get load(): { queued: number; busy: number; workers: number } {
-    return { queued: this.#pool.queued, busy: this.#pool.busy, workers: this.#pool.size };
+    const p = this.#partialPool;
+    return { queued: this.#pool.queued + (p?.queued ?? 0), busy: this.#pool.busy + (p?.busy ?? 0), workers: this.#pool.size + (p?.size ?? 0) };
   }
 
   /**
    * Decodes one ≤ 20 s segment from a fresh decoder state; word times are shifted by `offsetSeconds`.
-   * `purpose: "partial"` runs on the partial encoder (if loaded) and ahead of queued finals.
+   * `purpose: "partial"` runs on the partial encoder's Workers (if loaded), else ahead of queued finals.
    */
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts: JobOptions = {}): Promise<Word[]> {
     // own copy: the caller's buffer is never detached by the transfer
     const copy = samples.slice();
     const partial = opts.purpose === "partial";
-    return this.#pool.run(
-      { samples: copy, offsetSeconds, ...(partial ? { partial } : {}) },
-      { session: opts.session, signal: opts.signal, transfer: [copy.buffer], priority: partial },
-    );
+    const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer] };
+    if (partial && this.#partialPool) return this.#partialPool.run({ samples: copy, offsetSeconds }, run);
+    return this.#pool.run({ samples: copy, offsetSeconds }, { ...run, priority: partial });
   }
 
   /** Transcribes 16 kHz mono samples. */
@@ -239,8 +256,8 @@ export class Transcriber {
   }
 
   /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
-  close(): Promise<void> {
-    return this.#pool.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#pool.close(), this.#partialPool?.close()]);
   }
 }
 

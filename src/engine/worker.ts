@@ -18,8 +18,6 @@ import { serveWorker } from "./protocol.ts";
 export interface ModelWorkerInit {
   readonly files: ModelFiles;
   readonly intraOpThreads: number;
-  /** a faster encoder (e.g. the dynamic int8 file) for `partial` jobs; decoder and joint stay those of `files` */
-  readonly partialEncoder?: string;
   /** shorten long pauses before the encoder (src/segment/compact.ts); default true */
   readonly compactPauses?: boolean;
 }
@@ -27,10 +25,6 @@ export interface ModelWorkerInit {
 export interface ModelWorkerInfo {
   readonly vocabSize: number;
   readonly blankId: number;
-  /** whether `partial` jobs run on the partial encoder */
-  readonly partialEncoder: boolean;
-  /** why the partial encoder could not be loaded (partials then use the main encoder) */
-  readonly partialError?: string;
 }
 
 export interface DecodeJob {
@@ -38,8 +32,6 @@ export interface DecodeJob {
   readonly samples: Float32Array;
   /** seconds added to every word time */
   readonly offsetSeconds: number;
-  /** a provisional re-decode: runs on the partial encoder when one is loaded */
-  readonly partial?: boolean;
 }
 
 /**
@@ -63,33 +55,22 @@ export async function decodeSamples(model: RnntModel, mel: LogMelExtractor, job:
 
 if (!Bun.isMainThread) {
   let model: RnntModel | undefined;
-  let partialModel: RnntModel | undefined;
   let compact = true;
   const mel = new LogMelExtractor();
   serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-    async init({ files, intraOpThreads, partialEncoder, compactPauses: compactOn = true }) {
+    async init({ files, intraOpThreads, compactPauses: compactOn = true }) {
       compact = compactOn;
       // onnxruntime loads here, not while this module loads: in the executable that can fail
       // (runtime_unavailable: no folder to extract its library to), and only an error thrown
       // inside init reaches the pool with its code
       const { RnntModel } = await import("../model/rnnt.ts");
       model = await RnntModel.load(files, { intraOpThreads });
-      // loaded after the main model, so the two loads' peaks do not add up; a bad partial
-      // encoder only costs speed (partials fall back to the main encoder), never the server
-      let partialError: string | undefined;
-      if (partialEncoder) {
-        try {
-          partialModel = await RnntModel.load({ ...files, encoder: partialEncoder, precision: "int8" }, { intraOpThreads });
-        } catch (e) {
-          partialError = e instanceof Error ? e.message : String(e);
-        }
-      }
-      return { vocabSize: model.vocabSize, blankId: model.blankId, partialEncoder: partialModel !== undefined, ...(partialError ? { partialError } : {}) };
+      return { vocabSize: model.vocabSize, blankId: model.blankId };
     },
     async job(payload) {
       if (!model) throw new GigasttError("not_ready");
       try {
-        return { result: await decodeSamples(payload.partial && partialModel ? partialModel : model, mel, payload, compact) };
+        return { result: await decodeSamples(model, mel, payload, compact) };
       } catch (e) {
         // onnxruntime failures arrive as plain Errors: report them as inference errors
         throw isGigasttError(e) ? e : new GigasttError("inference_error", undefined, { cause: e });
