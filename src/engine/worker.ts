@@ -18,6 +18,8 @@ import { serveWorker } from "./protocol.ts";
 export interface ModelWorkerInit {
   readonly files: ModelFiles;
   readonly intraOpThreads: number;
+  /** idle intra-op threads spin-wait (default true); off where the Worker shares cores with others */
+  readonly allowSpinning?: boolean;
   /** shorten long pauses before the encoder (src/segment/compact.ts); default true */
   readonly compactPauses?: boolean;
 }
@@ -58,13 +60,16 @@ if (!Bun.isMainThread) {
   let compact = true;
   const mel = new LogMelExtractor();
   serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-    async init({ files, intraOpThreads, compactPauses: compactOn = true }) {
+    async init({ files, intraOpThreads, allowSpinning, compactPauses: compactOn = true }) {
       compact = compactOn;
       // onnxruntime loads here, not while this module loads: in the executable that can fail
       // (runtime_unavailable: no folder to extract its library to), and only an error thrown
       // inside init reaches the pool with its code
       const { RnntModel } = await import("../model/rnnt.ts");
-      model = await RnntModel.load(files, { intraOpThreads });
+      model = await RnntModel.load(files, { intraOpThreads, ...(allowSpinning === false ? { allowSpinning } : {}) });
+      // the load's transient buffers (the parsed file, weight copies) are free now: give them back
+      const { releaseFreedMemory } = await import("../runtime/trim.ts");
+      releaseFreedMemory();
       return { vocabSize: model.vocabSize, blankId: model.blankId };
     },
     async job(payload) {

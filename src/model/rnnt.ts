@@ -17,11 +17,13 @@ import { DEC_DIM, type DecoderNames, ENC_DIM, N_MELS_IN, validateDecoder, valida
 export interface RnntLoadOptions {
   /** intra-op threads per session (default 1) */
   readonly intraOpThreads?: number;
+  /** see `SessionOptions.allowSpinning` (default true) */
+  readonly allowSpinning?: boolean;
 }
 
 async function open(file: string, opts: RnntLoadOptions): Promise<Session> {
   try {
-    return await createSession(file, { intraOpThreads: opts.intraOpThreads ?? 1 });
+    return await createSession(file, { intraOpThreads: opts.intraOpThreads ?? 1, ...(opts.allowSpinning === false ? { allowSpinning: false } : {}) });
   } catch (e) {
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new GigasttError("model_invalid", `invalid model file ${basename(file)}: onnxruntime could not load it (${why})`, {

@@ -27,6 +27,11 @@ export interface SessionOptions {
   /** intra-op threads for this session (default 1: concurrency comes from Workers) */
   readonly intraOpThreads?: number;
   /**
+   * let idle intra-op threads spin-wait for work (onnxruntime's default, true): lower latency on a
+   * dedicated core, stolen CPU when other Workers need it
+   */
+  readonly allowSpinning?: boolean;
+  /**
    * onnxruntime's own stderr logging: 0 verbose … 3 error, 4 fatal (default 4: failures
    * surface as exceptions instead, and stderr stays the structured log's)
    */
@@ -59,7 +64,7 @@ export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.
     interOpNumThreads: 1,
     executionMode: "sequential",
     logSeverityLevel: opts.logSeverity ?? 4,
-    extra: { session: { disable_prepacking: "1" } },
+    extra: { session: { disable_prepacking: "1", ...(opts.allowSpinning === false ? { "intra_op.allow_spinning": "0" } : {}) } },
   };
 }
 
