@@ -69,9 +69,9 @@ export interface TranscriberOptions {
   /** Workers for partials when `partialEncoder` is set (default: one per 4 main Workers, at least 1) */
   readonly partialWorkers?: number;
   /**
-   * intra-op threads of each partial Worker (default 2 on a machine with ≥ 2 cores, else 1): a
-   * partial finishes up to 2× sooner while a core is free; idle threads sleep instead of spinning,
-   * so they take nothing from the main Workers
+   * intra-op threads of each partial Worker (default 1; idle threads sleep instead of spinning).
+   * Measured on 2 cores: 2 threads made partials faster but finals slower (the cores are shared
+   * with the main Workers), so 1 is the default.
    */
   readonly partialThreads?: number;
   /**
@@ -134,7 +134,7 @@ export class Transcriber {
     // after the main Workers (their loads' peaks do not add up); a partial encoder that cannot be
     // loaded costs speed (partials then run on the main Workers), never the model
     const partialWorkers = opts.partialWorkers ?? Math.max(1, Math.floor(workers / 4));
-    const partialThreads = opts.partialThreads ?? Math.min(2, Math.max(1, availableParallelism()));
+    const partialThreads = opts.partialThreads ?? 1;
     if (!Number.isInteger(partialThreads) || partialThreads < 1) {
       await pool.close();
       throw new GigasttError("invalid_config", `partial threads must be a positive integer, got ${partialThreads}`);
