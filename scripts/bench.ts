@@ -331,6 +331,7 @@ async function serverPhase(precision: "fp32" | "int8", partialPrecision: "fp32" 
           info: t.info,
           transcribeStream: (chunks, o) => t.transcribeStream(chunks, o),
           close: () => t.close(),
+          partialSlot: (signal?: AbortSignal) => t.partialSlot(signal),
           async decodeSegment(samples: Float32Array, offsetSeconds: number, o?: { session?: string; signal?: AbortSignal; purpose?: "final" | "partial" }): Promise<Word[]> {
             const head = samples.slice(0, 16);
             const end = offsetSeconds + samples.length / 16000;

@@ -17,6 +17,7 @@ import { type Segment, Segmenter } from "../segment/segmenter.ts";
 import { stitchWords } from "../segment/stitch.ts";
 import { SAMPLE_RATE, type Precision, type TranscriptResult, type Word } from "../types.ts";
 import { WorkerPool } from "./pool.ts";
+import { Slots } from "./slots.ts";
 import type { DecodeJob, ModelWorkerInfo, ModelWorkerInit } from "./worker.ts";
 
 /**
@@ -101,10 +102,13 @@ export class Transcriber {
   readonly #pool: Pool;
   /** Workers with the partial encoder, if any */
   readonly #partialPool: Pool | null;
+  /** one per Worker that runs partials: a partial takes its audio only once it can start */
+  readonly #partialSlots: Slots;
 
   private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined) {
     this.#pool = pool;
     this.#partialPool = partial?.pool ?? null;
+    this.#partialSlots = new Slots(partial?.pool.size ?? pool.size);
     this.info = Object.freeze({
       precision: files.precision,
       vocabSize: pool.info.vocabSize,
@@ -150,6 +154,15 @@ export class Transcriber {
     } catch (e) {
       return new Transcriber(pool, files, null, e instanceof Error ? e.message : String(e));
     }
+  }
+
+  /**
+   * Waits for a Worker that can run a partial now and holds it until `release()`: a streaming
+   * partial snapshots its audio only then, so what it shows is as recent as possible instead of
+   * aging in a queue. FIFO across callers; abortable while waiting.
+   */
+  partialSlot(signal?: AbortSignal): Promise<() => void> {
+    return this.#partialSlots.acquire(signal);
   }
 
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */

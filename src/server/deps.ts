@@ -36,6 +36,8 @@ export interface TranscriberLike {
     opts?: JobOptions & { onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void> },
   ): Promise<TranscriptResult>;
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
+  /** a free Worker for a streaming partial, held until release (see the engine's Transcriber) */
+  partialSlot?(signal?: AbortSignal): Promise<() => void>;
   readonly info: {
     readonly precision: Precision;
     readonly vocabSize: number;

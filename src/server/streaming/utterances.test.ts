@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Slots } from "../../engine/slots.ts";
 import { Transcriber } from "../../engine/transcriber.ts";
 import { DEFAULT_TONE_PIECES, makeToneModelDir, phraseToAudio, piecesToText } from "../../../test/helpers/tone.ts";
 import { rng } from "../../../test/helpers/wav.ts";
@@ -227,6 +228,48 @@ function fakeStream(decoder: FakeDecoder, extra: Partial<UtteranceStreamOptions>
 }
 
 const tick = () => Bun.sleep(1);
+
+describe("partial slots", () => {
+  test("a partial waits for a free Worker and then decodes the newest audio, not the audio of when it was due", async () => {
+    const x = render([["tone", 3]]);
+    const d = new FakeDecoder();
+    const slots = new Slots(1);
+    const held = await slots.acquire(); // another stream's partial is running
+    const dec = Object.assign(d, { partialSlot: (signal?: AbortSignal) => slots.acquire(signal) });
+    const { stream, push } = fakeStream(dec, { partials: true, partialEverySeconds: 1 });
+    push(x.subarray(0, sec(1.2)), 160); // due at 1 s: waits for the slot
+    await tick();
+    expect(d.calls.filter((c) => c.opts?.purpose === "partial")).toHaveLength(0);
+    push(x.subarray(sec(1.2), sec(1.6)), 160);
+    held();
+    await tick();
+    const partials = d.calls.filter((c) => c.opts?.purpose === "partial");
+    expect(partials).toHaveLength(1);
+    expect(partials[0]!.samples.length).toBe(sec(1.6)); // everything pushed by the time it could start
+    expect(slots.free).toBe(0); // held while it decodes
+    partials[0]!.settle();
+    await tick();
+    expect(slots.free).toBe(1);
+    stream.close();
+  });
+
+  test("close() while waiting for a slot: the wait is dropped, the slot is not leaked", async () => {
+    const x = render([["tone", 2]]);
+    const d = new FakeDecoder();
+    const slots = new Slots(1);
+    const held = await slots.acquire();
+    const dec = Object.assign(d, { partialSlot: (signal?: AbortSignal) => slots.acquire(signal) });
+    const { stream, push } = fakeStream(dec, { partials: true, partialEverySeconds: 1 });
+    push(x, 160);
+    expect(slots.waiting).toBe(1);
+    stream.close();
+    await tick();
+    expect(slots.waiting).toBe(0);
+    held();
+    expect(slots.free).toBe(1);
+    expect(d.calls.filter((c) => c.opts?.purpose === "partial")).toHaveLength(0);
+  });
+});
 
 describe("speculative finals", () => {
   test("the final's decode starts 250 ms into the closing pause and is the final's only decode", async () => {

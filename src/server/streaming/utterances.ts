@@ -35,6 +35,11 @@ import type { JobOptions } from "../deps.ts";
 /** The engine call this module needs (the Transcriber satisfies it). */
 export interface SegmentDecoder {
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
+  /**
+   * optional: resolves when a partial can start at once, with the function that frees that
+   * capacity; a partial then takes the newest audio at that moment instead of queueing old audio
+   */
+  partialSlot?(signal?: AbortSignal): Promise<() => void>;
 }
 
 export type UtteranceEvent =
@@ -316,13 +321,52 @@ export class UtteranceStream {
     // the open utterance's final is already decoding (250 ms into its closing pause): a partial of
     // the same audio would be overtaken by it and only take a Worker from other streams
     if (this.speculation) return;
+    if (!this.partialDue()) return;
+    const slot = this.opts.decoder.partialSlot;
+    if (!slot) {
+      this.startPartial(null);
+      return;
+    }
+    // wait for a Worker that can start it, then take the newest audio (not the audio of now)
+    this.partialBusy = true;
+    slot.call(this.opts.decoder, this.abort.signal).then(
+      (release) => {
+        if (this.state !== "open" || this.speculation || !this.partialDue()) {
+          release();
+          this.partialBusy = false;
+          return;
+        }
+        try {
+          this.startPartial(release);
+        } catch (e) {
+          release();
+          this.partialBusy = false;
+          this.opts.onError?.(e);
+        }
+      },
+      () => {
+        this.partialBusy = false;
+      },
+    );
+  }
+
+  /** a partial is due: enough new audio since the last one, and not all of it quiet */
+  private partialDue(): boolean {
     const every = Math.round((this.opts.partialEverySeconds ?? 1) * SAMPLE_RATE);
     // cheap checks first: pending() copies the open utterance
     const from = Math.max(this.partialMark, this.openStart);
-    if (this.total - from < every) return;
-    if (this.loudEnd <= from) return; // nothing but quiet since the last partial
+    if (this.total - from < every) return false;
+    return this.loudEnd > from; // not nothing but quiet since the last partial
+  }
+
+  /** decodes the open utterance now; `release` frees the partial slot when the decode settles */
+  private startPartial(release: (() => void) | null): void {
     const open = this.segmenter.pending();
-    if (open.samples.length === 0) return;
+    if (open.samples.length === 0) {
+      release?.();
+      this.partialBusy = false;
+      return;
+    }
     this.partialMark = open.start + open.samples.length;
 
     const window = Math.round((this.opts.partialWindowSeconds ?? 8) * SAMPLE_RATE);
@@ -336,6 +380,7 @@ export class UtteranceStream {
       .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal, purpose: "partial" })
       .then(
         (got) => {
+          release?.();
           this.partialBusy = false;
           if (generation !== this.generation || this.outstanding > 0 || this.state !== "open") return;
           const words = skip > 0 ? [...prev.filter((w) => w.start < keepBefore), ...got.filter((w) => w.start >= keepBefore)] : got;
@@ -346,6 +391,7 @@ export class UtteranceStream {
           this.maybePartial();
         },
         () => {
+          release?.();
           this.partialBusy = false;
         },
       );
