@@ -107,7 +107,7 @@ export function renderReport(r: J): string {
   );
   if (num(f.compact_ms)) {
     L.push(
-      `With pause compaction (the default pipeline: quiet runs ≥ 600 ms shortened to 300 ms before the encoder, word times mapped back): ${fmt(f.compact_ms, " ms")} = ${fmt(f.compact_over_floor)} × the floor on the full 16 s; ${fmt(f.compact_encoded_s, " s")} of the 16 s reach the encoder; ${fmt(f.compact_words)} words (${fmt(f.words)} without compaction: the stand-in's random weights emit tokens on silence too, a real model emits blanks there). The table above is measured with compaction off, so that target 1 compares the same encoder input.`,
+      `With pause compaction (the default pipeline: quiet runs ≥ 600 ms shortened to 300 ms before the encoder, word times mapped back): ${fmt(f.compact_ms, " ms")} = ${fmt(f.compact_over_floor)} × the floor on the full 16 s; ${fmt(f.compact_encoded_s, " s")} of the 16 s reach the encoder; ${fmt(f.compact_words)} words (${fmt(f.words)} without compaction: with random weights the tokens depend on every frame the encoder sees, pauses included; a trained model emits blanks there). The table above is measured with compaction off, so that target 1 compares the same encoder input.`,
       "",
     );
   }
