@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { rng } from "../../test/helpers/wav.ts";
+import { concat, rng } from "../../test/helpers/wav.ts";
 import { isGigasttError } from "../errors.ts";
 import { compactPauses } from "./compact.ts";
 import { frameEnergyDb } from "./energy.ts";
@@ -14,15 +14,6 @@ const silence = (seconds: number): Float32Array => new Float32Array(Math.round(s
 function noise(seconds: number, amp: number, seed: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: Math.round(seconds * SR) }, () => (2 * r() - 1) * amp);
-}
-function concat(...xs: Float32Array[]): Float32Array {
-  const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
-  let o = 0;
-  for (const x of xs) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
 }
 function add(a: Float32Array, b: Float32Array): Float32Array {
   return a.map((v, i) => v + b[i]!);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { QuietDetector, frameEnergyDb } from "./energy.ts";
-import { rng } from "../../test/helpers/wav.ts";
+import { concat, rng } from "../../test/helpers/wav.ts";
 
 const HOP = 160;
 
@@ -27,15 +27,6 @@ function noise(seconds: number, amp: number, seed: number): Float32Array {
   return Float32Array.from({ length: Math.round(seconds * 16000) }, () => (2 * r() - 1) * amp);
 }
 
-function concat(...xs: Float32Array[]): Float32Array {
-  const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
-  let o = 0;
-  for (const x of xs) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
-}
 
 describe("QuietDetector", () => {
   test("digital silence and noise up to 0.001 are always quiet", () => {

@@ -208,3 +208,14 @@ export function randomChunks(bytes: Uint8Array, max: number, seed = 1): Uint8Arr
   }
   return out;
 }
+
+/** The arrays one after another in a new one. */
+export function concat(...xs: Float32Array[]): Float32Array {
+  const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
