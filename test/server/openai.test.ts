@@ -4,7 +4,7 @@
  * OpenAI error shape, body caps, and the same text as /v1/transcribe.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeToneTranscriber, parseSse, phraseToAudio, splitBytes, startToneServer, type TestServer, toneAt, wavBytes } from "./streaming-helpers.ts";
+import { closeToneTranscriber, parseSse, phraseToAudio, rawChunkedPost, splitBytes, startToneServer, type TestServer, toneAt, wavBytes } from "./streaming-helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
 const audio = phraseToAudio(PHRASE);
@@ -356,46 +356,15 @@ describe("errors (OpenAI shape, catalogue status, our code)", () => {
   });
 });
 
-/** a raw chunked POST with a Content-Type (fetch sends a Content-Length) */
+/** a raw chunked multipart POST to the OpenAI route (fetch sends a Content-Length) */
 async function rawChunked(
   port: number,
   type: string,
   chunks: readonly Uint8Array[],
   opts: { end?: boolean; /** wait this long for the answer, then hang up */ holdMs?: number } = {},
 ): Promise<{ status: number; body: string; written: number }> {
-  const parts: Buffer[] = [];
-  let closed = false;
-  const sock = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data(_s, d) {
-        parts.push(Buffer.from(d));
-      },
-      close() {
-        closed = true;
-      },
-    },
-  });
-  const headDone = () => Buffer.concat(parts).includes("\r\n\r\n");
-  sock.write(`POST ${PATH} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`);
-  let written = 0;
-  for (const c of chunks) {
-    if (headDone() || closed) break;
-    sock.write(`${c.length.toString(16)}\r\n`);
-    sock.write(c);
-    sock.write("\r\n");
-    written++;
-    await Bun.sleep(3);
-  }
-  if (!closed && opts.end !== false) sock.write("0\r\n\r\n");
-  for (let i = 0; i < (opts.holdMs ?? 5000) / 10 && !closed; i++) await Bun.sleep(10);
-  sock.end();
-  const all = Buffer.concat(parts).toString("latin1");
-  const split = all.indexOf("\r\n\r\n");
-  let body = all.slice(split + 4);
-  if (/transfer-encoding: chunked/i.test(all.slice(0, split))) body = body.replace(/^[0-9a-f]+\r\n/i, "").replace(/\r\n0\r\n\r\n$/, "");
-  return { status: Number(all.split(" ")[1]), body: Buffer.from(body, "latin1").toString("utf8"), written };
+  const { status, body, written } = await rawChunkedPost(port, PATH, chunks, { ...opts, contentType: type, delayMs: 3 });
+  return { status, body, written };
 }
 
 describe("platform layers", () => {

@@ -207,7 +207,16 @@ export async function rawChunkedPost(
   port: number,
   path: string,
   chunks: readonly Uint8Array[],
-  opts: { delayMs?: number; end?: boolean; /** keep writing after the response head (SSE) */ pastHead?: boolean } = {},
+  opts: {
+    delayMs?: number;
+    end?: boolean;
+    /** keep writing after the response head (SSE) */
+    pastHead?: boolean;
+    /** Content-Type header of the request (none by default) */
+    contentType?: string;
+    /** how long to wait for the server to close after the body, ms (default 5000), then hang up */
+    holdMs?: number;
+  } = {},
 ): Promise<{ written: number; status: number; head: string; body: string }> {
   const parts: Buffer[] = [];
   let closed = false;
@@ -224,7 +233,8 @@ export async function rawChunkedPost(
     },
   });
   const received = () => Buffer.concat(parts);
-  sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  const type = opts.contentType ? `Content-Type: ${opts.contentType}\r\n` : "";
+  sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n${type}Transfer-Encoding: chunked\r\n\r\n`);
   let written = 0;
   for (const c of chunks) {
     if ((!opts.pastHead && received().includes("\r\n\r\n")) || closed) break;
@@ -235,7 +245,7 @@ export async function rawChunkedPost(
     await Bun.sleep(opts.delayMs ?? 2);
   }
   if (opts.end !== false && !closed) sock.write("0\r\n\r\n");
-  for (let i = 0; i < 500 && !closed; i++) await Bun.sleep(10);
+  for (let i = 0; i < (opts.holdMs ?? 5000) / 10 && !closed; i++) await Bun.sleep(10);
   sock.end();
   const all = received();
   const split = all.indexOf("\r\n\r\n");
