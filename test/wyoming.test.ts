@@ -14,6 +14,7 @@ import { parseServeConfig } from "../src/server/config.ts";
 import { startServer } from "../src/server/server.ts";
 import { createLogger } from "../src/log.ts";
 import { startWyoming, type WyomingListener } from "../src/wyoming/listener.ts";
+import { concatBytes } from "./helpers/wav.ts";
 import { closeToneTranscriber, pcm16, startToneServer, type TestServer, toneAt } from "./server/streaming-helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
@@ -69,7 +70,7 @@ class WyClient {
     } else if (data) header.data = data;
     if (payload?.length) header.payload_length = payload.length;
     const parts = [enc.encode(`${JSON.stringify(header)}\n`), ...(dataBytes ? [dataBytes] : []), ...(payload?.length ? [payload] : [])];
-    return this.raw(concat(parts));
+    return this.raw(concatBytes(...parts));
   }
 
   raw(bytes: Uint8Array): Promise<void> {
@@ -129,7 +130,7 @@ class WyClient {
   }
 
   private onData(bytes: Uint8Array): void {
-    this.inbuf = concat([this.inbuf, bytes]);
+    this.inbuf = concatBytes(this.inbuf, bytes);
     for (;;) {
       const nl = this.inbuf.indexOf(10);
       if (nl < 0) break;
@@ -169,15 +170,6 @@ class WyClient {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** interleave channels sample by sample */
 function interleave(...channels: Float32Array[]): Float32Array {
@@ -341,7 +333,7 @@ describe("transcribe", () => {
     const pcm = pcm16(toneAt(PHRASE, 16000));
     const f = { rate: 16000, width: 2, channels: 1 };
     const line = (h: Record<string, unknown>) => enc.encode(`${JSON.stringify(h)}\n`);
-    const bytes = concat([
+    const bytes = concatBytes(
       line({ type: "describe" }),
       line({ type: "transcribe", data: { language: "ru-RU", name: "gigaam-v3-e2e-rnnt" } }),
       line({ type: "audio-start", data: f }),
@@ -349,7 +341,7 @@ describe("transcribe", () => {
       pcm,
       line({ type: "audio-stop" }),
       line({ type: "describe" }),
-    ]);
+    );
     const c = await WyClient.connect(wy.port);
     await c.raw(bytes);
     const a = await answer(c);
@@ -444,7 +436,7 @@ describe("errors: an error event {text, code}, then the connection closes", () =
 
   test("garbage after good events: the good ones are answered first", async () => {
     const c = await WyClient.connect(wy.port);
-    await c.raw(concat([enc.encode('{"type":"describe"}\n'), enc.encode("{not json\n")]));
+    await c.raw(concatBytes(enc.encode('{"type":"describe"}\n'), enc.encode("{not json\n")));
     await c.next("info");
     await expectErrorClose(c, "bad_message");
     expect(c.events.map((e) => e.type)).toEqual(["info", "error"]);

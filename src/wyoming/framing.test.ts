@@ -1,18 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { concatBytes as cat } from "../../test/helpers/wav.ts";
 import { encodeEvent, WyomingDecoder, type WyomingEvent } from "./framing.ts";
 
 const enc = new TextEncoder();
 const line = (h: unknown) => enc.encode(`${JSON.stringify(h)}\n`);
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function decodeAll(bytes: Uint8Array, split: number): WyomingEvent[] {
   const d = new WyomingDecoder();

@@ -219,3 +219,14 @@ export function concat(...xs: Float32Array[]): Float32Array {
   }
   return out;
 }
+
+/** The byte arrays one after another in a new one. */
+export function concatBytes(...xs: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(xs.reduce((a, x) => a + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}

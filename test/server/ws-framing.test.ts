@@ -4,6 +4,7 @@
  * concatenated text equals REST /v1/transcribe on the same audio.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { concat } from "../helpers/wav.ts";
 import {
   closeToneTranscriber,
   finalText,
@@ -28,18 +29,11 @@ afterAll(async () => {
 
 /** three utterances (pauses of 0.8 s), the last one running into `stop` */
 function recording(rate: number): Float32Array {
-  const parts = [
+  return concat(
     toneAt("привет мир, как дела?", rate, { tailSec: 0.8 }),
     toneAt("это тест один два три", rate, { leadSec: 0, tailSec: 0.8 }),
     toneAt("да нет хорошо", rate, { leadSec: 0, tailSec: 0.1 }),
-  ];
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  );
 }
 
 const finals = (ms: readonly ServerMessage[]) =>

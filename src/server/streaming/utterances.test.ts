@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Slots } from "../../engine/slots.ts";
 import { Transcriber } from "../../engine/transcriber.ts";
 import { DEFAULT_TONE_PIECES, makeToneModelDir, phraseToAudio, piecesToText } from "../../../test/helpers/tone.ts";
-import { rng } from "../../../test/helpers/wav.ts";
+import { concat, rng } from "../../../test/helpers/wav.ts";
 import type { Word } from "../../types.ts";
 import type { JobOptions } from "../deps.ts";
 import { type SegmentDecoder, type UtteranceEvent, UtteranceStream, type UtteranceStreamOptions } from "./utterances.ts";
@@ -12,16 +12,6 @@ beforeAll(async () => {
   t = await Transcriber.load({ modelDir: makeToneModelDir(), workers: 1 });
 });
 afterAll(() => t.close());
-
-function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** two utterances separated by 0.8 s of silence */
 const first = phraseToAudio("привет мир, как дела?");
