@@ -13,9 +13,8 @@
  *   `ensure_int8_encoder`. A failure (read-only folder, full disk) is logged and partials use
  *   the main encoder: it costs speed, never the server.
  */
-import { statSync } from "node:fs";
 import { join } from "node:path";
-import type { ModelFiles } from "../model/files.ts";
+import { type ModelFiles, regularFile } from "../model/files.ts";
 import { INT8_ENCODER, type QuantizeFileOptions, type QuantizeFileResult } from "../quantize/file.ts";
 import { quantizeInWorker } from "../quantize/in-worker.ts";
 import type { Precision } from "../types.ts";
@@ -34,22 +33,13 @@ export interface PartialEncoderOptions {
   readonly quantize?: (opts: QuantizeFileOptions) => Promise<QuantizeFileResult>;
 }
 
-function mtime(p: string): number | null {
-  try {
-    const st = statSync(p);
-    return st.isFile() ? st.mtimeMs : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The int8 encoder file for partials, or undefined when partials use the main encoder. */
 export async function preparePartialEncoder(opts: PartialEncoderOptions): Promise<string | undefined> {
   const { files, log } = opts;
   if (opts.partialPrecision === "fp32" || files.precision === "int8") return undefined;
   const path = join(files.dir, INT8_ENCODER.dynamic);
-  const have = mtime(path);
-  const source = mtime(files.encoder);
+  const have = regularFile(path)?.mtimeMs ?? null;
+  const source = regularFile(files.encoder)?.mtimeMs ?? null;
   if (have !== null && (source === null || have >= source)) return path;
   if (opts.skipQuantize) {
     if (have !== null) return path; // older than the fp32 file, but the user asked not to rewrite it

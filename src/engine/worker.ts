@@ -11,6 +11,7 @@ import { LogMelExtractor } from "../frontend/logmel.ts";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import type { ModelFiles } from "../model/files.ts";
 import type { RnntModel } from "../model/rnnt.ts";
+import { releaseFreedMemory } from "../runtime/trim.ts";
 import { compactPauses } from "../segment/compact.ts";
 import type { Word } from "../types.ts";
 import { serveWorker } from "./protocol.ts";
@@ -68,7 +69,6 @@ if (!Bun.isMainThread) {
       const { RnntModel } = await import("../model/rnnt.ts");
       model = await RnntModel.load(files, { intraOpThreads, ...(allowSpinning === false ? { allowSpinning } : {}) });
       // the load's transient buffers (the parsed file, weight copies) are free now: give them back
-      const { releaseFreedMemory } = await import("../runtime/trim.ts");
       releaseFreedMemory();
       return { vocabSize: model.vocabSize, blankId: model.blankId };
     },

@@ -5,7 +5,7 @@
  * `selectModelFiles`: the four files of GigaAM v3 e2e_rnnt, int8 graphs when asked
  * for and present (each graph falls back to fp32 on its own).
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, type Stats, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
 import type { Precision } from "../types.ts";
@@ -58,12 +58,18 @@ export function resolveModelDir(flag?: string, env: Record<string, string | unde
   return home ? resolve(home, ".gigastt", "models") : resolve(cwd, ".gigastt", "models");
 }
 
-function isFile(p: string): boolean {
+/** `p`'s stats when it is a regular file (following links), else null: missing, a folder, unreadable. */
+export function regularFile(p: string): Stats | null {
   try {
-    return statSync(p).isFile();
+    const s = statSync(p);
+    return s.isFile() ? s : null;
   } catch {
-    return false;
+    return null;
   }
+}
+
+function isFile(p: string): boolean {
+  return regularFile(p) !== null;
 }
 
 /**

@@ -9,7 +9,7 @@
  * - `foreign`:  not in the lock and no catalog size to match → used as is, unverified (one warning)
  * - `missing`:  absent → download
  */
-import { statSync } from "node:fs";
+import { regularFile } from "../model/files.ts";
 import { join } from "node:path";
 import type { Catalog, CatalogFile } from "./catalog.ts";
 import { type LockEntry, type ModelLock, readLock } from "./lockfile.ts";
@@ -28,12 +28,7 @@ export interface DirState {
 }
 
 function fileSize(p: string): number | undefined {
-  try {
-    const s = statSync(p);
-    return s.isFile() ? s.size : undefined;
-  } catch {
-    return undefined;
-  }
+  return regularFile(p)?.size;
 }
 
 export function inspectFile(dir: string, file: CatalogFile, lock: ModelLock | null): FileState {

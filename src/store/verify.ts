@@ -2,7 +2,7 @@
  * `models verify`: full SHA-256 of every file the lock lists, and of the catalog's files the
  * lock does not list (against the catalog's hash). Read-only.
  */
-import { statSync } from "node:fs";
+import { regularFile } from "../model/files.ts";
 import { join, resolve } from "node:path";
 import type { Catalog } from "./catalog.ts";
 import { sha256File } from "./download.ts";
@@ -30,12 +30,7 @@ export interface VerifyResult {
 }
 
 function sizeOf(p: string): number | undefined {
-  try {
-    const s = statSync(p);
-    return s.isFile() ? s.size : undefined;
-  } catch {
-    return undefined;
-  }
+  return regularFile(p)?.size;
 }
 
 export async function verifyModel(modelDir: string, catalog: Catalog, onFile?: (name: string) => void): Promise<VerifyResult> {
