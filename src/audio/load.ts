@@ -1,24 +1,33 @@
 /**
- * Audio loading: bytes (a stream, a buffer, a file or stdin) → 16 kHz mono
- * float chunks. Memory stays bounded for streams: bytes are decoded and
- * resampled as they arrive, in slices of at most SLICE_BYTES.
+ * Audio loading: bytes (a stream, a buffer, a file or stdin) of any supported
+ * container (see decoder.ts) → 16 kHz mono float chunks. Memory stays bounded
+ * for streams: bytes are decoded and resampled as they arrive, in slices of at
+ * most SLICE_BYTES (COMPRESSED_SLICE_BYTES for compressed codecs), and the
+ * event loop is given a turn whenever decoding has held it for YIELD_MS.
  *
- * Errors (GigasttError): `invalid_audio` (not a WAV file, broken header,
- * empty input unless `emptyCode` says otherwise), `unsupported_format` (MP3,
- * OGG, FLAC, M4A, WebM, ADPCM WAV, ...: the message says how to convert),
- * `audio_too_short` (under 20 ms), `audio_too_long` (over `maxSeconds`,
- * detected as soon as that much audio has arrived).
+ * Errors (GigasttError): `invalid_audio` (no recognisable or decodable audio,
+ * broken header, empty input unless `emptyCode` says otherwise),
+ * `unsupported_format` (a recognised container or codec that is not decoded:
+ * the message names it and says how to convert), `audio_too_short` (under
+ * 20 ms), `audio_too_long` (over `maxSeconds`, detected as soon as that much
+ * audio has arrived). Damage after some audio was decoded is not an error: the
+ * valid part is returned and `onWarnings` hears about the rest.
  */
 import { open } from "node:fs/promises";
 import { GigasttError } from "../errors.ts";
 import { SAMPLE_RATE } from "../types.ts";
+import { AudioDecoder, type Planar, type StreamInfo } from "./decoder.ts";
 import { Resampler } from "./resample.ts";
-import { concatSamples, WavStreamDecoder, type WavFormat } from "./wav.ts";
+import { concatSamples } from "./wav.ts";
 
 /** Shortest audio accepted: 20 ms at 16 kHz (one feature frame needs 320 samples). */
 export const MIN_SAMPLES = 320;
 /** Largest slice of bytes decoded at once, so one huge chunk cannot balloon memory. */
 const SLICE_BYTES = 256 * 1024;
+/** Slice for compressed codecs: at most about a second of Opus at 32 kbit/s (a few ms of work). */
+const COMPRESSED_SLICE_BYTES = 4096;
+/** Decoding holds the event loop at most about this long before it yields a turn. */
+const YIELD_MS = 8;
 /** Read size for files and stdin. */
 const READ_BYTES = 256 * 1024;
 
@@ -29,8 +38,12 @@ export interface AudioLoadOptions {
   emptyCode?: "invalid_audio" | "empty_body";
   /** reject audio with fewer 16 kHz samples than this (default 320 = 20 ms) with `audio_too_short` */
   minSamples?: number;
-  /** called once when the WAV header has been read */
-  onFormat?: (format: WavFormat) => void;
+  /** called once when the stream's format is known */
+  onFormat?: (info: StreamInfo) => void;
+  /** called once at the end when damage was met (the valid part was decoded) */
+  onWarnings?: (warnings: readonly string[]) => void;
+  /** the user's file name, put into the ffmpeg hint of an `unsupported_format` error */
+  fileName?: string;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -73,7 +86,7 @@ function tooLong(maxSeconds: number): GigasttError {
 export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): AsyncGenerator<Float32Array> {
   const minSamples = opts.minSamples ?? MIN_SAMPLES;
   const maxSeconds = opts.maxSeconds;
-  const dec = new WavStreamDecoder();
+  const dec = new AudioDecoder();
   let resampler: Resampler | null = null;
   let bytesIn = 0;
   let samplesIn = 0;
@@ -95,28 +108,42 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
     yield out;
   }
 
-  function* feed(x: Float32Array): Generator<Float32Array> {
-    if (x.length === 0) return;
-    const format = dec.format!;
+  function* feed(p: Planar): Generator<Float32Array> {
+    if (p.length === 0 || p[0]!.length === 0) return;
+    const info = dec.info!;
     if (!resampler) {
-      resampler = new Resampler(format.sampleRate, SAMPLE_RATE);
-      opts.onFormat?.(format);
+      resampler = new Resampler(info.sampleRate, SAMPLE_RATE);
+      opts.onFormat?.(info);
     }
+    const x = downmix(p);
     samplesIn += x.length;
-    if (maxSeconds !== undefined && samplesIn > maxSeconds * format.sampleRate) throw tooLong(maxSeconds);
+    if (maxSeconds !== undefined && samplesIn > maxSeconds * info.sampleRate) throw tooLong(maxSeconds);
     yield* gate(resampler.process(x));
   }
 
-  for await (const chunk of iterate(src)) {
-    for (let i = 0; i < chunk.length; i += SLICE_BYTES) {
-      const slice = chunk.subarray(i, Math.min(chunk.length, i + SLICE_BYTES));
-      bytesIn += slice.length;
-      yield* feed(dec.push(slice));
+  let held0 = performance.now();
+  try {
+    for await (const chunk of iterate(src)) {
+      held0 = performance.now();
+      for (let i = 0; i < chunk.length; ) {
+        const size = dec.info && dec.info.container !== "WAV" ? COMPRESSED_SLICE_BYTES : SLICE_BYTES;
+        const slice = chunk.subarray(i, Math.min(chunk.length, i + size));
+        i += slice.length;
+        bytesIn += slice.length;
+        yield* feed(await named(dec.push(slice), opts.fileName));
+        if (performance.now() - held0 > YIELD_MS) {
+          await turn();
+          held0 = performance.now();
+        }
+      }
     }
+    if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
+    yield* feed(await named(dec.finish(), opts.fileName));
+  } finally {
+    dec.free();
   }
-  if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
-  yield* feed(dec.finish());
-  if (!resampler && dec.format) opts.onFormat?.(dec.format);
+  if (!resampler && dec.info) opts.onFormat?.(dec.info);
+  if (dec.warnings.length) opts.onWarnings?.(dec.warnings);
   if (resampler) yield* gate((resampler as Resampler).flush());
   if (total < minSamples) {
     const ms = Math.round((total / SAMPLE_RATE) * 1000);
@@ -125,7 +152,36 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
   if (held !== null) yield concatSamples(held);
 }
 
-/** Decode a whole WAV (bytes, a path, or "-" for stdin) into 16 kHz mono samples. */
+/** Channel mean of planar PCM (the only channel itself when mono). */
+export function downmix(p: Planar): Float32Array {
+  if (p.length === 1) return p[0]!;
+  const n = p[0]!.length;
+  const out = new Float32Array(n);
+  for (const c of p) for (let i = 0; i < n; i++) out[i] = out[i]! + c[i]!;
+  const inv = 1 / p.length;
+  for (let i = 0; i < n; i++) out[i] = out[i]! * inv;
+  return out;
+}
+
+/** One event-loop turn (timers and I/O run), so a long decode never starves the server. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Puts the user's file into the ffmpeg hint of an `unsupported_format` error. */
+async function named<T>(p: Promise<T>, fileName: string | undefined): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (fileName && fileName !== "-" && e instanceof GigasttError && e.code === "unsupported_format" && e.message.includes("ffmpeg -i in.")) {
+      const quoted = /^[\w@%+=:,./-]+$/.test(fileName) ? fileName : `'${fileName.replaceAll("'", `'\\''`)}'`;
+      throw new GigasttError("unsupported_format", e.message.replace(/ffmpeg -i in\.\S+/, `ffmpeg -i ${quoted}`), { details: e.details, cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Decode a whole audio file (bytes, a path, or "-" for stdin) into 16 kHz mono samples. */
 export async function readAudio(src: Uint8Array | string, opts: AudioLoadOptions = {}): Promise<Float32Array> {
   const parts: Float32Array[] = [];
   for await (const y of decodeAudioStream(typeof src === "string" ? openAudioSource(src) : src, opts)) parts.push(y);

@@ -56,7 +56,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const modelDir = resolveModelDir(args.modelDir, env);
   const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
-  const audio = decodeAudioStream(openAudioSource(args.file));
+  const audio = decodeAudioStream(openAudioSource(args.file), { fileName: args.file });
   try {
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once
