@@ -4,12 +4,12 @@
  * at the source rate; `info` says what was found.
  *
  * Decoded: WAV (PCM, float, µ-law, A-law, IMA ADPCM), MP3, FLAC (native and in Ogg),
- * Ogg Vorbis, Ogg Opus, WebM/Matroska Opus or Vorbis. Recognised but refused with
+ * Ogg Vorbis, Ogg Opus, WebM/Matroska Opus or Vorbis, ADTS AAC-LC. Recognised but refused with
  * `unsupported_format` naming what was found: AIFF, CAF, AMR, AU, big-endian WAV,
- * Speex or Theora in Ogg, other codecs in Matroska, MP4/M4A and ADTS AAC (no AAC
- * decoder ships yet). Unrecognised bytes: `invalid_audio`.
+ * Speex or Theora in Ogg, other codecs in Matroska, MP4/M4A (no MP4 demuxer yet). Unrecognised bytes: `invalid_audio`.
  */
 import { GigasttError } from "../errors.ts";
+import { AdtsDecoder } from "./codecs/aac.ts";
 import { OggOpusDecoder } from "./codecs/ogg-opus.ts";
 import { EMPTY, type Planar, type PcmDecoder, type StreamInfo } from "./codecs/types.ts";
 import { flacDecoder, Mp3Decoder, vorbisDecoder } from "./codecs/wasm.ts";
@@ -72,7 +72,7 @@ function decoderFor(d: Detected | null, head: Uint8Array): PcmDecoder {
     case "MP4":
       throw unsupportedContainer("MP4", "MP4/M4A (AAC) audio");
     case "ADTS":
-      throw unsupportedContainer("ADTS", "AAC (ADTS) audio");
+      return new AdtsDecoder();
     default:
       throw unsupportedContainer(d.container);
   }

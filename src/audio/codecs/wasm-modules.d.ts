@@ -63,3 +63,9 @@ declare module "#codec/ogg-vorbis" {
     free(): void;
   }
 }
+
+/** `import p from "./x.wasm" with { type: "file" }`: the embedded file's path (Bun). */
+declare module "*.wasm" {
+  const path: string;
+  export default path;
+}
