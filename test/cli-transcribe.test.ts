@@ -181,7 +181,7 @@ describe("gigastt transcribe (tone model)", () => {
       expect(missing.stderr).toMatch(/^error\[usage\]: cannot read audio file .*typo\.wav: no such file\n$/);
       const mp3 = await cli([bad, "--model-dir", join(work, "no-model")], { env });
       expect(mp3.code).toBe(3);
-      expect(mp3.stderr).toMatch(/^error\[unsupported_format\]: MP3/);
+      expect(mp3.stderr).toMatch(/^error\[invalid_audio\]: no decodable audio in the MP3/);
       expect(connections).toBe(0);
     } finally {
       host.stop(true);
