@@ -74,6 +74,21 @@ export class Mp3Decoder extends WasmBase {
   }
 }
 
+/**
+ * The FLAC package prints each decode error with console.error (the same errors it
+ * returns, which become warnings here); its decode runs synchronously inside the
+ * call, so console.error is silenced for exactly that call.
+ */
+function quiet<T>(call: () => T): T {
+  const error = console.error;
+  console.error = () => {};
+  try {
+    return call();
+  } finally {
+    console.error = error;
+  }
+}
+
 /** FLAC and Ogg Vorbis: the packages parse their own containers (codec-parser). */
 class ParsedDecoder extends WasmBase {
   private dec: FLACDecoder | OggVorbisDecoder | null = null;
@@ -88,12 +103,14 @@ class ParsedDecoder extends WasmBase {
     return this.dec;
   }
   async push(bytes: Uint8Array): Promise<Planar> {
-    const d = await (await this.ready()).decode(bytes);
+    const dec = await this.ready();
+    const d = await quiet(() => dec.decode(bytes));
     this.seen(d);
     return take(d, this.w, this.codec);
   }
   async finish(): Promise<Planar> {
-    const d = await (await this.ready()).flush();
+    const dec = await this.ready();
+    const d = await quiet(() => dec.flush());
     this.seen(d);
     return take(d, this.w, this.codec);
   }
