@@ -22,6 +22,8 @@ export interface TranscriptResult {
   readonly duration: number;
   readonly words: readonly Word[];
   readonly segments: readonly SegmentText[];
+  /** damage met while decoding the audio (the valid part was transcribed); absent when none */
+  readonly warnings?: readonly string[];
 }
 
 /** One emitted RNN-T token. */

@@ -99,3 +99,28 @@ describe("formats on the CLI (file and stdin)", () => {
     });
   }
 });
+
+describe("damaged files", () => {
+  const broken = () => {
+    const b = new Uint8Array(readFileSync(join(DIR, "opus-32k.ogg")));
+    b.fill(0x55, 6000, 6400);
+    return b;
+  };
+
+  test("REST: 200 with the valid part and a `warnings` field; an intact file has none", async () => {
+    const r = await fetch(`${srv.url}/v1/transcribe`, { method: "POST", body: broken() });
+    expect(r.status).toBe(200);
+    const j = (await r.json()) as { text: string; warnings?: string[] };
+    expect(j.text.length).toBeGreaterThan(0);
+    expect(j.warnings?.join("\n")).toContain("Opus: libopus");
+    const ok = (await (await fetch(`${srv.url}/v1/transcribe`, { method: "POST", body: readFileSync(join(DIR, "opus-32k.ogg")) })).json()) as object;
+    expect("warnings" in ok).toBe(false);
+  });
+
+  test("CLI: one warning line on stderr, exit 0", async () => {
+    const r = await cli(["-"], broken());
+    expect(r.code).toBe(0);
+    expect(r.stderr.match(/^warning: damaged audio, the valid part was transcribed: .*Opus: libopus/gm)?.length).toBe(1);
+    expect((JSON.parse(r.stdout) as { warnings: string[] }).warnings.length).toBeGreaterThan(0);
+  });
+});

@@ -26,6 +26,7 @@ export interface TranscribeArgs {
 export interface TranscribeDeps {
   readonly env?: Env;
   readonly stdout?: (s: string) => void;
+  readonly stderr?: (s: string) => void;
 }
 
 /**
@@ -56,7 +57,15 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const modelDir = resolveModelDir(args.modelDir, env);
   const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
-  const audio = decodeAudioStream(openAudioSource(args.file), { fileName: args.file });
+  let warnings: readonly string[] = [];
+  const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const audio = decodeAudioStream(openAudioSource(args.file), {
+    fileName: args.file,
+    onWarnings: (w) => {
+      warnings = w;
+      stderr(`warning: damaged audio, the valid part was transcribed: ${w.join("; ")}\n`);
+    },
+  });
   try {
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once
@@ -65,7 +74,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
     const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
     try {
       const result = await transcriber.transcribeStream(resume(first, audio));
-      const out = formatResult(result, format);
+      const out = formatResult(warnings.length ? { ...result, warnings } : result, format);
       stdout(out.endsWith("\n") ? out : `${out}\n`);
       return 0;
     } finally {

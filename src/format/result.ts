@@ -26,6 +26,7 @@ export function toJsonTranscript(result: TranscriptResult): JsonTranscript {
     duration: ms(result.duration),
     words: result.words.map((w) => ({ word: w.word, start: ms(w.start), end: ms(w.end), confidence: conf(w.confidence) })),
     segments: cuesOf(result).map((s) => ({ start: ms(s.start), end: ms(s.end), text: s.text })),
+    ...(result.warnings?.length ? { warnings: [...result.warnings] } : {}),
   };
 }
 

@@ -79,8 +79,8 @@ async function admit(deps: ServerDeps, request: Request): Promise<Slot | null> {
   }
 }
 
-function audioOf(request: Request, config: ServerConfig) {
-  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+function audioOf(request: Request, config: ServerConfig, onWarnings?: (w: readonly string[]) => void) {
+  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
@@ -90,9 +90,14 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   server?.timeout(request, 0); // long inference sends nothing for a while
   const slot = await admit(deps, request);
   if (!slot) return clientGone(deps, request, "waiting");
+  let warnings: readonly string[] = [];
+  const onWarnings = (w: readonly string[]) => {
+    warnings = w;
+    rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
+  };
   const work = (async () => {
     try {
-      const run = await runFile(audioOf(request, config), {
+      const run = await runFile(audioOf(request, config, onWarnings), {
         decoder: transcriber,
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
@@ -105,6 +110,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         duration: run.duration,
         words: run.words,
         segments: buildSegments(run.words),
+        ...(warnings.length ? { warnings } : {}),
       };
       rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
       return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
