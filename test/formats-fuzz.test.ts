@@ -16,6 +16,7 @@ const SEEDS = [
   "mp3-128k-mono.mp3",
   "mp3-32k-stereo.mp3",
   "aac-adts.aac",
+  "aac-96k-faststart.m4a",
   "vorbis-q4.ogg",
   "opus-32k.ogg",
   "opus-live.webm",

@@ -13,8 +13,7 @@ import { closeToneTranscriber, parseSse, startToneServer, type TestServer } from
 
 const DIR = join(import.meta.dir, "fixtures", "formats");
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
-/** MP4/M4A needs the MP4 demuxer, which is not written yet (README: Formats) */
-const MONO = Object.keys(FIXTURES).filter((f) => !f.startsWith("stereo-") && !/\.(m4a|mp4)$/.test(f));
+const MONO = Object.keys(FIXTURES).filter((f) => !f.startsWith("stereo-") && f !== "video-only.mp4");
 const audio = phraseToAudio(PHRASE);
 const onsets = audio.onsets.filter((_, i) => audio.pieces[i]!.startsWith("▁"));
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { readAudio } from "./load.ts";
@@ -85,13 +86,49 @@ describe("AudioDecoder through readAudio", () => {
     expect(warnings.join("\n")).toContain("Opus: libopus");
   });
 
-  test("M4A/MP4 → unsupported_format naming it, with the ffmpeg command", async () => {
-    for (const name of ["aac-96k.m4a", "aac-video.mp4"]) {
-      const e = await rejection(readAudio(file(name)));
-      expect(e.code).toBe("unsupported_format");
-      expect(e.message).toContain("MP4/M4A");
-      expect(e.message).toContain("ffmpeg -i in.m4a -ar 16000 -ac 1 out.wav");
+  test("MP4/M4A, index first or last, and the audio track of a video: the phrase's length, priming dropped", async () => {
+    for (const name of ["aac-96k.m4a", "aac-96k-faststart.m4a", "aac-video.mp4"]) {
+      const a = await readAudio(file(name));
+      // the edit list drops the 1024-sample priming; AAC's last frame is padded to 1024 samples
+      expect(`${name}: ${Math.abs(a.length - PHRASE_SAMPLES) <= 400}`).toBe(`${name}: true`);
     }
+  });
+
+  test("an MP4 whose index comes last is spilled to a temporary file, deleted afterwards", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "gigastt-spill-test-"));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      let seen = 0;
+      const b = file("aac-96k.m4a");
+      const chunks = Array.from({ length: Math.ceil(b.length / 4096) }, (_, i) => b.subarray(i * 4096, (i + 1) * 4096));
+      async function* slow() {
+        for (const c of chunks) {
+          seen = Math.max(seen, readdirSync(tmp).length);
+          yield c;
+        }
+      }
+      const { decodeAudioStream } = await import("./load.ts");
+      let n = 0;
+      for await (const y of decodeAudioStream(slow())) n += y.length;
+      expect(n).toBeGreaterThan(PHRASE_SAMPLES - 400);
+      expect(seen).toBe(1); // the spill folder existed while the media streamed in
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test("MP4 without an audio track / ending before its index → named errors", async () => {
+    const v = await rejection(readAudio(file("video-only.mp4")));
+    expect(v.code).toBe("unsupported_format");
+    expect(v.message).toBe("MP4 video without an audio track");
+    const cut = file("aac-96k.m4a");
+    const e = await rejection(readAudio(cut.subarray(0, 20000)));
+    expect(e.code).toBe("invalid_audio");
+    expect(e.message).toContain("without its index");
   });
 
   test("Matroska with another codec → unsupported_format naming the codec", async () => {

@@ -4,12 +4,13 @@
  * at the source rate; `info` says what was found.
  *
  * Decoded: WAV (PCM, float, µ-law, A-law, IMA ADPCM), MP3, FLAC (native and in Ogg),
- * Ogg Vorbis, Ogg Opus, WebM/Matroska Opus or Vorbis, ADTS AAC-LC. Recognised but refused with
+ * Ogg Vorbis, Ogg Opus, WebM/Matroska Opus or Vorbis, MP4/M4A/MOV and ADTS AAC-LC. Recognised but refused with
  * `unsupported_format` naming what was found: AIFF, CAF, AMR, AU, big-endian WAV,
- * Speex or Theora in Ogg, other codecs in Matroska, MP4/M4A (no MP4 demuxer yet). Unrecognised bytes: `invalid_audio`.
+ * Speex or Theora in Ogg, other codecs in Matroska or MP4. Unrecognised bytes: `invalid_audio`.
  */
 import { GigasttError } from "../errors.ts";
 import { AdtsDecoder } from "./codecs/aac.ts";
+import { Mp4Decoder } from "./codecs/mp4.ts";
 import { OggOpusDecoder } from "./codecs/ogg-opus.ts";
 import { EMPTY, type Planar, type PcmDecoder, type StreamInfo } from "./codecs/types.ts";
 import { flacDecoder, Mp3Decoder, vorbisDecoder } from "./codecs/wasm.ts";
@@ -70,7 +71,7 @@ function decoderFor(d: Detected | null, head: Uint8Array): PcmDecoder {
       if (d.codec === "unknown") throw new GigasttError("invalid_audio", "Ogg file whose first stream is not a known codec");
       throw unsupportedContainer("Ogg", `${d.codec} in Ogg`);
     case "MP4":
-      throw unsupportedContainer("MP4", "MP4/M4A (AAC) audio");
+      return new Mp4Decoder();
     case "ADTS":
       return new AdtsDecoder();
     default:
@@ -116,18 +117,33 @@ export class AudioDecoder {
     return this.run(() => this.dec!.push(bytes));
   }
 
+  /** output that needs no more input (see PcmDecoder.drain); null when there is none */
+  async drain(): Promise<Planar | null> {
+    if (this.failed || !this.dec?.drain) return null;
+    let out: Planar | null = null;
+    await this.run(async () => {
+      out = await this.dec!.drain!();
+      return out ?? EMPTY;
+    });
+    return this.failed ? null : out;
+  }
+
   async finish(): Promise<Planar> {
     if (this.failed) return EMPTY;
     let first: Planar = EMPTY;
     if (!this.dec) first = await this.start();
     if (this.failed) return first;
     const rest = await this.run(() => this.dec!.finish());
-    if (this.produced === 0 && this.detected?.container !== "WAV") {
+    return first.length ? concatPlanar(first, rest) : rest;
+  }
+
+  /** After finish() and the last drain(): `invalid_audio` when nothing at all was decoded. */
+  end(): void {
+    if (this.failed === null && this.produced === 0 && this.dec && this.detected?.container !== "WAV") {
       this.free();
       const what = this.dec!.info ? `${this.dec!.info.container} ${this.dec!.info.codec}` : (this.detected?.container ?? "audio");
       throw new GigasttError("invalid_audio", `no decodable audio in the ${what} stream${this.warnings.length ? ` (${this.warnings[0]})` : ""}`);
     }
-    return first.length ? concatPlanar(first, rest) : rest;
   }
 
   free(): void {

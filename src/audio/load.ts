@@ -131,6 +131,13 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
         i += slice.length;
         bytesIn += slice.length;
         yield* feed(await named(dec.push(slice), opts.fileName));
+        for (let more = await dec.drain(); more; more = await dec.drain()) {
+          yield* feed(more);
+          if (performance.now() - held0 > YIELD_MS) {
+            await turn();
+            held0 = performance.now();
+          }
+        }
         if (performance.now() - held0 > YIELD_MS) {
           await turn();
           held0 = performance.now();
@@ -139,6 +146,14 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
     }
     if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
     yield* feed(await named(dec.finish(), opts.fileName));
+    for (let more = await dec.drain(); more; more = await dec.drain()) {
+      yield* feed(more);
+      if (performance.now() - held0 > YIELD_MS) {
+        await turn();
+        held0 = performance.now();
+      }
+    }
+    dec.end();
   } finally {
     dec.free();
   }

@@ -14,8 +14,7 @@ import { parseSse } from "../server/streaming-helpers.ts";
 import { DIST, ensureDist, run, type ServeProcess, startServe } from "./helpers.ts";
 
 const FIXTURE_DIR = join(import.meta.dir, "..", "fixtures", "formats");
-/** MP4/M4A needs the MP4 demuxer, which is not written yet (README: Formats) */
-const NAMES = Object.keys(FIXTURES).filter((f) => !f.startsWith("stereo-") && !/\.(m4a|mp4)$/.test(f));
+const NAMES = Object.keys(FIXTURES).filter((f) => !f.startsWith("stereo-") && f !== "video-only.mp4");
 const audio = phraseToAudio(PHRASE);
 const onsets = audio.onsets.filter((_, i) => audio.pieces[i]!.startsWith("▁"));
 

@@ -24,6 +24,11 @@ export interface PcmDecoder {
   push(bytes: Uint8Array): Promise<Planar>;
   /** end of input: the rest of the samples */
   finish(): Promise<Planar>;
+  /**
+   * More output without more input (an MP4 whose index came last reads its spilled
+   * media back in steps): called after push()/finish() until it returns null.
+   */
+  drain?(): Promise<Planar | null>;
   /** damage met so far (each a short line; at most MAX_WARNINGS kept) */
   readonly warnings: readonly string[];
   /** release WASM memory (idempotent) */

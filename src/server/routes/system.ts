@@ -11,7 +11,7 @@ import { MODEL_ID, PROTOCOL_VERSION, SUPPORTED_RATES } from "../streaming/protoc
 
 export const MODEL_NAME = "GigaAM v3 RNN-T";
 /** containers decoded (src/audio/decoder.ts), by their usual extension */
-export const SUPPORTED_FORMATS = Object.freeze(["wav", "mp3", "flac", "ogg", "opus", "webm", "aac"] as const);
+export const SUPPORTED_FORMATS = Object.freeze(["wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac"] as const);
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
