@@ -22,7 +22,10 @@ export type { Planar, PcmDecoder, StreamInfo } from "./codecs/types.ts";
 
 /** WAV through the PcmDecoder contract (mono: the WAV reader mixes channels itself). */
 class WavDecoder implements PcmDecoder {
-  private readonly dec = new WavStreamDecoder();
+  private readonly dec: WavStreamDecoder;
+  constructor(private readonly split: boolean) {
+    this.dec = new WavStreamDecoder({ interleaved: split });
+  }
   readonly warnings: readonly string[] = [];
   get info(): StreamInfo | null {
     const f = this.dec.format;
@@ -35,18 +38,25 @@ class WavDecoder implements PcmDecoder {
     return this.dec.format;
   }
   async push(bytes: Uint8Array): Promise<Planar> {
-    const y = this.dec.push(bytes);
-    return y.length ? [y] : EMPTY;
+    return this.planes(this.dec.push(bytes));
   }
   async finish(): Promise<Planar> {
-    const y = this.dec.finish();
-    return y.length ? [y] : EMPTY;
+    return this.planes(this.dec.finish());
   }
   free(): void {}
+  private planes(y: Float32Array): Planar {
+    if (y.length === 0) return EMPTY;
+    const ch = this.split ? this.dec.format!.channels : 1;
+    if (ch === 1) return [y];
+    const n = y.length / ch;
+    const out: Planar = Array.from({ length: ch }, () => new Float32Array(n));
+    for (let i = 0; i < n; i++) for (let c = 0; c < ch; c++) out[c]![i] = y[i * ch + c]!;
+    return out;
+  }
 }
 
 /** The decoder for a detected container, or the error saying why there is none. */
-function decoderFor(d: Detected | null, head: Uint8Array): PcmDecoder {
+function decoderFor(d: Detected | null, head: Uint8Array, split: boolean): PcmDecoder {
   if (!d) {
     // the WAV reader's own diagnosis: empty, too short, not RIFF
     const w = new WavStreamDecoder();
@@ -57,7 +67,7 @@ function decoderFor(d: Detected | null, head: Uint8Array): PcmDecoder {
   switch (d.container) {
     case "WAV":
     case "RIFX":
-      return new WavDecoder();
+      return new WavDecoder(split);
     case "MP3":
       return new Mp3Decoder();
     case "FLAC":
@@ -91,6 +101,9 @@ export class AudioDecoder {
   private failed: string | null = null;
   /** the container as sniffed (null until enough bytes arrived) */
   detected: Detected | null = null;
+
+  /** `split`: every channel is returned (WAV too); otherwise WAV comes mixed to mono */
+  constructor(private readonly split = false) {}
 
   get info(): StreamInfo | null {
     return this.dec?.info ?? null;
@@ -159,7 +172,7 @@ export class AudioDecoder {
     }
     this.head = [];
     this.detected = detect(all.subarray(0, SNIFF_BYTES));
-    this.dec = decoderFor(this.detected, all);
+    this.dec = decoderFor(this.detected, all, this.split);
     return this.run(() => this.dec!.push(all));
   }
 

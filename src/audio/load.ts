@@ -84,44 +84,123 @@ function tooLong(maxSeconds: number): GigasttError {
  * output; `audio_too_long` is thrown as soon as the limit is passed.
  */
 export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): AsyncGenerator<Float32Array> {
+  for await (const p of decodeCore(src, opts, false)) yield p[0]!;
+}
+
+/**
+ * Decode into one 16 kHz stream per source channel (`channels=split`): resolves once the
+ * format is known (the header errors of decodeAudioStream reject it); each stream must be
+ * consumed, concurrently. The decoder runs ahead of the slowest stream by at most
+ * SPLIT_AHEAD chunks, so memory stays bounded.
+ */
+export async function decodeChannels(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): Promise<AsyncGenerator<Float32Array>[]> {
+  const core = decodeCore(src, opts, true);
+  const first = await core.next();
+  const n = first.done ? 1 : first.value.length;
+  const queues: Float32Array[][] = Array.from({ length: n }, () => []);
+  if (!first.done) first.value.forEach((c, i) => queues[i]!.push(c));
+  let done = first.done === true;
+  let failure: unknown = null;
+  let pulling: Promise<void> | null = null;
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const pull = (): Promise<void> => {
+    pulling ??= (async () => {
+      // the slowest stream is far behind: wait for it before decoding more
+      while (!done && queues.some((q) => q.length >= SPLIT_AHEAD)) await new Promise<void>((r) => waiters.push(r));
+      try {
+        const r = await core.next();
+        if (r.done) done = true;
+        else r.value.forEach((c, i) => queues[i]!.push(c));
+      } catch (e) {
+        failure = e;
+        done = true;
+      }
+    })().finally(() => {
+      pulling = null;
+    });
+    return pulling;
+  };
+  async function* channel(i: number): AsyncGenerator<Float32Array> {
+    try {
+      for (;;) {
+        const q = queues[i]!;
+        if (q.length > 0) {
+          const y = q.shift()!;
+          wake();
+          yield y;
+          continue;
+        }
+        if (failure) throw failure;
+        if (done) return;
+        await pull();
+      }
+    } finally {
+      queues[i] = [];
+      wake();
+    }
+  }
+  return queues.map((_, i) => channel(i));
+}
+
+/** the decoder runs at most this many chunks ahead of the slowest channel stream */
+const SPLIT_AHEAD = 16;
+
+/** bytes → 16 kHz planar chunks: one channel (the mean) or, with `split`, every channel */
+async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions, split: boolean): AsyncGenerator<Float32Array[]> {
   const minSamples = opts.minSamples ?? MIN_SAMPLES;
   const maxSeconds = opts.maxSeconds;
-  const dec = new AudioDecoder();
-  let resampler: Resampler | null = null;
+  const dec = new AudioDecoder(split);
+  let resamplers: Resampler[] | null = null;
   let bytesIn = 0;
   let samplesIn = 0;
   let total = 0;
-  let held: Float32Array[] | null = [];
+  let held: Float32Array[][] | null = [];
 
   // hold output back until there is enough of it; then pass chunks straight through
-  function* gate(y: Float32Array): Generator<Float32Array> {
-    if (y.length === 0) return;
-    total += y.length;
+  function* gate(y: Float32Array[]): Generator<Float32Array[]> {
+    if (y.length === 0 || y[0]!.length === 0) return;
+    total += y[0]!.length;
     if (held === null) {
       yield y;
       return;
     }
     held.push(y);
     if (total < minSamples) return;
-    const out = concatSamples(held);
+    const h = held;
+    const out = y.map((_, c) => concatSamples(h.map((p) => p[c]!)));
     held = null;
     yield out;
   }
 
-  function* feed(p: Planar): Generator<Float32Array> {
+  function* feed(p: Planar): Generator<Float32Array[]> {
     if (p.length === 0 || p[0]!.length === 0) return;
     const info = dec.info!;
-    if (!resampler) {
-      resampler = new Resampler(info.sampleRate, SAMPLE_RATE);
+    const planes = split ? p : [downmix(p)];
+    if (!resamplers) {
+      resamplers = planes.map(() => new Resampler(info.sampleRate, SAMPLE_RATE));
       opts.onFormat?.(info);
     }
-    const x = downmix(p);
-    samplesIn += x.length;
+    samplesIn += planes[0]!.length;
     if (maxSeconds !== undefined && samplesIn > maxSeconds * info.sampleRate) throw tooLong(maxSeconds);
-    yield* gate(resampler.process(x));
+    const rs = resamplers;
+    yield* gate(planes.map((x, c) => rs[c]!.process(x)));
   }
 
   let held0 = performance.now();
+  async function* drain(): AsyncGenerator<Float32Array[]> {
+    for (let more = await dec.drain(); more; more = await dec.drain()) {
+      yield* feed(more);
+      if (performance.now() - held0 > YIELD_MS) {
+        await turn();
+        held0 = performance.now();
+      }
+    }
+  }
   try {
     for await (const chunk of iterate(src)) {
       held0 = performance.now();
@@ -131,13 +210,7 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
         i += slice.length;
         bytesIn += slice.length;
         yield* feed(await named(dec.push(slice), opts.fileName));
-        for (let more = await dec.drain(); more; more = await dec.drain()) {
-          yield* feed(more);
-          if (performance.now() - held0 > YIELD_MS) {
-            await turn();
-            held0 = performance.now();
-          }
-        }
+        yield* drain();
         if (performance.now() - held0 > YIELD_MS) {
           await turn();
           held0 = performance.now();
@@ -146,25 +219,22 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
     }
     if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
     yield* feed(await named(dec.finish(), opts.fileName));
-    for (let more = await dec.drain(); more; more = await dec.drain()) {
-      yield* feed(more);
-      if (performance.now() - held0 > YIELD_MS) {
-        await turn();
-        held0 = performance.now();
-      }
-    }
+    yield* drain();
     dec.end();
   } finally {
     dec.free();
   }
-  if (!resampler && dec.info) opts.onFormat?.(dec.info);
+  if (!resamplers && dec.info) opts.onFormat?.(dec.info);
   if (dec.warnings.length) opts.onWarnings?.(dec.warnings);
-  if (resampler) yield* gate((resampler as Resampler).flush());
+  if (resamplers) yield* gate((resamplers as Resampler[]).map((r) => r.flush()));
   if (total < minSamples) {
     const ms = Math.round((total / SAMPLE_RATE) * 1000);
     throw new GigasttError("audio_too_short", `the audio is too short to transcribe (${ms} ms; at least ${Math.round((minSamples / SAMPLE_RATE) * 1000)} ms needed)`);
   }
-  if (held !== null) yield concatSamples(held);
+  if (held !== null) {
+    const h = held as Float32Array[][];
+    if (h.length) yield h[0]!.map((_, c) => concatSamples(h.map((p) => p[c]!)));
+  }
 }
 
 /** Channel mean of planar PCM (the only channel itself when mono). */

@@ -65,7 +65,13 @@ function u16(b: Uint8Array, at: number): number {
   return b[at]! | (b[at + 1]! << 8);
 }
 
+export interface WavDecoderOptions {
+  /** keep the channels apart: push()/finish() return interleaved samples (frames × channels) instead of the mono mean */
+  readonly interleaved?: boolean;
+}
+
 export class WavStreamDecoder {
+  private readonly interleaved: boolean;
   private state: State = "riff";
   /** RIFF header (12 bytes) or chunk header (8 bytes) being collected */
   private readonly head = new Uint8Array(12);
@@ -87,6 +93,10 @@ export class WavStreamDecoder {
   private samples = 0;
   /** IMA ADPCM: samples per channel in one block of frameBytes */
   private spb = 0;
+
+  constructor(opts: WavDecoderOptions = {}) {
+    this.interleaved = opts.interleaved ?? false;
+  }
 
   /** The format, once the `fmt ` chunk has been read. */
   get format(): WavFormat | null {
@@ -267,6 +277,7 @@ export class WavStreamDecoder {
   /** Convert data bytes (any alignment), carrying a partial frame. */
   private decode(bytes: Uint8Array): Float32Array {
     if (this.kind === "ima") return this.decodeBlocks(bytes);
+    if (this.interleaved) return this.decodeInterleaved(bytes);
     const fb = this.frameBytes;
     let start = 0;
     let first: Float32Array | null = null;
@@ -294,6 +305,30 @@ export class WavStreamDecoder {
     return out;
   }
 
+  /** Every sample of whole frames, channels interleaved (a partial frame is carried). */
+  private decodeInterleaved(bytes: Uint8Array): Float32Array {
+    const fb = this.frameBytes;
+    const ch = this.fmt!.channels;
+    let src = bytes;
+    if (this.carryFill > 0) {
+      src = new Uint8Array(this.carryFill + bytes.length);
+      src.set(this.carry.subarray(0, this.carryFill));
+      src.set(bytes, this.carryFill);
+      this.carryFill = 0;
+    }
+    const frames = Math.floor(src.length / fb);
+    const rest = src.length - frames * fb;
+    if (rest > 0) {
+      this.carry.set(src.subarray(src.length - rest));
+      this.carryFill = rest;
+    }
+    const out = new Float32Array(frames * ch);
+    // one sample per "frame" of a single channel: the same conversion, every channel kept
+    convert(this.kind as Kind, 1, this.bytesPerSample, src, 0, frames * ch, out, 0);
+    this.samples += frames;
+    return out;
+  }
+
   /** IMA ADPCM: whole blocks only (a cut-off last block is dropped). */
   private decodeBlocks(bytes: Uint8Array): Float32Array {
     const fb = this.frameBytes;
@@ -316,7 +351,16 @@ export class WavStreamDecoder {
       this.carry.set(bytes.subarray(bytes.length - rest));
       this.carryFill = rest;
     }
-    const out = new Float32Array(full.length * this.spb);
+    const n = full.length * this.spb;
+    if (this.interleaved && ch > 1) {
+      const planes = Array.from({ length: ch }, () => new Float32Array(n));
+      full.forEach((x, k) => decodeImaBlock(x.b, x.at, fb, ch, this.spb, planes, k * this.spb));
+      const out = new Float32Array(n * ch);
+      for (let i = 0; i < n; i++) for (let c = 0; c < ch; c++) out[i * ch + c] = planes[c]![i]!;
+      this.samples += n;
+      return out;
+    }
+    const out = new Float32Array(n);
     full.forEach((x, k) => decodeImaBlock(x.b, x.at, fb, ch, this.spb, [out], k * this.spb));
     this.samples += out.length;
     return out;
