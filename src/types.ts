@@ -8,12 +8,16 @@ export interface Word {
   readonly end: number;
   /** mean token probability, 0..1 */
   readonly confidence: number;
+  /** source channel (0, 1, …) when channels were transcribed apart (`channels=split`) */
+  readonly channel?: number;
 }
 
 export interface SegmentText {
   readonly start: number;
   readonly end: number;
   readonly text: string;
+  /** source channel when channels were transcribed apart (`channels=split`) */
+  readonly channel?: number;
 }
 
 export interface TranscriptResult {

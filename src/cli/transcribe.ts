@@ -4,9 +4,10 @@
  */
 import { availableParallelism } from "node:os";
 import { defineCommand } from "citty";
-import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
+import { type AudioLoadOptions, decodeAudioStream, decodeChannels, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
 import { GigasttError } from "../errors.ts";
+import { mergeChannels, parseChannels } from "../format/channels.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
@@ -21,6 +22,8 @@ export interface TranscribeArgs {
   readonly offline?: boolean;
   readonly workers?: string;
   readonly threads?: string;
+  /** "mix" (default): one transcript of the channel mean; "split": each channel on its own */
+  readonly channels?: string;
 }
 
 export interface TranscribeDeps {
@@ -57,15 +60,18 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const modelDir = resolveModelDir(args.modelDir, env);
   const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
+  const channels = parseChannels(args.channels, "--channels");
   let warnings: readonly string[] = [];
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
-  const audio = decodeAudioStream(openAudioSource(args.file), {
+  const loadOpts: AudioLoadOptions = {
     fileName: args.file,
     onWarnings: (w) => {
       warnings = w;
       stderr(`warning: damaged audio, the valid part was transcribed: ${w.join("; ")}\n`);
     },
-  });
+  };
+  if (channels === "split") return runSplit(args, { workers, threadsPerWorker, modelDir, precision, offline, env, format, stdout, loadOpts, warnings: () => warnings });
+  const audio = decodeAudioStream(openAudioSource(args.file), loadOpts);
   try {
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once
@@ -85,6 +91,44 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   }
 }
 
+interface SplitRun {
+  workers: number;
+  threadsPerWorker: number;
+  modelDir: string;
+  precision: Precision;
+  offline: boolean;
+  env: Env;
+  format: OutputFormat;
+  stdout: (s: string) => void;
+  loadOpts: AudioLoadOptions;
+  warnings: () => readonly string[];
+}
+
+/** `--channels split`: every channel transcribed on its own, words tagged and merged by time. */
+async function runSplit(args: TranscribeArgs, r: SplitRun): Promise<number> {
+  const pending = decodeChannels(openAudioSource(args.file), r.loadOpts);
+  pending.catch(() => {}); // awaited below; a model error first must not leave it unhandled
+  // as for mix: a bad file fails before the model is looked for; stdin is not waited for
+  const streams = args.file === "-" ? null : await pending;
+  try {
+    const files = await obtainModel({ modelDir: r.modelDir, precision: r.precision, offline: r.offline, env: r.env });
+    const transcriber = await Transcriber.fromFiles(files, { workers: r.workers, threadsPerWorker: r.threadsPerWorker });
+    try {
+      const all = streams ?? (await pending);
+      const results = await Promise.all(all.map((s) => transcriber.transcribeStream(s)));
+      const merged = mergeChannels(results);
+      const w = r.warnings();
+      const out = formatResult(w.length ? { ...merged, warnings: w } : merged, r.format);
+      r.stdout(out.endsWith("\n") ? out : `${out}\n`);
+      return 0;
+    } finally {
+      await transcriber.close();
+    }
+  } finally {
+    for (const s of streams ?? []) await s.return(undefined);
+  }
+}
+
 /** The chunk already taken from `rest` (if any), then the rest of it. */
 async function* resume(first: IteratorResult<Float32Array> | undefined, rest: AsyncGenerator<Float32Array>): AsyncGenerator<Float32Array> {
   if (first && !first.done) yield first.value;
@@ -101,6 +145,7 @@ export default defineCommand({
     offline: { type: "boolean", description: "Never download; fail at once if the model is missing (also GIGASTT_OFFLINE=1)" },
     workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS})`, valueHint: "N" },
     threads: { type: "string", description: "onnxruntime intra-op threads per Worker (default 1)", valueHint: "N" },
+    channels: { type: "enum", options: ["mix", "split"], description: "mix: one transcript of all channels (default); split: each channel on its own, words tagged with their channel", valueHint: "MODE" },
   },
   run: ({ args }) =>
     runTranscribe({
@@ -111,5 +156,6 @@ export default defineCommand({
       offline: args.offline,
       workers: args.workers,
       threads: args.threads,
+      channels: args.channels,
     }),
 });
