@@ -28,6 +28,8 @@ const SLICE_BYTES = 256 * 1024;
 const COMPRESSED_SLICE_BYTES = 4096;
 /** Decoding holds the event loop at most about this long before it yields a turn. */
 const YIELD_MS = 8;
+/** A garbage-collection hint (asynchronous) after every this many seconds of decoded audio. */
+const GC_EVERY_SECONDS = 60;
 /** Read size for files and stdin. */
 const READ_BYTES = 256 * 1024;
 
@@ -158,6 +160,7 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
   let resamplers: Resampler[] | null = null;
   let bytesIn = 0;
   let samplesIn = 0;
+  let lastGc = 0;
   let total = 0;
   let held: Float32Array[][] | null = [];
 
@@ -186,6 +189,12 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
       opts.onFormat?.(info);
     }
     samplesIn += planes[0]!.length;
+    if (samplesIn - lastGc > GC_EVERY_SECONDS * info.sampleRate) {
+      // decoding churns through short-lived sample arrays whose memory sits outside the JS
+      // heap's accounting: without a hint the collector lets RSS climb by tens of MB/hour
+      lastGc = samplesIn;
+      Bun.gc(false);
+    }
     if (maxSeconds !== undefined && samplesIn > maxSeconds * info.sampleRate) throw tooLong(maxSeconds);
     const rs = resamplers;
     yield* gate(planes.map((x, c) => rs[c]!.process(x)));

@@ -19,11 +19,11 @@ interface Decoded {
   errors: { message: string }[];
 }
 
-/** The decoders' output buffers are reused by the next call: copy what is kept. */
+/** The decoders hand out fresh arrays (copied out of WASM memory): kept as they are. */
 function take(d: Decoded, w: Warnings, what: string): Planar {
   for (const e of d.errors) w.add(`${what}: ${e.message}`);
   if (!d.samplesDecoded || d.channelData.length === 0) return EMPTY;
-  return d.channelData.map((c) => c.slice(0, d.samplesDecoded));
+  return d.channelData.map((c) => (c.length === d.samplesDecoded ? c : c.subarray(0, d.samplesDecoded)));
 }
 
 abstract class WasmBase implements PcmDecoder {
@@ -60,7 +60,8 @@ export class Mp3Decoder extends WasmBase {
       await this.dec.ready;
     }
     this.scan.push(bytes);
-    const d = this.dec.decode(bytes);
+    const dec = this.dec;
+    const d = quiet(() => dec.decode(bytes));
     if (this.scan.mono && d.channelData.length > 1) d.channelData = d.channelData.slice(0, 1);
     this.seen(d);
     return take(d, this.w, "MP3");
@@ -75,9 +76,9 @@ export class Mp3Decoder extends WasmBase {
 }
 
 /**
- * The FLAC package prints each decode error with console.error (the same errors it
- * returns, which become warnings here); its decode runs synchronously inside the
- * call, so console.error is silenced for exactly that call.
+ * The FLAC, MP3 and Opus packages print each decode error with console.error (the
+ * same errors they return, which become warnings here); their decode runs
+ * synchronously inside the call, so console.error is silenced for exactly that call.
  */
 function quiet<T>(call: () => T): T {
   const error = console.error;
@@ -179,7 +180,8 @@ export class OpusPackets {
     const parts: Planar[] = [];
     for (const p of packets) {
       if (p.length === 0) continue;
-      const d = this.dec.decodeFrame(p);
+      const dec = this.dec;
+      const d = quiet(() => dec.decodeFrame(p));
       const got = take(d, this.w, "Opus");
       if (got.length) parts.push(got);
     }
