@@ -214,7 +214,8 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
     for await (const chunk of iterate(src)) {
       held0 = performance.now();
       for (let i = 0; i < chunk.length; ) {
-        const size = dec.info && dec.info.container !== "WAV" ? COMPRESSED_SLICE_BYTES : SLICE_BYTES;
+        // small slices until the stream is known to be WAV: a compressed first chunk is not decoded in one go
+        const size = dec.info?.container === "WAV" ? SLICE_BYTES : COMPRESSED_SLICE_BYTES;
         const slice = chunk.subarray(i, Math.min(chunk.length, i + size));
         i += slice.length;
         bytesIn += slice.length;
