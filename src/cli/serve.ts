@@ -15,7 +15,7 @@ import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { ensureModel } from "../store/index.ts";
-import { preparePartialEncoder } from "./partial-encoder.ts";
+import { prepareMainInt8Encoder, preparePartialEncoder } from "./partial-encoder.ts";
 import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
 import type { Precision } from "../types.ts";
 
@@ -31,6 +31,8 @@ export interface ServeDeps {
   readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string }) => Promise<TranscriberLike & { close(): Promise<void> }>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
+  /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
+  readonly mainInt8Encoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<ModelFiles>;
 }
 
 /** The one place `serve` obtains model files. */
@@ -85,7 +87,9 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   try {
     // 3. model, then the Workers
     try {
-      const files = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
+      const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
+      // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
+      const files = signalled === 0 ? await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log) : obtained;
       const partialEncoder =
         signalled === 0
           ? await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log)

@@ -10,7 +10,8 @@ import { GigasttError } from "../errors.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
-import { type Env, resolveOffline, resolvePrecision } from "../store/env.ts";
+import { prepareMainInt8Encoder } from "./partial-encoder.ts";
+import { type Env, parseBoolEnv, resolveOffline, resolvePrecision } from "../store/env.ts";
 import type { Precision } from "../types.ts";
 
 export interface TranscribeArgs {
@@ -61,7 +62,12 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once
     const first = args.file === "-" ? undefined : await audio.next();
-    const files = await obtainModel({ modelDir, precision, offline, env });
+    // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
+    const files = await prepareMainInt8Encoder({
+      files: await obtainModel({ modelDir, precision, offline, env }),
+      skipQuantize: parseBoolEnv("GIGASTT_SKIP_QUANTIZE", env.GIGASTT_SKIP_QUANTIZE),
+      log: { info: (m) => void process.stderr.write(`${m}\n`), warn: (m) => void process.stderr.write(`warning: ${m}\n`) },
+    });
     const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
     try {
       const result = await transcriber.transcribeStream(resume(first, audio));
