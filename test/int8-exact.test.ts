@@ -14,8 +14,8 @@ import { halfToEven, rescaleInt8Model } from "../src/quantize/rescale.ts";
 import { quantizeModel } from "../src/quantize/rewrite.ts";
 import { DERIVED_INT8_ENCODER, ensureExactInt8Encoder } from "../src/quantize/safe.ts";
 import { cpuInt8Features } from "../src/runtime/cpu.ts";
-import { createSession, tensorF32 } from "../src/runtime/ort.ts";
-import { FFN_IN, ffnModel, foreignInt8, layerNormRows, legacyInt8 } from "./helpers/int8-models.ts";
+import { createSession, tensorF32, tensorU8 } from "../src/runtime/ort.ts";
+import { FFN_IN, ffnModel, foreignInt8, layerNormRows, legacyInt8, uniform } from "./helpers/int8-models.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "gigastt-int8-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -206,5 +206,83 @@ describe("quantizeEncoderFile and existing outputs", () => {
     expect(Buffer.from(readFileSync(out)).equals(Buffer.from(published))).toBe(true);
     expect(quantizeEncoderFile({ modelDir: dir, force: true }).skipped).toBe(false);
     expect(classifyInt8File(out).kind).toBe("current");
+  });
+});
+
+describe("rescaling other int8 layouts", () => {
+  const K = 128;
+  const N = 64;
+  const M = 16;
+  // full-range s8 weights and u8 activations that saturate 16-bit pair sums without VNNI
+  const wq = Int8Array.from(uniform(K * N, 127.49, 21), (v) => Math.round(v));
+  const a = Uint8Array.from(uniform(M * K, 1, 22), (v) => Math.round((v + 1) * 127.5));
+  const s8 = (name: string, dims: number[], v: Int8Array): onnx.ITensorProto => ({ name, dims, dataType: onnx.TensorProto.DataType.INT8, rawData: new Uint8Array(v.buffer.slice(0)) });
+  /** Σ a·w exactly, in JS */
+  const exact = () => {
+    const y = new Float64Array(M * N);
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) y[m * N + n]! += a[m * K + k]! * wq[k * N + n]!;
+    return y;
+  };
+  const relMax = (y: ArrayLike<number>, ref: Float64Array, scale = 1) => {
+    let d = 0;
+    let r = 0;
+    for (let i = 0; i < ref.length; i++) {
+      d = Math.max(d, Math.abs(Number(y[i]) - ref[i]! * scale));
+      r = Math.max(r, Math.abs(ref[i]! * scale));
+    }
+    return d / r;
+  };
+  const model = (nodes: onnx.INodeProto[], inits: onnx.ITensorProto[], inputs: onnx.IValueInfoProto[], out: onnx.IValueInfoProto, domains: string[] = []): onnx.IModelProto => ({
+    irVersion: 8,
+    producerName: "elsewhere",
+    opsetImport: [{ domain: "", version: 17 }, ...domains.map((d) => ({ domain: d, version: 1 }))],
+    graph: { name: "g", node: nodes, initializer: inits, input: inputs, output: [out] },
+  });
+  const vi = (name: string, t: number, dims: (number | string)[]): onnx.IValueInfoProto => ({
+    name,
+    type: { tensorType: { elemType: t, shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } },
+  });
+  const DTs = onnx.TensorProto.DataType;
+
+  test("a bare MatMulInteger (no scale downstream) gets an int32 ×2 and computes Σ a·w within one bit", async () => {
+    const m = model(
+      [{ opType: "MatMulInteger", input: ["a", "W"], output: ["y"], name: "mmi", domain: "" }],
+      [s8("W", [K, N], wq)],
+      [vi("a", DTs.UINT8, [M, K])],
+      vi("y", DTs.INT32, [M, N]),
+    );
+    const r = rescaleInt8Model(m);
+    expect(r.stats.nodes).toBe(1);
+    expect((r.model.graph!.node ?? []).map((n) => n.opType)).toEqual(["MatMulInteger", "Mul"]);
+    const sess = await createSession(encode(r.model));
+    const y = (await sess.run({ a: tensorU8(a, [M, K]) })).y!.data as Int32Array;
+    await sess.release();
+    expect(relMax(y, exact())).toBeLessThan(0.01);
+  });
+
+  test("our own MatMulInteger → Cast → Mul(scales) pattern keeps its shape (the weight scale is doubled instead)", () => {
+    const legacy = decode(legacyInt8(fp32));
+    const ops = (m: onnx.IModelProto) => (m.graph!.node ?? []).map((n) => n.opType);
+    expect(ops(rescaleInt8Model(legacy).model)).toEqual(ops(legacy));
+  });
+
+  test("DynamicQuantizeMatMul (com.microsoft): the weight scale is doubled", async () => {
+    const scale = new Float32Array(N).fill(0.01);
+    const m = model(
+      [{ opType: "DynamicQuantizeMatMul", input: ["x", "W", "S"], output: ["y"], name: "dqmm", domain: "com.microsoft" }],
+      [s8("W", [K, N], wq), { name: "S", dims: [N], dataType: DTs.FLOAT, rawData: new Uint8Array(scale.buffer) }],
+      [vi("x", DTs.FLOAT, [M, K])],
+      vi("y", DTs.FLOAT, [M, N]),
+      ["com.microsoft"],
+    );
+    const r = rescaleInt8Model(m);
+    expect(r.stats.nodes).toBe(1);
+    const xs = Float32Array.from(a, (v) => v / 255 - 0.5);
+    const sess = await createSession(encode(r.model));
+    const y = (await sess.run({ x: tensorF32(xs, [M, K]) })).y!.data as Float32Array;
+    await sess.release();
+    const ref = new Float64Array(M * N);
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) ref[i * N + n]! += xs[i * K + k]! * wq[k * N + n]! * 0.01;
+    expect(relMax(y, ref)).toBeLessThan(BOUND);
   });
 });

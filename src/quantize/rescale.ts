@@ -2,8 +2,9 @@
  * Makes an int8 graph made elsewhere (the published `*.int8.onnx`, or one of ours from before the s7
  * scheme) exact on CPUs whose u8×s8 kernel saturates, without its fp32 source: every s8 weight of an
  * integer GEMM whose range exceeds ±64 is halved (q' = round((q − zp)/2), zero point 0) and the
- * node's result doubled — an int32 `Mul` by 2 after MatMulInteger/ConvInteger, or twice the weight
- * scale for DynamicQuantizeMatMul/MatMulIntegerToFloat. The weights lose one bit, as the s7 scheme
+ * node's result doubled: twice the weight scale in the usual MatMulInteger → Cast → Mul(a_scale·b_scale)
+ * pattern (so onnxruntime still fuses it into DynamicQuantizeMatMul) and for DynamicQuantizeMatMul /
+ * MatMulIntegerToFloat, else an int32 `Mul` by 2 after the MatMulInteger/ConvInteger. The weights lose one bit, as the s7 scheme
  * does; nothing else changes. Pure: ModelProto in, ModelProto out.
  */
 import { onnx } from "onnx-proto";
@@ -42,6 +43,35 @@ export function rescaleInt8Model(model: onnx.IModelProto): { model: onnx.IModelP
     used.add(name);
     return name;
   };
+  // consumers of each value, to find a weight scale downstream of an integer MatMul
+  const consumers = new Map<string, onnx.INodeProto[]>();
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const n of graph.node ?? []) {
+    for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+    for (const o of n.output ?? []) producer.set(o, n);
+  }
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ""));
+  const only = (v: string): onnx.INodeProto | undefined => {
+    const c = consumers.get(v) ?? [];
+    return c.length === 1 && !graphOutputs.has(v) ? c[0] : undefined;
+  };
+  /** y → Cast(float) → Mul(·, S) with S = Mul(a_scale, b_scale) read only there, b_scale a float initializer */
+  const weightScaleOf = (y: string): { node: onnx.INodeProto; index: number; tensor: onnx.ITensorProto } | undefined => {
+    const cast = only(y);
+    if (cast?.opType !== "Cast") return undefined;
+    const mul = only(cast.output?.[0] ?? "");
+    if (mul?.opType !== "Mul") return undefined;
+    const other = (mul.input ?? []).find((i) => i !== cast.output?.[0]);
+    const sm = other ? producer.get(other) : undefined;
+    if (sm?.opType !== "Mul" || only(other!) !== mul) return undefined;
+    for (let index = 0; index < (sm.input ?? []).length; index++) {
+      const t = inits.get(sm.input![index]!);
+      if (t && t.dataType === DT.FLOAT) return { node: sm, index, tensor: t };
+    }
+    return undefined;
+  };
+  /** scale-product Mul nodes whose weight-scale input is replaced by a doubled copy */
+  const retarget = new Map<onnx.INodeProto, { index: number; name: string }>();
   const added: onnx.ITensorProto[] = [];
   const out: onnx.INodeProto[] = [];
   let nodes = 0;
@@ -87,6 +117,17 @@ export function rescaleInt8Model(model: onnx.IModelProto): { model: onnx.IModelP
     }
     nodes++;
     if (n.opType === "MatMulInteger" || n.opType === "ConvInteger") {
+      // the usual pattern (onnxruntime's quantize_dynamic, ours): MatMulInteger → Cast → Mul(·, a_scale·b_scale);
+      // doubling b_scale there keeps the pattern onnxruntime fuses into DynamicQuantizeMatMul
+      const scaled = n.opType === "MatMulInteger" ? weightScaleOf(n.output?.[0] ?? "") : undefined;
+      if (scaled) {
+        const s2 = floatData(scaled.tensor).map((v) => v * 2);
+        const sName = fresh(`${scaled.tensor.name}_s7`);
+        added.push({ name: sName, dims: (scaled.tensor.dims ?? []).map(Number), dataType: DT.FLOAT, rawData: new Uint8Array(s2.buffer) });
+        retarget.set(scaled.node, { index: scaled.index, name: sName });
+        out.push({ ...n, input: inputs });
+        continue;
+      }
       if (!two) {
         two = fresh("gigastt_int32_two");
         added.push({ name: two, dims: [], dataType: DT.INT32, int32Data: [2] });
@@ -106,6 +147,13 @@ export function rescaleInt8Model(model: onnx.IModelProto): { model: onnx.IModelP
     added.push({ name: sName, dims: (sT.dims ?? []).map(Number), dataType: DT.FLOAT, rawData: new Uint8Array(s.buffer) });
     inputs[scaleIndex] = sName;
     out.push({ ...n, input: inputs });
+  }
+  for (let i = 0; i < out.length; i++) {
+    const r = retarget.get(out[i]!);
+    if (!r) continue;
+    const inputs = [...(out[i]!.input ?? [])];
+    inputs[r.index] = r.name;
+    out[i] = { ...out[i]!, input: inputs };
   }
   // initializers no node reads any more are dropped
   const reads = new Set(out.flatMap((n) => n.input ?? []));
