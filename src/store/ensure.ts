@@ -9,7 +9,7 @@ import { basename, join, resolve } from "node:path";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
 import type { Precision } from "../types.ts";
-import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, loadManifest } from "./catalog.ts";
+import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, INT8_FILES, loadManifest, modelSizeText } from "./catalog.ts";
 import { type DirLock, acquireDirLock } from "./dirlock.ts";
 import { DEFAULT_NET, type NetOptions, downloadFile, interruptedError, partialPath, sha256File } from "./download.ts";
 import { type Env, hfEndpoint, hfToken } from "./env.ts";
@@ -68,8 +68,16 @@ function listing(dir: string, catalog: Catalog, base: string, files: readonly Ca
   return `missing model files (download each URL into ${dir}):\n${lines.join("\n")}`;
 }
 
+/** What else a user without the network (or behind a firewall) can do. */
+function offlineOptions(catalog: Catalog): string {
+  const lines = [`or set HF_ENDPOINT to a Hugging Face mirror you can reach (files are {HF_ENDPOINT}/${catalog.repo}/resolve/${catalog.revision}/{file})`];
+  if (catalog.source === "builtin" && catalog.files !== INT8_FILES)
+    lines.push(`or use the smaller int8 set (${modelSizeText("int8")} instead of ${modelSizeText("fp32")}): --precision int8 (GIGASTT_PRECISION=int8)`);
+  return lines.map((l) => `  ${l}`).join("\n");
+}
+
 function offlineError(dir: string, catalog: Catalog, base: string, files: readonly CatalogFile[], why: string): GigasttError {
-  return new GigasttError("offline", `${why}\n${listing(dir, catalog, base, files)}`, {
+  return new GigasttError("offline", `${why}\n${listing(dir, catalog, base, files)}\n${offlineOptions(catalog)}`, {
     details: { dir, missing: files.map((f) => f.name), urls: files.map((f) => fileUrl(base, catalog, f.name)) },
   });
 }

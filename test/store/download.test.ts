@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseManifest } from "../../src/store/catalog.ts";
+import { modelSizeText, parseManifest } from "../../src/store/catalog.ts";
 import { ensureModel, syncModel } from "../../src/store/ensure.ts";
 import { DIR_LOCK_FILE, acquireDirLock } from "../../src/store/dirlock.ts";
 import { readLock, writeLock } from "../../src/store/lockfile.ts";
@@ -400,6 +400,20 @@ describe("offline and unreachable", () => {
     }
     expect(e.message).toContain(dir);
     expect(server.log.length).toBe(0);
+  });
+
+  test("the offline error names the other ways out: HF_ENDPOINT for a mirror, the int8 set with its size", async () => {
+    const e = await failure(syncModel({ modelDir: dir, precision: "fp32", offline: true, env: {}, stderr: () => {}, tty: false }));
+    expect(e.code).toBe("offline");
+    expect(e.message).toContain("HF_ENDPOINT");
+    expect(e.message).toContain(`--precision int8`);
+    expect(e.message).toContain(modelSizeText("int8"));
+    expect(e.message).toContain(modelSizeText("fp32"));
+    // already int8: no advice to switch to it; a manifest's set: no built-in sizes
+    const i8 = await failure(syncModel({ modelDir: dir, precision: "int8", offline: true, env: {}, stderr: () => {}, tty: false }));
+    expect(i8.message).toContain("HF_ENDPOINT");
+    expect(i8.message).not.toContain("--precision int8");
+    expect((await failure(sync({ offline: true }))).message).not.toContain("--precision int8");
   });
 
   test("connection refused fails at once as offline (no retries)", async () => {
