@@ -177,8 +177,8 @@ function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY:
 export default defineCommand({
   meta: { name: "serve", description: "Run the HTTP + WebSocket server (REST, SSE, WS streaming) on 127.0.0.1:9876" },
   args: {
-    port: { type: "string", alias: "p", description: "Port (default 9876)", valueHint: "PORT" },
-    host: { type: "string", description: "Bind address: an IP (IPv6 with or without brackets) or localhost (default 127.0.0.1)", valueHint: "ADDR" },
+    port: { type: "string", alias: "p", description: "Port (default 9876; GIGASTT_PORT)", valueHint: "PORT" },
+    host: { type: "string", description: "Bind address: an IP (IPv6 with or without brackets) or localhost (default 127.0.0.1; GIGASTT_HOST)", valueHint: "ADDR" },
     "bind-all": { type: "boolean", description: "Allow a non-loopback bind (also GIGASTT_ALLOW_BIND_ANY=1)" },
     "pool-size": { type: "string", description: "Sessions (WS, SSE, REST) admitted at once (default 4)", valueHint: "N" },
     "pool-checkout-timeout-secs": { type: "string", description: "Wait for a free slot before 503 timeout (default 30; GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS)", valueHint: "SECS" },

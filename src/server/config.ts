@@ -95,8 +95,8 @@ interface FlagSpec {
 
 /** Every `serve` flag; `global` ones are also accepted by the CLI runner. */
 export const SERVE_FLAGS = {
-  port: { kind: "string", short: "p" },
-  host: { kind: "string" },
+  port: { kind: "string", short: "p", env: "GIGASTT_PORT" },
+  host: { kind: "string", env: "GIGASTT_HOST" },
   "bind-all": { kind: "boolean", env: "GIGASTT_ALLOW_BIND_ANY" },
   "pool-size": { kind: "string" },
   "pool-checkout-timeout-secs": { kind: "string", env: "GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS" },
@@ -306,15 +306,16 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
 
   // ---- network --------------------------------------------------------------
   const port = uint("port", DEFAULT_PORT);
-  if (port.value > 65535) throw usage(`invalid value '${port.value}' for '--port': expected 0..65535`);
+  if (port.value > 65535) throw usage(`invalid value '${port.value}' for '${port.from === "default" ? "--port" : port.from}': expected 0..65535`);
   const wyomingRaw = flagOrEnvStr("wyoming-port");
   const wyomingPort = wyomingRaw ? parseUint(wyomingRaw.value, wyomingRaw.from) : null;
   if (wyomingPort !== null && wyomingPort > 65535) throw usage(`invalid value '${wyomingPort}' for '${wyomingRaw!.from}': expected 0..65535`);
   if (wyomingPort !== null && wyomingPort !== 0 && wyomingPort === port.value)
     throw usage(`invalid value '${wyomingPort}' for '${wyomingRaw!.from}': the Wyoming port must differ from the HTTP port`);
   const bindAll = bool("bind-all");
-  const hostText = (flags.host ?? DEFAULT_HOST).trim();
-  const bind = parseBindHost(hostText);
+  const hostRaw = flagOrEnvStr("host");
+  const hostText = (hostRaw?.value ?? DEFAULT_HOST).trim();
+  const bind = parseBindHost(hostText, hostRaw?.from);
   if (!bind.loopback && !bindAll) {
     throw new GigasttError(
       "bind_refused",
@@ -453,10 +454,10 @@ export interface BindHost {
 }
 
 /** `--host`: an IP literal (IPv6 bracketed or not) or `localhost` (binds 127.0.0.1). */
-export function parseBindHost(text: string): BindHost {
+export function parseBindHost(text: string, from = "--host"): BindHost {
   if (text.toLowerCase() === "localhost") return { address: "127.0.0.1", loopback: true, wildcard: false };
   const ip = parseIp(text);
-  if (!ip) throw usage(`invalid value '${text}' for '--host': expected an IP address (e.g. 127.0.0.1, ::1, [::1], 0.0.0.0) or localhost`);
+  if (!ip) throw usage(`invalid value '${text}' for '${from}': expected an IP address (e.g. 127.0.0.1, ::1, [::1], 0.0.0.0) or localhost`);
   const raw = text.replace(/^\[|\]$/g, "");
   return { address: raw, loopback: isLoopbackIp(ip), wildcard: isWildcardIp(ip) };
 }
