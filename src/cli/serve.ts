@@ -47,6 +47,10 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   const config = parseServeConfig(argv, env, { isTTY: deps.isTTY ?? process.stderr.isTTY });
   const log = configureLogger({ level: config.logLevel, format: config.logFormat });
   for (const w of config.warnings) log.warn(w);
+  if (config.workersChoice) {
+    const c = config.workersChoice;
+    log.info("inference workers", { workers: c.workers, limited_by: c.limitedBy, cores: c.cores, available_mb: Math.round(c.availableBytes / 1e6), per_worker_mb: Math.round(c.perWorkerBytes / 1e6), reason: c.reason });
+  }
   const modelDir = resolveModelDir(config.modelDir, env);
 
   // 2. listen first: /health answers, /ready is 503 until the model is loaded
@@ -199,7 +203,7 @@ export default defineCommand({
     offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
     "partial-precision": { type: "enum", options: ["int8", "fp32"], description: "Encoder of streaming partials (default int8; GIGASTT_PARTIAL_PRECISION)", valueHint: "PRECISION" },
-    workers: { type: "string", description: "Inference Workers (default: CPU cores; GIGASTT_WORKERS)", valueHint: "N" },
+    workers: { type: "string", description: "Inference Workers, ≈ 865 MB each (fp32) (default: CPU cores, fewer when the available memory holds fewer; GIGASTT_WORKERS)", valueHint: "N" },
     "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
     "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
     "wyoming-port": { type: "string", description: "Also speak the Wyoming protocol (Home Assistant) on this TCP port of --host; off by default (GIGASTT_WYOMING_PORT)", valueHint: "PORT" },

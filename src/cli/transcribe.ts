@@ -3,6 +3,7 @@
  * print the transcript as text, JSON, SRT or VTT on stdout.
  */
 import { availableParallelism } from "node:os";
+import { availableMemory, chooseWorkers } from "../server/workers.ts";
 import { defineCommand } from "citty";
 import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
@@ -55,7 +56,10 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const precision = resolvePrecision(args.precision, env);
   const offline = resolveOffline(args.offline, env);
   const modelDir = resolveModelDir(args.modelDir, env);
-  const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
+  const workers =
+    args.workers === undefined
+      ? chooseWorkers({ cores: Math.min(availableParallelism(), MAX_DEFAULT_WORKERS), availableBytes: availableMemory(), precision }).workers
+      : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
   const audio = decodeAudioStream(openAudioSource(args.file));
   try {
@@ -96,7 +100,7 @@ export default defineCommand({
     format: { type: "enum", options: ["text", "json", "srt", "vtt"], description: "Output format (default text)", valueHint: "FORMAT" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default $GIGASTT_PRECISION or fp32)", valueHint: "PRECISION" },
     offline: { type: "boolean", description: "Never download; fail at once if the model is missing (also GIGASTT_OFFLINE=1)" },
-    workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS})`, valueHint: "N" },
+    workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS}, fewer when the available memory holds fewer)`, valueHint: "N" },
     threads: { type: "string", description: "onnxruntime intra-op threads per Worker (default 1)", valueHint: "N" },
   },
   run: ({ args }) =>

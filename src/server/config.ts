@@ -3,10 +3,10 @@
  * env and the optional TOML file (precedence CLI > env > file > default).
  */
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { GigasttError } from "../errors.ts";
 import { parseLogLevel } from "../log.ts";
 import { isLoopbackIp, isWildcardIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "./net.ts";
+import { availableMemory, chooseWorkers, hostCores, type WorkerChoice } from "./workers.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import type { Precision } from "../types.ts";
 
@@ -52,6 +52,8 @@ export interface ServerConfig extends ReloadableLimits {
   readonly partialPrecision: Precision;
   /** inference Workers */
   readonly workers: number;
+  /** how the default Worker count was chosen (cores and memory); null when --workers/GIGASTT_WORKERS set it */
+  readonly workersChoice: WorkerChoice | null;
   /** extra accepted Host header values (lower-cased; `name` or `name:port`) */
   readonly allowHost: readonly string[];
   /** CIDRs of trusted proxies; empty = forwarded headers ignored */
@@ -256,8 +258,10 @@ export interface ParseOptions {
   fileText?: string;
   /** whether stderr is a TTY (picks the default log format) */
   isTTY?: boolean;
-  /** default for `--workers` */
+  /** CPU cores, for the default `--workers` */
   cpus?: number;
+  /** bytes of memory available, for the default `--workers` */
+  availableBytes?: number;
   readFile?: (path: string) => string;
 }
 
@@ -368,7 +372,11 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const precision = precisionRaw ? parsePrecision(precisionRaw) : "fp32";
   const partialRaw = flagOrEnvStr("partial-precision");
   const partialPrecision = partialRaw ? parsePrecision(partialRaw) : "int8";
-  const workers = uint("workers", opts.cpus ?? availableParallelism());
+  const workersGiven = flagOrEnvStr("workers");
+  const workersChoice = workersGiven
+    ? null
+    : chooseWorkers({ cores: opts.cpus ?? hostCores(), availableBytes: opts.availableBytes ?? (opts.cpus !== undefined ? Number.POSITIVE_INFINITY : availableMemory()), precision });
+  const workers = uint("workers", workersChoice?.workers ?? 1);
   if (workers.value < 1) throw usage(`invalid value '0' for '${workers.from}': expected at least 1 worker`);
   const skipQuantize = bool("skip-quantize");
   let logLevel: LogLevelName;
@@ -410,6 +418,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     precision,
     partialPrecision,
     workers: workers.value,
+    workersChoice,
     allowHost: Object.freeze(allowHost),
     trustProxy: Object.freeze(trustProxy),
     maxAudioSecs: DEFAULT_MAX_AUDIO_SECS,
