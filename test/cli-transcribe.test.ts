@@ -182,6 +182,8 @@ describe("gigastt transcribe (tone model)", () => {
       const mp3 = await cli([bad, "--model-dir", join(work, "no-model")], { env });
       expect(mp3.code).toBe(3);
       expect(mp3.stderr).toMatch(/^error\[unsupported_format\]: MP3/);
+      // the conversion hint names this file, not a placeholder
+      expect(mp3.stderr).toContain(`ffmpeg -i ${bad} -ar 16000 -ac 1 not-audio.16k.wav`);
       expect(connections).toBe(0);
     } finally {
       host.stop(true);

@@ -144,12 +144,26 @@ async function listen(config: ServerConfig, log: ConsolaInstance): Promise<Runni
   }
 }
 
+/** Every HTTP route the server mounted (from its route table, so none is forgotten), as `METHOD url`. */
+export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics">): string[] {
+  const out: string[] = [];
+  for (const [method, paths] of server.routes) {
+    if (method === "OPTIONS" || method === "WS") continue;
+    for (const path of paths) {
+      if (path === "/v1/ws") continue; // listed as `websocket`
+      if (path === "/metrics" && !config.metrics) continue;
+      out.push(`${method} ${server.url}${path}`);
+    }
+  }
+  return out;
+}
+
 function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaInstance): void {
   const ws = server.url.replace(/^http/, "ws");
   log.info("gigastt listening", {
     url: server.url,
     websocket: `${ws}/v1/ws`,
-    rest: [`POST ${server.url}/v1/transcribe`, `POST ${server.url}/v1/transcribe/stream`, `GET ${server.url}/v1/models`, `GET ${server.url}/health`, `GET ${server.url}/ready`, ...(config.metrics ? [`GET ${server.url}/metrics`] : [])],
+    rest: restRoutes(server, config),
     pool_size: config.poolSize,
     workers: config.workers,
   });

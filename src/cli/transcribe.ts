@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { availableMemory, chooseWorkers } from "../server/workers.ts";
+import { namingInput } from "../audio/input-name.ts";
 import { defineCommand } from "citty";
 import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
@@ -61,7 +62,8 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
       ? chooseWorkers({ cores: Math.min(availableParallelism(), MAX_DEFAULT_WORKERS), availableBytes: availableMemory(), precision }).workers
       : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
-  const audio = decodeAudioStream(openAudioSource(args.file));
+  // conversion hints name the user's file, not a placeholder
+  const audio = namingInput(decodeAudioStream(openAudioSource(args.file)), args.file);
   try {
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once

@@ -22,6 +22,7 @@
  * `{"error", "message", "code"}` shape; the status is the same.)
  */
 import { Elysia } from "elysia";
+import { namingInput } from "../../audio/input-name.ts";
 import { decodeAudioStream } from "../../audio/load.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
@@ -112,9 +113,11 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   let handedOff = false;
   try {
     let sawFile = false;
+    let filename: string | null = null;
     for (let head = await reader.next(); head !== null; head = await reader.next()) {
       if (head.name === "file") {
         sawFile = true;
+        filename = head.filename;
         break;
       }
       if (head.filename !== null) continue;
@@ -122,7 +125,8 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
     slot = await admit(deps, request);
-    const audio = decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+    // conversion hints name the uploaded file
+    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
     const session = `${rc.id}:${crypto.randomUUID()}`;
 
     if (form.params().stream) {
