@@ -80,6 +80,13 @@ describe("gigastt transcribe (tone model)", () => {
     expect(r).toEqual({ code: 0, stdout: `${piecesToText(audio.pieces)}\n`, stderr: "", warned: true });
   });
 
+  test("--log-level error (or silent) silences the model store's warnings", async () => {
+    for (const level of ["error", "silent"]) {
+      const r = await cli([wav, "--model-dir", modelDir, "--log-level", level]);
+      expect(r).toEqual({ code: 0, stdout: `${piecesToText(audio.pieces)}\n`, stderr: "", warned: false });
+    }
+  });
+
   test("json: text, duration, words at the tone onsets, segments", async () => {
     const r = await cli([wav, "--model-dir", modelDir, "--format", "json"]);
     expect(r.code).toBe(0);

@@ -5,7 +5,7 @@
  */
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { EXIT, GigasttError, isGigasttError } from "../errors.ts";
-import { configureLogger, parseLogLevel } from "../log.ts";
+import { configureLogger, jsonLine, parseLogLevel } from "../log.ts";
 
 /** Flags every command accepts (handled before the command runs). */
 export const GLOBAL_ARGS = {
@@ -227,7 +227,14 @@ function firstUnknownFlag(argv: readonly string[]): string | undefined {
 }
 
 /** Runs the CLI and returns the exit code (never calls process.exit). */
+/**
+ * A command may say how its fatal errors are printed (`serve` in JSON log mode:
+ * one JSON line, like all its other stderr lines); default `text`.
+ */
+export type ErrorFormat = (argv: readonly string[]) => "json" | "pretty" | "text";
+
 export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let errorFormat: "json" | "pretty" | "text" = "text";
   try {
     const meta = await resolve(root.meta);
     if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V" || argv[0] === "-v")) {
@@ -235,6 +242,7 @@ export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = 
       return EXIT.ok;
     }
     const { cmd, path, rest } = await resolveCommand(root, argv);
+    errorFormat = (cmd as { errorFormat?: ErrorFormat }).errorFormat?.(rest) ?? "text";
     const where = ["gigastt", ...path].join(" ");
     const rootName = meta?.name ?? "gigastt";
     if (rest.includes("--help") || rest.includes("-h") || (path.length === 0 && rest.length === 0)) {
@@ -261,6 +269,13 @@ export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = 
     const result = await runCommand({ ...cmd, subCommands: undefined }, { rawArgs: rest });
     return typeof result.result === "number" ? result.result : EXIT.ok;
   } catch (e) {
+    if (errorFormat === "json") {
+      const err = isGigasttError(e) ? e : null;
+      const code = err?.code ?? "internal";
+      const message = err ? err.message : e instanceof Error ? e.message : String(e);
+      io.stderr(jsonLine(new Date(), "error", `error[${code}]: ${message}`, { code, exit_code: err?.exitCode ?? EXIT.runtime }));
+      return err?.exitCode ?? EXIT.runtime;
+    }
     if (isGigasttError(e)) {
       io.stderr(`error[${e.code}]: ${e.message}\n`);
       return e.exitCode;

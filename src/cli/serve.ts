@@ -35,9 +35,9 @@ export interface ServeDeps {
   readonly mainInt8Encoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<ModelFiles>;
 }
 
-/** The one place `serve` obtains model files. */
-async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }): Promise<ModelFiles> {
-  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, signal: opts.signal });
+/** The one place `serve` obtains model files; its warnings, notices and progress are log events (JSON lines in JSON mode). */
+async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }, log: ConsolaInstance): Promise<ModelFiles> {
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, signal: opts.signal, log });
 }
 
 export async function runServe(argv: readonly string[], deps: ServeDeps = {}): Promise<number> {
@@ -91,7 +91,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   try {
     // 3. model, then the Workers
     try {
-      const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
+      const obtained = await (deps.obtainModel ?? ((o) => obtainModelDefault(o, log)))({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
       // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
       const files = signalled === 0 ? await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log) : obtained;
       const partialEncoder =
@@ -192,7 +192,7 @@ function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY:
   else log.info("SIGHUP: config reloaded", { file, changed: diff });
 }
 
-export default defineCommand({
+const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the HTTP + WebSocket server (REST, SSE, WS streaming) on 127.0.0.1:9876" },
   args: {
     port: { type: "string", alias: "p", description: "Port (default 9876; GIGASTT_PORT)", valueHint: "PORT" },
@@ -224,3 +224,23 @@ export default defineCommand({
   },
   run: ({ rawArgs }) => runServe(rawArgs),
 });
+
+/**
+ * In JSON log mode a fatal error (a usage error too) is one JSON line like every
+ * other stderr line (level error, msg `error[code]: …`, code, exit_code); the CLI
+ * runner asks each command through `errorFormat` (see src/cli/run.ts).
+ */
+export default Object.assign(serveCommand, { errorFormat: (argv: readonly string[]) => serveLogFormat(argv, Boolean(process.stderr.isTTY)) });
+
+/** The log format `serve` will use, read from argv before the config is validated (for errors found while validating it). */
+export function serveLogFormat(argv: readonly string[], isTTY: boolean): "json" | "pretty" {
+  let v: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    if (t === "--") break;
+    if (t === "--log-format") v = argv[i + 1];
+    else if (t.startsWith("--log-format=")) v = t.slice("--log-format=".length);
+  }
+  const f = v?.trim().toLowerCase();
+  return f === "json" || f === "pretty" ? f : isTTY ? "pretty" : "json";
+}

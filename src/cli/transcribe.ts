@@ -12,6 +12,7 @@ import { GigasttError } from "../errors.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
+import { warningsOn } from "../log.ts";
 import { prepareMainInt8Encoder } from "./partial-encoder.ts";
 import { type Env, parseBoolEnv, resolveOffline, resolvePrecision } from "../store/env.ts";
 import type { Precision } from "../types.ts";
@@ -37,7 +38,8 @@ export interface TranscribeDeps {
  * `network_error` / `disk_full`.
  */
 export async function obtainModel(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }): Promise<ModelFiles> {
-  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env });
+  // --log-level error|silent silences the store's warnings too
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, warnings: warningsOn() });
 }
 
 /** Default Worker count for one file: each Worker holds its own copy of the model (~0.9 GB fp32). */
@@ -72,7 +74,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
     const files = await prepareMainInt8Encoder({
       files: await obtainModel({ modelDir, precision, offline, env }),
       skipQuantize: parseBoolEnv("GIGASTT_SKIP_QUANTIZE", env.GIGASTT_SKIP_QUANTIZE),
-      log: { info: (m) => void process.stderr.write(`${m}\n`), warn: (m) => void process.stderr.write(`warning: ${m}\n`) },
+      log: { info: (m) => void process.stderr.write(`${m}\n`), warn: (m) => void (warningsOn() && process.stderr.write(`warning: ${m}\n`)) },
     });
     const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
     try {

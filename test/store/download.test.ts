@@ -389,6 +389,25 @@ describe("HTTPS_PROXY", () => {
   });
 });
 
+describe("structured output (serve's JSON logs)", () => {
+  test("with a log, warnings, notices and progress are log events and nothing is written as text", async () => {
+    const events: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      info: (msg: string, fields?: Record<string, unknown>) => void events.push({ level: "info", msg, fields }),
+      warn: (msg: string, fields?: Record<string, unknown>) => void events.push({ level: "warn", msg, fields }),
+    };
+    await sync({ log });
+    expect(stderr).toEqual([]);
+    const progress = events.filter((e) => e.msg === "download");
+    for (const name of Object.values(NAMES)) {
+      const mine = progress.filter((e) => e.fields!.file === name);
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      expect(mine.length).toBeLessThanOrEqual(6); // start, ≤ 3 steps of 25 %, done (fast: no 10 s lines)
+      expect(mine.at(-1)!.fields).toMatchObject({ file: name, bytes: server.files.get(name)!.length, total: server.files.get(name)!.length, pct: 100, done: true });
+    }
+  });
+});
+
 describe("offline and unreachable", () => {
   test("--offline with missing files lists each file, its URL and the folder (exit 4)", async () => {
     const e = await failure(sync({ offline: true }));

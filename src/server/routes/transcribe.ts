@@ -15,7 +15,7 @@ import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
 import type { TranscriptResult } from "../../types.ts";
-import type { ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
+import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
 import { namingInput } from "../../audio/input-name.ts";
 import { checkContentLength } from "../streaming/body.ts";
 import { type Upload, uploadOf } from "../streaming/upload.ts";
@@ -90,8 +90,8 @@ async function admit(deps: ServerDeps, request: Request): Promise<Slot | null> {
 }
 
 /** the raw body or a form's `file` part, decoded; conversion hints name the uploaded file */
-function audioOf(request: Request, config: ServerConfig): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
-  const upload = uploadOf(request, config.bodyLimitBytes);
+function audioOf(request: Request, config: ServerConfig, rc: RequestContext): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
   const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
   return { upload, audio: namingInput(audio, () => upload.filename) };
 }
@@ -105,15 +105,16 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   if (!slot) return clientGone(deps, request, "waiting");
   const work = (async () => {
     try {
-      const { upload, audio } = audioOf(request, config);
+      const { upload, audio } = audioOf(request, config, rc);
       const run = await runFile(audio, {
         decoder: transcriber,
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         partials: false,
-        onInference: (s, a) => deps.metrics.inference(s, a),
+        onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       });
+      rc.access.audioSeconds = run.duration;
       const result: TranscriptResult = {
         text: wordsToText(run.words),
         duration: run.duration,
@@ -144,7 +145,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   request.signal.addEventListener("abort", onClientAbort, { once: true });
-  const { audio } = audioOf(request, config);
+  const { audio } = audioOf(request, config, rc);
   let first: IteratorResult<Float32Array>;
   try {
     // header and format errors still get a proper HTTP status
@@ -172,7 +173,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
             if (e.type === "final" && e.last && e.words.length === 0) return;
             writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words.map(roundWord) });
           },
-          onInference: (s, a) => deps.metrics.inference(s, a),
+          onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
             rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
             deps.metrics.error("inference_error");
@@ -182,6 +183,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
         },
         first,
       );
+      rc.access.audioSeconds = run.duration;
       writer.send({
         type: "done",
         text: wordsToText(run.words),
@@ -207,6 +209,12 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   })();
   void deps.lifecycle.track(work);
   return new Response(writer.stream, { headers: SSE_HEADERS });
+}
+
+/** one inference job: the metrics and the request's access line (its real-time factor) */
+export function noteInference(deps: ServerDeps, rc: RequestContext, seconds: number, audioSeconds: number): void {
+  deps.metrics.inference(seconds, audioSeconds);
+  rc.access.inferenceSeconds += seconds;
 }
 
 function round3(x: number): number {

@@ -27,8 +27,19 @@ export interface Upload {
   readonly fields: ReadonlyMap<string, string>;
 }
 
-export function uploadOf(request: Request, limit: number): Upload {
-  const body = limitedBody(request.body, limit);
+/** `src`, counting its bytes into `into.bytesIn` (for the access log line) */
+export async function* countedBytes(src: AsyncIterable<Uint8Array>, into: { bytesIn: number | null }): AsyncGenerator<Uint8Array> {
+  into.bytesIn ??= 0;
+  for await (const chunk of src) {
+    into.bytesIn += chunk.length;
+    yield chunk;
+  }
+}
+
+/** `counter`: where the bytes read are counted (the request's access notes) */
+export function uploadOf(request: Request, limit: number, counter?: { bytesIn: number | null }): Upload {
+  const raw = limitedBody(request.body, limit);
+  const body = counter ? countedBytes(raw, counter) : raw;
   const boundary = multipartBoundary(request.headers.get("content-type"));
   if (boundary === null) return { bytes: body, multipart: false, filename: null, fields: new Map() };
   const fields = new Map<string, string>();
