@@ -13,7 +13,6 @@ import { MODEL_ID, PROTOCOL_VERSION, SUPPORTED_RATES } from "../streaming/protoc
 export const MODEL_NAME = "GigaAM v3 RNN-T";
 export const SUPPORTED_FORMATS = Object.freeze(["wav"] as const);
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
-const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 export const DOCS_URL = "https://github.com/gigastt/gigastt#server";
 
@@ -98,8 +97,8 @@ export function systemRoutes(deps: ServerDeps) {
         },
       });
     })
-    .get("/metrics", () => {
+    .get("/metrics", async () => {
       if (!deps.metrics.enabled) throw new GigasttError("metrics_disabled");
-      return new Response(deps.metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } });
+      return new Response(await deps.metrics.render(), { headers: { "content-type": deps.metrics.contentType } });
     });
 }
