@@ -158,6 +158,12 @@ describe("help and usage for newcomers", () => {
       // nothing lost in the wrapping
       expect(r.out.replace(/\s+/g, " ")).toContain("Believe X-Forwarded-For/X-Real-IP from loopback peers;");
     }
+    // with colours (a TTY), the codes take no columns
+    const c = capture();
+    await runCli(await gigastt(), ["serve", "--help"], { ...c.io, color: true, columns: 80 });
+    const coloured = c.out.join("").split("\n");
+    expect(coloured.some((l) => l.includes("\x1b["))).toBe(true);
+    expect(coloured.filter((l) => l.replace(/\x1b\[[0-9;]*m/g, "").length > 80)).toEqual([]);
     // piped (no width known): 80 columns
     expect((await help(["serve", "--help"])).out.split("\n").filter((l) => l.length > 80)).toEqual([]);
   });

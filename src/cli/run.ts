@@ -167,17 +167,19 @@ export const DEFAULT_HELP_COLUMNS = 80;
  */
 export function fitHelp(text: string, columns: number = DEFAULT_HELP_COLUMNS): string {
   const width = Math.max(40, Math.floor(columns));
+  // what the terminal shows: colour codes take no columns
+  const vis = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "").length;
   const out: string[] = [];
   for (const raw of text.split("\n")) {
     const line = raw.trimEnd();
-    if (line.length <= width) {
+    if (vis(line) <= width) {
       out.push(line);
       continue;
     }
     // an option/command row ("  --flag=<X>    description"), else prose wrapped at its own indent
     const m = /^(\s+\S.*?\S?)( {2,})(\S.*)$/.exec(line) ?? /^(\s*)()(\S.*)$/.exec(line)!;
     const head = m[1]!;
-    let indent = head.length + m[2]!.length;
+    let indent = vis(head) + m[2]!.length;
     const rows: string[] = [];
     if (width - indent < 24) {
       rows.push(head);
@@ -186,7 +188,7 @@ export function fitHelp(text: string, columns: number = DEFAULT_HELP_COLUMNS): s
     let cur = rows.length === 0 ? `${head}${m[2]}` : " ".repeat(indent);
     let empty = true;
     for (const word of m[3]!.split(/\s+/)) {
-      if (!empty && cur.length + 1 + word.length > width) {
+      if (!empty && vis(cur) + 1 + vis(word) > width) {
         rows.push(cur);
         cur = " ".repeat(indent);
         empty = true;
