@@ -15,6 +15,7 @@ import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { ensureModel } from "../store/index.ts";
+import type { StoreLog } from "../store/ensure.ts";
 import { prepareMainInt8Encoder, preparePartialEncoder } from "./partial-encoder.ts";
 import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
 import type { Precision } from "../types.ts";
@@ -27,7 +28,8 @@ export interface ServeDeps {
   /** where signal handlers are installed (default: process) */
   readonly signals?: Pick<NodeJS.Process, "on" | "off">;
   /** the model files to load (default: the model store's ensureModel) */
-  readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }) => Promise<ModelFiles>;
+  /** `log`: where the store's warnings, notices and progress go (serve's logger) */
+  readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
   readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string }) => Promise<TranscriberLike & { close(): Promise<void> }>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
@@ -36,8 +38,8 @@ export interface ServeDeps {
 }
 
 /** The one place `serve` obtains model files; its warnings, notices and progress are log events (JSON lines in JSON mode). */
-async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }, log: ConsolaInstance): Promise<ModelFiles> {
-  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, signal: opts.signal, log });
+async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }): Promise<ModelFiles> {
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, signal: opts.signal, log: opts.log });
 }
 
 export async function runServe(argv: readonly string[], deps: ServeDeps = {}): Promise<number> {
@@ -91,7 +93,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   try {
     // 3. model, then the Workers
     try {
-      const obtained = await (deps.obtainModel ?? ((o) => obtainModelDefault(o, log)))({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
+      const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal, log });
       // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
       const files = signalled === 0 ? await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log) : obtained;
       const partialEncoder =
