@@ -168,3 +168,21 @@ describe("help and usage for newcomers", () => {
     expect((await help(["serve", "--help"])).out.split("\n").filter((l) => l.length > 80)).toEqual([]);
   });
 });
+
+test("a command may print its fatal errors as one JSON line (serve in JSON log mode), usage errors included", async () => {
+  const jsonCmd = Object.assign(
+    defineCommand({ args: { n: { type: "string" } }, run: () => { throw new GigasttError("offline", "no model\nsecond line"); } }),
+    { errorFormat: (argv: readonly string[]) => (argv.includes("--text") ? "text" : "json") },
+  );
+  const r = defineCommand({ meta: { name: "gigastt" }, subCommands: { s: jsonCmd } });
+  for (const [argv, code, errCode] of [[["s"], 4, "offline"], [["s", "--bogus"], 2, "usage"]] as const) {
+    const c = capture();
+    expect(await runCli(r, [...argv], c.io)).toBe(code);
+    const lines = c.err.join("").trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", code: errCode, exit_code: code, msg: expect.stringMatching(new RegExp(`^error\\[${errCode}\\]: `)) });
+  }
+  const c = capture();
+  await runCli(r, ["s", "--text"], c.io);
+  expect(c.err.join("")).toStartWith("error[");
+});
