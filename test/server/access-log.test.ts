@@ -93,3 +93,13 @@ test("the OpenAI route logs its transcription too; probes only at debug", async 
   expect(log.audio_seconds as number).toBeGreaterThan(1);
   expect((await send("/health")).log).toMatchObject({ level: "debug", route: "/health", status: 200 });
 });
+
+test("requests the platform refuses before any route (Host 421, Origin 403) leave an access line too", async () => {
+  const { rawRequest } = await import("./http-helpers.ts");
+  const bad = await rawRequest(srv.server.port, { path: "/v1/models", headers: { host: "evil.example:80", "x-request-id": "acc-host" } });
+  expect(bad.status).toBe(421);
+  expect(await line("acc-host")).toMatchObject({ level: "info", route: "/v1/models", status: 421, code: "host_not_allowed", bytes_out: Buffer.byteLength(bad.body) });
+  const origin = await send("/v1/models", { headers: { origin: "https://evil.example" } });
+  expect(origin.res.status).toBe(403);
+  expect(origin.log).toMatchObject({ status: 403, code: "origin_denied" });
+});
