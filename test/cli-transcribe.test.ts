@@ -190,7 +190,11 @@ describe("gigastt transcribe (tone model)", () => {
       expect(mp3.code).toBe(3);
       expect(mp3.stderr).toMatch(/^error\[unsupported_format\]: MP3/);
       // the conversion hint names this file, not a placeholder
-      expect(mp3.stderr).toContain(`ffmpeg -i ${bad} -ar 16000 -ac 1 not-audio.16k.wav`);
+      const slow = join(work, "phone call.wav");
+      writeFileSync(slow, wavBytes(new Float32Array(4000), 4000)); // 4 kHz: below every decoder's range
+      const hint = await cli([slow, "--model-dir", join(work, "no-model")], { env });
+      expect(hint.code).toBe(3);
+      expect(hint.stderr).toContain(`ffmpeg -i '${slow}' -ar 16000 -ac 1 'phone call.16k.wav'`);
       expect(connections).toBe(0);
     } finally {
       host.stop(true);

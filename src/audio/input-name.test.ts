@@ -3,19 +3,22 @@ import { GigasttError } from "../errors.ts";
 import { decodeAudioStream } from "./load.ts";
 import { namingInput, shellQuote, withInputName } from "./input-name.ts";
 
-const mp3 = () => new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, ...new Array(64).fill(0)]);
+import { wavBytes } from "../../test/helpers/tone.ts";
+
+// a WAV at 4 kHz: below what any decoder here will take (a rate hint: `ffmpeg -i in.wav -ar 16000 …`)
+const wav4k = () => wavBytes(new Float32Array(4000), 4000);
 
 test("the unsupported-format hint names the user's own file and a matching output", async () => {
   let err: unknown;
   try {
-    for await (const _ of namingInput(decodeAudioStream(mp3()), "talk.mp3"));
+    for await (const _ of namingInput(decodeAudioStream(wav4k()), "talk.wav"));
   } catch (e) {
     err = e;
   }
   expect(err).toBeInstanceOf(GigasttError);
   expect((err as GigasttError).code).toBe("unsupported_format");
-  expect((err as GigasttError).message).toContain("ffmpeg -i talk.mp3 -ar 16000 -ac 1 talk.wav");
-  expect((err as GigasttError).message).not.toContain("in.mp3");
+  expect((err as GigasttError).message).toContain("ffmpeg -i talk.wav -ar 16000 -ac 1 talk.16k.wav");
+  expect((err as GigasttError).message).not.toContain("in.wav");
 });
 
 test("names are shell-quoted; a WAV gets a different output name; paths keep their folder for input only", () => {

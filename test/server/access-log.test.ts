@@ -51,10 +51,9 @@ test("a transcription: info line with route, status, duration, bytes in/out, aud
 });
 
 test("400, 415 and 422 leave a line at the default level too, with their code", async () => {
-  const mp3 = new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, ...new Array(64).fill(0)]);
   const cases: [Uint8Array, number, string][] = [
     [new Uint8Array(0), 400, "empty_body"],
-    [mp3, 415, "unsupported_format"],
+    [wavBytes(new Float32Array(4000), 4000), 415, "unsupported_format"], // a 4 kHz WAV
     [new TextEncoder().encode("not audio at all, just text, long enough to sniff"), 422, "invalid_audio"],
   ];
   for (const [bodyIn, status, code] of cases) {

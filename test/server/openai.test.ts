@@ -324,12 +324,12 @@ describe("errors (OpenAI shape, catalogue status, our code)", () => {
   test("the unsupported-format hint names the uploaded file", async () => {
     const form = new FormData();
     form.append("model", "whisper-1");
-    form.append("file", new Blob([new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, ...new Array(64).fill(0)])]), "voice-note.mp3");
+    form.append("file", new Blob([wavBytes(new Float32Array(4000), 4000)]), "voice-note.wav"); // 4 kHz: refused with a resampling hint
     const r = await fetch(`${srv.url}${PATH}`, { method: "POST", body: form });
     expect(r.status).toBe(415);
     const e = await openAiError(r);
     expect(e.code).toBe("unsupported_format");
-    expect(e.message).toContain("ffmpeg -i voice-note.mp3 -ar 16000 -ac 1 voice-note.wav");
+    expect(e.message).toContain("ffmpeg -i voice-note.wav -ar 16000 -ac 1 voice-note.16k.wav");
   });
 
   test("unknown response_format, granularity or stream value → 400 usage naming the param", async () => {

@@ -91,12 +91,12 @@ describe("POST /v1/transcribe: what newcomers try first", () => {
   });
 
   test("the unsupported-format hint names the uploaded file", async () => {
-    const mp3 = new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, ...new Array(64).fill(0)]);
-    const r = await post("/v1/transcribe", form({ file: new File([mp3], "meeting notes.mp3") }));
+    // 4 kHz: a rate no decoder here takes (the hint says how to resample it)
+    const r = await post("/v1/transcribe", form({ file: new File([wavBytes(new Float32Array(4000), 4000)], "meeting notes.wav") }));
     expect(r.status).toBe(415);
     const body = (await r.json()) as { code: string; message: string };
     expect(body.code).toBe("unsupported_format");
-    expect(body.message).toContain("ffmpeg -i 'meeting notes.mp3' -ar 16000 -ac 1 'meeting notes.wav'");
+    expect(body.message).toContain("ffmpeg -i 'meeting notes.wav' -ar 16000 -ac 1 'meeting notes.16k.wav'");
   });
 });
 
