@@ -7,6 +7,7 @@ import { basename, join } from "node:path";
 import { defineCommand } from "citty";
 import { resolveModelDir } from "../model/files.ts";
 import { type EnsureOptions, syncModel } from "../store/ensure.ts";
+import { warningsOn } from "../log.ts";
 import { MODEL_FILE_NAMES } from "../model/files.ts";
 import { INT8_ENCODER } from "../quantize/file.ts";
 import { ensureExactInt8Encoder } from "../quantize/safe.ts";
@@ -47,6 +48,7 @@ export async function runDownload(args: DownloadArgs, deps: StoreCliDeps = {}): 
     manifest: args.manifest,
     quiet: args.quiet,
     env,
+    warnings: warningsOn(),
     ...(deps.stderr ? { stderr: deps.stderr } : {}),
     ...(deps.tty !== undefined ? { tty: deps.tty } : {}),
     ...(deps.net ? { net: deps.net } : {}),
@@ -84,7 +86,7 @@ export async function runDownload(args: DownloadArgs, deps: StoreCliDeps = {}): 
         stdout(`  ${basename(q.path)}  ${formatBytes(statSync(q.path).size)}  ${made}, for streaming partials\n`);
       }
     } catch (e) {
-      stderr(`warning: could not create ${INT8_ENCODER.dynamic} (${e instanceof Error ? e.message : String(e)}); streaming partials will use the fp32 encoder\n`);
+      if (warningsOn()) stderr(`warning: could not create ${INT8_ENCODER.dynamic} (${e instanceof Error ? e.message : String(e)}); streaming partials will use the fp32 encoder\n`);
     }
   }
   return 0;

@@ -36,14 +36,17 @@ export async function startToneServer(
   flags: readonly string[] = [],
   extra: Partial<ServerConfig> = {},
   transcriber?: Transcriber,
+  /** `logs`: collect every JSON log line (level debug) instead of discarding them */
+  opts: { logs?: Record<string, unknown>[] } = {},
 ): Promise<TestServer> {
   const config = Object.freeze({
     ...parseServeConfig(["--port", "0", "--log-level", "silent", ...flags], {}, { isTTY: false, cpus: 1 }),
     ...extra,
   });
+  const logs = opts.logs;
   const server = await startServer(config, {
     transcriber: transcriber ?? (await toneTranscriber()),
-    log: createLogger({ level: "silent", format: "json", write: () => {} }),
+    log: logs ? createLogger({ level: "debug", format: "json", write: (s) => void logs.push(JSON.parse(s)) }) : createLogger({ level: "silent", format: "json", write: () => {} }),
   });
   return {
     server,

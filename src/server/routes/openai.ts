@@ -22,6 +22,7 @@
  * `{"error", "message", "code"}` shape; the status is the same.)
  */
 import { Elysia } from "elysia";
+import { namingInput } from "../../audio/input-name.ts";
 import { decodeAudioStream } from "../../audio/load.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
@@ -33,7 +34,8 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { CLIENT_CLOSED_REQUEST } from "./transcribe.ts";
+import { CLIENT_CLOSED_REQUEST, noteInference } from "./transcribe.ts";
+import { countedBytes } from "../streaming/upload.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
 export const OPENAI_TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
@@ -107,14 +109,16 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   server?.timeout(request, 0); // long inference sends nothing for a while
 
   const form = new OpenAiForm();
-  const reader = new MultipartReader(limitedBody(request.body, config.bodyLimitBytes), boundary);
+  const reader = new MultipartReader(countedBytes(limitedBody(request.body, config.bodyLimitBytes), rc.access), boundary);
   let slot: Slot | null = null;
   let handedOff = false;
   try {
     let sawFile = false;
+    let filename: string | null = null;
     for (let head = await reader.next(); head !== null; head = await reader.next()) {
       if (head.name === "file") {
         sawFile = true;
+        filename = head.filename;
         break;
       }
       if (head.filename !== null) continue;
@@ -122,7 +126,8 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
     slot = await admit(deps, request);
-    const audio = decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+    // conversion hints name the uploaded file
+    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
     const session = `${rc.id}:${crypto.randomUUID()}`;
 
     if (form.params().stream) {
@@ -142,10 +147,11 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
         onEvent: (e) => {
           if (e.type === "final" && e.words.length > 0) finals.push(wordsToText(e.words));
         },
-        onInference: (s, a) => deps.metrics.inference(s, a),
+        onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       });
       await readRest(reader, form);
+      rc.access.audioSeconds = run.duration;
       const params = form.params();
       rc.log.info("transcribed (openai)", { audio_seconds: round3(run.duration), words: run.words.length, format: params.stream ? "stream" : params.responseFormat });
       // stream=true arrived after the file: the same events, all at once
@@ -220,12 +226,13 @@ function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
             text += d;
             writer.send(deltaEvent(d));
           },
-          onInference: (sec, a) => deps.metrics.inference(sec, a),
+          onInference: (sec, a) => noteInference(deps, rc, sec, a),
           onDecodeError: () => false,
         },
         s.first,
       );
       if (!run.stopped) await readRest(s.reader, s.form);
+      rc.access.audioSeconds = run.duration;
       writer.send(doneEvent(text));
       finished = true;
       rc.log.info("transcribed (openai sse)", { audio_seconds: round3(run.duration), words: run.words.length, stopped: run.stopped });

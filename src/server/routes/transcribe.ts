@@ -15,8 +15,10 @@ import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
 import type { TranscriptResult } from "../../types.ts";
-import type { ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
-import { checkContentLength, limitedBody } from "../streaming/body.ts";
+import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
+import { namingInput } from "../../audio/input-name.ts";
+import { checkContentLength } from "../streaming/body.ts";
+import { type Upload, uploadOf } from "../streaming/upload.ts";
 import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
@@ -28,10 +30,18 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
   vtt: "text/vtt; charset=utf-8",
 };
 
-export function parseFormat(v: unknown): OutputFormat {
-  if (v === undefined || v === null || v === "") return "json";
-  if (typeof v === "string" && isOutputFormat(v)) return v;
-  throw new GigasttError("usage", `Unknown format. Supported: ${OUTPUT_FORMATS.join(", ")}`);
+/**
+ * `?format=`, or its alias `?response_format=` (the OpenAI route's name, which
+ * people carry over): one of json, text, srt, vtt. Both given and different → 400.
+ */
+export function parseFormat(v: unknown, alias?: unknown): OutputFormat {
+  const given = (x: unknown) => x !== undefined && x !== null && x !== "";
+  if (given(v) && given(alias) && v !== alias) throw new GigasttError("usage", `format=${String(v).slice(0, 20)} and response_format=${String(alias).slice(0, 20)} disagree: give one of them`);
+  const f = given(v) ? v : alias;
+  if (!given(f)) return "json";
+  if (typeof f === "string" && isOutputFormat(f)) return f;
+  const also = f === "verbose_json" ? " (verbose_json is on POST /v1/audio/transcriptions)" : "";
+  throw new GigasttError("usage", `Unknown format ${JSON.stringify(String(f).slice(0, 20))}. Supported: ${OUTPUT_FORMATS.join(", ")} (?format= or ?response_format=)${also}`);
 }
 
 interface Ctx {
@@ -79,12 +89,15 @@ async function admit(deps: ServerDeps, request: Request): Promise<Slot | null> {
   }
 }
 
-function audioOf(request: Request, config: ServerConfig) {
-  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+/** the raw body or a form's `file` part, decoded; conversion hints name the uploaded file */
+function audioOf(request: Request, config: ServerConfig, rc: RequestContext): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+  const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+  return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
-  const format = parseFormat(query.format);
+  const queryFormat = parseFormat(query.format, query.response_format);
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
@@ -92,20 +105,24 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   if (!slot) return clientGone(deps, request, "waiting");
   const work = (async () => {
     try {
-      const run = await runFile(audioOf(request, config), {
+      const { upload, audio } = audioOf(request, config, rc);
+      const run = await runFile(audio, {
         decoder: transcriber,
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         partials: false,
-        onInference: (s, a) => deps.metrics.inference(s, a),
+        onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       });
+      rc.access.audioSeconds = run.duration;
       const result: TranscriptResult = {
         text: wordsToText(run.words),
         duration: run.duration,
         words: run.words,
         segments: buildSegments(run.words),
       };
+      // a form's format field (before or after the file) counts when the query names none
+      const format = upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
       rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
       return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
     } catch (e) {
@@ -128,7 +145,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   request.signal.addEventListener("abort", onClientAbort, { once: true });
-  const audio = audioOf(request, config);
+  const { audio } = audioOf(request, config, rc);
   let first: IteratorResult<Float32Array>;
   try {
     // header and format errors still get a proper HTTP status
@@ -156,7 +173,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
             if (e.type === "final" && e.last && e.words.length === 0) return;
             writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words.map(roundWord) });
           },
-          onInference: (s, a) => deps.metrics.inference(s, a),
+          onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
             rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
             deps.metrics.error("inference_error");
@@ -166,6 +183,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
         },
         first,
       );
+      rc.access.audioSeconds = run.duration;
       writer.send({
         type: "done",
         text: wordsToText(run.words),
@@ -191,6 +209,12 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   })();
   void deps.lifecycle.track(work);
   return new Response(writer.stream, { headers: SSE_HEADERS });
+}
+
+/** one inference job: the metrics and the request's access line (its real-time factor) */
+export function noteInference(deps: ServerDeps, rc: RequestContext, seconds: number, audioSeconds: number): void {
+  deps.metrics.inference(seconds, audioSeconds);
+  rc.access.inferenceSeconds += seconds;
 }
 
 function round3(x: number): number {
