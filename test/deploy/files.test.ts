@@ -275,10 +275,14 @@ describe("dashboard, alerts and autoscaler queries", () => {
     expect(unit.code, unit.out).toBe(0);
   });
 
-  test("promtool: every dashboard query is valid PromQL", () => {
+  test("promtool: every dashboard query, and the adapter's query with its template filled in, is valid PromQL", () => {
     const dir = mkdtempSync(join(tmpdir(), "gigastt-dash-"));
     const file = join(dir, "dashboard-rules.yml");
-    const rules = dashboardExprs().map((e, i) => ({ record: `dashboard:query_${i}`, expr: e.replaceAll("$__rate_interval", "5m").replaceAll("$job", ".+") }));
+    const adapter = (Bun.YAML.parse((yamlDocs("deploy/k8s/hpa-pool.yaml") as Any[])[0].data["config.yaml"]) as Any).rules.map((r: Any) =>
+      String(r.metricsQuery).replaceAll("<<.LabelMatchers>>", 'namespace="default",pod=~"gigastt-.*"').replaceAll("<<.GroupBy>>", "pod"),
+    );
+    const queries = [...dashboardExprs().map((e) => e.replaceAll("$__rate_interval", "5m").replaceAll("$job", ".+")), ...adapter];
+    const rules = queries.map((expr, i) => ({ record: `deploy:query_${i}`, expr }));
     writeFileSync(file, JSON.stringify({ groups: [{ name: "dashboard", rules }] }));
     const p = Bun.spawnSync(["promtool", "check", "rules", file], { stdout: "pipe", stderr: "pipe" });
     expect(p.exitCode, p.stdout.toString() + p.stderr.toString()).toBe(0);
