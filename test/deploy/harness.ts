@@ -4,7 +4,8 @@
  * only their addresses, ports and certificate paths rendered for loopback.
  * Every process is registered and killed by `killAll()`; every wait is bounded.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn as spawnDetached } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,11 +16,39 @@ export const PUBLIC_NAME = "stt.example.com";
 type Line = Record<string, unknown>;
 
 const live = new Set<ReturnType<typeof Bun.spawn>>();
+/** process groups this module started (nginx: master + worker): the leader's pid → its exit */
+const groups = new Map<number, Promise<void>>();
 
-/** SIGKILL every process this module started that is still running */
-export function killAll(): void {
-  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+/** ends every process this module started that is still running, and waits (bounded) for them */
+export async function killAll(): Promise<void> {
+  const exits: Promise<unknown>[] = [];
+  for (const p of live) {
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+    exits.push(p.exited);
+  }
   live.clear();
+  for (const pgid of [...groups.keys()]) exits.push(stopGroup(pgid));
+  await Promise.race([Promise.all(exits), sleep(5_000)]);
+}
+
+/** SIGTERM to the group's leader (nginx's master stops and reaps its worker), SIGKILL to the group after 2 s */
+async function stopGroup(pgid: number): Promise<void> {
+  const exited = groups.get(pgid);
+  if (!exited) return;
+  groups.delete(pgid);
+  try {
+    process.kill(pgid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const done = await Promise.race([exited.then(() => true), sleep(2_000).then(() => false)]);
+  if (!done) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 function track(proc: ReturnType<typeof Bun.spawn>): ReturnType<typeof Bun.spawn> {
@@ -48,7 +77,7 @@ export async function until<T>(what: string, check: () => Promise<T | undefined 
   }
 }
 
-/** distinct free loopback TCP ports (bound to 0, read, released) */
+/** distinct free loopback TCP ports (bound to 0, read, released); take all a test needs in one call */
 export function freePorts(n: number): number[] {
   const socks = Array.from({ length: n }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
   const ports = socks.map((s) => s.port);
@@ -160,6 +189,11 @@ export interface Proxy {
   stop(): void;
 }
 
+export interface NginxProxy extends Proxy {
+  /** marks the upstream on `port` `down` (or none, with null) and reloads nginx (SIGHUP) */
+  setDown(port: number | null): Promise<void>;
+}
+
 /** replaces `from` (which must occur exactly once) with `to` */
 function replaceOnce(text: string, from: string, to: string, file: string): string {
   const n = text.split(from).length - 1;
@@ -178,7 +212,7 @@ function selfSignedCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-async function waitListening(name: string, url: string, proc: ReturnType<typeof Bun.spawn>, log: () => string): Promise<void> {
+async function waitListening(name: string, url: string, proc: { readonly exitCode: number | null }, log: () => string): Promise<void> {
   await until(
     `${name} to answer /health`,
     async () => {
@@ -192,10 +226,10 @@ async function waitListening(name: string, url: string, proc: ReturnType<typeof 
 }
 
 /** deploy/nginx/gigastt.conf with the two upstreams, the listen ports and the certificate rendered for loopback */
-export async function startNginx(upstreams: readonly [number, number]): Promise<Proxy> {
+export async function startNginx(upstreams: readonly [number, number], [https, http]: readonly [number, number]): Promise<NginxProxy> {
   const file = "deploy/nginx/gigastt.conf";
   const dir = mkdtempSync(join(tmpdir(), "gigastt-nginx-"));
-  const [https, http] = freePorts(2) as [number, number];
+  chmodSync(dir, 0o755); // the worker runs as nobody
   const { cert, key } = selfSignedCert(dir);
   let conf = readFileSync(join(ROOT, file), "utf8");
   conf = replaceOnce(conf, "server 10.0.0.11:9876 ", `server 127.0.0.1:${upstreams[0]} `, file);
@@ -206,13 +240,17 @@ export async function startNginx(upstreams: readonly [number, number]): Promise<
   conf = replaceOnce(conf, "listen [::]:443 ssl http2;", "", file);
   conf = replaceOnce(conf, "/etc/letsencrypt/live/stt.example.com/fullchain.pem", cert, file);
   conf = replaceOnce(conf, "/etc/letsencrypt/live/stt.example.com/privkey.pem", key, file);
-  writeFileSync(join(dir, "gigastt.conf"), conf);
-  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, d));
+  const rendered = conf;
+  writeFileSync(join(dir, "gigastt.conf"), rendered);
+  for (const d of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
+    mkdirSync(join(dir, d));
+    chmodSync(join(dir, d), 0o777);
+  }
   writeFileSync(
     join(dir, "nginx.conf"),
     [
       "daemon off;",
-      "master_process off;", // one process: killing it leaves nothing behind
+      "worker_processes 1;",
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log info;`,
       "events { worker_connections 512; }",
@@ -231,16 +269,38 @@ export async function startNginx(upstreams: readonly [number, number]): Promise<
   const nginx = requireTool("nginx");
   const check = Bun.spawnSync([nginx, "-t", "-p", dir, "-e", `${dir}/error.log`, "-c", `${dir}/nginx.conf`], { stdout: "pipe", stderr: "pipe" });
   if (check.exitCode !== 0) throw new Error(`nginx -t rejected the rendered ${file}: ${check.stderr.toString()}`);
-  const proc = track(Bun.spawn([nginx, "-p", dir, "-e", `${dir}/error.log`, "-c", `${dir}/nginx.conf`], { stdout: "ignore", stderr: "pipe" }));
+  // master + worker in a process group of their own, so that nothing outlives the test
+  const master = spawnDetached(nginx, ["-p", dir, "-e", `${dir}/error.log`, "-c", `${dir}/nginx.conf`], { detached: true, stdio: "ignore" });
+  const pgid = master.pid!;
+  let exitCode: number | null = null;
+  groups.set(pgid, new Promise<void>((resolve) => master.on("exit", (code) => {
+    exitCode = code ?? -1;
+    resolve();
+  })));
   const url = `https://127.0.0.1:${https}`;
-  await waitListening("nginx", url, proc, () => readFileSync(`${dir}/error.log`, "utf8"));
-  return { name: "nginx", url, wsUrl: `wss://127.0.0.1:${https}/v1/ws`, stop: () => proc.kill("SIGKILL") };
+  const errorLog = () => readFileSync(`${dir}/error.log`, "utf8");
+  await waitListening("nginx", url, { get exitCode() { return exitCode; } }, errorLog);
+  const count = (what: string) => errorLog().split(what).length - 1;
+  return {
+    name: "nginx",
+    url,
+    wsUrl: `wss://127.0.0.1:${https}/v1/ws`,
+    stop: () => void stopGroup(pgid),
+    async setDown(port) {
+      const next = port === null ? rendered : replaceOnce(rendered, `server 127.0.0.1:${port} `, `server 127.0.0.1:${port} down `, file);
+      writeFileSync(join(dir, "gigastt.conf"), next);
+      // `nginx -s reload`: a new worker with the new upstreams, the old one stops accepting and
+      // keeps its open connections (WebSocket tunnels, uploads) until they end
+      const before = count("gracefully shutting down");
+      process.kill(pgid, "SIGHUP");
+      await until("nginx to reload", () => count("gracefully shutting down") > before, 5_000, 50);
+    },
+  };
 }
 
 /** deploy/caddy/Caddyfile imported unchanged; site and upstreams from its env variables, test-only global options */
-export async function startCaddy(upstreams: readonly [number, number]): Promise<Proxy> {
+export async function startCaddy(upstreams: readonly [number, number], [https, http]: readonly [number, number]): Promise<Proxy> {
   const dir = mkdtempSync(join(tmpdir(), "gigastt-caddy-"));
-  const [https, http] = freePorts(2) as [number, number];
   writeFileSync(
     join(dir, "Caddyfile"),
     [
