@@ -150,9 +150,14 @@ export class Replica {
     }
   }
 
-  /** the `request` debug lines (one per finished request, with request_id, status and the client ip) */
+  /** the `request` lines (one per finished request, with request_id, status and the client address) */
   requests(): Line[] {
     return this.lines.filter((l) => l.msg === "request");
+  }
+
+  /** the client address a request line names (`ip`, or `client` in the access-log format) */
+  static client(line: Line): unknown {
+    return line.client ?? line.ip;
   }
 
   served(requestId: string): Line | undefined {

@@ -190,7 +190,7 @@ describe.each([
       await until("request log lines", () => ids.every((id) => replicas.some((r) => r.served(id))), 3_000);
       for (const id of ids) {
         const line = replicas.map((r) => r.served(id)).find(Boolean)!;
-        expect(line.ip).toBe("127.0.0.1");
+        expect(Replica.client(line)).toBe("127.0.0.1");
       }
     } finally {
       writeFileSync(configFile, "rate_limit_per_minute = 0\n");
