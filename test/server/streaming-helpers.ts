@@ -94,8 +94,9 @@ export class WsClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
 
-  constructor(url: string, headers?: Record<string, string>) {
-    this.socket = new WebSocket(url, headers ? ({ headers } as unknown as string[]) : undefined);
+  /** `options`: more of Bun's WebSocket options (e.g. `tls`) */
+  constructor(url: string, headers?: Record<string, string>, options?: Record<string, unknown>) {
+    this.socket = new WebSocket(url, headers || options ? ({ headers, ...options } as unknown as string[]) : undefined);
     this.socket.binaryType = "arraybuffer";
     this.opened = new Promise((resolve, reject) => {
       this.socket.addEventListener("open", () => resolve(), { once: true });
