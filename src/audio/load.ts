@@ -44,8 +44,6 @@ export interface AudioLoadOptions {
   onFormat?: (info: StreamInfo) => void;
   /** called once at the end when damage was met (the valid part was decoded) */
   onWarnings?: (warnings: readonly string[]) => void;
-  /** the user's file name, put into the ffmpeg hint of an `unsupported_format` error */
-  fileName?: string;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -219,7 +217,7 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
         const slice = chunk.subarray(i, Math.min(chunk.length, i + size));
         i += slice.length;
         bytesIn += slice.length;
-        yield* feed(await named(dec.push(slice), opts.fileName));
+        yield* feed(await dec.push(slice));
         yield* drain();
         if (performance.now() - held0 > YIELD_MS) {
           await turn();
@@ -228,7 +226,7 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
       }
     }
     if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
-    yield* feed(await named(dec.finish(), opts.fileName));
+    yield* feed(await dec.finish());
     yield* drain();
     dec.end();
   } finally {
@@ -261,19 +259,6 @@ export function downmix(p: Planar): Float32Array {
 /** One event-loop turn (timers and I/O run), so a long decode never starves the server. */
 function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Puts the user's file into the ffmpeg hint of an `unsupported_format` error. */
-async function named<T>(p: Promise<T>, fileName: string | undefined): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    if (fileName && fileName !== "-" && e instanceof GigasttError && e.code === "unsupported_format" && e.message.includes("ffmpeg -i in.")) {
-      const quoted = /^[\w@%+=:,./-]+$/.test(fileName) ? fileName : `'${fileName.replaceAll("'", `'\\''`)}'`;
-      throw new GigasttError("unsupported_format", e.message.replace(/ffmpeg -i in\.\S+/, `ffmpeg -i ${quoted}`), { details: e.details, cause: e });
-    }
-    throw e;
-  }
 }
 
 /** Decode a whole audio file (bytes, a path, or "-" for stdin) into 16 kHz mono samples. */

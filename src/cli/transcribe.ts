@@ -3,6 +3,8 @@
  * print the transcript as text, JSON, SRT or VTT on stdout.
  */
 import { availableParallelism } from "node:os";
+import { availableMemory, chooseWorkers } from "../server/workers.ts";
+import { namingInput, withInputName } from "../audio/input-name.ts";
 import { defineCommand } from "citty";
 import { type AudioLoadOptions, decodeAudioStream, decodeChannels, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
@@ -11,7 +13,9 @@ import { mergeChannels, parseChannels } from "../format/channels.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
-import { type Env, resolveOffline, resolvePrecision } from "../store/env.ts";
+import { warningsOn } from "../log.ts";
+import { prepareMainInt8Encoder } from "./partial-encoder.ts";
+import { type Env, parseBoolEnv, resolveOffline, resolvePrecision } from "../store/env.ts";
 import type { Precision } from "../types.ts";
 
 export interface TranscribeArgs {
@@ -38,7 +42,8 @@ export interface TranscribeDeps {
  * `network_error` / `disk_full`.
  */
 export async function obtainModel(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }): Promise<ModelFiles> {
-  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env });
+  // --log-level error|silent silences the store's warnings too
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, warnings: warningsOn() });
 }
 
 /** Default Worker count for one file: each Worker holds its own copy of the model (~0.9 GB fp32). */
@@ -58,25 +63,33 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const precision = resolvePrecision(args.precision, env);
   const offline = resolveOffline(args.offline, env);
   const modelDir = resolveModelDir(args.modelDir, env);
-  const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
+  const workers =
+    args.workers === undefined
+      ? chooseWorkers({ cores: Math.min(availableParallelism(), MAX_DEFAULT_WORKERS), availableBytes: availableMemory(), precision }).workers
+      : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
   const channels = parseChannels(args.channels, "--channels");
   let warnings: readonly string[] = [];
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const loadOpts: AudioLoadOptions = {
-    fileName: args.file,
     onWarnings: (w) => {
       warnings = w;
       stderr(`warning: damaged audio, the valid part was transcribed: ${w.join("; ")}\n`);
     },
   };
   if (channels === "split") return runSplit(args, { workers, threadsPerWorker, modelDir, precision, offline, env, format, stdout, loadOpts, warnings: () => warnings });
-  const audio = decodeAudioStream(openAudioSource(args.file), loadOpts);
+  // conversion hints name the user's file, not a placeholder
+  const audio = namingInput(decodeAudioStream(openAudioSource(args.file), loadOpts), args.file);
   try {
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once
     const first = args.file === "-" ? undefined : await audio.next();
-    const files = await obtainModel({ modelDir, precision, offline, env });
+    // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
+    const files = await prepareMainInt8Encoder({
+      files: await obtainModel({ modelDir, precision, offline, env }),
+      skipQuantize: parseBoolEnv("GIGASTT_SKIP_QUANTIZE", env.GIGASTT_SKIP_QUANTIZE),
+      log: { info: (m) => void process.stderr.write(`${m}\n`), warn: (m) => void (warningsOn() && process.stderr.write(`warning: ${m}\n`)) },
+    });
     const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
     try {
       const result = await transcriber.transcribeStream(resume(first, audio));
@@ -106,7 +119,9 @@ interface SplitRun {
 
 /** `--channels split`: every channel transcribed on its own, words tagged and merged by time. */
 async function runSplit(args: TranscribeArgs, r: SplitRun): Promise<number> {
-  const pending = decodeChannels(openAudioSource(args.file), r.loadOpts);
+  const pending = decodeChannels(openAudioSource(args.file), r.loadOpts).catch((e: unknown) => {
+    throw withInputName(e, args.file);
+  });
   pending.catch(() => {}); // awaited below; a model error first must not leave it unhandled
   // as for mix: a bad file fails before the model is looked for; stdin is not waited for
   const streams = args.file === "-" ? null : await pending;
@@ -143,7 +158,7 @@ export default defineCommand({
     format: { type: "enum", options: ["text", "json", "srt", "vtt"], description: "Output format (default text)", valueHint: "FORMAT" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default $GIGASTT_PRECISION or fp32)", valueHint: "PRECISION" },
     offline: { type: "boolean", description: "Never download; fail at once if the model is missing (also GIGASTT_OFFLINE=1)" },
-    workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS})`, valueHint: "N" },
+    workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS}, fewer when the available memory holds fewer)`, valueHint: "N" },
     threads: { type: "string", description: "onnxruntime intra-op threads per Worker (default 1)", valueHint: "N" },
     channels: { type: "enum", options: ["mix", "split"], description: "mix: one transcript of all channels (default); split: each channel on its own, words tagged with their channel", valueHint: "MODE" },
   },

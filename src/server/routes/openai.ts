@@ -22,6 +22,7 @@
  * `{"error", "message", "code"}` shape; the status is the same.)
  */
 import { Elysia } from "elysia";
+import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
 import { type ChannelMode, mergeChannels, parseChannels } from "../../format/channels.ts";
 import { wordsToText } from "../../decode/detok.ts";
@@ -34,7 +35,8 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { CLIENT_CLOSED_REQUEST } from "./transcribe.ts";
+import { CLIENT_CLOSED_REQUEST, noteInference } from "./transcribe.ts";
+import { countedBytes } from "../streaming/upload.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
 export const OPENAI_TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
@@ -108,15 +110,17 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   server?.timeout(request, 0); // long inference sends nothing for a while
 
   const form = new OpenAiForm();
-  const reader = new MultipartReader(limitedBody(request.body, config.bodyLimitBytes), boundary);
+  const reader = new MultipartReader(countedBytes(limitedBody(request.body, config.bodyLimitBytes), rc.access), boundary);
   let slot: Slot | null = null;
   let handedOff = false;
   try {
     let sawFile = false;
+    let filename: string | null = null;
     let channels: ChannelMode = "mix";
     for (let head = await reader.next(); head !== null; head = await reader.next()) {
       if (head.name === "file") {
         sawFile = true;
+        filename = head.filename;
         break;
       }
       if (head.filename !== null) continue;
@@ -129,9 +133,10 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
     slot = await admit(deps, request);
     if (channels === "split") {
       if (form.params().stream) throw paramError("stream", "channels=split does not stream; send stream=false");
-      return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, maxSeconds: config.maxAudioSecs }));
+      return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, maxSeconds: config.maxAudioSecs, filename }));
     }
-    const audio = decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+    // conversion hints name the uploaded file
+    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
     const session = `${rc.id}:${crypto.randomUUID()}`;
 
     if (form.params().stream) {
@@ -151,10 +156,11 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
         onEvent: (e) => {
           if (e.type === "final" && e.words.length > 0) finals.push(wordsToText(e.words));
         },
-        onInference: (s, a) => deps.metrics.inference(s, a),
+        onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       });
       await readRest(reader, form);
+      rc.access.audioSeconds = run.duration;
       const params = form.params();
       rc.log.info("transcribed (openai)", { audio_seconds: round3(run.duration), words: run.words.length, format: params.stream ? "stream" : params.responseFormat });
       // stream=true arrived after the file: the same events, all at once
@@ -174,9 +180,11 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
 async function splitResult(
   deps: ServerDeps,
   rc: ReturnType<ServerDeps["context"]>,
-  x: { request: Request; transcriber: NonNullable<ServerDeps["transcriber"]>; reader: MultipartReader; form: OpenAiForm; maxSeconds: number },
+  x: { request: Request; transcriber: NonNullable<ServerDeps["transcriber"]>; reader: MultipartReader; form: OpenAiForm; maxSeconds: number; filename: string | null },
 ): Promise<Response> {
-  const streams = await decodeChannels(x.reader.body(), { maxSeconds: x.maxSeconds, emptyCode: "empty_body" });
+  const streams = await decodeChannels(x.reader.body(), { maxSeconds: x.maxSeconds, emptyCode: "empty_body" }).catch((e: unknown) => {
+    throw withInputName(e, x.filename);
+  });
   const id = crypto.randomUUID();
   const runs = await Promise.all(
     streams.map((s, i) =>
@@ -185,7 +193,7 @@ async function splitResult(
         session: `${rc.id}:${id}:${i}`,
         signal: x.request.signal,
         partials: false,
-        onInference: (sec, a) => deps.metrics.inference(sec, a),
+        onInference: (sec, a) => noteInference(deps, rc, sec, a),
         onDecodeError: () => false,
       }),
     ),
@@ -256,12 +264,13 @@ function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
             text += d;
             writer.send(deltaEvent(d));
           },
-          onInference: (sec, a) => deps.metrics.inference(sec, a),
+          onInference: (sec, a) => noteInference(deps, rc, sec, a),
           onDecodeError: () => false,
         },
         s.first,
       );
       if (!run.stopped) await readRest(s.reader, s.form);
+      rc.access.audioSeconds = run.duration;
       writer.send(doneEvent(text));
       finished = true;
       rc.log.info("transcribed (openai sse)", { audio_seconds: round3(run.duration), words: run.words.length, stopped: run.stopped });

@@ -16,8 +16,10 @@ import { GigasttError, isGigasttError } from "../../errors.ts";
 import { mergeChannels, parseChannels } from "../../format/channels.ts";
 import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
 import type { TranscriptResult } from "../../types.ts";
-import type { ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
-import { checkContentLength, limitedBody } from "../streaming/body.ts";
+import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
+import { namingInput, withInputName } from "../../audio/input-name.ts";
+import { checkContentLength } from "../streaming/body.ts";
+import { type Upload, uploadOf } from "../streaming/upload.ts";
 import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
@@ -29,10 +31,18 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
   vtt: "text/vtt; charset=utf-8",
 };
 
-export function parseFormat(v: unknown): OutputFormat {
-  if (v === undefined || v === null || v === "") return "json";
-  if (typeof v === "string" && isOutputFormat(v)) return v;
-  throw new GigasttError("usage", `Unknown format. Supported: ${OUTPUT_FORMATS.join(", ")}`);
+/**
+ * `?format=`, or its alias `?response_format=` (the OpenAI route's name, which
+ * people carry over): one of json, text, srt, vtt. Both given and different → 400.
+ */
+export function parseFormat(v: unknown, alias?: unknown): OutputFormat {
+  const given = (x: unknown) => x !== undefined && x !== null && x !== "";
+  if (given(v) && given(alias) && v !== alias) throw new GigasttError("usage", `format=${String(v).slice(0, 20)} and response_format=${String(alias).slice(0, 20)} disagree: give one of them`);
+  const f = given(v) ? v : alias;
+  if (!given(f)) return "json";
+  if (typeof f === "string" && isOutputFormat(f)) return f;
+  const also = f === "verbose_json" ? " (verbose_json is on POST /v1/audio/transcriptions)" : "";
+  throw new GigasttError("usage", `Unknown format ${JSON.stringify(String(f).slice(0, 20))}. Supported: ${OUTPUT_FORMATS.join(", ")} (?format= or ?response_format=)${also}`);
 }
 
 interface Ctx {
@@ -80,13 +90,16 @@ async function admit(deps: ServerDeps, request: Request): Promise<Slot | null> {
   }
 }
 
-function audioOf(request: Request, config: ServerConfig, onWarnings?: (w: readonly string[]) => void) {
-  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
+/** the raw body or a form's `file` part, decoded; conversion hints name the uploaded file */
+function audioOf(request: Request, config: ServerConfig, rc: RequestContext, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+  const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
+  return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
-  const format = parseFormat(query.format);
-  if (parseChannels(query.channels, "channels") === "split") return transcribeSplit(deps, { request, query, server }, format);
+  const queryFormat = parseFormat(query.format, query.response_format);
+  if (parseChannels(query.channels, "channels") === "split") return transcribeSplit(deps, { request, query, server }, queryFormat);
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
@@ -99,14 +112,16 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   };
   const work = (async () => {
     try {
-      const run = await runFile(audioOf(request, config, onWarnings), {
+      const { upload, audio } = audioOf(request, config, rc, onWarnings);
+      const run = await runFile(audio, {
         decoder: transcriber,
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         partials: false,
-        onInference: (s, a) => deps.metrics.inference(s, a),
+        onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       });
+      rc.access.audioSeconds = run.duration;
       const result: TranscriptResult = {
         text: wordsToText(run.words),
         duration: run.duration,
@@ -114,6 +129,8 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         segments: buildSegments(run.words),
         ...(warnings.length ? { warnings } : {}),
       };
+      // a form's format field (before or after the file) counts when the query names none
+      const format = upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
       rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
       return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
     } catch (e) {
@@ -127,11 +144,16 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   return deps.lifecycle.track(work);
 }
 
+/** a form's format field (before or after the file) counts when the query names none */
+function formatOf(upload: Upload, query: Ctx["query"], queryFormat: OutputFormat): OutputFormat {
+  return upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
+}
+
 /**
  * `?channels=split`: each source channel transcribed on its own (concurrently, one slot),
  * words and segments tagged with their channel and merged by time.
  */
-async function transcribeSplit(deps: ServerDeps, { request, server }: Ctx, format: OutputFormat): Promise<Response> {
+async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, queryFormat: OutputFormat): Promise<Response> {
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0);
@@ -140,13 +162,16 @@ async function transcribeSplit(deps: ServerDeps, { request, server }: Ctx, forma
   let warnings: readonly string[] = [];
   const work = (async () => {
     try {
-      const streams = await decodeChannels(limitedBody(request.body, config.bodyLimitBytes), {
+      const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+      const streams = await decodeChannels(upload.bytes, {
         maxSeconds: config.maxAudioSecs,
         emptyCode: "empty_body",
         onWarnings: (w) => {
           warnings = w;
           rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
         },
+      }).catch((e: unknown) => {
+        throw withInputName(e, upload.filename);
       });
       const id = crypto.randomUUID();
       const runs = await Promise.all(
@@ -156,13 +181,15 @@ async function transcribeSplit(deps: ServerDeps, { request, server }: Ctx, forma
             session: `${rc.id}:${id}:${i}`,
             signal: request.signal,
             partials: false,
-            onInference: (sec, a) => deps.metrics.inference(sec, a),
+            onInference: (sec, a) => noteInference(deps, rc, sec, a),
             onDecodeError: () => false,
           }),
         ),
       );
       const merged = mergeChannels(runs);
+      rc.access.audioSeconds = merged.duration;
       const result: TranscriptResult = warnings.length ? { ...merged, warnings } : merged;
+      const format = formatOf(upload, query, queryFormat);
       rc.log.info("transcribed", { audio_seconds: round3(result.duration), words: result.words.length, format, channels: streams.length });
       return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
     } catch (e) {
@@ -185,7 +212,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   request.signal.addEventListener("abort", onClientAbort, { once: true });
-  const audio = audioOf(request, config);
+  const { audio } = audioOf(request, config, rc);
   let first: IteratorResult<Float32Array>;
   try {
     // header and format errors still get a proper HTTP status
@@ -213,7 +240,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
             if (e.type === "final" && e.last && e.words.length === 0) return;
             writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words.map(roundWord) });
           },
-          onInference: (s, a) => deps.metrics.inference(s, a),
+          onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
             rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
             deps.metrics.error("inference_error");
@@ -223,6 +250,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
         },
         first,
       );
+      rc.access.audioSeconds = run.duration;
       writer.send({
         type: "done",
         text: wordsToText(run.words),
@@ -263,7 +291,10 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
   let streams: AsyncGenerator<Float32Array>[];
   try {
     // header and format errors still get a proper HTTP status
-    streams = await decodeChannels(limitedBody(request.body, config.bodyLimitBytes), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+    const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+    streams = await decodeChannels(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
+      throw withInputName(e, upload.filename);
+    });
   } catch (e) {
     slot.release();
     request.signal.removeEventListener("abort", onClientAbort);
@@ -288,7 +319,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
               if (e.type === "final" && e.last && e.words.length === 0) return;
               writer.send({ type: e.type, channel, text: wordsToText(e.words), timestamp: now(), words: e.words.map((w) => ({ ...roundWord(w), channel })) });
             },
-            onInference: (sec, a) => deps.metrics.inference(sec, a),
+            onInference: (sec, a) => noteInference(deps, rc, sec, a),
             onDecodeError: (e) => {
               rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
               if (!failed) {
@@ -302,6 +333,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
         ),
       );
       const merged = mergeChannels(runs);
+      rc.access.audioSeconds = merged.duration;
       const stopped = runs.some((r) => r.stopped);
       writer.send({ type: "done", text: merged.text, duration: merged.duration, timestamp: now(), ...(stopped ? { reason: "shutting_down" } : {}) });
       rc.log.info("transcribed (sse)", { audio_seconds: round3(merged.duration), words: merged.words.length, stopped, channels: streams.length });
@@ -322,6 +354,12 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
   })();
   void deps.lifecycle.track(work);
   return new Response(writer.stream, { headers: SSE_HEADERS });
+}
+
+/** one inference job: the metrics and the request's access line (its real-time factor) */
+export function noteInference(deps: ServerDeps, rc: RequestContext, seconds: number, audioSeconds: number): void {
+  deps.metrics.inference(seconds, audioSeconds);
+  rc.access.inferenceSeconds += seconds;
 }
 
 function round3(x: number): number {
