@@ -19,6 +19,7 @@ import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createPlatform } from "./platform.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { type JobsOptions, JobsService } from "../jobs/service.ts";
 
 /** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
 const BUN_BODY_CAP = 2 ** 40;
@@ -27,6 +28,8 @@ export interface StartOptions {
   transcriber?: TranscriberLike | null;
   log?: ConsolaInstance;
   routes?: readonly RouteFactory[];
+  /** seams of the jobs store (tests: a full disk, a moving clock) */
+  jobs?: Partial<Pick<JobsOptions, "fs" | "now" | "sweepEveryMs">>;
 }
 
 export interface DrainResult {
@@ -67,9 +70,25 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   });
   metrics = createMetrics({ enabled: config.metrics, pool: () => admission });
 
+  // the jobs dir is opened (and locked) before anything listens: a locked or corrupted store stops the start
+  const jobs = config.enableJobs
+    ? JobsService.open({
+        dir: config.jobsDir,
+        batchPoolSize: config.batchPoolSize,
+        limits: () => current,
+        decoder: () => transcriber,
+        log,
+        track: (p) => lifecycle.track(p),
+        onInference: (s, a) => metrics?.inference(s, a),
+        ...opts.jobs,
+      })
+    : null;
+  if (jobs) lifecycle.onDrain(() => void jobs.stop());
+
   let server: Server<unknown> | null = null;
   let routes = new Map<string, Set<string>>();
   const deps: ServerDeps = {
+    jobs,
     get config() {
       return current;
     },
@@ -98,6 +117,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   } catch (e) {
     limiter?.close();
     admission.close();
+    await jobs?.close();
     throw e;
   }
   server = app.server as Server<unknown> | null;
@@ -134,6 +154,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       if (!clean) log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending, requests: server?.pendingRequests ?? 0 });
       await closeListener(true);
       limiter?.close();
+      await jobs?.close();
       const seconds = (performance.now() - started) / 1000;
       log.info("drained", { clean, seconds: Math.round(seconds * 1000) / 1000 });
       return { clean, seconds };
@@ -149,6 +170,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     routes,
     setTranscriber(t) {
       transcriber = t;
+      jobs?.kick();
     },
     reload(next) {
       const diff = limitsDiff(current, next);
@@ -172,6 +194,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       admission.close();
       limiter?.close();
       await closeListener(true);
+      await jobs?.close();
     },
   };
 }
