@@ -257,3 +257,50 @@ test("without --enable-jobs every /v1/jobs route is 404 jobs_disabled", async ()
     expect(((await r.json()) as { code: string }).code).toBe("jobs_disabled");
   }
 });
+
+describe("gigastt jobs list|show|result|cancel against a running server", () => {
+  const MAIN = join(import.meta.dir, "../../src/main.ts");
+  // async: the server answering it runs in this process
+  const cli = async (...args: string[]) => {
+    const proc = Bun.spawn(["bun", MAIN, "jobs", ...args], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+    const [exitCode, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    return { exitCode, stdout: { toString: () => stdout }, stderr: { toString: () => stderr } };
+  };
+
+  test("list, show and result of a finished job; cancel of a processing one; a finished one cannot be cancelled (exit 1)", async () => {
+    const slow = slowTranscriber(await toneTranscriber(), 100);
+    const { url } = await start([], { transcriber: slow });
+    const small = longToneWav(1);
+    const { job_id: doneId } = (await (await submit(url, small)).json()) as { job_id: string };
+    await waitStatus(url, doneId, ["done"]);
+    const { job_id: longId } = (await (await submit(url, longToneWav(40))).json()) as { job_id: string };
+    await waitStatus(url, longId, ["processing"]);
+
+    const list = await cli("list", "--url", url);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout.toString()).toMatch(new RegExp(`${doneId}\\s+done\\s+100%`));
+    expect(list.stdout.toString()).toMatch(new RegExp(`${longId}\\s+processing`));
+    const onlyDone = JSON.parse((await cli("list", "--url", url, "--status", "done", "--json")).stdout.toString()) as Array<{ job_id: string; status: string }>;
+    expect(onlyDone.map((j) => j.job_id)).toEqual([doneId]);
+
+    const show = await cli("show", doneId, "--url", url);
+    expect(show.exitCode).toBe(0);
+    expect(JSON.parse(show.stdout.toString())).toMatchObject({ job_id: doneId, status: "done", percent: 100 });
+
+    const text = await cli("result", doneId, "--url", url, "--format", "text");
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout.toString()).toBe(await (await fetch(`${url}/v1/transcribe?format=text`, { method: "POST", body: small })).text().then((t) => (t.endsWith("\n") ? t : `${t}\n`)));
+
+    const cancel = await cli("cancel", longId, "--url", url);
+    expect(cancel.exitCode).toBe(0);
+    expect(cancel.stdout.toString()).toContain(`cancelled ${longId}`);
+    expect(((await (await fetch(`${url}/v1/jobs/${longId}`)).json()) as { status: string }).status).toBe("cancelled");
+
+    const again = await cli("cancel", doneId, "--url", url);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr.toString()).toContain("job_not_cancellable");
+    const missing = await cli("show", "0123456789abcdef0123456789abcdef", "--url", url);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr.toString()).toContain("job_not_found");
+  });
+});
