@@ -159,6 +159,13 @@ export class JobsDb {
     return { jobs: r?.jobs ?? 0, waitingBytes: r?.bytes ?? 0 };
   }
 
+  /** jobs kept (not expired) per status */
+  countByStatus(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of this.db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM jobs WHERE expired = 0 GROUP BY status").all()) out.set(r.status, r.n);
+    return out;
+  }
+
   /** queued and processing jobs, oldest first (processing ones first: they resume) */
   pending(): JobRow[] {
     return this.db.query<JobRow, []>("SELECT * FROM jobs WHERE status IN ('processing', 'queued') ORDER BY status = 'queued', created_at, id").all();

@@ -118,7 +118,8 @@ export class JobsService {
   /** jobs per status (metrics), expired ones left out */
   counts(): Record<JobStatus, number> {
     const out: Record<JobStatus, number> = { queued: 0, processing: 0, done: 0, failed: 0, cancelled: 0 };
-    for (const row of this.db.list({ limit: 1_000_000 })) out[row.status]++;
+    if (this.closed) return out;
+    for (const [status, n] of this.db.countByStatus()) if (status in out) out[status as JobStatus] = n;
     return out;
   }
 

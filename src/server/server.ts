@@ -68,7 +68,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     timeoutSecs: () => current.poolCheckoutTimeoutSecs,
     onCheckout: (s, outcome) => metrics?.checkout(s, outcome),
   });
-  metrics = createMetrics({ enabled: config.metrics, pool: () => admission });
+  metrics = createMetrics({
+    enabled: config.metrics,
+    pool: () => admission,
+    jobs: () => (jobs ? { counts: jobs.counts(), workersInUse: jobs.share.inUse, workersSize: jobs.share.size } : null),
+  });
 
   // the jobs dir is opened (and locked) before anything listens: a locked or corrupted store stops the start
   const jobs = config.enableJobs
