@@ -181,6 +181,12 @@ export class JobsService {
       } catch (e) {
         removeQuiet(this.layout.audio(id));
         if (isSqliteFull(e)) throw new GigasttError("disk_full", "Not enough disk space to store the job", { cause: e });
+        // the same Idempotency-Key committed by a concurrent submission meanwhile
+        const raced = s.idempotencyKey !== null ? this.db.byIdempotencyKey(s.idempotencyKey) : null;
+        if (raced) {
+          if (raced.sha256 !== received.sha256 || raced.bytes !== received.bytes) throw new GigasttError("idempotency_conflict");
+          return { view: viewOf(raced), reused: true };
+        }
         throw e;
       }
     } finally {

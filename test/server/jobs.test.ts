@@ -304,3 +304,46 @@ describe("gigastt jobs list|show|result|cancel against a running server", () => 
     expect(missing.stderr.toString()).toContain("job_not_found");
   });
 });
+
+test("jobs stay inside their Worker share (--batch-pool-size) and a live request is served while they run", async () => {
+  const tone = await toneTranscriber();
+  let jobsNow = 0;
+  let jobsPeak = 0;
+  const tracking: TranscriberLike = {
+    info: tone.info,
+    transcribeStream: (c, o) => tone.transcribeStream(c, o),
+    async decodeSegment(samples, offset, opts) {
+      const isJob = opts?.session?.startsWith("job:") ?? false;
+      if (isJob) jobsPeak = Math.max(jobsPeak, ++jobsNow);
+      try {
+        if (isJob) await Bun.sleep(30);
+        return await tone.decodeSegment(samples, offset, opts);
+      } finally {
+        if (isJob) jobsNow--;
+      }
+    },
+  };
+  const { url } = await start(["--workers", "3", "--batch-pool-size", "1"], { transcriber: tracking });
+  const ids = await Promise.all([1, 2].map(async () => ((await (await submit(url, longToneWav(60))).json()) as { job_id: string }).job_id));
+  await waitStatus(url, ids[0]!, ["processing"]);
+  const t0 = performance.now();
+  const live = await fetch(`${url}/v1/transcribe`, { method: "POST", body: longToneWav(2) });
+  expect(live.status).toBe(200);
+  expect(performance.now() - t0).toBeLessThan(2000);
+  // the jobs (one at a time: the share is 1) were still at work when the live request finished
+  const states = await Promise.all(ids.map(async (id) => ((await (await fetch(`${url}/v1/jobs/${id}`)).json()) as { status: string }).status));
+  expect(states).toContain("processing");
+  expect(states.filter((s) => s === "processing").length).toBe(1);
+  for (const id of ids) await waitStatus(url, id, ["done"]);
+  expect(jobsPeak).toBe(1);
+});
+
+test("Idempotency-Key: concurrent submissions with one key make one job", async () => {
+  const { url } = await start([], { transcriber: null });
+  const key = "same-key";
+  const res = await Promise.all([1, 2, 3].map(() => submit(url, WAV, { headers: { "idempotency-key": key } })));
+  expect(res.map((r) => r.status)).toEqual([202, 202, 202]);
+  const ids = new Set(await Promise.all(res.map(async (r) => ((await r.json()) as { job_id: string }).job_id)));
+  expect(ids.size).toBe(1);
+  expect(((await (await fetch(`${url}/v1/jobs`)).json()) as { jobs: unknown[] }).jobs.length).toBe(1);
+});
