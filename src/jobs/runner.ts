@@ -10,7 +10,7 @@ import { wordsToText } from "../decode/detok.ts";
 import { buildSegments } from "../format/index.ts";
 import type { SegmentDecoder } from "../server/streaming/utterances.ts";
 import { runFile } from "../server/streaming/file.ts";
-import type { TranscriptResult } from "../types.ts";
+import type { TranscriptResult, Word } from "../types.ts";
 import type { JobsDb } from "./db.ts";
 import { type JobsFs, type JobsLayout, writeAtomic } from "./files.ts";
 import { checkpointDecoder } from "./resume.ts";
@@ -31,6 +31,8 @@ export interface RunContext {
   now(): number;
   /** a segment was committed */
   onProgress(processedSeconds: number, percent: number): void;
+  /** a final (in stream order): the words transcribed so far grow by these */
+  onFinal?(words: readonly Word[]): void;
   onInference?(seconds: number, audioSeconds: number): void;
 }
 
@@ -74,6 +76,9 @@ export async function runJob(ctx: RunContext): Promise<RunOutcome> {
     signal: ctx.signal,
     partials: false,
     onDecodeError: () => false,
+    onEvent: (e) => {
+      if (e.type === "final" && e.words.length > 0) ctx.onFinal?.(e.words);
+    },
     ...(ctx.onInference ? { onInference: ctx.onInference } : {}),
   });
   const result: TranscriptResult = { text: wordsToText(run.words), duration: run.duration, words: run.words, segments: buildSegments(run.words) };

@@ -12,7 +12,8 @@
  */
 import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../errors.ts";
-import type { TranscriptResult } from "../types.ts";
+import { wordsToText } from "../decode/detok.ts";
+import type { TranscriptResult, Word } from "../types.ts";
 import type { SegmentDecoder } from "../server/streaming/utterances.ts";
 import { DB_FILE, isSqliteFull, JobsDb } from "./db.ts";
 import { JobsLayout, type JobsFs, NODE_FS, publish, receiveToFile, removeQuiet } from "./files.ts";
@@ -78,7 +79,7 @@ export class JobsService {
   private readonly fs: JobsFs;
   private readonly now: () => number;
   private readonly queue: string[] = [];
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; words: Word[] }>();
   private readonly subscribers = new Map<string, Set<(e: JobEvent) => void>>();
   private stopping = false;
   private closed = false;
@@ -210,7 +211,8 @@ export class JobsService {
   }
 
   view(id: string): JobView {
-    return viewOf(this.row(id));
+    const words = this.running.get(id)?.words;
+    return viewOf(this.row(id), words && words.length > 0 ? wordsToText(words) : undefined);
   }
 
   /** the stored transcript and the submission's options (job_not_finished before `done`) */
@@ -234,7 +236,7 @@ export class JobsService {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const next = rows.length > limit && last ? Buffer.from(`${last.created_at}|${last.id}`).toString("base64url") : null;
-    return { jobs: page.map(viewOf), next_cursor: next };
+    return { jobs: page.map((r) => viewOf(r)), next_cursor: next };
   }
 
   // ---- cancel ---------------------------------------------------------------------
@@ -298,6 +300,7 @@ export class JobsService {
 
   private start(row: JobRow, decoder: SegmentDecoder): void {
     const controller = new AbortController();
+    const words: Word[] = [];
     this.db.start(row.id, this.now());
     this.opts.log.info("job processing", { job_id: row.id, attempt: row.attempts + 1 });
     const cur = this.db.get(row.id)!;
@@ -314,6 +317,7 @@ export class JobsService {
           signal: controller.signal,
           maxAudioSecs: this.opts.limits().maxAudioSecs,
           now: this.now,
+          onFinal: (w) => void words.push(...w),
           onProgress: (processed, percent) => this.emit(row.id, { type: "progress", percent: Math.floor(percent), processed_seconds: Math.round(processed * 1000) / 1000 }),
           ...(this.opts.onInference ? { onInference: this.opts.onInference } : {}),
         });
@@ -337,7 +341,7 @@ export class JobsService {
         this.kick();
       }
     })();
-    this.running.set(row.id, { controller, done });
+    this.running.set(row.id, { controller, done, words });
     void this.opts.track?.(done);
   }
 

@@ -49,6 +49,8 @@ export interface JobView {
   readonly percent: number;
   readonly created_at: number;
   readonly error?: string;
+  /** while processing: the text transcribed so far */
+  readonly partial?: string;
 }
 
 /** `/events`: the Rust server's JobEvent. */
@@ -58,7 +60,7 @@ export type JobEvent =
   | { readonly type: "failed"; readonly error: string }
   | { readonly type: "cancelled" };
 
-export function viewOf(row: JobRow): JobView {
+export function viewOf(row: JobRow, partial?: string): JobView {
   return {
     job_id: row.id,
     status: row.status,
@@ -66,6 +68,7 @@ export function viewOf(row: JobRow): JobView {
     percent: Math.floor(row.percent),
     created_at: row.created_at,
     ...(row.error !== null ? { error: row.error } : {}),
+    ...(partial && row.status === "processing" ? { partial } : {}),
   };
 }
 

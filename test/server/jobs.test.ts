@@ -170,6 +170,13 @@ test("cancel: a processing job stops within a segment, its stream ends with canc
   const events = fetch(`${url}/v1/jobs/${job_id}/events`).then((r) => r.text());
   await waitStatus(url, job_id, ["processing"]);
   while (slow.calls < 2) await Bun.sleep(10);
+  // while processing, `partial` is the text so far
+  let partial: unknown;
+  for (let i = 0; i < 200 && partial === undefined; i++) {
+    partial = ((await (await fetch(`${url}/v1/jobs/${job_id}`)).json()) as { partial?: string }).partial;
+    if (partial === undefined) await Bun.sleep(20);
+  }
+  expect(partial).toStartWith("привет мир");
   expect((await fetch(`${url}/v1/jobs/${queued.job_id}`, { method: "DELETE" })).status).toBe(204);
   expect(((await (await fetch(`${url}/v1/jobs/${queued.job_id}`)).json()) as { status: string }).status).toBe("cancelled");
   const del = await fetch(`${url}/v1/jobs/${job_id}`, { method: "DELETE" });
