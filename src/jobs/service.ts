@@ -104,6 +104,8 @@ export class JobsService {
     const swept = layout.sweep(db.ids());
     if (swept > 0) opts.log.info("jobs: removed files a crash left behind", { files: swept });
     svc.sweepExpired();
+    const l = opts.limits();
+    opts.log.info("jobs enabled", { dir: opts.dir, batch_pool_size: svc.share.size, jobs_max: l.jobsMax, jobs_max_bytes: l.jobsMaxBytes, jobs_ttl_secs: l.jobsTtlSecs });
     for (const row of db.pending()) svc.queue.push(row.id);
     if (svc.queue.length > 0) opts.log.info("jobs: resuming", { jobs: svc.queue.length });
     const every = opts.sweepEveryMs ?? Math.max(1000, Math.min(60_000, (opts.limits().jobsTtlSecs || 60) * 1000));
