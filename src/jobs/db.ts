@@ -191,6 +191,11 @@ export class JobsDb {
     this.db.query("UPDATE jobs SET status = 'processing', attempts = attempts + 1, updated_at = ? WHERE id = ? AND status IN ('queued', 'processing')").run(now, id);
   }
 
+  /** a graceful stop (drain) is not an attempt: only runs cut short by a crash count */
+  unstart(id: string): void {
+    this.db.query("UPDATE jobs SET attempts = MAX(0, attempts - 1) WHERE id = ? AND status = 'processing'").run(id);
+  }
+
   /** one finished segment and the progress it brings, in one transaction */
   commitSegment(id: string, key: string, words: string, progress: { processed_seconds: number; percent: number }, now: number): void {
     this.db.transaction(() => {

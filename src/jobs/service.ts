@@ -68,6 +68,8 @@ export interface ListPage {
 }
 
 const MAX_LIST = 100;
+/** a job whose runs ended in this many crashes of the server is failed instead of run again */
+export const MAX_CRASHED_RUNS = 3;
 const MAX_EVENT_SUBSCRIBERS = 32;
 
 export class JobsService {
@@ -301,6 +303,12 @@ export class JobsService {
   }
 
   private start(row: JobRow, decoder: SegmentDecoder): void {
+    if (row.status === "processing" && row.attempts >= MAX_CRASHED_RUNS) {
+      const message = `Transcription failed: the server stopped without a shutdown during each of the last ${row.attempts} runs of this job`;
+      this.opts.log.error("job failed: it was running at every one of the last crashes", { job_id: row.id, attempts: row.attempts });
+      if (this.db.fail(row.id, "internal", message, this.now())) removeQuiet(this.layout.audio(row.id));
+      return;
+    }
     const controller = new AbortController();
     const words: Word[] = [];
     this.db.start(row.id, this.now());
@@ -353,7 +361,10 @@ export class JobsService {
     if (row?.status === "cancelled") {
       removeQuiet(this.layout.audio(id));
       removeQuiet(this.layout.result(id));
-    } else this.opts.log.info("job checkpointed: resumes at the next start", { job_id: id, processed_seconds: row?.processed_seconds });
+    } else {
+      this.db.unstart(id);
+      this.opts.log.info("job checkpointed: resumes at the next start", { job_id: id, processed_seconds: row?.processed_seconds });
+    }
   }
 
   // ---- expiry ---------------------------------------------------------------------

@@ -129,6 +129,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const port = server.port ?? config.port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
+  // jobs left from the last run resume once a model is there (now, or at setTranscriber)
+  jobs?.kick();
 
   let drainPromise: Promise<DrainResult> | null = null;
   let stopped = false;

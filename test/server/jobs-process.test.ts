@@ -104,12 +104,12 @@ async function firstProgress(url: string, id: string): Promise<void> {
   }
 }
 
-function dbState(dir: string, id: string): { status: string; segments: number } {
+function dbState(dir: string, id: string): { status: string; segments: number; attempts: number } {
   const db = new Database(join(dir, "jobs.db"));
   try {
-    const row = db.query<{ status: string }, [string]>("SELECT status FROM jobs WHERE id = ?").get(id)!;
+    const row = db.query<{ status: string; attempts: number }, [string]>("SELECT status, attempts FROM jobs WHERE id = ?").get(id)!;
     const n = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM segments WHERE job_id = ?").get(id)!.n;
-    return { status: row.status, segments: n };
+    return { status: row.status, segments: n, attempts: row.attempts };
   } finally {
     db.close();
   }
@@ -147,6 +147,8 @@ test.each([
   const mid = dbState(dir, job_id);
   expect(mid.status).toBe("processing");
   expect(mid.segments).toBeGreaterThan(0);
+  // only a run cut short by a crash counts towards giving up on a job (MAX_CRASHED_RUNS)
+  expect(mid.attempts).toBe(signal === "SIGKILL" ? 1 : 0);
 
   const b = await ready(dir);
   await waitDone(b.url, job_id);

@@ -354,3 +354,18 @@ test("Idempotency-Key: concurrent submissions with one key make one job", async 
   expect(ids.size).toBe(1);
   expect(((await (await fetch(`${url}/v1/jobs`)).json()) as { jobs: unknown[] }).jobs.length).toBe(1);
 });
+
+test("a job that was running at each of the last 3 crashes is failed, not run a fourth time", async () => {
+  const first = await start([], { transcriber: null });
+  const { job_id } = (await (await submit(first.url)).json()) as { job_id: string };
+  await first.server.stop();
+  const { Database } = await import("bun:sqlite");
+  const db = new Database(join(first.dir, "jobs.db"));
+  db.query("UPDATE jobs SET status = 'processing', attempts = 3 WHERE id = ?").run(job_id);
+  db.close();
+  const again = await start([], { dir: first.dir });
+  const j = await waitStatus(again.url, job_id, ["failed", "done"]);
+  expect(j.status).toBe("failed");
+  expect(String(j.error)).toContain("3 runs");
+  expect(existsSync(join(first.dir, "audio", job_id))).toBe(false);
+});
