@@ -135,12 +135,16 @@ export class JobsService {
     return new GigasttError("queue_full", `Job queue is full (${why})`, { details: { retry_after_ms: ms } });
   }
 
+  /** uploads being received now: they count against jobs_max and jobs_max_bytes already */
+  private readonly receiving = { jobs: 0, bytes: 0 };
+
   private checkRoom(incoming: number): void {
     const l = this.opts.limits();
     this.sweepExpired();
     const u = this.db.usage();
-    if (u.jobs >= l.jobsMax) throw this.queueFull(`${u.jobs} of jobs_max ${l.jobsMax} jobs kept`);
-    if (u.waitingBytes + incoming > l.jobsMaxBytes) throw this.queueFull(`jobs_max_bytes ${l.jobsMaxBytes} of audio waiting`);
+    const jobs = u.jobs + this.receiving.jobs;
+    if (jobs >= l.jobsMax) throw this.queueFull(`${jobs} of jobs_max ${l.jobsMax} jobs kept or arriving`);
+    if (u.waitingBytes + this.receiving.bytes + incoming > l.jobsMaxBytes) throw this.queueFull(`jobs_max_bytes ${l.jobsMaxBytes} of audio waiting`);
   }
 
   /** Stores the upload and its row; resolves once both are durable. `reused`: the Idempotency-Key named an existing job. */
@@ -151,27 +155,42 @@ export class JobsService {
     if (!prior) this.checkRoom(s.declaredBytes ?? 0);
     const id = newJobId();
     const tmp = this.layout.tmp(`${id}.upload`);
-    const budget = this.opts.limits().jobsMaxBytes - this.db.usage().waitingBytes;
+    // room for this upload is held (jobs_max, jobs_max_bytes) from its first byte until its row is
+    // committed, or given back the moment the upload fails, so concurrent uploads cannot overrun it
+    const held = { jobs: 1, bytes: 0 };
+    this.receiving.jobs++;
+    const release = () => {
+      this.receiving.jobs -= held.jobs;
+      this.receiving.bytes -= held.bytes;
+      held.jobs = 0;
+      held.bytes = 0;
+    };
     const self = this;
-    const received = await receiveToFile(
-      (async function* () {
-        let n = 0;
-        for await (const chunk of s.bytes) {
-          n += chunk.length;
-          if (n > budget) throw self.queueFull(`jobs_max_bytes ${self.opts.limits().jobsMaxBytes} of audio waiting`);
-          yield chunk;
-        }
-      })(),
-      tmp,
-      this.fs,
-    );
     try {
+      const received = await receiveToFile(
+        (async function* () {
+          let ok = false;
+          try {
+            for await (const chunk of s.bytes) {
+              held.bytes += chunk.length;
+              self.receiving.bytes += chunk.length;
+              if (self.db.usage().waitingBytes + self.receiving.bytes > self.opts.limits().jobsMaxBytes)
+                throw self.queueFull(`jobs_max_bytes ${self.opts.limits().jobsMaxBytes} of audio waiting`);
+              yield chunk;
+            }
+            ok = true;
+          } finally {
+            if (!ok) release();
+          }
+        })(),
+        tmp,
+        this.fs,
+      );
       const again = s.idempotencyKey !== null ? this.db.byIdempotencyKey(s.idempotencyKey) : null;
       if (again) {
         if (again.sha256 !== received.sha256 || again.bytes !== received.bytes) throw new GigasttError("idempotency_conflict");
         return { view: viewOf(again), reused: true };
       }
-      this.checkRoom(received.bytes);
       publish(tmp, this.layout.audio(id), this.layout.audioDir);
       try {
         this.db.insert({
@@ -194,10 +213,11 @@ export class JobsService {
         }
         throw e;
       }
+      this.opts.log.info("job queued", { job_id: id, bytes: received.bytes });
     } finally {
+      release();
       removeQuiet(tmp);
     }
-    this.opts.log.info("job queued", { job_id: id, bytes: received.bytes });
     const view = viewOf(this.db.get(id)!);
     this.queue.push(id);
     this.kick();

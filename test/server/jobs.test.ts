@@ -369,3 +369,43 @@ test("a job that was running at each of the last 3 crashes is failed, not run a 
   expect(String(j.error)).toContain("3 runs");
   expect(existsSync(join(first.dir, "audio", job_id))).toBe(false);
 });
+
+test("uploads still arriving count against jobs_max and jobs_max_bytes (concurrent uploads cannot overrun the budget)", async () => {
+  const gate = () => {
+    let open!: () => void;
+    const opened = new Promise<void>((r) => (open = r));
+    const half = Math.floor(WAV.length / 2);
+    const body = new ReadableStream<Uint8Array>({
+      async start(c) {
+        c.enqueue(WAV.subarray(0, half));
+        await opened;
+        c.enqueue(WAV.subarray(half));
+        c.close();
+      },
+    });
+    return { body, open };
+  };
+  const post = (url: string, body: ReadableStream<Uint8Array>) => fetch(`${url}/v1/jobs`, { method: "POST", body, duplex: "half" } as RequestInit);
+  const bytes = await start(["--jobs-max-bytes", String(Math.floor(WAV.length * 1.5))], { transcriber: null });
+  const [a, b] = [gate(), gate()];
+  const pa = post(bytes.url, a.body);
+  const pb = post(bytes.url, b.body);
+  await Bun.sleep(200);
+  a.open();
+  b.open();
+  const statuses = (await Promise.all([pa, pb])).map((r) => r.status).sort();
+  expect(statuses).toEqual([202, 429]);
+  expect(readdirSync(join(bytes.dir, "audio")).length).toBe(1);
+  expect(readdirSync(join(bytes.dir, "tmp"))).toEqual([]);
+
+  const count = await start(["--jobs-max", "1"], { transcriber: null });
+  const [c, d] = [gate(), gate()];
+  const pc = post(count.url, c.body);
+  await Bun.sleep(100);
+  const pd = post(count.url, d.body);
+  const second = await pd;
+  expect(second.status).toBe(429);
+  c.open();
+  d.open();
+  expect((await pc).status).toBe(202);
+});
