@@ -17,6 +17,7 @@ import type { TranscriptResult, Word } from "../types.ts";
 import type { SegmentDecoder } from "../server/streaming/utterances.ts";
 import { DB_FILE, isSqliteFull, JobsDb } from "./db.ts";
 import { JobsLayout, type JobsFs, NODE_FS, publish, receiveToFile, removeQuiet } from "./files.ts";
+import { JobEvents } from "./events.ts";
 import { isJobId, newJobId } from "./ids.ts";
 import { runJob } from "./runner.ts";
 import { WorkerShare } from "./share.ts";
@@ -70,7 +71,6 @@ export interface ListPage {
 const MAX_LIST = 100;
 /** a job whose runs ended in this many crashes of the server is failed instead of run again */
 export const MAX_CRASHED_RUNS = 3;
-const MAX_EVENT_SUBSCRIBERS = 32;
 
 export class JobsService {
   readonly dir: string;
@@ -82,7 +82,7 @@ export class JobsService {
   private readonly now: () => number;
   private readonly queue: string[] = [];
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; words: Word[] }>();
-  private readonly subscribers = new Map<string, Set<(e: JobEvent) => void>>();
+  private readonly events: JobEvents;
   private stopping = false;
   private closed = false;
   private sweeper: ReturnType<typeof setInterval> | undefined;
@@ -95,6 +95,7 @@ export class JobsService {
     this.fs = opts.fs ?? NODE_FS;
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.share = new WorkerShare(opts.batchPoolSize);
+    this.events = new JobEvents((id, err) => opts.log.warn("job event subscriber failed", { job_id: id, error: String(err) }));
   }
 
   /** Opens and locks the jobs dir; throws jobs_dir_locked / jobs_store_corrupt / disk_full. */
@@ -281,30 +282,11 @@ export class JobsService {
 
   /** `cb` gets every later event of the job; the returned function unsubscribes */
   subscribe(id: string, cb: (e: JobEvent) => void): () => void {
-    let set = this.subscribers.get(id);
-    if (!set) this.subscribers.set(id, (set = new Set()));
-    if (set.size >= MAX_EVENT_SUBSCRIBERS) {
-      const oldest = set.values().next().value;
-      if (oldest) set.delete(oldest);
-    }
-    set.add(cb);
-    return () => {
-      set.delete(cb);
-      if (set.size === 0 && this.subscribers.get(id) === set) this.subscribers.delete(id);
-    };
+    return this.events.subscribe(id, cb);
   }
 
   private emit(id: string, e: JobEvent): void {
-    const set = this.subscribers.get(id);
-    if (!set) return;
-    for (const cb of [...set]) {
-      try {
-        cb(e);
-      } catch (err) {
-        this.opts.log.warn("job event subscriber failed", { job_id: id, error: String(err) });
-      }
-    }
-    if (e.type !== "progress") this.subscribers.delete(id);
+    this.events.emit(id, e);
   }
 
   // ---- running ----------------------------------------------------------------------
