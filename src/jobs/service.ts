@@ -330,6 +330,7 @@ export class JobsService {
           maxAudioSecs: this.opts.limits().maxAudioSecs,
           now: this.now,
           onFinal: (w) => void words.push(...w),
+          onWarnings: (w) => this.opts.log.warn("damaged audio: the valid part is transcribed", { job_id: row.id, warnings: w }),
           onProgress: (processed, percent) => this.emit(row.id, { type: "progress", percent: Math.floor(percent), processed_seconds: Math.round(processed * 1000) / 1000 }),
           ...(this.opts.onInference ? { onInference: this.opts.onInference } : {}),
         });

@@ -15,6 +15,8 @@ export function isTerminal(s: JobStatus): boolean {
 export interface JobParams {
   /** json | text | srt | vtt: the default of `/result` */
   readonly format: string;
+  /** `?channels=split`: each source channel transcribed on its own (as on /v1/transcribe) */
+  readonly channels?: "mix" | "split";
 }
 
 /** One row of the `jobs` table. */

@@ -4,7 +4,7 @@
  * idempotency; queue full; TTL expiry; disk full; the lock; disabled.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobsFs } from "../../src/jobs/files.ts";
@@ -408,4 +408,44 @@ test("uploads still arriving count against jobs_max and jobs_max_bytes (concurre
   c.open();
   d.open();
   expect((await pc).status).toBe(202);
+});
+
+describe("any input /v1/transcribe accepts, with its options", () => {
+  const FORMATS = join(import.meta.dir, "../fixtures/formats");
+  let url = "";
+  beforeAll(async () => {
+    ({ url } = await start());
+  });
+
+  async function viaJob(body: Uint8Array, query = ""): Promise<Response> {
+    const res = await submit(url, body, {}, query);
+    expect(res.status).toBe(202);
+    const { job_id } = (await res.json()) as { job_id: string };
+    await waitStatus(url, job_id, ["done", "failed"]);
+    return fetch(`${url}/v1/jobs/${job_id}/result`);
+  }
+
+  test.each(["mp3-128k-mono.mp3", "opus-32k.ogg", "aac-96k.m4a", "flac-16.flac"])("%s: the job's result equals /v1/transcribe's", async (name) => {
+    const body = new Uint8Array(readFileSync(join(FORMATS, name)));
+    const direct = await (await fetch(`${url}/v1/transcribe`, { method: "POST", body })).text();
+    expect(await (await viaJob(body)).text()).toBe(direct);
+  });
+
+  test("?channels=split: each channel on its own, as on /v1/transcribe", async () => {
+    const body = new Uint8Array(readFileSync(join(FORMATS, "stereo-split.flac")));
+    const direct = await (await fetch(`${url}/v1/transcribe?channels=split`, { method: "POST", body })).text();
+    const job = await (await viaJob(body, "?channels=split")).text();
+    expect(job).toBe(direct);
+    expect(JSON.parse(job).words.some((w: { channel?: number }) => w.channel === 1)).toBe(true);
+    expect((await submit(url, body, {}, "?channels=both")).status).toBe(400);
+  });
+
+  test("a damaged file: the valid part and the same `warnings` as /v1/transcribe", async () => {
+    const body = new Uint8Array(readFileSync(join(FORMATS, "opus-32k.ogg")));
+    body.fill(0x55, 6000, 6400);
+    const direct = await (await fetch(`${url}/v1/transcribe`, { method: "POST", body })).text();
+    const job = await (await viaJob(body)).text();
+    expect(job).toBe(direct);
+    expect(JSON.parse(job).warnings.length).toBeGreaterThan(0);
+  });
 });

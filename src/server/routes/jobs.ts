@@ -13,6 +13,7 @@
  */
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
+import { parseChannels } from "../../format/channels.ts";
 import { formatResult } from "../../format/index.ts";
 import type { JobsService } from "../../jobs/service.ts";
 import { type JobEvent, isJobStatus, isTerminal } from "../../jobs/types.ts";
@@ -65,6 +66,7 @@ function json(body: unknown, status = 200): Response {
 async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Response> {
   const jobs = jobsOf(deps);
   const queryFormat = parseFormat(query.format, query.response_format);
+  const channels = parseChannels(query.channels, "channels");
   const config = deps.config;
   checkContentLength(request.headers, config.bodyLimitBytes);
   const key = idempotencyKey(request.headers);
@@ -79,6 +81,7 @@ async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Respon
     // a form's format field counts when the query names none (as on /v1/transcribe)
     params: () => ({
       format: upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat,
+      ...(channels === "split" ? { channels } : {}),
     }),
   });
   rc.log.info(reused ? "job submission repeated (Idempotency-Key)" : "job submitted", { job_id: view.job_id });
