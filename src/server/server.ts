@@ -19,6 +19,7 @@ import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createPlatform } from "./platform.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { type JobsOptions, JobsService } from "../jobs/service.ts";
 
 /** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
 const BUN_BODY_CAP = 2 ** 40;
@@ -27,6 +28,8 @@ export interface StartOptions {
   transcriber?: TranscriberLike | null;
   log?: ConsolaInstance;
   routes?: readonly RouteFactory[];
+  /** seams of the jobs store (tests: a full disk, a moving clock) */
+  jobs?: Partial<Pick<JobsOptions, "fs" | "now" | "sweepEveryMs">>;
 }
 
 export interface DrainResult {
@@ -65,11 +68,31 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     timeoutSecs: () => current.poolCheckoutTimeoutSecs,
     onCheckout: (s, outcome) => metrics?.checkout(s, outcome),
   });
-  metrics = createMetrics({ enabled: config.metrics, pool: () => admission });
+  metrics = createMetrics({
+    enabled: config.metrics,
+    pool: () => admission,
+    jobs: () => (jobs ? { counts: jobs.counts(), workersInUse: jobs.share.inUse, workersSize: jobs.share.size } : null),
+  });
+
+  // the jobs dir is opened (and locked) before anything listens: a locked or corrupted store stops the start
+  const jobs = config.enableJobs
+    ? JobsService.open({
+        dir: config.jobsDir,
+        batchPoolSize: config.batchPoolSize,
+        limits: () => current,
+        decoder: () => transcriber,
+        log,
+        track: (p) => lifecycle.track(p),
+        onInference: (s, a) => metrics?.inference(s, a),
+        ...opts.jobs,
+      })
+    : null;
+  if (jobs) lifecycle.onDrain(() => void jobs.stop());
 
   let server: Server<unknown> | null = null;
   let routes = new Map<string, Set<string>>();
   const deps: ServerDeps = {
+    jobs,
     get config() {
       return current;
     },
@@ -98,6 +121,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   } catch (e) {
     limiter?.close();
     admission.close();
+    await jobs?.close();
     throw e;
   }
   server = app.server as Server<unknown> | null;
@@ -105,6 +129,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const port = server.port ?? config.port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
+  // jobs left from the last run resume once a model is there (now, or at setTranscriber)
+  jobs?.kick();
 
   let drainPromise: Promise<DrainResult> | null = null;
   let stopped = false;
@@ -134,6 +160,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       if (!clean) log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending, requests: server?.pendingRequests ?? 0 });
       await closeListener(true);
       limiter?.close();
+      await jobs?.close();
       const seconds = (performance.now() - started) / 1000;
       log.info("drained", { clean, seconds: Math.round(seconds * 1000) / 1000 });
       return { clean, seconds };
@@ -149,6 +176,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     routes,
     setTranscriber(t) {
       transcriber = t;
+      jobs?.kick();
     },
     reload(next) {
       const diff = limitsDiff(current, next);
@@ -172,6 +200,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       admission.close();
       limiter?.close();
       await closeListener(true);
+      await jobs?.close();
     },
   };
 }
