@@ -80,6 +80,11 @@ export interface TranscriberOptions {
    * still refer to the original audio. Off: the encoder sees every sample (like-for-like benchmarks).
    */
   readonly compactPauses?: boolean;
+  /**
+   * The main Workers prepack their weights (default false): faster finals, but each Worker then holds a
+   * private copy of the encoder instead of sharing the mapped file's pages (BENCHMARKS.md: session layouts).
+   */
+  readonly prepack?: boolean;
 }
 
 export interface TranscriberInfo {
@@ -154,7 +159,7 @@ export class Transcriber {
       : null;
     let pool: Pool;
     try {
-      pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses } });
+      pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) } });
     } catch (e) {
       const p = await partialStart;
       if (p && "pool" in p) await p.pool.close();
