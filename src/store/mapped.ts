@@ -14,8 +14,8 @@
  * that points at a data file it does not match). Synchronous and heavy (the source is parsed):
  * `serve` runs it in the quantize Worker (../quantize/worker.ts).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { onnx } from "onnx-proto";
 import { GigasttError } from "../errors.ts";
@@ -83,6 +83,32 @@ export function mappedState(source: string): MappedState {
   return { kind: "fresh", paths };
 }
 
+/** A staging file older than this is a crashed writer's, not a concurrent one's. */
+export const STALE_PARTIAL_MS = 3_600_000;
+
+/** Removes staging files of `paths` that a crashed writer left (older than STALE_PARTIAL_MS). */
+export function removeStalePartials(paths: MappedPaths, nowMs: number = Date.now()): string[] {
+  const dir = dirname(paths.graph);
+  const prefixes = [`${basename(paths.graph)}.`, `${basename(paths.data)}.`];
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    if (!n.endsWith(".partial") || !prefixes.some((p) => n.startsWith(p)) || !/\.\d+-[0-9a-f]+\.partial$/.test(n)) continue;
+    const p = join(dir, n);
+    try {
+      if (nowMs - statSync(p).mtimeMs < STALE_PARTIAL_MS) continue;
+      unlinkSync(p);
+      removed.push(n);
+    } catch {}
+  }
+  return removed;
+}
+
 export interface MappedWriteResult {
   readonly paths: MappedPaths;
   /** lock entries of the two derived files, by file name */
@@ -122,7 +148,9 @@ export function writeMappedLayout(source: string, now: () => number = () => perf
     throw fail(source, `not an ONNX model (${(e as Error).message})`, e);
   }
   if (!model.graph) throw fail(source, "no graph");
-  const tag = `${process.pid}.partial`;
+  removeStalePartials(paths);
+  // unique per writer: replicas sharing a model volume can have the same pid (pid namespaces)
+  const tag = `${process.pid}-${randomBytes(4).toString("hex")}.partial`;
   const dataTmp = `${paths.data}.${tag}`;
   const graphTmp = `${paths.graph}.${tag}`;
   const dataName = basename(paths.data);

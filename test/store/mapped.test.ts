@@ -13,7 +13,7 @@ import { INT8_FILE_NAMES, MODEL_FILE_NAMES, selectModelFiles } from "../../src/m
 import { createSession, tensorF32, tensorI64 } from "../../src/runtime/ort.ts";
 import type { Catalog } from "../../src/store/catalog.ts";
 import { readLock, writeLock } from "../../src/store/lockfile.ts";
-import { ALIGN, INLINE_BELOW, mappedPaths, mappedState, writeMappedLayout } from "../../src/store/mapped.ts";
+import { ALIGN, INLINE_BELOW, mappedPaths, mappedState, removeStalePartials, STALE_PARTIAL_MS, writeMappedLayout } from "../../src/store/mapped.ts";
 import { type MappedLog, useMappedLayout } from "../../src/store/mapped-model.ts";
 import { verifyModel } from "../../src/store/verify.ts";
 import { makeToneModelDir, phraseToAudio } from "../helpers/tone.ts";
@@ -90,6 +90,23 @@ describe("writeMappedLayout", () => {
     expect(mappedState(src).kind).toBe("fresh");
     writeFileSync(r.paths.data, readFileSync(r.paths.data).subarray(1));
     expect(mappedState(src)).toMatchObject({ kind: "stale" });
+  });
+
+  test("a crashed writer's staging files are removed by the next derivation; a concurrent writer's are kept", () => {
+    const dir = toneDir();
+    const src = join(dir, MODEL_FILE_NAMES.joint);
+    const p = mappedPaths(src);
+    const old = `${p.data}.77-deadbeef.partial`;
+    const live = `${p.graph}.78-cafe0001.partial`;
+    writeFileSync(old, "x");
+    writeFileSync(live, "y");
+    const past = new Date(Date.now() - STALE_PARTIAL_MS - 60_000);
+    utimesSync(old, past, past);
+    writeMappedLayout(src);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(removeStalePartials(p, Date.now() + STALE_PARTIAL_MS + 60_000)).toEqual(["v3_e2e_rnnt_joint.mapped.onnx.78-cafe0001.partial"]);
+    expect(mappedState(src).kind).toBe("fresh");
   });
 
   test("a file that is not ONNX is refused with model_invalid, leaving nothing behind", () => {
