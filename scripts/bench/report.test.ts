@@ -71,6 +71,6 @@ describe("memory and startup targets", () => {
     expect(w4.met).toBe(false);
     expect(rows.find((t) => t.name.includes("/ready"))!.met).toBe(false);
     const md = renderReport(r);
-    expect(md).toContain("| fp32 × 4 + 1 int8 partial (default) | 1124 MB | 1900 MB (870 / 1030) | 150 MB | 3600 MB | 3700 MB | 2400 ms |");
+    expect(md).toContain("| fp32 × 4 + 1 int8 partial (default) | 150 MB | 3600 MB | 3700 MB | 1900 MB (870 / 1030) | 1124 MB | 2400 ms |");
   });
 });

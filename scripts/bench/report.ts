@@ -206,12 +206,13 @@ export function renderReport(r: J): string {
     L.push(
       "### Memory and startup (`gigastt serve` subprocess, warm page cache)",
       "",
-      "| configuration | mapped files | PSS steady (file / anon) | RSS after load | RSS steady (after one inference per worker) | peak RSS | startup to /ready |",
+      // RSS columns first: deploy/ sizes requests and limits above them (test/deploy/files.test.ts)
+      "| configuration | RSS after load | RSS steady (after one inference per worker) | peak RSS | PSS steady (file / anon) | mapped files | startup to /ready |",
       "|---|---|---|---|---|---|---|",
     );
     for (const [k, v] of Object.entries(r.rss_mb as J)) {
       L.push(
-        `| ${rssLabel(k)} | ${fmt(v.mapped_mb, " MB")} | ${fmt(v.pss_mb, " MB")} (${fmt(v.pss_file_mb)} / ${fmt(v.pss_anon_mb)}) | ${fmt(v.after_load_mb, " MB")} | ${fmt(v.steady_mb, " MB")} | ${fmt(v.peak_mb, " MB")} | ${fmt(v.startup_ms, " ms")} |`,
+        `| ${rssLabel(k)} | ${fmt(v.after_load_mb, " MB")} | ${fmt(v.steady_mb, " MB")} | ${fmt(v.peak_mb, " MB")} | ${fmt(v.pss_mb, " MB")} (${fmt(v.pss_file_mb)} / ${fmt(v.pss_anon_mb)}) | ${fmt(v.mapped_mb, " MB")} | ${fmt(v.startup_ms, " ms")} |`,
       );
     }
     L.push(
