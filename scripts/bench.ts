@@ -270,6 +270,8 @@ await floor.release();
   result.quantize = q;
 }
 await t1.close();
+// nothing of this process may map the model when the serve subprocesses' PSS is read (a shared page counts 1/n)
+await tc.close();
 
 
 // ---------------------------------------------------------------- server (in this process)
