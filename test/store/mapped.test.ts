@@ -205,3 +205,41 @@ describe("useMappedLayout", () => {
     }
   });
 });
+
+describe("serve", () => {
+  test("loads every graph, the int8 partial encoder included, from the mapped layout; the originals stay as they were", async () => {
+    const { EventEmitter } = await import("node:events");
+    const { runServe } = await import("../../src/cli/serve.ts");
+    const dir = toneDir();
+    const files = selectModelFiles(dir, "fp32");
+    const int8 = join(dir, INT8_FILE_NAMES.encoder[0]);
+    writeFileSync(int8, readFileSync(files.encoder));
+    const before = [files.encoder, files.decoder, files.joint, int8].map(sha);
+    const signals = new EventEmitter();
+    let seen: { encoder: string; decoder: string; joint: string; partial?: string } | undefined;
+    let loaded!: () => void;
+    const ready = new Promise<void>((r) => (loaded = r));
+    const run = runServe(["--port", "0", "--model-dir", dir, "--log-level", "silent", "--workers", "1"], {
+      isTTY: false,
+      signals: signals as unknown as Pick<NodeJS.Process, "on" | "off">,
+      obtainModel: async () => files,
+      partialEncoder: async () => int8,
+      loadTranscriber: async (f, workers, o) => {
+        seen = { encoder: f.encoder, decoder: f.decoder, joint: f.joint, ...(o?.partialEncoder ? { partial: o.partialEncoder } : {}) };
+        const t = await Transcriber.fromFiles(f, { workers, ...o });
+        loaded();
+        return t;
+      },
+    });
+    await ready;
+    signals.emit("SIGTERM", "SIGTERM");
+    expect(await run).toBe(0);
+    expect(seen).toEqual({
+      encoder: mappedPaths(files.encoder).graph,
+      decoder: mappedPaths(files.decoder).graph,
+      joint: mappedPaths(files.joint).graph,
+      partial: mappedPaths(int8).graph,
+    });
+    expect([files.encoder, files.decoder, files.joint, int8].map(sha)).toEqual(before);
+  });
+});
