@@ -52,11 +52,6 @@ export function mappedPaths(source: string): MappedPaths {
   return { graph, data: `${graph}.data` };
 }
 
-/** A file name that is a derived mapped graph or its data (never a source). */
-export function isMappedName(name: string): boolean {
-  return /\.mapped\.onnx(\.data)?$/i.test(name);
-}
-
 export type MappedState =
   | { readonly kind: "fresh"; readonly paths: MappedPaths }
   | { readonly kind: "missing"; readonly paths: MappedPaths }
