@@ -26,12 +26,14 @@ import { Segmenter } from "../src/segment/segmenter.ts";
 import { STREAM_SEGMENTER } from "../src/server/streaming/utterances.ts";
 import type { Word } from "../src/types.ts";
 import { runServe } from "../src/cli/serve.ts";
+import { mappedPaths, writeMappedLayout } from "../src/store/mapped.ts";
+import { useMappedLayout } from "../src/store/mapped-model.ts";
 import { speechLikeClip, toWav } from "./bench/clip.ts";
 import { renderReport, writeBenchmarksMd } from "./bench/report.ts";
 import { type DecodeRecord, restThroughput, type StreamTrialResult, streamTrial } from "./bench/server-load.ts";
 import { readManifest, writeStandIn } from "./bench/standin.ts";
 import { measureInt8, writeInt8Variants } from "./bench/int8.ts";
-import { cpuBusy, machineInfo, median, procMemory, round, timeIt } from "./bench/stats.ts";
+import { cpuBusy, machineInfo, median, procMemory, procPss, round, timeIt } from "./bench/stats.ts";
 import { latencyPlot } from "./bench/svg.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -45,6 +47,8 @@ const { values: args } = parseArgs({
     "no-server": { type: "boolean" },
     note: { type: "string" },
     "int8-server": { type: "boolean" },
+    /** also the server with prepacked final Workers (the session-layout comparison; always in a full run) */
+    layouts: { type: "boolean" },
   },
   strict: true,
 });
@@ -103,19 +107,53 @@ function pcmToFloat(b: Uint8Array): Float32Array {
 const REPS = QUICK ? 3 : 7;
 let ourText16 = "";
 // target 1 measures the pipeline's overhead over the encoder on the same input: pause compaction off
-const t1 = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1, compactPauses: false });
+// the files `serve` loads: every graph in the mapped layout (src/store/mapped.ts), derived once here
+const mapped = await useMappedLayout({ files: fp32Files, log: { info: log, warn: log }, derive: async (src) => writeMappedLayout(src) });
+const mappedFiles = mapped.files;
+/** PSS of this process (its Workers are threads of it) after `f`, minus before: what `f` added, MB */
+async function pssDelta<T>(f: () => Promise<T>): Promise<{ value: T; mb: number }> {
+  const before = procPss()?.pssMb ?? Number.NaN;
+  const value = await f();
+  return { value, mb: round((procPss()?.pssMb ?? Number.NaN) - before, 0) };
+}
+const pssAfterRun = async (t: Transcriber) => {
+  await t.transcribe(samples16);
+  return t;
+};
+// the server's session layout (mapped weights, no prepacking), one Worker, pause compaction off
+const l1 = await pssDelta(async () => pssAfterRun(await Transcriber.fromFiles(mappedFiles, { workers: 1, threadsPerWorker: 1, compactPauses: false })));
+const t1 = l1.value;
 // the default pipeline (long pauses shortened before the encoder), what users and the peer comparison get
-const tc = await Transcriber.load({ modelDir: MODEL_DIR, workers: 1, threadsPerWorker: 1 });
+const tc = await Transcriber.fromFiles(mappedFiles, { workers: 1, threadsPerWorker: 1 });
+// the same Worker with prepacked weights (a private copy: the other session layout)
+const lp = await pssDelta(async () => pssAfterRun(await Transcriber.fromFiles(mappedFiles, { workers: 1, threadsPerWorker: 1, compactPauses: false, prepack: true })));
+const tp = lp.value;
+// encoder floors, one thread: the embedded file without prepacking (every Worker before the mapped
+// layout), the mapped file without it (every Worker now), and prepacking on (onnxruntime's fastest)
 const floor = await createSession(fp32Files.encoder, { intraOpThreads: 1 });
-const floorRun = (f: { features: Float32Array; frames: number }) =>
-  floor.run({ audio_signal: tensorF32(f.features, [1, 64, f.frames]), length: tensorI64(BigInt64Array.of(BigInt(f.frames)), [1]) });
+const floorMapped = await createSession(mappedFiles.encoder, { intraOpThreads: 1 });
+const floorPacked = await createSession(fp32Files.encoder, { intraOpThreads: 1, prepack: true });
+const runOn = (s: typeof floor, f: { features: Float32Array; frames: number }) =>
+  s.run({ audio_signal: tensorF32(f.features, [1, 64, f.frames]), length: tensorI64(BigInt64Array.of(BigInt(f.frames)), [1]) });
+const floorRun = (f: { features: Float32Array; frames: number }) => runOn(floor, f);
 {
   await t1.transcribe(samples16);
   await tc.transcribe(samples16);
   await floorRun(feats16);
+  await tp.transcribe(samples16);
+  await runOn(floorMapped, feats16);
+  await runOn(floorPacked, feats16);
   const e2e: number[] = [];
   const fl: number[] = [];
   const comp: number[] = [];
+  const e2ePacked: number[] = [];
+  const flMapped: number[] = [];
+  const flPacked: number[] = [];
+  const timed = async (into: number[], f: () => Promise<unknown>) => {
+    const t = performance.now();
+    await f();
+    into.push(performance.now() - t);
+  };
   let words = 0;
   let compactWords = 0;
   for (let i = 0; i < REPS; i++) {
@@ -131,7 +169,23 @@ const floorRun = (f: { features: Float32Array; frames: number }) =>
     comp.push(performance.now() - t);
     compactWords = tcr.words.length;
     ourText16 = tcr.text;
+    // the other layouts, interleaved with the ones above (same load, same window)
+    await timed(e2ePacked, () => tp.transcribe(samples16));
+    await timed(flMapped, () => runOn(floorMapped, feats16));
+    await timed(flPacked, () => runOn(floorPacked, feats16));
   }
+  const best = Math.min(median(fl), median(flMapped), median(flPacked));
+  result.best_floor_ms = round(best, 0);
+  result.e2e_over_best_floor = round(median(e2e) / best, 3);
+  result.layouts = {
+    mapped: { e2e_ms: round(median(e2e), 0), floor_ms: round(median(flMapped), 0), worker_pss_mb: l1.mb, runs_ms: e2e.map((x) => round(x, 0)) },
+    prepacked: { e2e_ms: round(median(e2ePacked), 0), floor_ms: round(median(flPacked), 0), worker_pss_mb: lp.mb, runs_ms: e2ePacked.map((x) => round(x, 0)) },
+    embedded_unpacked: { floor_ms: round(median(fl), 0) },
+  };
+  log(`layouts: ${JSON.stringify(result.layouts)}; e2e ÷ best floor ${result.e2e_over_best_floor}`);
+  await tp.close();
+  await floorMapped.release();
+  await floorPacked.release();
   const e2eMs = median(e2e);
   const floorMs = median(fl);
   const compMs = median(comp);
@@ -216,6 +270,8 @@ await floor.release();
   result.quantize = q;
 }
 await t1.close();
+// nothing of this process may map the model when the serve subprocesses' PSS is read (a shared page counts 1/n)
+await tc.close();
 
 
 // ---------------------------------------------------------------- server (in this process)
@@ -263,8 +319,8 @@ const int8Dir = join(BENCH_DIR, "variants", "int8");
 }
 
 /** `gigastt serve` in this process: REST throughput + loop lag, then stream trials until one fails. */
-async function serverPhase(precision: "fp32" | "int8", partialPrecision: "fp32" | "int8" = "int8"): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { precision, partial_precision: precision === "int8" ? "int8" : partialPrecision };
+async function serverPhase(precision: "fp32" | "int8", partialPrecision: "fp32" | "int8" = "int8", prepack = false): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { precision, partial_precision: precision === "int8" ? "int8" : partialPrecision, ...(prepack ? { prepack } : {}) };
   const result = out;
   const port = await freePort();
   const decodes: DecodeRecord[] = [];
@@ -276,7 +332,7 @@ async function serverPhase(precision: "fp32" | "int8", partialPrecision: "fp32" 
       signals: signals as unknown as Pick<NodeJS.Process, "on" | "off">,
       isTTY: false,
       loadTranscriber: async (files, w, o) => {
-        const t = await Transcriber.fromFiles(files, { workers: w, ...o });
+        const t = await Transcriber.fromFiles(files, { workers: w, ...o, ...(prepack ? { prepack } : {}) });
         out.partial_encoder = t.info.partialEncoder ? basename(t.info.partialEncoder) : null;
         return {
           info: t.info,
@@ -337,48 +393,86 @@ if (!args["no-server"]) {
   if (!QUICK || args["int8-server"]) {
     // everything fp32 (`--partial-precision fp32`), and everything int8 (`--precision int8`)
     result.server_fp32_partials = await serverPhase("fp32", "fp32");
+  }
+  if (!QUICK || args.layouts) {
+    // the hybrid layout: prepacked fp32 finals (private weights), mapped int8 partials
+    result.server_prepacked = await serverPhase("fp32", "int8", true);
+  }
+  if (!QUICK || args["int8-server"]) {
     result.server_int8 = await serverPhase("int8");
   }
 }
 
 // ---------------------------------------------------------------- memory and startup (`gigastt serve` subprocesses)
+/** bytes of the mapped files a configuration's Workers load (graph + data of each source that has a pair) */
+function mappedBytes(dir: string, names: readonly string[]): number {
+  let n = 0;
+  for (const name of names) {
+    const p = mappedPaths(join(dir, name));
+    for (const f of [p.graph, p.data]) if (existsSync(f)) n += Bun.file(f).size;
+  }
+  return n;
+}
 if (!args["no-server"]) {
   const rss: Record<string, unknown> = {};
   const wav5 = toWav(speechLikeClip(5, 55).samples);
   // fp32: the default (fp32 + the int8 partial encoder); fp32-only: `--partial-precision fp32`
   const configs = QUICK ? (["fp32", "int8"] as const) : (["fp32", "fp32-only", "int8"] as const);
-  for (const cfg of configs) {
+  const startServe = async (cfg: (typeof configs)[number], workers: number) => {
     const precision = cfg === "int8" ? "int8" : "fp32";
-    for (const workers of [1, machine.cores]) {
-      const port = await freePort();
-      const t0 = performance.now();
-      const argv = ["serve", "--port", String(port), "--model-dir", precision === "int8" ? int8Dir : MODEL_DIR, "--offline", "--workers", String(workers), "--precision", precision, "--log-level", "error"];
-      if (cfg === "fp32-only") argv.push("--partial-precision", "fp32");
-      const child = spawn(process.execPath, [join(ROOT, "src/main.ts"), ...argv], {
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      child.stderr!.on("data", (d) => (stderr += String(d)));
-      let exited = false;
-      child.once("exit", () => (exited = true));
-      const ready = await waitReady(port, 180_000, () => !exited);
-      const startupMs = performance.now() - t0;
-      const afterLoad = procMemory(child.pid!);
-      let entry: Record<string, unknown>;
-      if (!ready) entry = { error: `not ready: ${stderr.slice(-300)}` };
-      else {
-        for (let i = 0; i < workers; i++) await (await fetch(`http://127.0.0.1:${port}/v1/transcribe`, { method: "POST", body: wav5 })).arrayBuffer();
-        await Bun.sleep(500);
-        const m = procMemory(child.pid!);
-        entry = { steady_mb: round(m?.rssMb ?? Number.NaN, 0), after_load_mb: round(afterLoad?.rssMb ?? Number.NaN, 0), peak_mb: round(m?.peakMb ?? Number.NaN, 0), startup_ms: round(startupMs, 0) };
-      }
+    const port = await freePort();
+    const t0 = performance.now();
+    const argv = ["serve", "--port", String(port), "--model-dir", precision === "int8" ? int8Dir : MODEL_DIR, "--offline", "--workers", String(workers), "--precision", precision, "--log-level", "error"];
+    if (cfg === "fp32-only") argv.push("--partial-precision", "fp32");
+    const child = spawn(process.execPath, [join(ROOT, "src/main.ts"), ...argv], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += String(d)));
+    let exited = false;
+    child.once("exit", () => (exited = true));
+    const ready = await waitReady(port, 180_000, () => !exited);
+    const startupMs = performance.now() - t0;
+    const stop = async () => {
       if (!exited) {
         child.kill("SIGTERM");
         await new Promise((r) => child.once("exit", r));
       }
+    };
+    return { child, port, ready, startupMs, stop, stderr: () => stderr };
+  };
+  for (const cfg of configs) {
+    // a first start writes the mapped layout (once per folder) and warms the page cache: not measured
+    const warm = await startServe(cfg, 1);
+    await warm.stop();
+    const names =
+      cfg === "int8"
+        ? ["v3_e2e_rnnt_encoder.int8.onnx", "v3_e2e_rnnt_decoder.int8.onnx", "v3_e2e_rnnt_joint.int8.onnx"]
+        : ["v3_e2e_rnnt_encoder.onnx", "v3_e2e_rnnt_decoder.onnx", "v3_e2e_rnnt_joint.onnx", ...(cfg === "fp32" ? ["v3_e2e_rnnt_encoder.int8.onnx"] : [])];
+    const mappedMb = round(mappedBytes(cfg === "int8" ? int8Dir : MODEL_DIR, names) / 1e6, 0);
+    for (const workers of [1, 2, 4]) {
+      const s = await startServe(cfg, workers);
+      const afterLoad = procMemory(s.child.pid!);
+      let entry: Record<string, unknown>;
+      if (!s.ready) entry = { error: `not ready: ${s.stderr().slice(-300)}` };
+      else {
+        await Promise.all(Array.from({ length: workers }, async () => (await fetch(`http://127.0.0.1:${s.port}/v1/transcribe`, { method: "POST", body: wav5 })).arrayBuffer()));
+        await Bun.sleep(500);
+        const m = procMemory(s.child.pid!);
+        const p = procPss(s.child.pid!);
+        entry = {
+          steady_mb: round(m?.rssMb ?? Number.NaN, 0),
+          after_load_mb: round(afterLoad?.rssMb ?? Number.NaN, 0),
+          peak_mb: round(m?.peakMb ?? Number.NaN, 0),
+          pss_mb: round(p?.pssMb ?? Number.NaN, 0),
+          pss_file_mb: round(p?.pssFileMb ?? Number.NaN, 0),
+          pss_anon_mb: round(p?.pssAnonMb ?? Number.NaN, 0),
+          mapped_mb: mappedMb,
+          startup_ms: round(s.startupMs, 0),
+        };
+      }
+      await s.stop();
       rss[`${cfg}_w${workers}`] = entry;
       log(`serve ${cfg} × ${workers} workers: ${JSON.stringify(entry)}`);
-      if (cfg === "fp32" && workers === machine.cores) result.startup_ms = entry.startup_ms ?? null;
+      if (cfg === "fp32" && workers === 4) result.startup_ms = entry.startup_ms ?? null;
     }
   }
   result.rss_mb = rss;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCpuInt8Features } from "../../src/runtime/cpu.ts";
-import { beginMarker, endMarker, renderReport, writeBenchmarksMd } from "./report.ts";
+import { beginMarker, endMarker, renderReport, targets, writeBenchmarksMd } from "./report.ts";
 import { machineKind } from "./stats.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "gigastt-report-"));
@@ -49,5 +49,28 @@ describe("BENCHMARKS.md per machine kind", () => {
     expect(text).not.toContain("| 1400 ms |");
     expect(text).toContain("| 700 ms |");
     expect(text.split("<!-- bench:begin ").length - 1).toBe(2);
+  });
+});
+
+describe("memory and startup targets", () => {
+  test("PSS per Worker count against the mapped files + N × 100 MB + 300 MB, with RSS beside it", () => {
+    const r = {
+      ...run("x64 AVX2 without VNNI", "AVX2", 1400),
+      startup_ms: 2400,
+      rss_mb: {
+        fp32_w1: { pss_mb: 940, pss_file_mb: 870, pss_anon_mb: 70, mapped_mb: 1124, steady_mb: 990, after_load_mb: 120, peak_mb: 1000, startup_ms: 1200 },
+        fp32_w4: { pss_mb: 1900, pss_file_mb: 870, pss_anon_mb: 1030, mapped_mb: 1124, steady_mb: 3600, after_load_mb: 150, peak_mb: 3700, startup_ms: 2400 },
+      },
+    };
+    const rows = targets(r);
+    const w1 = rows.find((t) => t.name.includes("PSS fp32 × 1 "))!;
+    expect(w1.target).toBe("≤ 1124 + 1 × 100 + 300 = 1524 MB");
+    expect(w1.met).toBe(true);
+    const w4 = rows.find((t) => t.name.includes("PSS fp32 × 4 "))!;
+    expect(w4.target).toBe("≤ 1124 + 4 × 100 + 300 = 1824 MB");
+    expect(w4.met).toBe(false);
+    expect(rows.find((t) => t.name.includes("/ready"))!.met).toBe(false);
+    const md = renderReport(r);
+    expect(md).toContain("| fp32 × 4 + 1 int8 partial (default) | 150 MB | 3600 MB | 3700 MB | 1900 MB (870 / 1030) | 1124 MB | 2400 ms |");
   });
 });

@@ -25,33 +25,43 @@ export interface TargetRow {
 
 export function targets(r: J): TargetRow[] {
   const rtf = r.encoder_rtf_1thread as number | undefined;
-  const needStreams = rtf ? Math.ceil((0.35 * 2) / rtf) : null;
+  const needStreams = rtf ? Math.ceil((0.5 * 2) / rtf) : null;
   const rows: TargetRow[] = [
-    { name: "1. end-to-end ÷ encoder floor (16 s, 1 thread)", target: "≤ 1.10", value: fmt(r.e2e_over_floor), met: num(r.e2e_over_floor) ? r.e2e_over_floor <= 1.1 : null },
+    {
+      name: "1. end-to-end ÷ best encoder floor (16 s, 1 thread; the fastest session onnxruntime offers here)",
+      target: "≤ 1.10",
+      value: fmt(r.e2e_over_best_floor),
+      met: num(r.e2e_over_best_floor) ? r.e2e_over_best_floor <= 1.1 : null,
+    },
+    { name: "1. end-to-end ÷ floor of the same session layout (unpacked weights; not a target)", target: "—", value: fmt(r.e2e_over_floor), met: null },
     { name: "1. decoder + joint ÷ encoder", target: "≤ 5 %", value: num(r.decode_share) ? `${(100 * r.decode_share).toFixed(2)} %` : "—", met: num(r.decode_share) ? r.decode_share <= 0.05 : null },
     { name: "2. front end (1 thread, 60 s)", target: "≥ 1000× real time", value: fmt(r.frontend_x_realtime, "×"), met: num(r.frontend_x_realtime) ? r.frontend_x_realtime >= 1000 : null },
     { name: "3. event-loop lag p99, all workers busy", target: "≤ 20 ms", value: fmt(r.loop_lag_p99_ms, " ms"), met: num(r.loop_lag_p99_ms) ? r.loop_lag_p99_ms <= 20 : null },
     {
       name: "4. real-time WS streams sustained on 2 cores",
-      target: needStreams ? `≥ 0.35 × 2 ÷ r = ${needStreams} (r = ${rtf})` : "≥ 0.35 × 2 ÷ r",
+      target: needStreams ? `≥ 0.5 × 2 ÷ r = ${needStreams} (r = ${rtf})` : "≥ 0.5 × 2 ÷ r",
       value: fmt(r.sustained_streams),
       met: num(r.sustained_streams) && needStreams ? r.sustained_streams >= needStreams : null,
     },
     { name: "4. partial latency p95 at that load", target: "≤ 500 ms", value: fmt(r.partial_p95_ms, " ms"), met: num(r.partial_p95_ms) ? r.partial_p95_ms <= 500 : null },
     { name: "4. final latency p95 at that load", target: "≤ 1000 ms", value: fmt(r.final_p95_ms, " ms"), met: num(r.final_p95_ms) ? r.final_p95_ms <= 1000 : null },
+    {
+      name: "5. `serve --workers 4` to /ready, warm page cache",
+      target: "≤ 2000 ms",
+      value: fmt(r.startup_ms, " ms"),
+      met: num(r.startup_ms) ? r.startup_ms <= 2000 : null,
+    },
   ];
-  const modelMb = (r.meta?.model?.bytes ?? 0) / 1e6;
-  const int8EncMb = r.quantize?.int8_dynamic?.mb ?? 0;
-  const int8Mb = modelMb - (r.meta?.model?.files?.["v3_e2e_rnnt_encoder.onnx"] ?? 0) / 1e6 + int8EncMb;
   for (const [k, v] of Object.entries((r.rss_mb ?? {}) as J)) {
     const w = Number(/_w(\d+)/.exec(k)?.[1] ?? 1);
-    // model size × Workers, per Worker the files it loads: the default adds one partial Worker per 4
-    // main ones, which loads the int8 encoder (+ the 7 MB decoder and joint)
-    const partialWorkers = Math.max(1, Math.floor(w / 4));
-    const limit = Math.round(
-      k.startsWith("int8") ? int8Mb * w + 300 : k.startsWith("fp32-only") ? modelMb * w + 300 : modelMb * w + int8Mb * partialWorkers + 300,
-    );
-    rows.push({ name: `5. RSS ${rssLabel(k)} worker(s), steady`, target: `≤ ${limit} MB`, value: fmt(v?.steady_mb, " MB"), met: num(v?.steady_mb) ? v.steady_mb <= limit : null });
+    // the weights once (the mapped files, shared by every Worker) + 100 MB per Worker + 300 MB for the process
+    const limit = num(v?.mapped_mb) ? Math.round(v.mapped_mb + 100 * w + 300) : null;
+    rows.push({
+      name: `5. PSS ${rssLabel(k)} worker(s), steady`,
+      target: limit === null ? "≤ mapped files + N × 100 MB + 300 MB" : `≤ ${v.mapped_mb} + ${w} × 100 + 300 = ${limit} MB`,
+      value: fmt(v?.pss_mb, " MB"),
+      met: num(v?.pss_mb) && limit !== null ? v.pss_mb <= limit : null,
+    });
   }
   for (const [key, v] of Object.entries((r.peer_ratio ?? {}) as J)) {
     // the Rust engine runs int8 only: its row on the fp32 file (named as its int8 file) is shown, not a target
@@ -176,11 +186,40 @@ export function renderReport(r: J): string {
   };
   server(r, `fp32 finals + ${r.partial_encoder ? "int8 partials" : "fp32 partials (no int8 encoder)"}, the default`);
   if (r.server_fp32_partials) server(r.server_fp32_partials, "fp32 finals and partials, `--partial-precision fp32`");
+  if (r.server_prepacked) server(r.server_prepacked, "prepacked fp32 finals + mapped int8 partials (the hybrid layout)");
   if (r.server_int8) server(r.server_int8, "int8 dynamic encoder, `--precision int8`");
+  if (r.layouts) {
+    const x = r.layouts;
+    const streams = (y: J | undefined) => (y?.sustained_streams === undefined ? "not measured (`--layouts`)" : `${y.sustained_streams} (partial p95 ${fmt(y.partial_p95_ms, " ms")}, final p95 ${fmt(y.final_p95_ms, " ms")})`);
+    L.push(
+      "### Session layouts (16 s clip, 1 thread; runs interleaved in one window)",
+      "",
+      "| layout | memory one Worker adds (PSS, after a run) | file end-to-end | encoder floor | sustained WS streams (2 Workers + 1 int8 partial Worker) |",
+      "|---|---|---|---|---|",
+      `| mapped weights, no prepacking (the default: Workers share the file's pages) | ${fmt(x.mapped?.worker_pss_mb, " MB")} (the first; each further Worker: see the PSS curve below) | ${fmt(x.mapped?.e2e_ms, " ms")} | ${fmt(x.mapped?.floor_ms, " ms")} | ${streams(r)} |`,
+      `| prepacked weights (private per Worker); hybrid in the server: prepacked finals, mapped int8 partials | ${fmt(x.prepacked?.worker_pss_mb, " MB")} per Worker | ${fmt(x.prepacked?.e2e_ms, " ms")} | ${fmt(x.prepacked?.floor_ms, " ms")} | ${streams(r.server_prepacked)} |`,
+      `| embedded weights, no prepacking (before the mapped layout; a private copy per Worker) | — | — | ${fmt(x.embedded_unpacked?.floor_ms, " ms")} | — |`,
+      "",
+    );
+  }
   if (r.rss_mb) {
-    L.push("### Memory and startup (`gigastt serve` subprocess)", "", "| configuration | after load | steady (after one inference per worker) | peak | startup to /ready |", "|---|---|---|---|---|");
-    for (const [k, v] of Object.entries(r.rss_mb as J)) L.push(`| ${rssLabel(k)} | ${fmt(v.after_load_mb, " MB")} | ${fmt(v.steady_mb, " MB")} | ${fmt(v.peak_mb, " MB")} | ${fmt(v.startup_ms, " ms")} |`);
-    L.push("");
+    L.push(
+      "### Memory and startup (`gigastt serve` subprocess, warm page cache)",
+      "",
+      // RSS columns first: deploy/ sizes requests and limits above them (test/deploy/files.test.ts)
+      "| configuration | RSS after load | RSS steady (after one inference per worker) | peak RSS | PSS steady (file / anon) | mapped files | startup to /ready |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const [k, v] of Object.entries(r.rss_mb as J)) {
+      L.push(
+        `| ${rssLabel(k)} | ${fmt(v.after_load_mb, " MB")} | ${fmt(v.steady_mb, " MB")} | ${fmt(v.peak_mb, " MB")} | ${fmt(v.pss_mb, " MB")} (${fmt(v.pss_file_mb)} / ${fmt(v.pss_anon_mb)}) | ${fmt(v.mapped_mb, " MB")} | ${fmt(v.startup_ms, " ms")} |`,
+      );
+    }
+    L.push(
+      "",
+      "PSS (`/proc/PID/smaps_rollup`) counts a page shared by n mappings as 1/n, so the mapped weights count once however many Workers (threads of the one process) map them; RSS counts them once per Worker.",
+      "",
+    );
   }
   if (r.peer_ratio) {
     L.push(

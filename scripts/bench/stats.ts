@@ -54,6 +54,21 @@ export function procMemory(pid: number | "self" = "self"): { rssMb: number; peak
   }
 }
 
+/**
+ * Proportional set size of a process, MB (Linux `/proc/PID/smaps_rollup`): every page divided by the
+ * number of mappings that share it, so a model file mapped by several Workers (threads of the one
+ * process) or processes counts once in all — the honest figure where RSS counts it per mapping.
+ */
+export function procPss(pid: number | "self" = "self"): { pssMb: number; pssFileMb: number; pssAnonMb: number; rssMb: number } | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? Number.NaN);
+    return { pssMb: kb("Pss") / 1024, pssFileMb: kb("Pss_File") / 1024, pssAnonMb: kb("Pss_Anon") / 1024, rssMb: kb("Rss") / 1024 };
+  } catch {
+    return null;
+  }
+}
+
 /** Share of CPU time other processes used over `ms` (0..cores), from /proc/stat minus our own usage. */
 export async function cpuBusy(ms = 2000): Promise<number | null> {
   try {

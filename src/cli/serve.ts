@@ -1,7 +1,7 @@
 /**
  * `gigastt serve`: validate everything → listen (so /health answers and
- * /ready is 503 while the model loads) → ensure the model → load the
- * Transcriber → ready. SIGTERM/SIGINT drain and exit 0 (a second signal
+ * /ready is 503 while the model loads) → ensure the model → its int8 encoders
+ * → the mapped layout the Workers share → load the Transcriber → ready. SIGTERM/SIGINT drain and exit 0 (a second signal
  * closes at once); SIGHUP reloads the limits from `--config`, keeping
  * CLI/env overrides.
  */
@@ -15,6 +15,7 @@ import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { ensureModel } from "../store/index.ts";
+import { type MappedModel, useMappedLayout } from "../store/mapped-model.ts";
 import type { StoreLog } from "../store/ensure.ts";
 import { prepareMainInt8Encoder, preparePartialEncoder } from "./partial-encoder.ts";
 import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
@@ -35,6 +36,8 @@ export interface ServeDeps {
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
   readonly mainInt8Encoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<ModelFiles>;
+  /** the files the Workers load, in the mapped layout (default: useMappedLayout, which may derive it once) */
+  readonly mappedLayout?: (files: ModelFiles, partialEncoder: string | undefined, log: ConsolaInstance) => Promise<Pick<MappedModel, "files" | "partialEncoder">>;
 }
 
 /** The one place `serve` obtains model files; its warnings, notices and progress are log events (JSON lines in JSON mode). */
@@ -100,9 +103,18 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
         signalled === 0
           ? await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log)
           : undefined;
+      // every graph's weights in one file the Workers map and share (derived once beside the originals)
+      const layout =
+        signalled === 0
+          ? await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l })))(files, partialEncoder, log)
+          : { files, partialEncoder };
       if (signalled === 0) {
         const started = performance.now();
-        transcriber = await (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(files, config.workers, partialEncoder ? { partialEncoder } : {});
+        transcriber = await (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(
+          layout.files,
+          config.workers,
+          layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {},
+        );
         if (signalled === 0) {
           server.setTranscriber(transcriber);
           const info = transcriber.info;
@@ -219,7 +231,7 @@ const serveCommand = defineCommand({
     offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
     "partial-precision": { type: "enum", options: ["int8", "fp32"], description: "Encoder of streaming partials (default int8; GIGASTT_PARTIAL_PRECISION)", valueHint: "PRECISION" },
-    workers: { type: "string", description: "Inference Workers, ≈ 865 MB each (fp32) (default: CPU cores, fewer when the available memory holds fewer; GIGASTT_WORKERS)", valueHint: "N" },
+    workers: { type: "string", description: "Inference Workers; they share the mapped weights, ≈ 100 MB each beyond them (default: CPU cores, fewer when the available memory holds fewer; GIGASTT_WORKERS)", valueHint: "N" },
     "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
     "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
     "wyoming-port": { type: "string", description: "Also speak the Wyoming protocol (Home Assistant) on this TCP port of --host; off by default (GIGASTT_WYOMING_PORT)", valueHint: "PORT" },

@@ -13,6 +13,7 @@ import { mergeChannels, parseChannels } from "../format/channels.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
+import { useMappedLayout } from "../store/mapped-model.ts";
 import { warningsOn } from "../log.ts";
 import { prepareMainInt8Encoder } from "./partial-encoder.ts";
 import { type Env, parseBoolEnv, resolveOffline, resolvePrecision } from "../store/env.ts";
@@ -90,7 +91,9 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
       skipQuantize: parseBoolEnv("GIGASTT_SKIP_QUANTIZE", env.GIGASTT_SKIP_QUANTIZE),
       log: { info: (m) => void process.stderr.write(`${m}\n`), warn: (m) => void (warningsOn() && process.stderr.write(`warning: ${m}\n`)) },
     });
-    const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
+    // the Workers map the weights from one shared file per graph (derived once beside the originals)
+    const mapped = await useMappedLayout({ files, log: { info: () => {}, warn: (m) => void (warningsOn() && process.stderr.write(`warning: ${m}\n`)) } });
+    const transcriber = await Transcriber.fromFiles(mapped.files, { workers, threadsPerWorker });
     try {
       const result = await transcriber.transcribeStream(resume(first, audio));
       const out = formatResult(warnings.length ? { ...result, warnings } : result, format);

@@ -80,6 +80,11 @@ export interface TranscriberOptions {
    * still refer to the original audio. Off: the encoder sees every sample (like-for-like benchmarks).
    */
   readonly compactPauses?: boolean;
+  /**
+   * The main Workers prepack their weights (default false): faster finals, but each Worker then holds a
+   * private copy of the encoder instead of sharing the mapped file's pages (BENCHMARKS.md: session layouts).
+   */
+  readonly prepack?: boolean;
 }
 
 export interface TranscriberInfo {
@@ -133,27 +138,36 @@ export class Transcriber {
     disableOrtTelemetry(); // before any Worker creates onnxruntime's environment
     const url = opts.workerUrl ?? workerUrl();
     const compactPauses = opts.compactPauses ?? true;
-    const pool: Pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses } });
-    if (!opts.partialEncoder) return new Transcriber(pool, files, null, undefined);
-    // after the main Workers (their loads' peaks do not add up); a partial encoder that cannot be
-    // loaded costs speed (partials then run on the main Workers), never the model
     const partialWorkers = opts.partialWorkers ?? Math.max(1, Math.floor(workers / 4));
     const partialThreads = opts.partialThreads ?? 1;
-    if (!Number.isInteger(partialThreads) || partialThreads < 1) {
-      await pool.close();
+    if (opts.partialEncoder && (!Number.isInteger(partialThreads) || partialThreads < 1)) {
       throw new GigasttError("invalid_config", `partial threads must be a positive integer, got ${partialThreads}`);
     }
+    // the main and the partial Workers load at once: with the weights mapped (src/store/mapped.ts) a
+    // load holds little memory of its own, so a start lasts as long as the slowest load, not the sum.
+    // A partial encoder that cannot be loaded costs speed (partials then run on the main Workers), never the model
+    const partialEncoder = opts.partialEncoder;
+    const partialStart: Promise<{ pool: Pool } | { error: string }> | null = partialEncoder
+      ? WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
+          url,
+          size: partialWorkers,
+          init: { files: Object.freeze({ ...files, encoder: partialEncoder, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
+        }).then(
+          (p) => ({ pool: p }),
+          (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
+        )
+      : null;
+    let pool: Pool;
     try {
-      const partialFiles: ModelFiles = Object.freeze({ ...files, encoder: opts.partialEncoder, precision: "int8" as const });
-      const partialPool: Pool = await WorkerPool.start({
-        url,
-        size: partialWorkers,
-        init: { files: partialFiles, intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
-      });
-      return new Transcriber(pool, files, { pool: partialPool, encoder: opts.partialEncoder }, undefined);
+      pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) } });
     } catch (e) {
-      return new Transcriber(pool, files, null, e instanceof Error ? e.message : String(e));
+      const p = await partialStart;
+      if (p && "pool" in p) await p.pool.close();
+      throw e;
     }
+    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined);
+    const partial = await partialStart;
+    return "pool" in partial ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined) : new Transcriber(pool, files, null, partial.error);
   }
 
   /**

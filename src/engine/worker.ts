@@ -23,6 +23,8 @@ export interface ModelWorkerInit {
   readonly allowSpinning?: boolean;
   /** shorten long pauses before the encoder (src/segment/compact.ts); default true */
   readonly compactPauses?: boolean;
+  /** prepacked weights (faster, private per Worker) instead of the mapped file's shared pages; default false */
+  readonly prepack?: boolean;
 }
 
 export interface ModelWorkerInfo {
@@ -61,13 +63,13 @@ if (!Bun.isMainThread) {
   let compact = true;
   const mel = new LogMelExtractor();
   serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-    async init({ files, intraOpThreads, allowSpinning, compactPauses: compactOn = true }) {
+    async init({ files, intraOpThreads, allowSpinning, compactPauses: compactOn = true, prepack }) {
       compact = compactOn;
       // onnxruntime loads here, not while this module loads: in the executable that can fail
       // (runtime_unavailable: no folder to extract its library to), and only an error thrown
       // inside init reaches the pool with its code
       const { RnntModel } = await import("../model/rnnt.ts");
-      model = await RnntModel.load(files, { intraOpThreads, ...(allowSpinning === false ? { allowSpinning } : {}) });
+      model = await RnntModel.load(files, { intraOpThreads, ...(allowSpinning === false ? { allowSpinning } : {}), ...(prepack ? { prepack } : {}) });
       // the load's transient buffers (the parsed file, weight copies) are free now: give them back
       releaseFreedMemory();
       return { vocabSize: model.vocabSize, blankId: model.blankId };

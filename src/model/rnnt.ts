@@ -19,11 +19,17 @@ export interface RnntLoadOptions {
   readonly intraOpThreads?: number;
   /** see `SessionOptions.allowSpinning` (default true) */
   readonly allowSpinning?: boolean;
+  /** see `SessionOptions.prepack` (default false: the weights stay the mapped file's pages) */
+  readonly prepack?: boolean;
 }
 
 async function open(file: string, opts: RnntLoadOptions): Promise<Session> {
   try {
-    return await createSession(file, { intraOpThreads: opts.intraOpThreads ?? 1, ...(opts.allowSpinning === false ? { allowSpinning: false } : {}) });
+    return await createSession(file, {
+      intraOpThreads: opts.intraOpThreads ?? 1,
+      ...(opts.allowSpinning === false ? { allowSpinning: false } : {}),
+      ...(opts.prepack ? { prepack: true } : {}),
+    });
   } catch (e) {
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new GigasttError("model_invalid", `invalid model file ${basename(file)}: onnxruntime could not load it (${why})`, {

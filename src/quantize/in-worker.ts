@@ -5,6 +5,7 @@
 import { deserializeError, GigasttError } from "../errors.ts";
 import type { QuantizeFileOptions, QuantizeFileResult } from "./file.ts";
 import type { ExactInt8Options, ExactInt8Result } from "./safe.ts";
+import type { MappedWriteResult } from "../store/mapped.ts";
 import type { QuantizeWorkerReply, QuantizeWorkerRequest } from "./worker.ts";
 
 /**
@@ -23,6 +24,11 @@ export function quantizeInWorker(opts: QuantizeFileOptions, url: string = quanti
 /** `ensureExactInt8Encoder` (./safe.ts) in a one-off Worker. */
 export function exactInt8InWorker(opts: ExactInt8Options, url: string = quantizeWorkerUrl()): Promise<ExactInt8Result> {
   return inWorker<ExactInt8Result>({ op: "exact-int8", opts }, url);
+}
+
+/** `writeMappedLayout` (../store/mapped.ts) in a one-off Worker. */
+export function mappedLayoutInWorker(source: string, url: string = quantizeWorkerUrl()): Promise<MappedWriteResult> {
+  return inWorker<MappedWriteResult>({ op: "mapped-layout", source }, url);
 }
 
 function inWorker<R>(req: QuantizeWorkerRequest, url: string): Promise<R> {

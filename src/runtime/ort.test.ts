@@ -14,6 +14,8 @@ describe("runtime/ort", () => {
   test("sessions are created with prepacking disabled, CPU only, 1 inter-op thread", () => {
     const o = sessionOptions();
     expect(o.extra).toEqual({ session: { disable_prepacking: "1" } });
+    // prepacking only when asked for (a private copy of every packed weight per session)
+    expect(sessionOptions({ prepack: true }).extra).toEqual({ session: {} });
     expect(o).toMatchObject({ executionProviders: ["cpu"], interOpNumThreads: 1, intraOpNumThreads: 1, logSeverityLevel: 4 });
     expect(sessionOptions({ intraOpThreads: 3, logSeverity: 2 })).toMatchObject({ intraOpNumThreads: 3, logSeverityLevel: 2 });
   });

@@ -2,8 +2,10 @@
  * The only module that imports onnxruntime-node.
  *
  * A thin wrapper: session creation with the project's fixed options
- * (prepacking off — same speed, ~40 % less RSS; graph optimisation "all";
- * 1 inter-op thread), tensor helpers, I/O metadata and the ORT version.
+ * (prepacking off by default — a prepacked weight is a private copy per session,
+ * while unpacked weights of a mapped model file (src/store/mapped.ts) stay the
+ * page cache's, shared by every session; graph optimisation "all"; 1 inter-op
+ * thread), tensor helpers, I/O metadata and the ORT version.
  * `session.run` blocks the calling thread, so only Workers call `run`.
  *
  * Keep this file free of project logic: the single-executable build swaps
@@ -36,6 +38,11 @@ export interface SessionOptions {
    * surface as exceptions instead, and stderr stays the structured log's)
    */
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * let onnxruntime repack constant weights into its GEMM layout (default false): faster runs, but the
+   * packed copy is private memory of this session, even when the model file is mapped
+   */
+  readonly prepack?: boolean;
 }
 
 export interface Session {
@@ -55,7 +62,7 @@ function toValueInfo(m: ort.InferenceSession.ValueMetadata): ValueInfo {
   return { name: m.name, type: m.type as TensorType, dims: [...m.shape] };
 }
 
-/** The onnxruntime options every session is created with (prepacking off: platform.md, ~0.6 GB less per encoder session). */
+/** The onnxruntime options every session is created with (prepacking off unless asked: platform.md, ~0.6 GB less per encoder session). */
 export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ["cpu"],
@@ -64,7 +71,7 @@ export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.
     interOpNumThreads: 1,
     executionMode: "sequential",
     logSeverityLevel: opts.logSeverity ?? 4,
-    extra: { session: { disable_prepacking: "1", ...(opts.allowSpinning === false ? { "intra_op.allow_spinning": "0" } : {}) } },
+    extra: { session: { ...(opts.prepack ? {} : { disable_prepacking: "1" }), ...(opts.allowSpinning === false ? { "intra_op.allow_spinning": "0" } : {}) } },
   };
 }
 

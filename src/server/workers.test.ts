@@ -10,27 +10,29 @@ test("one Worker per core when memory allows it", () => {
   expect(c.reason).toContain("one Worker per CPU core (4)");
 });
 
-test("a 16-core host with 8 GB available gets what 8 GB holds at ≈ 865 MB per fp32 Worker, not 16", () => {
-  const c = chooseWorkers({ cores: 16, availableBytes: 8 * GB, precision: "fp32" });
-  expect(c.workers).toBe(Math.floor((8 * GB - BASE_BYTES) / WORKER_BYTES.fp32));
-  expect(c.workers).toBe(8);
+test("the weights are shared: a 16-core host with 8 GB available gets 16 Workers; with 2 GB, what 2 GB holds", () => {
+  expect(chooseWorkers({ cores: 16, availableBytes: 8 * GB, precision: "fp32" })).toMatchObject({ workers: 16, limitedBy: "cores" });
+  const c = chooseWorkers({ cores: 16, availableBytes: 2 * GB, precision: "fp32" });
+  expect(c.workers).toBe(Math.floor((2 * GB - BASE_BYTES.fp32) / WORKER_BYTES.fp32));
+  expect(c.workers).toBe(5);
   expect(c.limitedBy).toBe("memory");
   expect(c.reason).toContain("fewer than the 16 CPU cores");
   expect(c.reason).toContain("--workers N");
 });
 
-test("int8 Workers are smaller, so more fit; never fewer than 1", () => {
-  expect(chooseWorkers({ cores: 16, availableBytes: 4 * GB, precision: "int8" }).workers).toBe(14);
+test("int8 weights are smaller, so more fit in little memory; never fewer than 1", () => {
+  expect(chooseWorkers({ cores: 16, availableBytes: 1 * GB, precision: "int8" }).workers).toBe(4);
+  expect(chooseWorkers({ cores: 16, availableBytes: 1 * GB, precision: "fp32" }).workers).toBe(1);
   expect(chooseWorkers({ cores: 8, availableBytes: 0.5 * GB, precision: "fp32" }).workers).toBe(1);
 });
 
 test("serve's default --workers uses cores and memory; an explicit count is kept as given", () => {
-  const c = parseServeConfig([], {}, { isTTY: false, cpus: 16, availableBytes: 4 * GB });
-  expect(c.workers).toBe(4);
+  const c = parseServeConfig([], {}, { isTTY: false, cpus: 16, availableBytes: 1.8 * GB });
+  expect(c.workers).toBe(3);
   expect(c.workersChoice?.limitedBy).toBe("memory");
-  const given = parseServeConfig(["--workers", "12"], {}, { isTTY: false, cpus: 16, availableBytes: 4 * GB });
+  const given = parseServeConfig(["--workers", "12"], {}, { isTTY: false, cpus: 16, availableBytes: 1.8 * GB });
   expect([given.workers, given.workersChoice]).toEqual([12, null]);
   expect(parseServeConfig([], { GIGASTT_WORKERS: "3" }, { isTTY: false, cpus: 16, availableBytes: 1 * GB }).workers).toBe(3);
   // --precision int8 sizes by the int8 Worker
-  expect(parseServeConfig(["--precision", "int8"], {}, { isTTY: false, cpus: 16, availableBytes: 4 * GB }).workers).toBe(14);
+  expect(parseServeConfig(["--precision", "int8"], {}, { isTTY: false, cpus: 16, availableBytes: 1.8 * GB }).workers).toBe(12);
 });

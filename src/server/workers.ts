@@ -1,18 +1,21 @@
 /**
- * The default number of inference Workers: one per core, but no more than
- * the available memory holds. Each Worker loads its own copy of the model
- * (measured steady RSS, BENCHMARKS.md: ≈ 865 MB per fp32 Worker, ≈ 250 MB per
- * int8 one), plus a fixed share for the process itself and the int8 Worker
- * that serves streaming partials. Change the numbers here when Workers share
- * their weights.
+ * The default number of inference Workers: one per core, but no more than the available memory
+ * holds. The Workers map the model's weights from one file each (src/store/mapped.ts), so the page
+ * cache holds them once however many Workers there are (measured, BENCHMARKS.md: `serve --workers`
+ * 1, 2, 4 on the 0.9 GB stand-in: 941, 958, 1,009 MB PSS; each further fp32 Worker ≈ 25 MB after a
+ * 5 s clip). So memory = the weights once + the process + a share per Worker; the per-Worker figure
+ * is the 100 MB budget (a 20 s segment's activations and onnxruntime's arena), not the 25 MB seen.
  */
 import { availableParallelism, freemem } from "node:os";
 import type { Precision } from "../types.ts";
 
-/** resident bytes one more inference Worker costs, by precision */
-export const WORKER_BYTES: Readonly<Record<Precision, number>> = Object.freeze({ fp32: 865e6, int8: 250e6 });
-/** the process without its inference Workers, plus the partial (int8) Worker */
-export const BASE_BYTES = 350e6;
+/** bytes one more inference Worker costs (its arena and activations; the weights are shared), by precision */
+export const WORKER_BYTES: Readonly<Record<Precision, number>> = Object.freeze({ fp32: 100e6, int8: 100e6 });
+/**
+ * the process without its inference Workers, plus the weights once: fp32 = the fp32 graphs (≈ 0.9 GB)
+ * + the int8 encoder of streaming partials (≈ 0.23 GB) + 300 MB; int8 = the int8 graphs + 300 MB
+ */
+export const BASE_BYTES: Readonly<Record<Precision, number>> = Object.freeze({ fp32: 1_450e6, int8: 550e6 });
 
 export interface WorkerChoice {
   readonly workers: number;
@@ -31,10 +34,11 @@ const mb = (b: number) => Math.round(b / 1e6);
 export function chooseWorkers(opts: { cores: number; availableBytes: number; precision: Precision }): WorkerChoice {
   const cores = Math.max(1, Math.floor(opts.cores));
   const per = WORKER_BYTES[opts.precision];
-  const byMemory = Math.max(1, Math.floor((opts.availableBytes - BASE_BYTES) / per));
+  const base = BASE_BYTES[opts.precision];
+  const byMemory = Math.max(1, Math.floor((opts.availableBytes - base) / per));
   const workers = Math.min(cores, byMemory);
   const limitedBy = byMemory < cores ? "memory" : "cores";
-  const each = `≈ ${mb(per)} MB per ${opts.precision} Worker + ${mb(BASE_BYTES)} MB for the process`;
+  const each = `≈ ${mb(per)} MB per ${opts.precision} Worker + ${mb(base)} MB for the process and the shared weights`;
   const reason =
     limitedBy === "cores"
       ? `one Worker per CPU core (${cores}); ${mb(opts.availableBytes)} MB available would hold ${byMemory} (${each})`
