@@ -34,6 +34,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   configure_too_late: "`configure` after the first audio frame (session continues)",
   invalid_sample_rate: "rate not in 8000/16000/24000/44100/48000 (session continues)",
   unsupported_protocol_version: "`configure.protocol_version` other than \"1.0\"",
+  body_timeout: "no request body byte within `--body-idle-timeout-secs`, or slower than `--body-min-bytes-per-sec` over such a window",
   idle_timeout: "no WS frame within `--idle-timeout-secs`",
   max_session_duration_exceeded: "WS session reached `--max-session-secs`",
   too_many_empty_frames: "more than 1000 empty WS frames",

@@ -75,6 +75,7 @@ export const CATALOGUE = {
   configure_too_late: { http: 400, exit: EXIT.usage, message: "Configure must be sent before first audio frame", rust: true },
   invalid_sample_rate: { http: 400, exit: EXIT.usage, message: "Unsupported sample rate", rust: true },
   unsupported_protocol_version: { http: 400, exit: EXIT.usage, wsClose: 1002, message: "Unsupported protocol version", rust: true },
+  body_timeout: { http: 408, exit: EXIT.runtime, message: "The request body arrived too slowly" },
   idle_timeout: { http: 408, exit: EXIT.runtime, wsClose: 1001, message: "Idle timeout" },
   max_session_duration_exceeded: { http: 408, exit: EXIT.runtime, wsClose: 1008, message: "Maximum session duration exceeded", rust: true },
   too_many_empty_frames: { http: 400, exit: EXIT.usage, wsClose: 1008, message: "Too many empty frames" },

@@ -33,7 +33,7 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { CLIENT_CLOSED_REQUEST } from "./transcribe.ts";
+import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio } from "./transcribe.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
 export const OPENAI_TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
@@ -107,7 +107,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   server?.timeout(request, 0); // long inference sends nothing for a while
 
   const form = new OpenAiForm();
-  const reader = new MultipartReader(limitedBody(request.body, config.bodyLimitBytes), boundary);
+  const reader = new MultipartReader(limitedBody(request.body, config.bodyLimitBytes, bodyPace(deps, config)), boundary);
   let slot: Slot | null = null;
   let handedOff = false;
   try {
@@ -121,13 +121,19 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
       form.set(head.name, await reader.text(MAX_FIELD_BYTES, head.name));
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
-    slot = await admit(deps, request);
     const audio = decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+    // the slot is taken once there is audio to decode (a stalled upload waits on its own
+    // connection and body timeout); header and format errors still get a proper HTTP status
+    const first = await audio.next();
+    try {
+      slot = await admit(deps, request);
+    } catch (e) {
+      dropAudio(audio);
+      throw e;
+    }
     const session = `${rc.id}:${crypto.randomUUID()}`;
 
     if (form.params().stream) {
-      // header and format errors still get a proper HTTP status
-      const first = await audio.next();
       handedOff = true;
       return liveSse(deps, rc, { request, transcriber, audio, first, reader, form, slot, session });
     }
@@ -144,7 +150,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
         },
         onInference: (s, a) => deps.metrics.inference(s, a),
         onDecodeError: () => false,
-      });
+      }, first);
       await readRest(reader, form);
       const params = form.params();
       rc.log.info("transcribed (openai)", { audio_seconds: round3(run.duration), words: run.words.length, format: params.stream ? "stream" : params.responseFormat });

@@ -16,7 +16,7 @@ import { GigasttError, isGigasttError } from "../../errors.ts";
 import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
 import type { TranscriptResult } from "../../types.ts";
 import type { ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
-import { checkContentLength, limitedBody } from "../streaming/body.ts";
+import { checkContentLength, limitedBody, type BodyPace } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
@@ -79,8 +79,33 @@ async function admit(deps: ServerDeps, request: Request): Promise<Slot | null> {
   }
 }
 
-function audioOf(request: Request, config: ServerConfig) {
-  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+/** the upload's pace rules (408 `body_timeout`; a stalled read during the drain → `shutting_down`) */
+export function bodyPace(deps: ServerDeps, config: ServerConfig): BodyPace {
+  return { idleMs: config.bodyIdleTimeoutSecs * 1000, minBytesPerSec: config.bodyMinBytesPerSec, stop: deps.lifecycle.signal };
+}
+
+function audioOf(deps: ServerDeps, request: Request, config: ServerConfig) {
+  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes, bodyPace(deps, config)), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+}
+
+/** stop reading an upload that will not be decoded (cancels the body) */
+export function dropAudio(audio: AsyncGenerator<unknown>): void {
+  audio.return(undefined).catch(() => {});
+}
+
+/**
+ * The first decoded audio, read before a slot is taken: a client that sends
+ * a header and then nothing waits on its own connection (and its body
+ * timeout), never on a slot other users need. Header and format errors
+ * surface here with a proper HTTP status.
+ */
+async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>): Promise<IteratorResult<Float32Array> | null> {
+  try {
+    return await audio.next();
+  } catch (e) {
+    if (request.signal.aborted) return null;
+    throw e;
+  }
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
@@ -88,18 +113,27 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
-  const slot = await admit(deps, request);
-  if (!slot) return clientGone(deps, request, "waiting");
+  const audio = audioOf(deps, request, config);
+  const first = await firstAudio(request, audio);
+  if (!first) return clientGone(deps, request, "transcribing");
+  const slot = await admit(deps, request).catch((e: unknown) => {
+    dropAudio(audio);
+    throw e;
+  });
+  if (!slot) {
+    dropAudio(audio);
+    return clientGone(deps, request, "waiting");
+  }
   const work = (async () => {
     try {
-      const run = await runFile(audioOf(request, config), {
+      const run = await runFile(audio, {
         decoder: transcriber,
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         partials: false,
         onInference: (s, a) => deps.metrics.inference(s, a),
         onDecodeError: () => false,
-      });
+      }, first);
       const result: TranscriptResult = {
         text: wordsToText(run.words),
         duration: run.duration,
@@ -123,22 +157,20 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
-  const slot = await admit(deps, request);
-  if (!slot) return clientGone(deps, request, "waiting");
+  const audio = audioOf(deps, request, config);
+  const first = await firstAudio(request, audio);
+  if (!first) return clientGone(deps, request, "transcribing");
+  const slot = await admit(deps, request).catch((e: unknown) => {
+    dropAudio(audio);
+    throw e;
+  });
+  if (!slot) {
+    dropAudio(audio);
+    return clientGone(deps, request, "waiting");
+  }
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   request.signal.addEventListener("abort", onClientAbort, { once: true });
-  const audio = audioOf(request, config);
-  let first: IteratorResult<Float32Array>;
-  try {
-    // header and format errors still get a proper HTTP status
-    first = await audio.next();
-  } catch (e) {
-    slot.release();
-    request.signal.removeEventListener("abort", onClientAbort);
-    if (request.signal.aborted) return clientGone(deps, request, "transcribing");
-    throw e;
-  }
 
   const now = () => Date.now() / 1000;
   const writer = new SseWriter({ onCancel: () => gone.abort() });
