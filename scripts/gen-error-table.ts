@@ -22,7 +22,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   offline: "model missing and downloads disabled, or no route to the host",
   network_error: "download failed after retries",
   disk_full: "not enough disk space for the model",
-  bad_message: "malformed WS JSON, unknown `type`, control message too large (session continues)",
+  bad_message: "malformed WS JSON, unknown `type`, control message too large or nested too deeply (session continues)",
   not_found: "unknown path",
   method_not_allowed: "wrong method on a known path",
   origin_denied: "browser `Origin` not allowed (REST and WS upgrade)",

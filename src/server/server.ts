@@ -19,6 +19,8 @@ import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createPlatform } from "./platform.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { WS_TRANSPORT } from "./routes/ws.ts";
+import { transportFrameLimit } from "./streaming/ws-session.ts";
 
 /** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
 const BUN_BODY_CAP = 2 ** 40;
@@ -92,6 +94,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       idleTimeout: 120,
       reusePort: false,
       development: false,
+      // raw WebSocket frames to the session, before Elysia parses them (see routes/ws.ts)
+      websocket: { ...WS_TRANSPORT, maxPayloadLength: transportFrameLimit(config.wsFrameMaxBytes) },
     });
   } catch (e) {
     limiter?.close();

@@ -7,6 +7,11 @@
  * The frame cap (`--ws-frame-max-bytes`) is checked by the session: `error
  * frame_too_large`, the `final`, close 1009. Bun's `maxPayloadLength` (twice
  * the cap, set by the app) cuts anything larger with a bare 1009.
+ *
+ * Frames reach the session as they arrived ({@link WS_TRANSPORT}, installed
+ * on Bun's WebSocket handler by the server): Elysia would `JSON.parse` every
+ * text frame that looks like JSON before any size or nesting check, so a
+ * frame of `[[[…]]]` is never handed to it.
  */
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
@@ -18,8 +23,27 @@ interface UpgradeData {
   request: Request;
 }
 
+/** the session of each Bun socket (keyed by the socket, so one map serves every app) */
+const sessions = new WeakMap<object, WsSession>();
+
+type RawFrame = string | Uint8Array | ArrayBuffer;
+
+/**
+ * Bun's `websocket.message`, replacing Elysia's: the raw frame goes straight
+ * to its session (sockets of other Elysia WS routes keep Elysia's handler).
+ */
+export const WS_TRANSPORT = {
+  message(ws: { data?: unknown }, message: RawFrame): void {
+    const s = sessions.get(ws);
+    if (s) {
+      s.onMessage(message);
+      return;
+    }
+    (ws.data as { message?: (ws: unknown, m: RawFrame) => unknown } | undefined)?.message?.(ws, message);
+  },
+};
+
 export function wsRoutes(deps: ServerDeps) {
-  const sessions = new WeakMap<object, WsSession>();
   return new Elysia({ name: "gigastt-ws" }).ws("/v1/ws", {
     upgrade(ctx) {
       if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
@@ -52,9 +76,6 @@ export function wsRoutes(deps: ServerDeps) {
       );
       sessions.set(ws.raw, session);
       session.start();
-    },
-    message(ws, message) {
-      sessions.get(ws.raw)?.onMessage(message);
     },
     close(ws, code, reason) {
       const s = sessions.get(ws.raw);
