@@ -24,6 +24,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   disk_full: "not enough disk space for the model",
   bad_message: "malformed WS JSON, unknown `type`, control message too large or nested too deeply (session continues)",
   not_found: "unknown path",
+  upgrade_required: "plain `GET /v1/ws` without `Upgrade: websocket` (answered with `Upgrade: websocket`)",
   method_not_allowed: "wrong method on a known path",
   origin_denied: "browser `Origin` not allowed (REST and WS upgrade)",
   host_not_allowed: "`Host` header not allowed (DNS-rebinding guard)",

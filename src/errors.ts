@@ -65,6 +65,7 @@ export const CATALOGUE = {
   // ---- HTTP / WS protocol ------------------------------------------------
   bad_message: { http: 400, exit: EXIT.usage, message: "Malformed message" },
   not_found: { http: 404, exit: EXIT.usage, message: "Not found" },
+  upgrade_required: { http: 426, exit: EXIT.usage, message: "This endpoint speaks WebSocket: send an Upgrade: websocket request" },
   method_not_allowed: { http: 405, exit: EXIT.usage, message: "Method not allowed" },
   origin_denied: { http: 403, exit: EXIT.usage, wsClose: 1008, message: "Origin not allowed", rust: true },
   host_not_allowed: { http: 421, exit: EXIT.usage, wsClose: 1008, message: "Host not allowed" },

@@ -28,11 +28,11 @@ export function createApp(deps: ServerDeps, platform: Platform, routes: readonly
   return app;
 }
 
-/** method → paths of the mounted routes (`WS` routes are listed as GET too) */
+/** method → paths of the mounted routes (`WS` routes are listed under `WS` and as GET) */
 export function routeTable(app: { routes: ReadonlyArray<{ method: string; path: string }> }): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const r of app.routes) {
-    for (const m of r.method === "WS" ? ["GET"] : [r.method]) {
+    for (const m of r.method === "WS" ? ["GET", "WS"] : [r.method]) {
       if (!out.has(m)) out.set(m, new Set());
       out.get(m)!.add(r.path);
     }

@@ -480,11 +480,12 @@ export function parseBindHost(text: string): BindHost {
 
 function normalizeOrigin(o: string): string {
   const v = o.trim().toLowerCase().replace(/\/+$/, "");
+  if (v === "null") return v; // the opaque origin, allowed only when asked for by name
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw usage(`invalid value '${o}' for '--allow-origin': expected an origin such as https://app.example.com`);
+    throw usage(`invalid value '${o}' for '--allow-origin': expected an origin such as https://app.example.com (or null)`);
   }
   if ((u.protocol !== "http:" && u.protocol !== "https:") || u.pathname !== "/" || u.search || u.hash || u.username || `${u.protocol}//${u.host}` !== v)
     throw usage(`invalid value '${o}' for '--allow-origin': expected scheme://host[:port] with no path, e.g. https://app.example.com`);

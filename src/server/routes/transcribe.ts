@@ -20,6 +20,7 @@ import { checkContentLength, limitedBody, type BodyPace } from "../streaming/bod
 import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
+import { pathOf } from "../url.ts";
 
 const CONTENT_TYPES: Record<OutputFormat, string> = {
   json: "application/json; charset=utf-8",
@@ -65,7 +66,7 @@ export const CLIENT_CLOSED_REQUEST = 499;
 
 /** the client disconnected: log it as such (never as `internal`) and answer nobody */
 function clientGone(deps: ServerDeps, request: Request, stage: "waiting" | "transcribing"): Response {
-  deps.context(request).log.info("client disconnected", { path: new URL(request.url).pathname, stage });
+  deps.context(request).log.info("client disconnected", { path: pathOf(request.url), stage });
   return new Response(null, { status: CLIENT_CLOSED_REQUEST });
 }
 

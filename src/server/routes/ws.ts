@@ -16,6 +16,7 @@
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
 import type { ServerDeps } from "../deps.ts";
+import { queryParam } from "../url.ts";
 import { parseRateParam } from "../streaming/protocol.ts";
 import { WsSession } from "../streaming/ws-session.ts";
 
@@ -48,7 +49,7 @@ export function wsRoutes(deps: ServerDeps) {
     upgrade(ctx) {
       if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
       if (!deps.transcriber) throw new GigasttError("not_ready");
-      parseRateParam(new URL(ctx.request.url).searchParams.get("sample_rate"));
+      parseRateParam(queryParam(ctx.request.url, "sample_rate"));
     },
     open(ws) {
       const data = ws.data as unknown as UpgradeData;
@@ -59,7 +60,7 @@ export function wsRoutes(deps: ServerDeps) {
         ws.close(1011, "not ready");
         return;
       }
-      const sampleRate = parseRateParam(new URL(request.url).searchParams.get("sample_rate"));
+      const sampleRate = parseRateParam(queryParam(request.url, "sample_rate"));
       const session = new WsSession(
         {
           send: (text) => void ws.raw.sendText(text),
