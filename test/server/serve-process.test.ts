@@ -4,7 +4,7 @@
  * exit 0; SIGHUP reloads limits keeping CLI overrides; missing model exits 4.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeToneModelDir, phraseToAudio, piecesToText, wavBytes } from "../helpers/tone.ts";
@@ -129,6 +129,27 @@ test("a missing model exits 4 (offline) after releasing the port", async () => {
   const { code, stderr } = await runServe(["--port", "0", "--model-dir", empty]);
   expect(code).toBe(4);
   expect(stderr).toContain("gigastt listening");
+});
+
+test("a model file corrupted on disk: exit 4 with model_invalid naming the file, once, no stack trace, nothing left behind", async () => {
+  for (const [file, corrupt] of [
+    ["v3_e2e_rnnt_encoder.onnx", (b: Buffer) => Buffer.alloc(b.length, 7)], // same size, garbage
+    ["v3_e2e_rnnt_joint.onnx", (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))], // truncated
+  ] as const) {
+    const dir = makeToneModelDir();
+    writeFileSync(join(dir, file), corrupt(readFileSync(join(dir, file))));
+    const before = readdirSync(dir).sort();
+    const t0 = performance.now();
+    const { code, stderr } = await runServe(["--port", "0", "--model-dir", dir, "--offline", "--workers", "1"]);
+    expect(code).toBe(4);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    const errors = stderr.split("\n").filter((l) => l.startsWith("error"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toStartWith("error[model_invalid]:");
+    expect(errors[0]).toContain(file);
+    expect(stderr).not.toContain("    at ");
+    expect(readdirSync(dir).sort()).toEqual(before); // no half-written int8 encoder, no partials
+  }
 });
 
 test("a port in use exits 2 with a clear message", async () => {
