@@ -19,7 +19,7 @@ import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createPlatform } from "./platform.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
-import { WS_TRANSPORT } from "./routes/ws.ts";
+import { WS_OUTBOUND_LIMIT, WS_TRANSPORT } from "./routes/ws.ts";
 import { transportFrameLimit } from "./streaming/ws-session.ts";
 
 /** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
@@ -95,7 +95,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       reusePort: false,
       development: false,
       // raw WebSocket frames to the session, before Elysia parses them (see routes/ws.ts)
-      websocket: { ...WS_TRANSPORT, maxPayloadLength: transportFrameLimit(config.wsFrameMaxBytes) },
+      websocket: { ...WS_TRANSPORT, maxPayloadLength: transportFrameLimit(config.wsFrameMaxBytes), backpressureLimit: WS_OUTBOUND_LIMIT },
     });
   } catch (e) {
     limiter?.close();

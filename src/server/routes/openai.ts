@@ -33,7 +33,7 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio } from "./transcribe.ts";
+import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, sseOverflow } from "./transcribe.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
 export const OPENAI_TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
@@ -197,7 +197,7 @@ function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   s.request.signal.addEventListener("abort", onClientAbort, { once: true });
-  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  const writer = new SseWriter({ onCancel: () => gone.abort(), onOverflow: () => sseOverflow(deps, rc, gone) });
   let finished = false;
   // `data: [DONE]` after the done event (the SDKs stop reading there)
   const body = writer.stream.pipeThrough(

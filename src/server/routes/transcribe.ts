@@ -174,7 +174,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   request.signal.addEventListener("abort", onClientAbort, { once: true });
 
   const now = () => Date.now() / 1000;
-  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  const writer = new SseWriter({ onCancel: () => gone.abort(), onOverflow: () => sseOverflow(deps, rc, gone) });
   const work = (async () => {
     try {
       const run = await runFile(
@@ -224,6 +224,13 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   })();
   void deps.lifecycle.track(work);
   return new Response(writer.stream, { headers: SSE_HEADERS });
+}
+
+/** an SSE client that stopped reading: its stream was cut; stop the work and free the slot */
+export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fields: Record<string, unknown>): void } }, gone: AbortController): void {
+  rc.log.warn("sse client does not read its events: closing", { code: "backlog_exceeded" });
+  deps.metrics.error("backlog_exceeded");
+  gone.abort();
 }
 
 function round3(x: number): number {

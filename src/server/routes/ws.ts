@@ -24,6 +24,13 @@ interface UpgradeData {
   request: Request;
 }
 
+/**
+ * Bytes Bun may hold for a client that does not read (Bun's `backpressureLimit`; its default is
+ * 16 MiB). Our messages are small and few — a session that has this much unread is not reading,
+ * and is cut (see the peer's `send`).
+ */
+export const WS_OUTBOUND_LIMIT = 1 << 20;
+
 /** the session of each Bun socket (keyed by the socket, so one map serves every app) */
 const sessions = new WeakMap<object, WsSession>();
 
@@ -61,9 +68,17 @@ export function wsRoutes(deps: ServerDeps) {
         return;
       }
       const sampleRate = parseRateParam(queryParam(request.url, "sample_rate"));
+      let overflowed = false;
       const session = new WsSession(
         {
-          send: (text) => void ws.raw.sendText(text),
+          send: (text) => {
+            // 0: Bun dropped it — more than WS_OUTBOUND_LIMIT bytes wait for a client that does not read
+            if (ws.raw.sendText(text) !== 0 || overflowed) return;
+            overflowed = true;
+            rc.log.warn("ws client does not read its messages: closing", { code: "backlog_exceeded", limit_bytes: WS_OUTBOUND_LIMIT });
+            deps.metrics.error("backlog_exceeded");
+            ws.raw.terminate(); // a close frame would wait behind the unread data
+          },
           close: (code, reason) => ws.raw.close(code, reason),
         },
         {
