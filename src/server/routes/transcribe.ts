@@ -4,8 +4,9 @@
  *
  * Both: raw audio body (Content-Type ignored), Content-Length checked before
  * anything is read, bytes counted while the body streams through the decoder
- * (never held whole as PCM), an admission slot held from before the work
- * starts until the response is complete (released on every path), and the
+ * (never held whole as PCM) and paced (408 `body_timeout` for a stalled or
+ * trickling upload), an admission slot taken once the first audio is decoded
+ * and held until the response is complete (released on every path), and the
  * same streaming core as the WebSocket, so the text equals the concatenated
  * WebSocket finals for the same audio.
  */
