@@ -44,5 +44,7 @@ USER 65532:65532
 WORKDIR /home/nonroot
 EXPOSE 9876
 VOLUME ["/home/nonroot/.gigastt/models"]
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["/usr/local/bin/gigastt", "healthcheck"]
+# readiness, not liveness: /ready is 503 until the model is downloaded and loaded (a first start
+# downloads ≈ 892 MB), and it follows the port when it is set with GIGASTT_PORT
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15m --retries=3 CMD ["/usr/local/bin/gigastt", "healthcheck", "--ready"]
 ENTRYPOINT ["/usr/local/bin/gigastt", "serve", "--host", "0.0.0.0", "--bind-all"]

@@ -16,12 +16,9 @@ import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:
 import { createServer } from "node:net";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { greedyDecode, type RnntStep } from "../src/decode/greedy.ts";
 import { Transcriber } from "../src/engine/transcriber.ts";
 import { LogMelExtractor } from "../src/frontend/logmel.ts";
 import { type ModelFiles, selectModelFiles } from "../src/model/files.ts";
-import { RnntModel } from "../src/model/rnnt.ts";
-import { quantizeEncoderFile } from "../src/quantize/index.ts";
 import { createSession, ortVersion, tensorF32, tensorI64 } from "../src/runtime/ort.ts";
 import { compactPauses } from "../src/segment/compact.ts";
 import { Segmenter } from "../src/segment/segmenter.ts";
@@ -32,6 +29,7 @@ import { speechLikeClip, toWav } from "./bench/clip.ts";
 import { renderReport, writeBenchmarksMd } from "./bench/report.ts";
 import { type DecodeRecord, restThroughput, type StreamTrialResult, streamTrial } from "./bench/server-load.ts";
 import { readManifest, writeStandIn } from "./bench/standin.ts";
+import { measureInt8, writeInt8Variants } from "./bench/int8.ts";
 import { cpuBusy, machineInfo, median, procMemory, round, timeIt } from "./bench/stats.ts";
 import { latencyPlot } from "./bench/svg.ts";
 
@@ -200,72 +198,16 @@ await floor.release();
 // ---------------------------------------------------------------- decoder share, int8 variants
 {
   // always rewritten: a file left by an earlier run may come from another stand-in
-  const dyn = quantizeEncoderFile({ modelDir: MODEL_DIR, mode: "dynamic", force: true });
-  const woPath = join(BENCH_DIR, "variants", "v3_e2e_rnnt_encoder.weight-only.onnx");
-  mkdirSync(join(BENCH_DIR, "variants"), { recursive: true });
-  const wo = quantizeEncoderFile({ modelDir: MODEL_DIR, mode: "weight-only", out: woPath, force: true });
-  log(`int8 encoders: dynamic ${(dyn.bytesOut / 1e6).toFixed(0)} MB${dyn.skipped ? " (existing)" : ` in ${dyn.seconds.toFixed(1)} s`}, weight-only ${(wo.bytesOut / 1e6).toFixed(0)} MB`);
-  const variants: [string, ModelFiles][] = [
-    ["fp32", fp32Files],
-    ["int8_dynamic", { ...fp32Files, encoder: dyn.out, precision: "int8" }],
-    ["int8_weight_only", { ...fp32Files, encoder: woPath, precision: "int8" }],
-  ];
-  let refEnc: Float32Array | null = null;
-  let refTokens: number[] = [];
-  const out: Record<string, unknown> = {};
-  for (const [name, files] of variants) {
-    const m = await RnntModel.load(files, { intraOpThreads: 1 });
-    await m.encode(feats16.features, feats16.frames);
-    const enc: number[] = [];
-    const dec: number[] = [];
-    let encoded: { enc: Float32Array; frames: number } = { enc: new Float32Array(0), frames: 0 };
-    let tokens: number[] = [];
-    for (let i = 0; i < REPS; i++) {
-      let t = performance.now();
-      encoded = await m.encode(feats16.features, feats16.frames);
-      enc.push(performance.now() - t);
-      t = performance.now();
-      tokens = (await greedyDecode(m as RnntStep, encoded.enc, encoded.frames)).map((x) => x.id);
-      dec.push(performance.now() - t);
-    }
-    await m.release();
-    const row: Record<string, unknown> = {
-      file: files.encoder.slice(ROOT.length + 1),
-      mb: round(Bun.file(files.encoder).size / 1e6, 0),
-      encode_ms: round(median(enc), 0),
-      decode_ms: round(median(dec), 1),
-      tokens: tokens.length,
-      frames: encoded.frames,
-    };
-    if (name === "fp32") {
-      refEnc = encoded.enc;
-      refTokens = tokens;
-      result.decode_share = round(median(dec) / median(enc), 4);
-      result.decode = { encode_ms: row.encode_ms, decode_ms: row.decode_ms, tokens: tokens.length, frames: encoded.frames, tokens_per_frame: round(tokens.length / encoded.frames, 3) };
-      log(`decoder+joint: ${median(dec).toFixed(1)} ms for ${tokens.length} tokens / ${encoded.frames} frames = ${(100 * (result.decode_share as number)).toFixed(2)} % of the encoder`);
-    } else {
-      let maxDiff = 0;
-      for (let i = 0; i < refEnc!.length; i++) maxDiff = Math.max(maxDiff, Math.abs(refEnc![i]! - encoded.enc[i]!));
-      row.max_abs_diff = round(maxDiff, 4);
-      row.token_agreement = round(1 - editDistance(refTokens, tokens) / Math.max(1, refTokens.length, tokens.length), 4);
-      row.speed_vs_fp32 = round((out.fp32 as { encode_ms: number }).encode_ms / (row.encode_ms as number), 3);
-    }
-    out[name] = row;
-    log(`${name}: encoder ${row.encode_ms} ms${row.max_abs_diff !== undefined ? `, max |Δ| ${row.max_abs_diff}, tokens agree ${row.token_agreement}` : ""}`);
-  }
-  result.quantize = { ...out, dynamic_quantize_s: dyn.skipped ? null : round(dyn.seconds, 1), weight_only_quantize_s: wo.skipped ? null : round(wo.seconds, 1) };
+  const encoders = writeInt8Variants(MODEL_DIR, join(BENCH_DIR, "variants"), log);
+  const q = await measureInt8(fp32Files, encoders, samples16, REPS, log);
+  const fp = q.fp32 as { encode_ms: number; decode_ms: number; tokens: number; frames: number };
+  result.decode_share = round(fp.decode_ms / fp.encode_ms, 4);
+  result.decode = { encode_ms: fp.encode_ms, decode_ms: fp.decode_ms, tokens: fp.tokens, frames: fp.frames, tokens_per_frame: round(fp.tokens / fp.frames, 3) };
+  log(`decoder+joint: ${fp.decode_ms} ms for ${fp.tokens} tokens / ${fp.frames} frames = ${(100 * (result.decode_share as number)).toFixed(2)} % of the encoder`);
+  result.quantize = q;
 }
 await t1.close();
 
-function editDistance(a: readonly number[], b: readonly number[]): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
 
 // ---------------------------------------------------------------- server (in this process)
 async function freePort(): Promise<number> {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bun
 /**
- * `bun run compile`: one self-contained executable per target in dist/
- * (`gigastt-<os>-<arch>`) plus `dist/SHA256SUMS`.
+ * `bun run compile`: a self-contained executable for this machine in dist/
+ * (`gigastt-<os>-<arch>`) plus `dist/SHA256SUMS`; `--all` builds every
+ * release target (four executables, ≈ 570 MB, three more Bun runtimes
+ * downloaded), as `bun run release` does.
  *
- *   bun scripts/compile.ts [--target linux-x64[,darwin-arm64…]] [--outdir dist] [--if-changed] [--ort-pinned]
+ *   bun scripts/compile.ts [--all | --target linux-x64[,darwin-arm64…]] [--outdir dist] [--if-changed] [--ort-pinned]
  *
  * Each executable holds Bun, the CLI (src/main.ts), the inference Worker
  * (src/engine/worker.ts, a second entrypoint: embedded as `engine/worker.js`
@@ -17,7 +19,7 @@
  *
  * `--if-changed` skips a target whose artifact was built from the same
  * inputs (hash of sources, lockfile, Bun version: `dist/.stamp-<target>`);
- * the test suite uses it so the four builds happen once.
+ * the test suite uses it (with `--all`) so the four builds happen once.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -151,9 +153,25 @@ export function writeSums(outdir: string): string {
   return path;
 }
 
-export function parseTargets(values: readonly string[] | undefined): Target[] {
+/** The release target of the machine running the build (`linux-x64`, …), or null when it is none of them. */
+export function hostTarget(platform: string = process.platform, arch: string = process.arch): TargetName | null {
+  const name = `${platform}-${arch}`;
+  return isTargetName(name) ? name : null;
+}
+
+/**
+ * `--target` values (comma lists, repeatable) → targets. None given: every
+ * target with `all`, else the host's.
+ */
+export function parseTargets(values: readonly string[] | undefined, opts: { all?: boolean; host?: TargetName | null } = { all: true }): Target[] {
   const names = (values ?? []).flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) return TARGET_NAMES.map(target);
+  if (names.length > 0 && opts.all) throw new Error("--all and --target exclude each other");
+  if (names.length === 0) {
+    if (opts.all) return TARGET_NAMES.map(target);
+    const host = opts.host === undefined ? hostTarget() : opts.host;
+    if (!host) throw new Error(`this machine (${process.platform}-${process.arch}) is not a release target: pass --target (known: ${TARGET_NAMES.join(", ")}) or --all`);
+    return [target(host)];
+  }
   for (const n of names) if (!isTargetName(n)) throw new Error(`unknown target '${n}' (known: ${TARGET_NAMES.join(", ")})`);
   return [...new Set(names as TargetName[])].map(target);
 }
@@ -171,6 +189,8 @@ if (import.meta.main) {
     args: Bun.argv.slice(2),
     options: {
       target: { type: "string", multiple: true },
+      // every release target (what `bun run release` builds); the default is this machine's
+      all: { type: "boolean", default: false },
       outdir: { type: "string", default: join(ROOT, "dist") },
       "if-changed": { type: "boolean", default: false },
       // test aid: build with the pinned darwin-x64 onnxruntime-node package (1.23.2) for any target,
@@ -180,7 +200,7 @@ if (import.meta.main) {
     strict: true,
   });
   try {
-    await compileAll({ targets: parseTargets(values.target), outdir: values.outdir!, ifChanged: values["if-changed"], ortPinned: values["ort-pinned"] });
+    await compileAll({ targets: parseTargets(values.target, { all: values.all }), outdir: values.outdir!, ifChanged: values["if-changed"], ortPinned: values["ort-pinned"] });
   } catch (e) {
     process.stderr.write(`compile: ${(e as Error).message}\n`);
     process.exitCode = 1;

@@ -25,8 +25,30 @@ platform=${GIGASTT_PLATFORM:-}
 say() { printf '%s\n' "$*"; }
 err() { printf 'gigastt install: %s\n' "$*" >&2; }
 die() { err "$*"; exit 1; }
+help_text() {
+  cat <<'EOF'
+gigastt installer: downloads the executable for this OS/CPU and SHA256SUMS
+from a release, verifies the checksum, installs to ~/.local/bin.
+
+  curl -fsSL https://github.com/gigastt/gigastt/releases/latest/download/install.sh | sh
+  sh install.sh [--prefix DIR] [--bin-dir DIR] [--version X.Y.Z] [--base-url URL]
+  curl -fsSL .../install.sh | sh -s -- --version X.Y.Z
+
+Environment (flags win):
+  GIGASTT_BASE_URL     where gigastt-<os>-<arch> and SHA256SUMS live
+                       (default https://github.com/$GIGASTT_REPO/releases/latest/download,
+                       or .../releases/download/vX.Y.Z with --version)
+  GIGASTT_REPO         GitHub owner/name (default gigastt/gigastt)
+  GIGASTT_INSTALL_DIR  folder for the executable (default $HOME/.local/bin)
+  GIGASTT_PLATFORM     skip detection, e.g. linux-arm64
+
+Exit status: 0 installed (or --help); 1 download, checksum or platform failure; 2 usage.
+EOF
+}
+# --help: the text on stdout, exit 0; a usage error: the text on stderr, exit 2
+# (the text is in the script itself, so it works piped through `sh -s -- --help` too)
 usage() {
-  sed -n '2,17p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' >&2 || true
+  help_text >&2
   exit 2
 }
 
@@ -40,7 +62,7 @@ while [ $# -gt 0 ]; do
     --version=*) version=${1#--version=}; shift ;;
     --base-url) [ $# -ge 2 ] || usage; base_url=$2; shift 2 ;;
     --base-url=*) base_url=${1#--base-url=}; shift ;;
-    -h|--help) usage ;;
+    -h|--help) help_text; exit 0 ;;
     *) err "unknown option '$1'"; usage ;;
   esac
 done

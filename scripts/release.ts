@@ -62,7 +62,7 @@ if (import.meta.main) {
     if (!values["formula-only"] && Bun.version !== PINNED_BUN && !values["any-bun"])
       throw new Error(`release builds use Bun ${PINNED_BUN} (this is ${Bun.version}): npm install -g bun@${PINNED_BUN}, or pass --any-bun`);
     const outdir = values.outdir!;
-    if (!values["formula-only"]) await compileAll({ targets: parseTargets(undefined), outdir });
+    if (!values["formula-only"]) await compileAll({ targets: parseTargets(undefined, { all: true }), outdir });
     const formula = writeFormula(outdir, { repo: values.repo!, ...(values["base-url"] ? { baseUrl: values["base-url"] } : {}) });
     copyFileSync(join(ROOT, "scripts", "install.sh"), join(outdir, "install.sh"));
     const supply = writeSupplyChain(outdir);

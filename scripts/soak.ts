@@ -6,11 +6,16 @@
  * `/health` poll every second — while the server's RSS, open file
  * descriptors, threads (Workers and runtime threads), pool slots in use and
  * live WebSocket sessions are sampled every 10 s. After the warm-up (the
- * first sixth), RSS and fds must grow by less than 5 % and the thread count
- * must not change; every client call must succeed. Prints a Markdown table;
- * `--svg FILE` also draws RSS and fds over time; exits 1 on a failed check.
+ * first sixth), RSS and fds must grow by less than 5 % (the mean of the last
+ * third of the samples after the warm-up against the mean of its first third), and the most
+ * threads seen in the last third may not exceed the most seen in the rest
+ * of the run after warm-up (Bun's own pool threads come and go; Workers
+ * must not accumulate); every client call must succeed. Prints a Markdown
+ * table; `--svg FILE` also draws RSS and fds over time; exits 1 on a failed
+ * check. `--analyze FILE` re-checks the samples of an earlier `--json` run.
  *
  *   bun scripts/soak.ts [--quick | --minutes 60] [--model-dir DIR] [--svg FILE] [--json FILE]
+ *   bun scripts/soak.ts --analyze FILE
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,6 +31,7 @@ const { values } = parseArgs({
     "sample-secs": { type: "string", default: "10" },
     svg: { type: "string" },
     json: { type: "string" },
+    analyze: { type: "string" },
   },
   strict: true,
 });
@@ -33,6 +39,46 @@ const minutes = Number(values.minutes ?? (values.quick ? 10 : 60));
 const sampleMs = Number(values["sample-secs"]) * 1000;
 const PHRASE = "привет мир, как дела?";
 const GROWTH_LIMIT = 0.05;
+
+interface Verdict {
+  base: Sample;
+  rssGrowth: number;
+  fdGrowth: number;
+  threadsWarm: number;
+  threadsLate: number;
+  failures: string[];
+}
+
+/** the growth checks over the samples of a run of `runMinutes` */
+function verdict(samples: readonly Sample[], runMinutes: number): Verdict {
+  const warm = samples.filter((s) => s.t >= (runMinutes * 60) / 6);
+  const base = warm[0] ?? samples[0]!;
+  // means over the first and the last third after warm-up (RSS swings with each GC: single samples mislead)
+  const third = Math.max(1, Math.floor(warm.length / 3));
+  const mean = (xs: readonly Sample[], f: (s: Sample) => number) => xs.reduce((a, s) => a + f(s), 0) / Math.max(1, xs.length);
+  const early = warm.slice(0, third);
+  const late = warm.slice(-third);
+  const rssGrowth = mean(late, (s) => s.rssMb) / mean(early, (s) => s.rssMb) - 1;
+  const fdGrowth = mean(late, (s) => s.fds) / mean(early, (s) => s.fds) - 1;
+  const cut = Math.floor((warm.length * 2) / 3);
+  const threadsWarm = Math.max(...warm.slice(0, Math.max(1, cut)).map((s) => s.threads));
+  const threadsLate = Math.max(...warm.slice(cut).map((s) => s.threads));
+  const failures: string[] = [];
+  if (rssGrowth >= GROWTH_LIMIT) failures.push(`RSS grew ${(rssGrowth * 100).toFixed(1)} % after warm-up`);
+  if (fdGrowth >= GROWTH_LIMIT) failures.push(`fds grew ${(fdGrowth * 100).toFixed(1)} % after warm-up`);
+  if (threadsLate > threadsWarm) failures.push(`threads grew: at most ${threadsWarm} until the last third, ${threadsLate} in it`);
+  return { base, rssGrowth, fdGrowth, threadsWarm, threadsLate, failures };
+}
+
+if (values.analyze) {
+  const run = JSON.parse(readFileSync(values.analyze, "utf8")) as { minutes: number; samples: Sample[]; after?: Sample };
+  // older files have the after-load sample (pool empty) last in `samples`
+  const ss = !run.after && run.samples.at(-1)?.poolInUse === 0 ? run.samples.slice(0, -1) : run.samples;
+  const v = verdict(ss, run.minutes);
+  console.log(`after warm-up (t ≥ ${v.base.t} s): RSS ${(v.rssGrowth * 100).toFixed(1)} %, fds ${(v.fdGrowth * 100).toFixed(1)} %, threads at most ${v.threadsWarm} → ${v.threadsLate} in the last third (limit ${GROWTH_LIMIT * 100} %)`);
+  for (const f of v.failures) console.log(`FAIL ${f}`);
+  process.exit(v.failures.length === 0 ? 0 : 1);
+}
 
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 const modelDir = values["model-dir"] ?? makeToneModelDir();
@@ -149,21 +195,13 @@ const sampler = (async () => {
   }
 })();
 await Promise.all([stream(), stream(), stream(), stream(), rest(), health(), sampler]);
-samples.push(await sample(t0));
+// once the load has stopped (not part of the growth checks)
+const after = await sample(t0);
 proc.kill("SIGTERM");
 const exit = await proc.exited;
 
-const warm = samples.filter((s) => s.t >= (minutes * 60) / 6);
-const base = warm[0] ?? samples[0]!;
-const tail = warm.slice(-3);
-const avg = (f: (s: Sample) => number) => tail.reduce((a, s) => a + f(s), 0) / Math.max(1, tail.length);
-const rssGrowth = avg((s) => s.rssMb) / base.rssMb - 1;
-const fdGrowth = avg((s) => s.fds) / base.fds - 1;
-const threadsChanged = new Set(warm.map((s) => s.threads)).size > 1;
-const failures: string[] = [];
-if (rssGrowth >= GROWTH_LIMIT) failures.push(`RSS grew ${(rssGrowth * 100).toFixed(1)} % after warm-up`);
-if (fdGrowth >= GROWTH_LIMIT) failures.push(`fds grew ${(fdGrowth * 100).toFixed(1)} % after warm-up`);
-if (threadsChanged) failures.push(`thread count changed after warm-up: ${[...new Set(warm.map((s) => s.threads))].join(", ")}`);
+const v = verdict(samples, minutes);
+const failures = [...v.failures];
 if (errors.length) failures.push(`${errors.length} client errors, first: ${errors.slice(0, 3).join("; ")}`);
 if (exit !== 0) failures.push(`serve exited ${exit} after SIGTERM`);
 
@@ -172,10 +210,11 @@ console.log("| t (s) | RSS (MB) | fds | threads | pool in use | WS sessions |");
 console.log("|---|---|---|---|---|---|");
 const every = Math.max(1, Math.floor(samples.length / 12));
 for (const [i, s] of samples.entries()) if (i % every === 0 || i === samples.length - 1) console.log(`| ${s.t} | ${s.rssMb.toFixed(1)} | ${s.fds} | ${s.threads} | ${s.poolInUse} | ${s.wsActive} |`);
-console.log(`after warm-up (t ≥ ${base.t} s): RSS ${(rssGrowth * 100).toFixed(1)} %, fds ${(fdGrowth * 100).toFixed(1)} %, threads ${threadsChanged ? "changed" : "constant"} (limit ${GROWTH_LIMIT * 100} %)`);
+console.log(`| ${after.t} (load stopped) | ${after.rssMb.toFixed(1)} | ${after.fds} | ${after.threads} | ${after.poolInUse} | ${after.wsActive} |`);
+console.log(`after warm-up (t ≥ ${v.base.t} s): RSS ${(v.rssGrowth * 100).toFixed(1)} %, fds ${(v.fdGrowth * 100).toFixed(1)} %, threads at most ${v.threadsWarm} → ${v.threadsLate} in the last third (limit ${GROWTH_LIMIT * 100} %)`);
 for (const f of failures) console.log(`FAIL ${f}`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ minutes, counts, samples, rssGrowth, fdGrowth, failures }, null, 2)}\n`);
-if (values.svg) writeFileSync(values.svg, svg(samples, base.t));
+if (values.json) writeFileSync(values.json, `${JSON.stringify({ minutes, counts, samples, after, rssGrowth: v.rssGrowth, fdGrowth: v.fdGrowth, failures }, null, 2)}\n`);
+if (values.svg) writeFileSync(values.svg, svg(samples, v.base.t));
 process.exit(failures.length === 0 ? 0 : 1);
 
 /** RSS (MB, left axis) and fds (right axis) over time */

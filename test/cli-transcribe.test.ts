@@ -80,6 +80,13 @@ describe("gigastt transcribe (tone model)", () => {
     expect(r).toEqual({ code: 0, stdout: `${piecesToText(audio.pieces)}\n`, stderr: "", warned: true });
   });
 
+  test("--log-level error (or silent) silences the model store's warnings", async () => {
+    for (const level of ["error", "silent"]) {
+      const r = await cli([wav, "--model-dir", modelDir, "--log-level", level]);
+      expect(r).toEqual({ code: 0, stdout: `${piecesToText(audio.pieces)}\n`, stderr: "", warned: false });
+    }
+  });
+
   test("json: text, duration, words at the tone onsets, segments", async () => {
     const r = await cli([wav, "--model-dir", modelDir, "--format", "json"]);
     expect(r.code).toBe(0);
@@ -182,6 +189,12 @@ describe("gigastt transcribe (tone model)", () => {
       const mp3 = await cli([bad, "--model-dir", join(work, "no-model")], { env });
       expect(mp3.code).toBe(3);
       expect(mp3.stderr).toMatch(/^error\[unsupported_format\]: MP3/);
+      // the conversion hint names this file, not a placeholder
+      const slow = join(work, "phone call.wav");
+      writeFileSync(slow, wavBytes(new Float32Array(4000), 4000)); // 4 kHz: below every decoder's range
+      const hint = await cli([slow, "--model-dir", join(work, "no-model")], { env });
+      expect(hint.code).toBe(3);
+      expect(hint.stderr).toContain(`ffmpeg -i '${slow}' -ar 16000 -ac 1 'phone call.16k.wav'`);
       expect(connections).toBe(0);
     } finally {
       host.stop(true);

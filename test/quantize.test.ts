@@ -117,6 +117,11 @@ describe("dynamic int8 rewrite", () => {
   const { model, stats } = quantizeModel(decode(src), "dynamic");
   const q = decode(onnx.ModelProto.encode(model).finish());
 
+  test("records its producer and scheme in the file's metadata", () => {
+    expect(q.producerName).toBe("gigastt-quantize");
+    expect(q.metadataProps?.map((e) => [e.key, e.value])).toContainEqual(["gigastt.int8_scheme", "s7"]);
+  });
+
   test("replaces every MatMul with a constant weight by DynamicQuantizeLinear + MatMulInteger + scales", () => {
     const ops = opTypes(q);
     expect(count(ops, "MatMul")).toBe(0);
@@ -142,7 +147,7 @@ describe("dynamic int8 rewrite", () => {
     expect(mm.input![2]).toBe(dq.output![2]!);
   });
 
-  test("int8 weights keep the [K,N] shape with one scale and a zero point per output column", () => {
+  test("int8 weights keep the [K,N] shape with one scale and a zero point per output column, within ±63 (s7)", () => {
     const wq = init(q, "W1_quantized")!;
     expect(wq.dataType).toBe(DT.INT8);
     expect(wq.dims!.map(Number)).toEqual([IN, HID]);
@@ -158,8 +163,11 @@ describe("dynamic int8 rewrite", () => {
     for (let n = 0; n < HID; n++) {
       let m = 0;
       for (let k = 0; k < IN; k++) m = Math.max(m, Math.abs(w[k * HID + n]!));
-      expect(s[n]).toBeCloseTo(m / 127, 6);
-      for (let k = 0; k < IN; k++) expect(Math.abs(qv[k * HID + n]! * s[n]! - w[k * HID + n]!)).toBeLessThanOrEqual(s[n]! / 2 + 1e-7);
+      expect(s[n]).toBeCloseTo(m / 63, 6);
+      for (let k = 0; k < IN; k++) {
+        expect(Math.abs(qv[k * HID + n]!)).toBeLessThanOrEqual(63);
+        expect(Math.abs(qv[k * HID + n]! * s[n]! - w[k * HID + n]!)).toBeLessThanOrEqual(s[n]! / 2 + 1e-7);
+      }
     }
     // the scaled-up column has its own (8× larger) scale
     expect(s[5]! / s[4]!).toBeGreaterThan(3);
@@ -177,7 +185,7 @@ describe("dynamic int8 rewrite", () => {
     for (let o = 0; o < 64; o++) {
       let m = 0;
       for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(w[o * 32 + i]!));
-      expect(s[o]).toBeCloseTo(m / 127, 6);
+      expect(s[o]).toBeCloseTo(m / 63, 6);
       for (let i = 0; i < 32; i++) expect(Math.abs(qv[i * 64 + o]! * s[o]! - w[o * 32 + i]!)).toBeLessThanOrEqual(s[o]! / 2 + 1e-7);
     }
     const last = q.graph!.node!.find((n) => n.output![0] === "cy")!;

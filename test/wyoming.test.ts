@@ -215,6 +215,31 @@ afterAll(async () => {
   await closeToneTranscriber();
 });
 
+describe("logs", () => {
+  test("one info line per connection end, with the audio seconds and transcripts", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const own = await startToneServer([], {}, undefined, { logs });
+    const l = startWyoming(own.server.deps, { host: "127.0.0.1", port: 0 });
+    try {
+      const c = await WyClient.connect(l.port);
+      await c.stream(pcm16(toneAt(PHRASE, 16000)), { rate: 16000 }, 3200);
+      await answer(c);
+      c.close();
+      await c.waitClosed();
+      const until = Date.now() + 5000;
+      while (!logs.some((x) => x.msg === "wyoming session ended") && Date.now() < until) await Bun.sleep(20);
+      const ended = logs.filter((x) => x.msg === "wyoming session ended");
+      expect(ended).toHaveLength(1);
+      expect(ended[0]).toMatchObject({ level: "info", transcripts: 1 });
+      expect(ended[0]!.audio_seconds as number).toBeGreaterThan(1);
+      expect(typeof ended[0]!.duration_ms).toBe("number");
+    } finally {
+      await l.close();
+      await own.stop();
+    }
+  });
+});
+
 describe("describe", () => {
   test("info: program gigastt, model gigaam-v3-e2e-rnnt, Russian, installed, streaming", async () => {
     const c = await WyClient.connect(wy.port);

@@ -1,4 +1,5 @@
 /** Small measurement helpers for the benchmark (no dependencies). */
+import { type CpuInt8Features, cpuInt8Features, describeCpuInt8 } from "../../src/runtime/cpu.ts";
 import { readFileSync } from "node:fs";
 import { cpus, hostname, loadavg, totalmem } from "node:os";
 
@@ -80,6 +81,18 @@ export interface MachineInfo {
   readonly os: string;
   readonly bun: string;
   readonly loadavg: readonly number[];
+  /** the CPU's int8-relevant features, e.g. "AVX2, no AVX512, no VNNI (u8×s8 saturates)" */
+  readonly int8: string;
+  /** the BENCHMARKS.md section this machine's figures go to ("x64 AVX2 without VNNI", …) */
+  readonly kind: string;
+}
+
+/** The machine kinds BENCHMARKS.md keeps apart: what int8 (and so every int8 figure) depends on. */
+export function machineKind(f: CpuInt8Features): string {
+  if (f.arch === "arm64") return "arm64";
+  if (f.amx) return `${f.arch} with AMX`;
+  if (f.vnni) return `${f.arch} with VNNI`;
+  return `${f.arch} ${f.avx2 ? "AVX2 " : ""}without VNNI`;
 }
 
 export function machineInfo(): MachineInfo {
@@ -97,6 +110,8 @@ export function machineInfo(): MachineInfo {
     os,
     bun: Bun.version,
     loadavg: loadavg().map((x) => round(x, 2)),
+    int8: describeCpuInt8(cpuInt8Features()),
+    kind: machineKind(cpuInt8Features()),
   };
 }
 

@@ -3,6 +3,7 @@
  * `sha256` per platform (macOS arm/intel, Linux arm/intel), installing the
  * bare executable as `gigastt`; `test do` runs `gigastt --version`.
  */
+import { modelSizeText } from "../../src/store/catalog.ts";
 import type { Sums } from "./build-sums.ts";
 
 export const DEFAULT_REPO = "gigastt/gigastt";
@@ -71,7 +72,7 @@ ${block("linux")}
 
   def caveats
     <<~EOS
-      The GigaAM v3 model (~850 MB) is downloaded into ~/.gigastt/models on first use:
+      The GigaAM v3 model (${modelSizeText("fp32")}) is downloaded into ~/.gigastt/models on first use:
         gigastt download
         gigastt serve        # http://127.0.0.1:9876, WebSocket /v1/ws
     EOS

@@ -2,13 +2,16 @@
  * `gigastt download`: fetch and verify the model (pinned catalog or `--manifest`),
  * print where it went.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import { defineCommand } from "citty";
 import { resolveModelDir } from "../model/files.ts";
 import { type EnsureOptions, syncModel } from "../store/ensure.ts";
+import { warningsOn } from "../log.ts";
 import { MODEL_FILE_NAMES } from "../model/files.ts";
-import { INT8_ENCODER, quantizeEncoderFile } from "../quantize/file.ts";
+import { INT8_ENCODER } from "../quantize/file.ts";
+import { ensureExactInt8Encoder } from "../quantize/safe.ts";
+import { cpuInt8Features } from "../runtime/cpu.ts";
 import { type Env, resolveOffline, resolvePrecision, resolveSkipQuantize } from "../store/env.ts";
 import { readLock } from "../store/lockfile.ts";
 import { formatBytes } from "../store/progress.ts";
@@ -45,6 +48,7 @@ export async function runDownload(args: DownloadArgs, deps: StoreCliDeps = {}): 
     manifest: args.manifest,
     quiet: args.quiet,
     env,
+    warnings: warningsOn(),
     ...(deps.stderr ? { stderr: deps.stderr } : {}),
     ...(deps.tty !== undefined ? { tty: deps.tty } : {}),
     ...(deps.net ? { net: deps.net } : {}),
@@ -69,10 +73,20 @@ export async function runDownload(args: DownloadArgs, deps: StoreCliDeps = {}): 
   if (precision === "fp32" && !resolveSkipQuantize(args.skipQuantize, env) && existsSync(join(report.dir, MODEL_FILE_NAMES.encoder))) {
     const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
     try {
-      const q = quantizeEncoderFile({ modelDir: report.dir, mode: "dynamic" });
-      stdout(`  ${INT8_ENCODER.dynamic}  ${formatBytes(q.bytesOut)}  ${q.skipped ? "present" : `created by quantization (${q.seconds.toFixed(1)} s)`}, for streaming partials\n`);
+      // the same decision serve makes (exact on this CPU), so serve finds the file ready
+      const q = ensureExactInt8Encoder({
+        path: join(report.dir, INT8_ENCODER.dynamic),
+        fp32Source: join(report.dir, MODEL_FILE_NAMES.encoder),
+        saturates: cpuInt8Features().u8s8Saturates,
+        create: true,
+      });
+      if (q.note) stderr(`${q.note}\n`);
+      if (q.path) {
+        const made = q.action === "used" ? "present" : `created by quantization (${q.seconds.toFixed(1)} s)`;
+        stdout(`  ${basename(q.path)}  ${formatBytes(statSync(q.path).size)}  ${made}, for streaming partials\n`);
+      }
     } catch (e) {
-      stderr(`warning: could not create ${INT8_ENCODER.dynamic} (${e instanceof Error ? e.message : String(e)}); streaming partials will use the fp32 encoder\n`);
+      if (warningsOn()) stderr(`warning: could not create ${INT8_ENCODER.dynamic} (${e instanceof Error ? e.message : String(e)}); streaming partials will use the fp32 encoder\n`);
     }
   }
   return 0;

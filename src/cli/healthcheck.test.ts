@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { main } from "../main.ts";
 import { runCli } from "./run.ts";
-import { DEFAULT_HEALTH_URL, parseHealthArgs, probeHealth } from "./healthcheck.ts";
+import { DEFAULT_HEALTH_URL, makeHealthcheckCommand, parseHealthArgs, probeHealth, probeHost } from "./healthcheck.ts";
+import { startPlatform } from "../../test/server/http-helpers.ts";
+import type { TranscriberLike } from "../server/deps.ts";
 
 const servers: { stop(force?: boolean): unknown }[] = [];
 afterAll(() => {
@@ -63,7 +65,41 @@ describe("gigastt healthcheck", () => {
   });
 
   test("defaults: the server's default port on loopback, 3 s", () => {
-    expect(parseHealthArgs(undefined, undefined)).toEqual({ url: new URL(DEFAULT_HEALTH_URL), timeoutMs: 3000 });
+    expect(parseHealthArgs()).toEqual({ url: new URL(DEFAULT_HEALTH_URL), timeoutMs: 3000 });
     expect(DEFAULT_HEALTH_URL).toBe("http://127.0.0.1:9876/health");
+  });
+
+  test("--ready probes /ready; GIGASTT_PORT and a concrete GIGASTT_HOST set the target; --port wins", () => {
+    expect(parseHealthArgs({ ready: true }).url.href).toBe("http://127.0.0.1:9876/ready");
+    expect(parseHealthArgs({ ready: true }, { GIGASTT_PORT: "8080" }).url.href).toBe("http://127.0.0.1:8080/ready");
+    expect(parseHealthArgs({ port: "7000" }, { GIGASTT_PORT: "8080" }).url.href).toBe("http://127.0.0.1:7000/health");
+    expect(parseHealthArgs({}, { GIGASTT_PORT: "8080", GIGASTT_HOST: "10.1.2.3" }).url.href).toBe("http://10.1.2.3:8080/health");
+    expect(parseHealthArgs({}, { GIGASTT_HOST: "::1" }).url.href).toBe("http://[::1]:9876/health");
+    for (const wildcard of ["0.0.0.0", "::", "[::]", "", "localhost"]) expect(probeHost(wildcard)).toBe("127.0.0.1");
+    expect(parseHealthArgs({ url: "http://127.0.0.1:9/", ready: true }).url.href).toBe("http://127.0.0.1:9/ready");
+    expect(() => parseHealthArgs({ port: "0" })).toThrow("--port");
+    expect(() => parseHealthArgs({}, { GIGASTT_PORT: "http" })).toThrow("GIGASTT_PORT");
+    expect(() => parseHealthArgs({ url: "http://127.0.0.1:1/health", port: "2" })).toThrow("exclude");
+  });
+
+  test("against a real server: --ready is 1 while the model loads and 0 once it is loaded; plain /health is 0 throughout", async () => {
+    const s = await startPlatform();
+    try {
+      let err = "";
+      const cmd = (env: Record<string, string>) => {
+        const root = { meta: { name: "gigastt" }, subCommands: { healthcheck: makeHealthcheckCommand({ env, stdout: () => {}, stderr: (x) => void (err += x) }) } };
+        return (argv: string[]) => runCli(root as never, ["healthcheck", ...argv], { stdout: () => {}, stderr: () => {} });
+      };
+      const hc = cmd({ GIGASTT_PORT: String(s.port), GIGASTT_HOST: "0.0.0.0" });
+      expect(await hc(["--ready"])).toBe(1);
+      expect(err).toContain("HTTP 503 (loading)");
+      expect(await hc([])).toBe(0);
+      s.server.setTranscriber({ info: { precision: "fp32", vocabSize: 1, workers: 1 } } as unknown as TranscriberLike);
+      expect(await hc(["--ready"])).toBe(0);
+      // --port alone, without the environment
+      expect(await cmd({})(["--ready", "--port", String(s.port)])).toBe(0);
+    } finally {
+      await s.stop();
+    }
   });
 });

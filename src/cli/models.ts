@@ -9,6 +9,7 @@ import type { Precision } from "../types.ts";
 import { type Catalog, builtinCatalog, fileUrl, loadManifest } from "../store/catalog.ts";
 import { type Env, hfEndpoint, resolvePrecision } from "../store/env.ts";
 import { type FileState, inspectDir } from "../store/inspect.ts";
+import { LOCK_FILE } from "../store/lockfile.ts";
 import { formatBytes } from "../store/progress.ts";
 import { verifyModel } from "../store/verify.ts";
 import type { StoreCliDeps } from "./download.ts";
@@ -41,10 +42,16 @@ export async function runList(args: { modelDir?: string; manifest?: string; json
     : (["fp32", "int8"] as Precision[]).map((p) => [p, builtinCatalog(p)]);
   const report = sets.map(([set, catalog]) => {
     const state = inspectDir(dir, catalog);
+    // what is installed came from where the lock says (e.g. `download --manifest` of a mirror), not
+    // necessarily from the catalog this set is listed against
+    const lock = state.lock;
+    const installedFrom =
+      lock && state.files.some((s) => s.kind === "locked") && (lock.repo !== catalog.repo || lock.revision !== catalog.revision) ? { repo: lock.repo, revision: lock.revision } : null;
     return {
       set,
-      repo: catalog.repo,
-      revision: catalog.revision,
+      repo: installedFrom?.repo ?? catalog.repo,
+      revision: installedFrom?.revision ?? catalog.revision,
+      ...(installedFrom ? { catalog: { repo: catalog.repo, revision: catalog.revision, source: catalog.source } } : {}),
       files: state.files.map((s) => ({
         name: s.file.name,
         size: s.kind === "locked" ? s.entry.size : (s.file.size ?? null),
@@ -63,7 +70,8 @@ export async function runList(args: { modelDir?: string; manifest?: string; json
   }
   const lines = [`model dir: ${dir}`];
   for (const s of report) {
-    lines.push("", `${s.set}: ${s.repo}@${s.revision}${s.complete ? "  (ready)" : ""}`);
+    const from = "catalog" in s && s.catalog ? `  (installed from it, per ${LOCK_FILE}; the ${s.catalog.source === "builtin" ? "built-in catalog" : s.catalog.source} has ${s.catalog.repo}@${s.catalog.revision})` : "";
+    lines.push("", `${s.set}: ${s.repo}@${s.revision}${s.complete ? "  (ready)" : ""}${from}`);
     for (const f of s.files) {
       const size = f.size !== null ? formatBytes(f.size) : "size from server";
       lines.push(`  ${f.name.padEnd(32)} ${size.padStart(16)}  ${STATUS[f.status]}${"otherVersion" in f ? " (another version than the catalog's, per the lock file)" : ""}`);
@@ -79,20 +87,31 @@ export async function runVerify(args: { modelDir?: string; manifest?: string; pr
   const catalog = args.manifest ? loadManifest(args.manifest) : builtinCatalog(resolvePrecision(args.precision, env));
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const result = await verifyModel(dir, catalog, (name) => stderr(`hashing ${name}...\n`));
-  const lines = result.entries.map((e) => {
+  // one aligned table: status, file, size, then what was found
+  const rows = result.entries.map((e): [string, string, string, string] => {
     switch (e.status) {
       case "ok":
-        return `ok          ${e.name}  ${formatBytes(e.size ?? 0)}  sha256 ${e.actual}`;
+        return ["ok", e.name, formatBytes(e.size ?? 0), `sha256 ${e.actual}`];
       case "mismatch":
-        return `MISMATCH    ${e.name}: expected sha256 ${e.expected}${e.expectedSize !== undefined && e.expectedSize !== e.size ? ` and ${e.expectedSize} bytes` : ""} (${e.against}), got ${e.actual} (${e.size} bytes)`;
+        return [
+          "MISMATCH",
+          e.name,
+          e.size !== undefined ? formatBytes(e.size) : "",
+          `expected sha256 ${e.expected}${e.expectedSize !== undefined && e.expectedSize !== e.size ? ` and ${e.expectedSize} bytes` : ""} (${e.against}), got ${e.actual} (${e.size} bytes)`,
+        ];
       case "missing":
-        return `MISSING     ${e.name}`;
+        return ["MISSING", e.name, "", ""];
       case "unverifiable":
-        return e.alias
-          ? `UNVERIFIED  ${e.name}: present as ${e.alias}, which has no published SHA-256 to check against`
-          : `UNVERIFIED  ${e.name}: no lock entry and no pinned SHA-256 (run 'gigastt download' to fetch a verified copy)`;
+        return [
+          "UNVERIFIED",
+          e.name,
+          e.size !== undefined ? formatBytes(e.size) : "",
+          e.alias ? `present as ${e.alias}, which has no published SHA-256 to check against` : "no lock entry and no pinned SHA-256 (run 'gigastt download' to fetch a verified copy)",
+        ];
     }
   });
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => `${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padStart(w[2]!)}  ${r[3]}`.trimEnd());
   out(deps)(`${result.dir}\n${lines.join("\n")}\n`);
   if (!result.ok) {
     const bad = result.entries.filter((e) => e.status !== "ok").map((e) => `${e.name} (${e.status})`);

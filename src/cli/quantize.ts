@@ -1,8 +1,8 @@
 /**
  * `gigastt quantize`: writes an int8 encoder next to the fp32 one.
  *
- * Default: dynamic quantization (DynamicQuantizeLinear + MatMulInteger, per-channel int8
- * weights on the output axis) → `v3_e2e_rnnt_encoder.int8.onnx`, the file
+ * Default: dynamic quantization (DynamicQuantizeLinear + MatMulInteger, per-channel s8 weights
+ * within ±63 on the output axis — exact on every CPU, VNNI or not) → `v3_e2e_rnnt_encoder.int8.onnx`, the file
  * `--precision int8` loads. `--weight-only`: the Rust server's scheme (int8 weights behind
  * DequantizeLinear, fp32 compute) → `v3_e2e_rnnt_encoder_int8.onnx`.
  */
@@ -28,9 +28,14 @@ export function runQuantize(
   const r = quantizeEncoderFile({ modelDir: dir, mode, force: args.force, out: args.out });
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   if (r.skipped) {
-    err(`${r.out} already exists (${mb(r.bytesOut)}); use --force to write it again\n`);
+    err(
+      r.foreign
+        ? `${r.out} was not made by gigastt (producer '${r.foreign}'; e.g. the published int8 set) and is kept; use --force to replace it (serve checks it and, where it would clip on this CPU, uses an exact copy)\n`
+        : `${r.out} already exists (${mb(r.bytesOut)}); use --force to write it again\n`,
+    );
     return EXIT.ok;
   }
+  if (r.replaced) err(`${r.out}: ${r.replaced}\n`);
   const s = r.stats!;
   err(
     `quantized (${mode}) ${r.source} (${mb(r.bytesIn)}) → ${r.out} (${mb(r.bytesOut)}) in ${r.seconds.toFixed(1)} s: ` +

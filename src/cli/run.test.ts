@@ -120,3 +120,69 @@ test("globalLogLevel finds the last --log-level before --", () => {
   expect(globalLogLevel(["a", "--log-level", "debug", "--log-level=warn", "--", "--log-level", "x"])).toBe("warn");
   expect(globalLogLevel(["a"])).toBeUndefined();
 });
+
+describe("help and usage for newcomers", () => {
+  const gigastt = async () => (await import("../main.ts")).main;
+  async function help(argv: string[], columns?: number) {
+    const c = capture();
+    const code = await runCli(await gigastt(), argv, { ...c.io, ...(columns !== undefined ? { columns } : {}) });
+    return { code, out: c.out.join(""), err: c.err.join("") };
+  }
+
+  test("`gigastt --bogus` names the unknown flag like the commands do (exit 2, usage still shown)", async () => {
+    const r = await help(["--bogus"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toStartWith("error[usage]: unknown flag --bogus");
+    expect(r.out).toContain("USAGE");
+    const m = await help(["models", "--bogus=1"]);
+    expect(m.code).toBe(2);
+    expect(m.err).toStartWith("error[usage]: unknown flag --bogus for 'gigastt models'");
+    // a global flag alone is not an error
+    expect((await help(["--log-level", "debug"])).err).toBe("");
+  });
+
+  test("every --help lists --log-level", async () => {
+    const cmds = [[], ["serve"], ["healthcheck"], ["download"], ["transcribe"], ["quantize"], ["models"], ["models", "list"], ["models", "verify"], ["models", "path"]];
+    for (const path of cmds) {
+      const r = await help([...path, "--help"]);
+      expect(`${path.join(" ")}: ${r.out}`).toContain("--log-level");
+    }
+  });
+
+  test("serve --help fits the terminal width, without trailing blanks", async () => {
+    for (const columns of [80, 100, 60]) {
+      const r = await help(["serve", "--help"], columns);
+      const lines = r.out.split("\n");
+      expect(lines.filter((l) => l.length > columns)).toEqual([]);
+      expect(lines.filter((l) => /\s$/.test(l))).toEqual([]);
+      // nothing lost in the wrapping
+      expect(r.out.replace(/\s+/g, " ")).toContain("Believe X-Forwarded-For/X-Real-IP from loopback peers;");
+    }
+    // with colours (a TTY), the codes take no columns
+    const c = capture();
+    await runCli(await gigastt(), ["serve", "--help"], { ...c.io, color: true, columns: 80 });
+    const coloured = c.out.join("").split("\n");
+    expect(coloured.some((l) => l.includes("\x1b["))).toBe(true);
+    expect(coloured.filter((l) => l.replace(/\x1b\[[0-9;]*m/g, "").length > 80)).toEqual([]);
+    // piped (no width known): 80 columns
+    expect((await help(["serve", "--help"])).out.split("\n").filter((l) => l.length > 80)).toEqual([]);
+  });
+});
+
+test("a command may print its fatal errors as one JSON line (serve in JSON log mode), usage errors included", async () => {
+  const jsonCmd = Object.assign(
+    defineCommand({ args: { n: { type: "string" } }, run: () => { throw new GigasttError("offline", "no model\nsecond line"); } }),
+    { errorFormat: (argv: readonly string[]) => (argv.includes("--text") ? "text" : "json") },
+  );
+  const r = defineCommand({ meta: { name: "gigastt" }, subCommands: { s: jsonCmd } });
+  for (const [argv, code, errCode] of [[["s"], 4, "offline"], [["s", "--bogus"], 2, "usage"]] as const) {
+    const c = capture();
+    expect(await runCli(r, [...argv], c.io)).toBe(code);
+    const lines = c.err.join("").trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", code: errCode, exit_code: code, msg: expect.stringMatching(new RegExp(`^error\\[${errCode}\\]: `)) });
+  }
+  const c = capture();
+  await runCli(r, ["s", "--text"], c.io);
+  expect(c.err.join("")).toStartWith("error[");
+});

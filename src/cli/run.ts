@@ -5,7 +5,7 @@
  */
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { EXIT, GigasttError, isGigasttError } from "../errors.ts";
-import { configureLogger, parseLogLevel } from "../log.ts";
+import { configureLogger, jsonLine, parseLogLevel } from "../log.ts";
 
 /** Flags every command accepts (handled before the command runs). */
 export const GLOBAL_ARGS = {
@@ -145,26 +145,98 @@ export interface CliIo {
   readonly stderr: (s: string) => void;
   /** ANSI colours in help text (default: off) */
   readonly color?: boolean;
+  /** terminal width help text is fitted to (default: 80) */
+  readonly columns?: number;
 }
 
 const defaultIo: CliIo = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
 };
 
+/** Help text's width when the terminal's is unknown (piped, redirected). */
+export const DEFAULT_HELP_COLUMNS = 80;
+
+/**
+ * citty pads every option row to the widest one (trailing blanks, 160+
+ * columns for `serve`): strip the padding and wrap each description to
+ * `columns`, continuation lines aligned under the description (or, when the
+ * flag column leaves too little room, indented on the lines below).
+ */
+export function fitHelp(text: string, columns: number = DEFAULT_HELP_COLUMNS): string {
+  const width = Math.max(40, Math.floor(columns));
+  // what the terminal shows: colour codes take no columns
+  const vis = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "").length;
+  const out: string[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.trimEnd();
+    if (vis(line) <= width) {
+      out.push(line);
+      continue;
+    }
+    // an option/command row ("  --flag=<X>    description"), else prose wrapped at its own indent
+    const m = /^(\s+\S.*?\S?)( {2,})(\S.*)$/.exec(line) ?? /^(\s*)()(\S.*)$/.exec(line)!;
+    const head = m[1]!;
+    let indent = vis(head) + m[2]!.length;
+    const rows: string[] = [];
+    if (width - indent < 24) {
+      rows.push(head);
+      indent = Math.min(8, indent);
+    }
+    let cur = rows.length === 0 ? `${head}${m[2]}` : " ".repeat(indent);
+    let empty = true;
+    for (const word of m[3]!.split(/\s+/)) {
+      if (!empty && vis(cur) + 1 + vis(word) > width) {
+        rows.push(cur);
+        cur = " ".repeat(indent);
+        empty = true;
+      }
+      cur += (empty ? "" : " ") + word;
+      empty = false;
+    }
+    rows.push(cur);
+    out.push(...rows);
+  }
+  return out.join("\n");
+}
+
 /** Help text for `cmd` reached through `path`, titled with its full name ("gigastt models list"). */
-async function usageText(root: string, cmd: CommandDef<any>, path: readonly string[], color: boolean): Promise<string> {
+async function usageText(root: string, cmd: CommandDef<any>, path: readonly string[], io: CliIo): Promise<string> {
   const parent = path.length > 0 ? { meta: { name: [root, ...path.slice(0, -1)].join(" ") } } : undefined;
-  // the name the user typed, whatever the command's meta says
-  const own = path.length > 0 ? { ...cmd, meta: { ...(await resolve(cmd.meta)), name: path.at(-1) } } : cmd;
+  // the name the user typed, whatever the command's meta says; the global flags are listed too
+  const meta = path.length > 0 ? { ...(await resolve(cmd.meta)), name: path.at(-1) } : await resolve(cmd.meta);
+  const own = { ...cmd, meta, args: { ...((await resolve(cmd.args)) ?? {}), ...GLOBAL_ARGS } };
   const text = await renderUsage(own, parent);
   // citty colours unconditionally; piped or redirected help stays plain text
-  return color ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
+  const plain = io.color ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
+  return fitHelp(plain, io.columns ?? DEFAULT_HELP_COLUMNS);
+}
+
+/** The first flag of `argv` that is not a global one (for `gigastt --bogus`). */
+function firstUnknownFlag(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    if (tok === "--") return undefined;
+    if (!tok.startsWith("-")) continue;
+    const name = tok.replace(/^--?/, "").split("=")[0]!;
+    const def = (GLOBAL_ARGS as Record<string, { type?: string }>)[name];
+    if (!def) return tok.split("=")[0];
+    if (def.type === "string" && !tok.includes("=")) i++;
+  }
+  return undefined;
 }
 
 /** Runs the CLI and returns the exit code (never calls process.exit). */
+/**
+ * A command may say how its fatal errors are printed (`serve` in JSON log mode:
+ * one JSON line, like all its other stderr lines); default `text`.
+ */
+export type ErrorFormat = (argv: readonly string[]) => "json" | "pretty" | "text";
+
 export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let errorFormat: "json" | "pretty" | "text" = "text";
   try {
     const meta = await resolve(root.meta);
     if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V" || argv[0] === "-v")) {
@@ -172,15 +244,19 @@ export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = 
       return EXIT.ok;
     }
     const { cmd, path, rest } = await resolveCommand(root, argv);
+    errorFormat = (cmd as { errorFormat?: ErrorFormat }).errorFormat?.(rest) ?? "text";
     const where = ["gigastt", ...path].join(" ");
     const rootName = meta?.name ?? "gigastt";
     if (rest.includes("--help") || rest.includes("-h") || (path.length === 0 && rest.length === 0)) {
-      io.stdout(`${await usageText(rootName, cmd, path, io.color ?? false)}\n`);
+      io.stdout(`${await usageText(rootName, cmd, path, io)}\n`);
       return path.length === 0 && rest.length === 0 ? EXIT.usage : EXIT.ok;
     }
     const subs = await resolve(cmd.subCommands);
     if (subs && Object.keys(subs).length > 0 && !cmd.run) {
-      io.stdout(`${await usageText(rootName, cmd, path, io.color ?? false)}\n`);
+      // `gigastt --bogus`, `gigastt models --bogus`: say what was wrong, as the commands do
+      const bogus = firstUnknownFlag(rest);
+      if (bogus !== undefined) io.stderr(`error[usage]: unknown flag ${bogus}${path.length ? ` for '${where}'` : ""} (see ${where} --help)\n`);
+      io.stdout(`${await usageText(rootName, cmd, path, io)}\n`);
       return EXIT.usage;
     }
     checkFlags((await resolve(cmd.args)) ?? {}, rest, where);
@@ -195,6 +271,13 @@ export async function runCli(root: CommandDef<any>, argv: string[], io: CliIo = 
     const result = await runCommand({ ...cmd, subCommands: undefined }, { rawArgs: rest });
     return typeof result.result === "number" ? result.result : EXIT.ok;
   } catch (e) {
+    if (errorFormat === "json") {
+      const err = isGigasttError(e) ? e : null;
+      const code = err?.code ?? "internal";
+      const message = err ? err.message : e instanceof Error ? e.message : String(e);
+      io.stderr(jsonLine(new Date(), "error", `error[${code}]: ${message}`, { code, exit_code: err?.exitCode ?? EXIT.runtime }));
+      return err?.exitCode ?? EXIT.runtime;
+    }
     if (isGigasttError(e)) {
       io.stderr(`error[${e.code}]: ${e.message}\n`);
       return e.exitCode;

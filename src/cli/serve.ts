@@ -15,7 +15,8 @@ import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { ensureModel } from "../store/index.ts";
-import { preparePartialEncoder } from "./partial-encoder.ts";
+import type { StoreLog } from "../store/ensure.ts";
+import { prepareMainInt8Encoder, preparePartialEncoder } from "./partial-encoder.ts";
 import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
 import type { Precision } from "../types.ts";
 
@@ -27,15 +28,18 @@ export interface ServeDeps {
   /** where signal handlers are installed (default: process) */
   readonly signals?: Pick<NodeJS.Process, "on" | "off">;
   /** the model files to load (default: the model store's ensureModel) */
-  readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }) => Promise<ModelFiles>;
+  /** `log`: where the store's warnings, notices and progress go (serve's logger) */
+  readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
   readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string }) => Promise<TranscriberLike & { close(): Promise<void> }>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
+  /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
+  readonly mainInt8Encoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<ModelFiles>;
 }
 
-/** The one place `serve` obtains model files. */
-async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal }): Promise<ModelFiles> {
-  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, signal: opts.signal });
+/** The one place `serve` obtains model files; its warnings, notices and progress are log events (JSON lines in JSON mode). */
+async function obtainModelDefault(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }): Promise<ModelFiles> {
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, signal: opts.signal, log: opts.log });
 }
 
 export async function runServe(argv: readonly string[], deps: ServeDeps = {}): Promise<number> {
@@ -45,6 +49,10 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   const config = parseServeConfig(argv, env, { isTTY: deps.isTTY ?? process.stderr.isTTY });
   const log = configureLogger({ level: config.logLevel, format: config.logFormat });
   for (const w of config.warnings) log.warn(w);
+  if (config.workersChoice) {
+    const c = config.workersChoice;
+    log.info("inference workers", { workers: c.workers, limited_by: c.limitedBy, cores: c.cores, available_mb: Math.round(c.availableBytes / 1e6), per_worker_mb: Math.round(c.perWorkerBytes / 1e6), reason: c.reason });
+  }
   const modelDir = resolveModelDir(config.modelDir, env);
 
   // 2. listen first: /health answers, /ready is 503 until the model is loaded
@@ -85,7 +93,9 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   try {
     // 3. model, then the Workers
     try {
-      const files = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal });
+      const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal, log });
+      // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
+      const files = signalled === 0 ? await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log) : obtained;
       const partialEncoder =
         signalled === 0
           ? await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log)
@@ -136,12 +146,26 @@ async function listen(config: ServerConfig, log: ConsolaInstance): Promise<Runni
   }
 }
 
+/** Every HTTP route the server mounted (from its route table, so none is forgotten), as `METHOD url`. */
+export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics">): string[] {
+  const out: string[] = [];
+  for (const [method, paths] of server.routes) {
+    if (method === "OPTIONS" || method === "WS") continue;
+    for (const path of paths) {
+      if (path === "/v1/ws") continue; // listed as `websocket`
+      if (path === "/metrics" && !config.metrics) continue;
+      out.push(`${method} ${server.url}${path}`);
+    }
+  }
+  return out;
+}
+
 function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaInstance): void {
   const ws = server.url.replace(/^http/, "ws");
   log.info("gigastt listening", {
     url: server.url,
     websocket: `${ws}/v1/ws`,
-    rest: [`POST ${server.url}/v1/transcribe`, `POST ${server.url}/v1/transcribe/stream`, `GET ${server.url}/v1/models`, `GET ${server.url}/health`, `GET ${server.url}/ready`, ...(config.metrics ? [`GET ${server.url}/metrics`] : [])],
+    rest: restRoutes(server, config),
     pool_size: config.poolSize,
     workers: config.workers,
   });
@@ -170,11 +194,11 @@ function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY:
   else log.info("SIGHUP: config reloaded", { file, changed: diff });
 }
 
-export default defineCommand({
+const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the HTTP + WebSocket server (REST, SSE, WS streaming) on 127.0.0.1:9876" },
   args: {
-    port: { type: "string", alias: "p", description: "Port (default 9876)", valueHint: "PORT" },
-    host: { type: "string", description: "Bind address: an IP (IPv6 with or without brackets) or localhost (default 127.0.0.1)", valueHint: "ADDR" },
+    port: { type: "string", alias: "p", description: "Port (default 9876; GIGASTT_PORT)", valueHint: "PORT" },
+    host: { type: "string", description: "Bind address: an IP (IPv6 with or without brackets) or localhost (default 127.0.0.1; GIGASTT_HOST)", valueHint: "ADDR" },
     "bind-all": { type: "boolean", description: "Allow a non-loopback bind (also GIGASTT_ALLOW_BIND_ANY=1)" },
     "pool-size": { type: "string", description: "Sessions (WS, SSE, REST) admitted at once (default 4)", valueHint: "N" },
     "pool-checkout-timeout-secs": { type: "string", description: "Wait for a free slot before 503 timeout (default 30; GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS)", valueHint: "SECS" },
@@ -197,10 +221,30 @@ export default defineCommand({
     offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
     "partial-precision": { type: "enum", options: ["int8", "fp32"], description: "Encoder of streaming partials (default int8; GIGASTT_PARTIAL_PRECISION)", valueHint: "PRECISION" },
-    workers: { type: "string", description: "Inference Workers (default: CPU cores; GIGASTT_WORKERS)", valueHint: "N" },
+    workers: { type: "string", description: "Inference Workers, ≈ 865 MB each (fp32) (default: CPU cores, fewer when the available memory holds fewer; GIGASTT_WORKERS)", valueHint: "N" },
     "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
     "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
     "wyoming-port": { type: "string", description: "Also speak the Wyoming protocol (Home Assistant) on this TCP port of --host; off by default (GIGASTT_WYOMING_PORT)", valueHint: "PORT" },
   },
   run: ({ rawArgs }) => runServe(rawArgs),
 });
+
+/**
+ * In JSON log mode a fatal error (a usage error too) is one JSON line like every
+ * other stderr line (level error, msg `error[code]: …`, code, exit_code); the CLI
+ * runner asks each command through `errorFormat` (see src/cli/run.ts).
+ */
+export default Object.assign(serveCommand, { errorFormat: (argv: readonly string[]) => serveLogFormat(argv, Boolean(process.stderr.isTTY)) });
+
+/** The log format `serve` will use, read from argv before the config is validated (for errors found while validating it). */
+export function serveLogFormat(argv: readonly string[], isTTY: boolean): "json" | "pretty" {
+  let v: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    if (t === "--") break;
+    if (t === "--log-format") v = argv[i + 1];
+    else if (t.startsWith("--log-format=")) v = t.slice("--log-format=".length);
+  }
+  const f = v?.trim().toLowerCase();
+  return f === "json" || f === "pretty" ? f : isTTY ? "pretty" : "json";
+}

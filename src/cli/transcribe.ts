@@ -3,6 +3,8 @@
  * print the transcript as text, JSON, SRT or VTT on stdout.
  */
 import { availableParallelism } from "node:os";
+import { availableMemory, chooseWorkers } from "../server/workers.ts";
+import { namingInput } from "../audio/input-name.ts";
 import { defineCommand } from "citty";
 import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
@@ -10,7 +12,9 @@ import { GigasttError } from "../errors.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
-import { type Env, resolveOffline, resolvePrecision } from "../store/env.ts";
+import { warningsOn } from "../log.ts";
+import { prepareMainInt8Encoder } from "./partial-encoder.ts";
+import { type Env, parseBoolEnv, resolveOffline, resolvePrecision } from "../store/env.ts";
 import type { Precision } from "../types.ts";
 
 export interface TranscribeArgs {
@@ -34,7 +38,8 @@ export interface TranscribeDeps {
  * `network_error` / `disk_full`.
  */
 export async function obtainModel(opts: { modelDir: string; precision: Precision; offline: boolean; env: Env }): Promise<ModelFiles> {
-  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env });
+  // --log-level error|silent silences the store's warnings too
+  return ensureModel({ modelDir: opts.modelDir, precision: opts.precision, offline: opts.offline, env: opts.env, warnings: warningsOn() });
 }
 
 /** Default Worker count for one file: each Worker holds its own copy of the model (~0.9 GB fp32). */
@@ -54,14 +59,23 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   const precision = resolvePrecision(args.precision, env);
   const offline = resolveOffline(args.offline, env);
   const modelDir = resolveModelDir(args.modelDir, env);
-  const workers = args.workers === undefined ? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS) : positiveInt(args.workers, "--workers");
+  const workers =
+    args.workers === undefined
+      ? chooseWorkers({ cores: Math.min(availableParallelism(), MAX_DEFAULT_WORKERS), availableBytes: availableMemory(), precision }).workers
+      : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
-  const audio = decodeAudioStream(openAudioSource(args.file));
+  // conversion hints name the user's file, not a placeholder
+  const audio = namingInput(decodeAudioStream(openAudioSource(args.file)), args.file);
   try {
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once
     const first = args.file === "-" ? undefined : await audio.next();
-    const files = await obtainModel({ modelDir, precision, offline, env });
+    // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
+    const files = await prepareMainInt8Encoder({
+      files: await obtainModel({ modelDir, precision, offline, env }),
+      skipQuantize: parseBoolEnv("GIGASTT_SKIP_QUANTIZE", env.GIGASTT_SKIP_QUANTIZE),
+      log: { info: (m) => void process.stderr.write(`${m}\n`), warn: (m) => void (warningsOn() && process.stderr.write(`warning: ${m}\n`)) },
+    });
     const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
     try {
       const result = await transcriber.transcribeStream(resume(first, audio));
@@ -90,7 +104,7 @@ export default defineCommand({
     format: { type: "enum", options: ["text", "json", "srt", "vtt"], description: "Output format (default text)", valueHint: "FORMAT" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default $GIGASTT_PRECISION or fp32)", valueHint: "PRECISION" },
     offline: { type: "boolean", description: "Never download; fail at once if the model is missing (also GIGASTT_OFFLINE=1)" },
-    workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS})`, valueHint: "N" },
+    workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS}, fewer when the available memory holds fewer)`, valueHint: "N" },
     threads: { type: "string", description: "onnxruntime intra-op threads per Worker (default 1)", valueHint: "N" },
   },
   run: ({ args }) =>

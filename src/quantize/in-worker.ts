@@ -4,7 +4,8 @@
  */
 import { deserializeError, GigasttError } from "../errors.ts";
 import type { QuantizeFileOptions, QuantizeFileResult } from "./file.ts";
-import type { QuantizeWorkerReply } from "./worker.ts";
+import type { ExactInt8Options, ExactInt8Result } from "./safe.ts";
+import type { QuantizeWorkerReply, QuantizeWorkerRequest } from "./worker.ts";
 
 /**
  * URL of the quantize Worker entry: next to this module when run from source; under the
@@ -16,7 +17,16 @@ export function quantizeWorkerUrl(moduleUrl: string = import.meta.url): string {
 }
 
 export function quantizeInWorker(opts: QuantizeFileOptions, url: string = quantizeWorkerUrl()): Promise<QuantizeFileResult> {
-  return new Promise<QuantizeFileResult>((resolve, reject) => {
+  return inWorker<QuantizeFileResult>({ op: "quantize", opts }, url);
+}
+
+/** `ensureExactInt8Encoder` (./safe.ts) in a one-off Worker. */
+export function exactInt8InWorker(opts: ExactInt8Options, url: string = quantizeWorkerUrl()): Promise<ExactInt8Result> {
+  return inWorker<ExactInt8Result>({ op: "exact-int8", opts }, url);
+}
+
+function inWorker<R>(req: QuantizeWorkerRequest, url: string): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
     let settled = false;
     const worker = new Worker(url);
     const done = (f: () => void) => {
@@ -27,13 +37,13 @@ export function quantizeInWorker(opts: QuantizeFileOptions, url: string = quanti
     };
     worker.onmessage = (ev: MessageEvent) => {
       const r = ev.data as QuantizeWorkerReply;
-      done(() => (r.ok ? resolve(r.result) : reject(deserializeError(r.error))));
+      done(() => (r.ok ? resolve(r.result as R) : reject(deserializeError(r.error))));
     };
     worker.onerror = (ev: ErrorEvent) => {
       ev.preventDefault?.();
       done(() => reject(new GigasttError("internal", `quantize worker failed (${ev.message})`)));
     };
     worker.addEventListener("close", () => done(() => reject(new GigasttError("internal", "quantize worker exited"))));
-    worker.postMessage(opts);
+    worker.postMessage(req);
   });
 }

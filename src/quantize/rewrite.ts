@@ -20,6 +20,7 @@
  * Everything else (decoder/joint graphs, small tensors) stays fp32.
  */
 import { onnx } from "onnx-proto";
+import { PRODUCER, SCHEME_KEY } from "./inspect.ts";
 
 const DT = onnx.TensorProto.DataType;
 
@@ -64,33 +65,73 @@ export function floatData(t: onnx.ITensorProto): Float32Array {
   return Float32Array.from(fd);
 }
 
+/**
+ * How the dynamic rewrite stores a weight column (activations are always u8, from DynamicQuantizeLinear):
+ * - `s7`: symmetric s8 limited to ±63 (scale = max|w|/63). A pair of u8×s8 products then stays within 16 bits
+ *   (2·255·64 < 32767), so x86 AVX2 without VNNI (`vpmaddubsw`, which saturates pairs) computes it exactly.
+ * - `u8`: asymmetric u8 with a zero point per column (scale = (max − min)/255); u8×u8 kernels widen to 16 bits
+ *   first, so nothing saturates either.
+ * - `s8`: symmetric s8 over ±127 (scale = max|w|/127): exact only where the kernel adds in 32 bits (VNNI, arm64);
+ *   on AVX2 without VNNI pairs clip. Kept for measurements, never written by default.
+ */
+export type Int8Scheme = "s7" | "u8" | "s8";
+
+/** The scheme `gigastt quantize` and `serve` write: exact on every CPU (chosen by measurement: BENCHMARKS.md). */
+export const DEFAULT_INT8_SCHEME: Int8Scheme = "s7";
+
 export interface PerChannel {
-  readonly q: Int8Array;
+  /** s8 values (s7/s8 schemes) or u8 values (u8 scheme) */
+  readonly q: Int8Array | Uint8Array;
   readonly scale: Float32Array;
+  /** per-column zero points: s8 zeros, or u8 values for the u8 scheme */
+  readonly zeroPoint: Int8Array | Uint8Array;
 }
 
-/** Symmetric int8 along the columns of a row-major [K,N] matrix: scale_n = max|W[:,n]|/127 (1 when all zero). */
-export function quantizeColumns(w: Float32Array, K: number, N: number): PerChannel {
-  const maxAbs = new Float32Array(N);
+/** Per-column quantization of a row-major [K,N] matrix under `scheme` (scale 1 for an all-zero column). */
+export function quantizeColumns(w: Float32Array, K: number, N: number, scheme: Int8Scheme = DEFAULT_INT8_SCHEME): PerChannel {
+  const lo = new Float32Array(N);
+  const hi = new Float32Array(N);
   for (let k = 0; k < K; k++) {
     const row = k * N;
     for (let n = 0; n < N; n++) {
-      const a = Math.abs(w[row + n]!);
-      if (a > maxAbs[n]!) maxAbs[n] = a;
+      const v = w[row + n]!;
+      if (v < lo[n]!) lo[n] = v;
+      if (v > hi[n]!) hi[n] = v;
     }
   }
   const scale = new Float32Array(N);
+  if (scheme === "u8") {
+    // the range always holds 0 (lo ≤ 0 ≤ hi), so the zero point is a valid u8 and 0 is exact
+    const zp = new Uint8Array(N);
+    for (let n = 0; n < N; n++) {
+      const span = hi[n]! - lo[n]!;
+      scale[n] = span > 0 ? span / 255 : 1;
+      zp[n] = Math.min(255, Math.max(0, Math.round(-lo[n]! / scale[n]!)));
+    }
+    const q = new Uint8Array(K * N);
+    for (let k = 0; k < K; k++) {
+      const row = k * N;
+      for (let n = 0; n < N; n++) q[row + n] = Math.min(255, Math.max(0, Math.round(w[row + n]! / scale[n]!) + zp[n]!));
+    }
+    return { q, scale, zeroPoint: zp };
+  }
+  const limit = scheme === "s7" ? 63 : 127;
   const inv = new Float32Array(N);
   for (let n = 0; n < N; n++) {
-    scale[n] = maxAbs[n]! > 0 ? maxAbs[n]! / 127 : 1;
+    const m = Math.max(-lo[n]!, hi[n]!);
+    scale[n] = m > 0 ? m / limit : 1;
     inv[n] = 1 / scale[n]!;
   }
   const q = new Int8Array(K * N);
   for (let k = 0; k < K; k++) {
     const row = k * N;
-    for (let n = 0; n < N; n++) q[row + n] = clamp8(Math.round(w[row + n]! * inv[n]!));
+    for (let n = 0; n < N; n++) q[row + n] = clampTo(Math.round(w[row + n]! * inv[n]!), limit);
   }
-  return { q, scale };
+  return { q, scale, zeroPoint: new Int8Array(N) };
+}
+
+function clampTo(v: number, limit: number): number {
+  return v > limit ? limit : v < -limit ? -limit : v;
 }
 
 /** Symmetric int8 per slice of axis 0 (C slices of `inner` elements). */
@@ -105,11 +146,11 @@ export function quantizeRows(w: Float32Array, C: number, inner: number): PerChan
     const inv = 1 / s;
     for (let i = 0; i < inner; i++) q[c * inner + i] = clamp8(Math.round(w[c * inner + i]! * inv));
   }
-  return { q, scale };
+  return { q, scale, zeroPoint: new Int8Array(C) };
 }
 
 function clamp8(v: number): number {
-  return v > 127 ? 127 : v < -127 ? -127 : v;
+  return clampTo(v, 127);
 }
 
 /** A 1-D pointwise Conv (kernel 1, group 1, stride 1, no padding) with an fp32 initializer weight of ≥ MIN_ELEMENTS. */
@@ -126,8 +167,8 @@ function convQuantizable(n: onnx.INodeProto, w: onnx.ITensorProto | undefined): 
   return dims.length === 3 && dims[2] === 1 && group === 1 && pads.every((p) => p === 0) && strides.every((x) => x === 1) && dil.every((x) => x === 1);
 }
 
-function int8Tensor(name: string, dims: readonly number[], data: Int8Array): onnx.ITensorProto {
-  return { name, dims: [...dims], dataType: DT.INT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+function int8Tensor(name: string, dims: readonly number[], data: Int8Array | Uint8Array): onnx.ITensorProto {
+  return { name, dims: [...dims], dataType: data instanceof Int8Array ? DT.INT8 : DT.UINT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 function f32Tensor(name: string, dims: readonly number[], data: Float32Array): onnx.ITensorProto {
@@ -139,7 +180,11 @@ function node(opType: string, input: string[], output: string[], name: string, a
 }
 
 /** Returns a new model with its MatMul/Conv/Gemm weights in int8; `stats` says what changed. */
-export function quantizeModel(model: onnx.IModelProto, mode: QuantizeMode): { model: onnx.IModelProto; stats: QuantizeStats } {
+export function quantizeModel(
+  model: onnx.IModelProto,
+  mode: QuantizeMode,
+  scheme: Int8Scheme = DEFAULT_INT8_SCHEME,
+): { model: onnx.IModelProto; stats: QuantizeStats } {
   const graph = model.graph;
   if (!graph) throw new QuantizeError("model has no graph");
   const inits = new Map<string, onnx.ITensorProto>();
@@ -199,9 +244,9 @@ export function quantizeModel(model: onnx.IModelProto, mode: QuantizeMode): { mo
         const wf = floatData(w);
         const wt = new Float32Array(Cin * Cout);
         for (let o = 0; o < Cout; o++) for (let i = 0; i < Cin; i++) wt[i * Cout + o] = wf[o * Cin + i]!;
-        const { q, scale } = quantizeColumns(wt, Cin, Cout);
+        const { q, scale, zeroPoint } = quantizeColumns(wt, Cin, Cout, scheme);
         const wq = { q: fresh(`${wName}_quantized`), scale: fresh(`${wName}_scale`), zp: fresh(`${wName}_zero_point`) };
-        newInits.push(int8Tensor(wq.q, [Cin, Cout], q), f32Tensor(wq.scale, [Cout], scale), int8Tensor(wq.zp, [Cout], new Int8Array(Cout)));
+        newInits.push(int8Tensor(wq.q, [Cin, Cout], q), f32Tensor(wq.scale, [Cout], scale), int8Tensor(wq.zp, [Cout], zeroPoint));
         tensors++;
         elements += Cin * Cout;
         const y = n.output![0]!;
@@ -238,9 +283,9 @@ export function quantizeModel(model: onnx.IModelProto, mode: QuantizeMode): { mo
       const act = quantizeAct(n.input![0]!);
       let wq = quantizedWeights.get(wName!);
       if (!wq) {
-        const { q, scale } = quantizeColumns(floatData(w), K, N);
+        const { q, scale, zeroPoint } = quantizeColumns(floatData(w), K, N, scheme);
         wq = { q: fresh(`${wName}_quantized`), scale: fresh(`${wName}_scale`), zp: fresh(`${wName}_zero_point`) };
-        newInits.push(int8Tensor(wq.q, [K, N], q), f32Tensor(wq.scale, [N], scale), int8Tensor(wq.zp, [N], new Int8Array(N)));
+        newInits.push(int8Tensor(wq.q, [K, N], q), f32Tensor(wq.scale, [N], scale), int8Tensor(wq.zp, [N], zeroPoint));
         quantizedWeights.set(wName!, wq);
         tensors++;
         elements += K * N;
@@ -303,7 +348,9 @@ export function quantizeModel(model: onnx.IModelProto, mode: QuantizeMode): { mo
   return {
     model: {
       ...model,
-      producerName: "gigastt-quantize",
+      producerName: PRODUCER,
+      // the scheme is recorded so a file written under an older scheme is found and rewritten (file.ts)
+      metadataProps: [...(model.metadataProps ?? []).filter((e) => e.key !== SCHEME_KEY), { key: SCHEME_KEY, value: mode === "dynamic" ? scheme : "weight-only" }],
       graph: { ...graph, node: out, initializer: [...keptInits, ...newInits], input: inputs },
     },
     stats: { nodes: rewritten, tensors, elements, fp32Elements },

@@ -91,6 +91,10 @@ export function tensorI64(data: BigInt64Array, dims: readonly number[]): Tensor 
   return new ort.Tensor("int64", data, dims);
 }
 
+export function tensorU8(data: Uint8Array, dims: readonly number[]): Tensor {
+  return new ort.Tensor("uint8", data, dims);
+}
+
 export function tensorI32(data: Int32Array, dims: readonly number[]): Tensor {
   return new ort.Tensor("int32", data, dims);
 }

@@ -194,6 +194,15 @@ describe("env", () => {
     expect(c.trustProxy).toEqual(["127.0.0.0/8", "::1/128"]);
   });
 
+  test("GIGASTT_PORT and GIGASTT_HOST set the listener (what `gigastt healthcheck` reads too); flags win", () => {
+    const c = parse([], { GIGASTT_PORT: "8123", GIGASTT_HOST: "0.0.0.0", GIGASTT_ALLOW_BIND_ANY: "1" });
+    expect([c.port, c.host, c.hostIsWildcard]).toEqual([8123, "0.0.0.0", true]);
+    expect(parse(["--port", "7000", "--host", "::1"], { GIGASTT_PORT: "8123", GIGASTT_HOST: "0.0.0.0" })).toMatchObject({ port: 7000, host: "::1" });
+    expect(fails([], { GIGASTT_PORT: "70000" }).message).toContain("GIGASTT_PORT");
+    expect(fails([], { GIGASTT_HOST: "example.com" }).message).toContain("GIGASTT_HOST");
+    expect(fails([], { GIGASTT_HOST: "0.0.0.0" }).code).toBe("bind_refused");
+  });
+
   test("GIGASTT_TRUST_PROXY takes a CIDR list or a boolean", () => {
     expect(parse([], { GIGASTT_TRUST_PROXY: "10.0.0.0/8, fd00::/8" }).trustProxy).toEqual(["10.0.0.0/8", "fd00::/8"]);
     expect(parse([], { GIGASTT_TRUST_PROXY: "off" }).trustProxy).toEqual([]);

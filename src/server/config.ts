@@ -3,10 +3,10 @@
  * env and the optional TOML file (precedence CLI > env > file > default).
  */
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { GigasttError } from "../errors.ts";
 import { parseLogLevel } from "../log.ts";
 import { isLoopbackIp, isWildcardIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "./net.ts";
+import { availableMemory, chooseWorkers, hostCores, type WorkerChoice } from "./workers.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import type { Precision } from "../types.ts";
 
@@ -56,6 +56,8 @@ export interface ServerConfig extends ReloadableLimits {
   readonly partialPrecision: Precision;
   /** inference Workers */
   readonly workers: number;
+  /** how the default Worker count was chosen (cores and memory); null when --workers/GIGASTT_WORKERS set it */
+  readonly workersChoice: WorkerChoice | null;
   /** extra accepted Host header values (lower-cased; `name` or `name:port`) */
   readonly allowHost: readonly string[];
   /** CIDRs of trusted proxies; empty = forwarded headers ignored */
@@ -101,8 +103,8 @@ interface FlagSpec {
 
 /** Every `serve` flag; `global` ones are also accepted by the CLI runner. */
 export const SERVE_FLAGS = {
-  port: { kind: "string", short: "p" },
-  host: { kind: "string" },
+  port: { kind: "string", short: "p", env: "GIGASTT_PORT" },
+  host: { kind: "string", env: "GIGASTT_HOST" },
   "bind-all": { kind: "boolean", env: "GIGASTT_ALLOW_BIND_ANY" },
   "pool-size": { kind: "string" },
   "pool-checkout-timeout-secs": { kind: "string", env: "GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS" },
@@ -268,8 +270,10 @@ export interface ParseOptions {
   fileText?: string;
   /** whether stderr is a TTY (picks the default log format) */
   isTTY?: boolean;
-  /** default for `--workers` */
+  /** CPU cores, for the default `--workers` */
   cpus?: number;
+  /** bytes of memory available, for the default `--workers` */
+  availableBytes?: number;
   readFile?: (path: string) => string;
 }
 
@@ -318,15 +322,16 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
 
   // ---- network --------------------------------------------------------------
   const port = uint("port", DEFAULT_PORT);
-  if (port.value > 65535) throw usage(`invalid value '${port.value}' for '--port': expected 0..65535`);
+  if (port.value > 65535) throw usage(`invalid value '${port.value}' for '${port.from === "default" ? "--port" : port.from}': expected 0..65535`);
   const wyomingRaw = flagOrEnvStr("wyoming-port");
   const wyomingPort = wyomingRaw ? parseUint(wyomingRaw.value, wyomingRaw.from) : null;
   if (wyomingPort !== null && wyomingPort > 65535) throw usage(`invalid value '${wyomingPort}' for '${wyomingRaw!.from}': expected 0..65535`);
   if (wyomingPort !== null && wyomingPort !== 0 && wyomingPort === port.value)
     throw usage(`invalid value '${wyomingPort}' for '${wyomingRaw!.from}': the Wyoming port must differ from the HTTP port`);
   const bindAll = bool("bind-all");
-  const hostText = (flags.host ?? DEFAULT_HOST).trim();
-  const bind = parseBindHost(hostText);
+  const hostRaw = flagOrEnvStr("host");
+  const hostText = (hostRaw?.value ?? DEFAULT_HOST).trim();
+  const bind = parseBindHost(hostText, hostRaw?.from);
   if (!bind.loopback && !bindAll) {
     throw new GigasttError(
       "bind_refused",
@@ -382,7 +387,11 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const precision = precisionRaw ? parsePrecision(precisionRaw) : "fp32";
   const partialRaw = flagOrEnvStr("partial-precision");
   const partialPrecision = partialRaw ? parsePrecision(partialRaw) : "int8";
-  const workers = uint("workers", opts.cpus ?? availableParallelism());
+  const workersGiven = flagOrEnvStr("workers");
+  const workersChoice = workersGiven
+    ? null
+    : chooseWorkers({ cores: opts.cpus ?? hostCores(), availableBytes: opts.availableBytes ?? (opts.cpus !== undefined ? Number.POSITIVE_INFINITY : availableMemory()), precision });
+  const workers = uint("workers", workersChoice?.workers ?? 1);
   if (workers.value < 1) throw usage(`invalid value '0' for '${workers.from}': expected at least 1 worker`);
   const skipQuantize = bool("skip-quantize");
   let logLevel: LogLevelName;
@@ -426,6 +435,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     precision,
     partialPrecision,
     workers: workers.value,
+    workersChoice,
     allowHost: Object.freeze(allowHost),
     trustProxy: Object.freeze(trustProxy),
     maxAudioSecs: DEFAULT_MAX_AUDIO_SECS,
@@ -470,10 +480,10 @@ export interface BindHost {
 }
 
 /** `--host`: an IP literal (IPv6 bracketed or not) or `localhost` (binds 127.0.0.1). */
-export function parseBindHost(text: string): BindHost {
+export function parseBindHost(text: string, from = "--host"): BindHost {
   if (text.toLowerCase() === "localhost") return { address: "127.0.0.1", loopback: true, wildcard: false };
   const ip = parseIp(text);
-  if (!ip) throw usage(`invalid value '${text}' for '--host': expected an IP address (e.g. 127.0.0.1, ::1, [::1], 0.0.0.0) or localhost`);
+  if (!ip) throw usage(`invalid value '${text}' for '${from}': expected an IP address (e.g. 127.0.0.1, ::1, [::1], 0.0.0.0) or localhost`);
   const raw = text.replace(/^\[|\]$/g, "");
   return { address: raw, loopback: isLoopbackIp(ip), wildcard: isWildcardIp(ip) };
 }

@@ -78,6 +78,16 @@ export interface Lifecycle {
   track<T>(p: Promise<T>): Promise<T>;
 }
 
+/** What a route adds to its request's access log line (mutable; the platform reads it when the response is done). */
+export interface AccessNotes {
+  /** request body bytes actually read (null: the platform uses Content-Length) */
+  bytesIn: number | null;
+  /** seconds of audio transcribed (null: not a transcription) */
+  audioSeconds: number | null;
+  /** wall seconds of the request's inference jobs (for the real-time factor) */
+  inferenceSeconds: number;
+}
+
 /** Per-request facts, set by the platform before any route runs. */
 export interface RequestContext {
   /** validated incoming X-Request-Id or a minted UUIDv7 */
@@ -88,6 +98,8 @@ export interface RequestContext {
   readonly log: ConsolaInstance;
   /** performance.now() when the request arrived */
   readonly startedAt: number;
+  /** filled in by the route for the access log line */
+  readonly access: AccessNotes;
 }
 
 export interface ServerDeps {

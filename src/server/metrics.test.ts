@@ -1,9 +1,66 @@
 import { expect, test } from "bun:test";
-import { createMetrics, escapeLabelValue } from "./metrics.ts";
+import { createMetrics, METRIC_NAMES } from "./metrics.ts";
 
-test("Prometheus text: HELP/TYPE for every family, counters then gauges then histograms, sorted labels, live pool gauges", () => {
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Prometheus text → samples (label order does not matter to Prometheus, so not here either) */
+function parse(text: string): { samples: Sample[]; types: Map<string, string>; helps: Set<string> } {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    let m = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (m) {
+      types.set(m[1]!, m[2]!);
+      continue;
+    }
+    m = /^# HELP (\S+) .+$/.exec(line);
+    if (m) {
+      helps.add(m[1]!);
+      continue;
+    }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    expect(m).not.toBeNull();
+    const labels: Record<string, string> = {};
+    for (const l of (m![2] ?? "").matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\n/g, "\n").replace(/\\"/g, '"').replace(/\\\\/g, "\\");
+    samples.push({ name: m![1]!, labels, value: m![3] === "+Inf" ? Infinity : Number(m![3]) });
+  }
+  return { samples, types, helps };
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const hit = samples.find((s) => s.name === name && Object.keys(labels).length === Object.keys(s.labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return hit?.value;
+}
+
+test("every metric name of the hand-written exposition is still exported, with its type", async () => {
+  const { types } = parse(await createMetrics({ enabled: true, processMetrics: false }).render());
+  expect(Object.fromEntries(METRIC_NAMES.map((n) => [n, types.get(n)]))).toEqual({
+    gigastt_http_requests_total: "counter",
+    gigastt_http_request_duration_seconds: "histogram",
+    gigastt_errors_total: "counter",
+    gigastt_audio_seconds_total: "counter",
+    gigastt_inference_duration_seconds: "histogram",
+    gigastt_inference_real_time_factor: "histogram",
+    gigastt_pool_checkout_duration_seconds: "histogram",
+    gigastt_pool_timeouts_total: "counter",
+    gigastt_rate_limit_rejections_total: "counter",
+    gigastt_ws_active_connections: "gauge",
+    gigastt_pool_in_use: "gauge",
+    gigastt_pool_available: "gauge",
+    gigastt_pool_waiters: "gauge",
+    gigastt_pool_size: "gauge",
+  });
+});
+
+test("values: requests by method/path/status, durations in buckets, live pool gauges, RTF, errors by code", async () => {
   let inUse = 1;
-  const m = createMetrics({ enabled: true, pool: () => ({ size: 4, inUse, waiting: 2 }) });
+  const m = createMetrics({ enabled: true, processMetrics: false, pool: () => ({ size: 4, inUse, waiting: 2 }) });
   m.httpRequest("GET", "/v1/models", 200, 0.003);
   m.httpRequest("GET", "/v1/models", 200, 0.2);
   m.httpRequest("POST", "/v1/transcribe", 503, 1);
@@ -15,45 +72,54 @@ test("Prometheus text: HELP/TYPE for every family, counters then gauges then his
   m.error("timeout");
   m.checkout(0.1, "timeout");
   m.rateLimited();
-  const text = m.render();
-  const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((x) => [x[1], x[2]]);
-  const types = families.map((f) => f[1]);
-  expect(types).toEqual([...types].sort((a, b) => ["counter", "gauge", "histogram"].indexOf(a!) - ["counter", "gauge", "histogram"].indexOf(b!)));
-  for (const [name] of families) expect(text).toContain(`# HELP ${name} `);
-  expect(text).toContain('gigastt_http_requests_total{method="GET",path="/v1/models",status="200"} 2\n');
-  expect(text).toContain('gigastt_http_requests_total{method="POST",path="/v1/transcribe",status="503"} 1\n');
-  expect(text).toContain('gigastt_http_request_duration_seconds_bucket{method="GET",path="/v1/models",le="0.005"} 1\n');
-  expect(text).toContain('gigastt_http_request_duration_seconds_bucket{method="GET",path="/v1/models",le="0.25"} 2\n');
-  expect(text).toContain('gigastt_http_request_duration_seconds_bucket{method="GET",path="/v1/models",le="+Inf"} 2\n');
-  expect(text).toContain('gigastt_http_request_duration_seconds_count{method="GET",path="/v1/models"} 2\n');
-  expect(text).toContain("gigastt_ws_active_connections 1\n");
-  expect(text).toContain("gigastt_pool_in_use 1\n");
-  expect(text).toContain("gigastt_pool_available 3\n");
-  expect(text).toContain("gigastt_pool_waiters 2\n");
-  expect(text).toContain("gigastt_audio_seconds_total 2\n");
-  expect(text).toContain("gigastt_inference_duration_seconds_sum 0.5\n");
-  expect(text).toContain('gigastt_inference_real_time_factor_bucket{le="0.25"} 1\n');
-  expect(text).toContain('gigastt_inference_real_time_factor_bucket{le="0.1"} 0\n');
-  expect(text).toContain('gigastt_errors_total{code="timeout"} 2\n');
-  expect(text).toContain("gigastt_pool_timeouts_total 1\n");
-  expect(text).toContain("gigastt_rate_limit_rejections_total 1\n");
+  const text = await m.render();
+  const { samples, types, helps } = parse(text);
+  for (const name of types.keys()) expect(helps.has(name)).toBe(true);
+  expect(value(samples, "gigastt_http_requests_total", { method: "GET", path: "/v1/models", status: "200" })).toBe(2);
+  expect(value(samples, "gigastt_http_requests_total", { method: "POST", path: "/v1/transcribe", status: "503" })).toBe(1);
+  const bucket = (le: string) => value(samples, "gigastt_http_request_duration_seconds_bucket", { method: "GET", path: "/v1/models", le });
+  expect([bucket("0.005"), bucket("0.25"), bucket("+Inf")]).toEqual([1, 2, 2]);
+  expect(value(samples, "gigastt_http_request_duration_seconds_count", { method: "GET", path: "/v1/models" })).toBe(2);
+  expect(value(samples, "gigastt_ws_active_connections")).toBe(1);
+  expect(value(samples, "gigastt_pool_in_use")).toBe(1);
+  expect(value(samples, "gigastt_pool_available")).toBe(3);
+  expect(value(samples, "gigastt_pool_waiters")).toBe(2);
+  expect(value(samples, "gigastt_pool_size")).toBe(4);
+  expect(value(samples, "gigastt_audio_seconds_total")).toBe(2);
+  expect(value(samples, "gigastt_inference_duration_seconds_sum")).toBe(0.5);
+  expect(value(samples, "gigastt_inference_real_time_factor_bucket", { le: "0.25" })).toBe(1);
+  expect(value(samples, "gigastt_inference_real_time_factor_bucket", { le: "0.1" })).toBe(0);
+  expect(value(samples, "gigastt_errors_total", { code: "timeout" })).toBe(2);
+  expect(value(samples, "gigastt_pool_timeouts_total")).toBe(1);
+  expect(value(samples, "gigastt_rate_limit_rejections_total")).toBe(1);
   inUse = 4;
-  expect(m.render()).toContain("gigastt_pool_available 0\n");
-  // every sample line is `name{labels} value`
-  for (const line of text.trimEnd().split("\n").filter((l) => !l.startsWith("#"))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? [-+0-9.eInfNa]+$/);
+  expect(value(parse(await m.render()).samples, "gigastt_pool_available")).toBe(0);
 });
 
-test("label values are escaped", () => {
-  expect(escapeLabelValue('a"b\\c\nd')).toBe('a\\"b\\\\c\\nd');
+test("the process metrics operators expect, under their usual names", async () => {
   const m = createMetrics({ enabled: true });
-  m.error('we"ird');
-  expect(m.render()).toContain('gigastt_errors_total{code="we\\"ird"} 1');
+  await Bun.sleep(30);
+  const { types, samples } = parse(await m.render());
+  for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds", "nodejs_eventloop_lag_seconds", "nodejs_eventloop_lag_p99_seconds", "nodejs_gc_duration_seconds", "nodejs_active_handles_total", "nodejs_heap_size_used_bytes"])
+    expect(types.has(name)).toBe(true);
+  expect(value(samples, "process_resident_memory_bytes")!).toBeGreaterThan(1e6);
+  if (process.platform === "linux") expect(value(samples, "process_open_fds")!).toBeGreaterThan(0);
 });
 
-test("disabled metrics record nothing (the WS gauge still tracks sessions)", () => {
+test("label values are escaped", async () => {
+  const m = createMetrics({ enabled: true, processMetrics: false });
+  m.error('we"ird\\x\ny');
+  const text = await m.render();
+  expect(text).toContain('gigastt_errors_total{code="we\\"ird\\\\x\\ny"} 1');
+  expect(value(parse(text).samples, "gigastt_errors_total", { code: 'we"ird\\x\ny' })).toBe(1);
+});
+
+test("disabled metrics record nothing (the WS gauge still tracks sessions)", async () => {
   const m = createMetrics({ enabled: false });
   m.httpRequest("GET", "/x", 200, 1);
   m.error("internal");
-  expect(m.render()).not.toContain("gigastt_http_requests_total{");
-  expect(m.render()).not.toContain("gigastt_errors_total{");
+  const text = await m.render();
+  expect(text).not.toContain("gigastt_http_requests_total{");
+  expect(text).not.toContain("gigastt_errors_total{");
+  expect(text).not.toContain("process_cpu_seconds_total");
 });

@@ -25,11 +25,20 @@ export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
 
 interface RequestState extends RequestContext {
   readonly path: string;
+  readonly method: string;
   readonly headers: Record<string, string>;
+  /** the request's Content-Length header */
+  readonly declaredBytes: string | null;
   /** status of a response the platform produced itself (rejections, errors) */
   status?: number;
-  /** metrics/access log already written */
+  /** metrics already recorded */
   recorded?: boolean;
+  /** access log line already written */
+  logged?: boolean;
+  /** the error code of a response the platform rendered */
+  code?: string;
+  /** the response body is streaming (SSE): the access line waits for its end */
+  streaming?: boolean;
 }
 
 export interface PlatformOptions {
@@ -70,8 +79,11 @@ export function createPlatform(opts: PlatformOptions): Platform {
       id,
       ip,
       path,
+      method: request.method,
       headers,
       startedAt: performance.now(),
+      access: { bytesIn: null, audioSeconds: null, inferenceSeconds: 0 },
+      declaredBytes: request.headers.get("content-length"),
       get log() {
         return (log ??= withFields(deps.log, { request_id: id }));
       },
@@ -101,18 +113,103 @@ export function createPlatform(opts: PlatformOptions): Platform {
     state.recorded = true;
     const seconds = (performance.now() - state.startedAt) / 1000;
     deps.metrics.httpRequest(method, route ?? routeLabel(method, state.path), status, seconds);
-    if (!EXEMPT_PATHS.has(state.path)) state.log.debug("request", { method, path: state.path, status, ms: Math.round(seconds * 1000), ip: state.ip });
+  }
+
+  /**
+   * The access log line: one per request at info (probes at debug), 4xx/5xx
+   * included; transcriptions add the audio seconds and the real-time factor.
+   * Written once the response body is complete (an SSE stream: at its end).
+   */
+  function accessLog(state: RequestState, status: number, bytesOut: number | null, extra: Record<string, unknown> = {}): void {
+    if (state.logged) return;
+    state.logged = true;
+    const declared = state.declaredBytes !== null && /^\d+$/.test(state.declaredBytes) ? Number(state.declaredBytes) : null;
+    const a = state.access;
+    const fields: Record<string, unknown> = {
+      method: state.method,
+      route: routeLabel(state.method, state.path),
+      status,
+      duration_ms: Math.round((performance.now() - state.startedAt) * 10) / 10,
+      bytes_in: a.bytesIn ?? declared ?? 0,
+      bytes_out: bytesOut,
+      client: state.ip,
+      ...(state.code ? { code: state.code } : {}),
+      ...extra,
+    };
+    if (a.audioSeconds !== null) {
+      fields.audio_seconds = Math.round(a.audioSeconds * 1000) / 1000;
+      fields.rtf = a.audioSeconds > 0 ? Math.round((a.inferenceSeconds / a.audioSeconds) * 10_000) / 10_000 : null;
+    }
+    state.log[EXEMPT_PATHS.has(state.path) ? "debug" : "info"]("request", fields);
+  }
+
+  const measured = new WeakSet<Response>();
+
+  /**
+   * `res` with its body counted for the access line: an SSE stream through a
+   * counting pass-through (the line is written when it ends or the client
+   * leaves); anything else is read once (bodies here are small: JSON, text,
+   * subtitles) and handed on as bytes.
+   */
+  function measure(state: RequestState, res: Response): Response | Promise<Response> {
+    if (measured.has(res) || state.logged) return res;
+    if (res.body === null) {
+      accessLog(state, res.status, 0);
+      return res;
+    }
+    if ((res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+      state.streaming = true;
+      const reader = res.body.getReader();
+      let n = 0;
+      const out = new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            async pull(c) {
+              try {
+                const { done, value } = await reader.read();
+                if (done) {
+                  accessLog(state, res.status, n);
+                  c.close();
+                  return;
+                }
+                n += value.byteLength;
+                c.enqueue(value);
+              } catch (e) {
+                accessLog(state, res.status, n, { stream_error: true });
+                c.error(e);
+              }
+            },
+            // the client left mid-stream: the line says so, with what was sent
+            cancel(why) {
+              accessLog(state, res.status, n, { client_gone: true });
+              return reader.cancel(why);
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+        { status: res.status, statusText: res.statusText, headers: res.headers },
+      );
+      measured.add(out);
+      return out;
+    }
+    return res.arrayBuffer().then((buf) => {
+      accessLog(state, res.status, buf.byteLength);
+      const out = new Response(buf, { status: res.status, statusText: res.statusText, headers: res.headers });
+      measured.add(out);
+      return out;
+    });
   }
 
   /** a response produced in onRequest: Elysia runs no later hook for it */
-  function early(state: RequestState, request: Request, res: Response): Response {
+  function early(state: RequestState, request: Request, res: Response): Response | Promise<Response> {
     finish(state, request.method, res.status, undefined);
-    return res;
+    return measure(state, res);
   }
 
   /** render a platform error; the caller returns it */
   function reject(state: RequestState, err: GigasttError, request: Request, extra?: Record<string, string>, logFields?: Record<string, unknown>): Response {
     state.status = err.http;
+    state.code = err.code;
     deps.metrics.error(err.code);
     // OpenAI SDK clients read errors in OpenAI's shape, also when the platform refuses the request
     const res = state.path === OPENAI_TRANSCRIPTIONS_PATH ? openAiErrorResponse(err, { ...state.headers, ...extra }) : errorResponse(err, { ...state.headers, ...extra });
@@ -120,7 +217,10 @@ export function createPlatform(opts: PlatformOptions): Platform {
     if (level === "warn") {
       // refused requests (forged Origin/Host) are a flood risk: one line per client and code per minute, with a count
       const count = refusals.take(`${state.ip ?? "?"} ${err.code}`);
-      if (count === null) return res;
+      if (count === null) {
+        state.logged = true; // its access line too: the metrics still count it
+        return res;
+      }
       state.log.warn("request rejected", { code: err.code, status: err.http, method: request.method, path: state.path, ip: state.ip, ...logFields, ...(count > 1 ? { count } : {}) });
       return res;
     }
@@ -203,7 +303,11 @@ export function createPlatform(opts: PlatformOptions): Platform {
             state.log.error("unhandled error", { path: state.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
             err = new GigasttError("internal");
           }
-          return reject(state, err, request);
+          return measure(state, reject(state, err, request));
+        })
+        .mapResponse({ as: "global" }, function countBody({ request, responseValue }) {
+          const state = states.get(request);
+          if (state && responseValue instanceof Response) return measure(state, responseValue);
         })
         .onAfterResponse({ as: "global" }, function record({ request, set, response, route }) {
           const state = states.get(request);
@@ -211,6 +315,8 @@ export function createPlatform(opts: PlatformOptions): Platform {
           const upgraded = request.headers.get("upgrade")?.toLowerCase() === "websocket" && state.status === undefined && route !== undefined;
           const status = state.status ?? (upgraded ? 101 : response instanceof Response ? response.status : typeof set.status === "number" ? set.status : 200);
           finish(state, request.method, status, route || undefined);
+          // a WebSocket upgrade (its session logs its own end) or a response no hook could count
+          if (!state.streaming) accessLog(state, status, upgraded ? 0 : null);
         }) as unknown as typeof app;
     },
   };

@@ -43,6 +43,8 @@ export interface RunningServer {
   readonly port: number;
   readonly deps: ServerDeps;
   readonly lifecycle: LifecycleControl;
+  /** method → paths of the mounted routes (WebSocket routes under GET) */
+  readonly routes: ReadonlyMap<string, ReadonlySet<string>>;
   /** the model finished loading: /ready turns 200 */
   setTranscriber(t: TranscriberLike | null): void;
   /** apply reloaded limits (SIGHUP); returns the changed fields */
@@ -148,6 +150,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     port,
     deps,
     lifecycle,
+    routes,
     setTranscriber(t) {
       transcriber = t;
     },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FP32_FILES, HF_REPO, HF_REVISION, INT8_FILES, builtinCatalog, fileUrl, parseManifest } from "./catalog.ts";
+import { FP32_FILES, HF_REPO, HF_REVISION, INT8_FILES, builtinCatalog, fileUrl, modelSizeText, parseManifest } from "./catalog.ts";
 
 describe("built-in catalog", () => {
   test("is pinned to istupakov/gigaam-v3-onnx at revision 322c3b29…, never main", () => {
@@ -70,5 +70,26 @@ describe("manifest", () => {
     } catch (e) {
       expect((e as { code: string }).code).toBe("invalid_config");
     }
+  });
+});
+
+describe("model sizes agree everywhere", () => {
+  test("one size text per set, computed from the catalog", () => {
+    expect(modelSizeText("fp32")).toBe("≈ 892 MB"); // 885 084 534 + 4 599 910 + 2 712 896 + 13 354 bytes
+    expect(modelSizeText("int8")).toBe("≈ 227 MB");
+  });
+
+  test("the README and the Homebrew caveat say the same sizes", async () => {
+    const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+    const quick = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Install"));
+    expect(quick).toContain(`${modelSizeText("fp32")} fp32`);
+    const models = readme.slice(readme.indexOf("<!-- models:begin -->"), readme.indexOf("<!-- models:end -->"));
+    expect(models).toContain(`| ${modelSizeText("fp32")}, SHA-256 pinned`);
+    expect(models).toContain(`| ${modelSizeText("int8")}, SHA-256 from the server`);
+    expect(models).toContain(`(\`--precision int8\`, ${modelSizeText("int8")})`);
+    expect(readme.match(/~\d{3} MB/g)).toBeNull();
+    const { formulaFromSums } = await import("../../scripts/lib/build-formula.ts");
+    const rb = formulaFromSums(new Map(["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64"].map((t, i) => [`gigastt-${t}`, String(i).repeat(64)])), { version: "0.1.0" });
+    expect(rb).toContain(`The GigaAM v3 model (${modelSizeText("fp32")})`);
   });
 });

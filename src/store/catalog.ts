@@ -54,6 +54,19 @@ export const INT8_FILES: readonly CatalogFile[] = Object.freeze([
   VOCAB,
 ]);
 
+/** Bytes of a file set (exact sizes, else the approximate ones). */
+export function setBytes(files: readonly CatalogFile[]): number {
+  return files.reduce((n, f) => n + (f.size ?? f.approxSize ?? 0), 0);
+}
+
+/**
+ * "≈ 892 MB": the one size text of a built-in set, used by the offline error,
+ * the Homebrew caveat and the README (test/readme.test.ts checks it there).
+ */
+export function modelSizeText(precision: Precision): string {
+  return `≈ ${Math.round(setBytes(precision === "int8" ? INT8_FILES : FP32_FILES) / 1e6)} MB`;
+}
+
 export function builtinCatalog(precision: Precision): Catalog {
   return Object.freeze({ repo: HF_REPO, revision: HF_REVISION, files: precision === "int8" ? INT8_FILES : FP32_FILES, source: "builtin" });
 }

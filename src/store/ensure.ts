@@ -9,14 +9,20 @@ import { basename, join, resolve } from "node:path";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
 import type { Precision } from "../types.ts";
-import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, loadManifest } from "./catalog.ts";
+import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, INT8_FILES, loadManifest, modelSizeText } from "./catalog.ts";
 import { type DirLock, acquireDirLock } from "./dirlock.ts";
 import { DEFAULT_NET, type NetOptions, downloadFile, interruptedError, partialPath, sha256File } from "./download.ts";
 import { type Env, hfEndpoint, hfToken } from "./env.ts";
 import { NoRouteError } from "./http.ts";
 import { type DirState, inspectDir, toDownload } from "./inspect.ts";
 import { LOCK_FILE, type LockEntry, recordInLock } from "./lockfile.ts";
-import { createProgress, formatBytes } from "./progress.ts";
+import { createLogProgress, createProgress, formatBytes, type ProgressSink } from "./progress.ts";
+
+/** Structured output (e.g. `serve`'s logger): warnings, notices and progress become log events. */
+export interface StoreLog {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
 
 export interface EnsureOptions {
   readonly modelDir: string;
@@ -30,8 +36,12 @@ export interface EnsureOptions {
   readonly catalog?: Catalog;
   /** network timeouts/retry policy overrides (tests use short ones) */
   readonly net?: Partial<NetOptions>;
-  /** stderr writer (progress, notices, warnings) */
+  /** stderr writer (progress, notices, warnings) when there is no `log` */
   readonly stderr?: (s: string) => void;
+  /** log events instead of stderr text (`serve`: one JSON object per line in JSON mode, levels apply) */
+  readonly log?: StoreLog;
+  /** text mode: print `warning:` lines (default true; the CLI passes false for --log-level error|silent) */
+  readonly warnings?: boolean;
   /** draw a live progress bar (default: stderr is a TTY) */
   readonly tty?: boolean;
   readonly freeBytes?: (dir: string) => number;
@@ -68,10 +78,48 @@ function listing(dir: string, catalog: Catalog, base: string, files: readonly Ca
   return `missing model files (download each URL into ${dir}):\n${lines.join("\n")}`;
 }
 
+/** What else a user without the network (or behind a firewall) can do. */
+function offlineOptions(catalog: Catalog): string {
+  const lines = [`or set HF_ENDPOINT to a Hugging Face mirror you can reach (files are {HF_ENDPOINT}/${catalog.repo}/resolve/${catalog.revision}/{file})`];
+  if (catalog.source === "builtin" && catalog.files !== INT8_FILES)
+    lines.push(`or use the smaller int8 set (${modelSizeText("int8")} instead of ${modelSizeText("fp32")}): --precision int8 (GIGASTT_PRECISION=int8)`);
+  return lines.map((l) => `  ${l}`).join("\n");
+}
+
 function offlineError(dir: string, catalog: Catalog, base: string, files: readonly CatalogFile[], why: string): GigasttError {
-  return new GigasttError("offline", `${why}\n${listing(dir, catalog, base, files)}`, {
+  return new GigasttError("offline", `${why}\n${listing(dir, catalog, base, files)}\n${offlineOptions(catalog)}`, {
     details: { dir, missing: files.map((f) => f.name), urls: files.map((f) => fileUrl(base, catalog, f.name)) },
   });
+}
+
+interface Output {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  /** progress-like notices (verifying, resuming, retrying); silenced by `quiet` */
+  notice(msg: string, fields?: Record<string, unknown>): void;
+  /** waiting for another process's download (shown even with `quiet`: the wait could look like a hang) */
+  waiting(msg: string, fields?: Record<string, unknown>): void;
+  progress(): ProgressSink;
+}
+
+function outputOf(opts: EnsureOptions): Output {
+  const quiet = opts.quiet ?? false;
+  const log = opts.log;
+  if (log) {
+    return {
+      warn: (m, f) => log.warn(m, f),
+      notice: quiet ? () => {} : (m, f) => log.info(m, f),
+      waiting: (m, f) => log.info(m, f),
+      progress: () => (quiet ? createProgress({ write: () => {}, tty: false, quiet: true }) : createLogProgress(log)),
+    };
+  }
+  const stderr = opts.stderr ?? ((s: string) => void process.stderr.write(s));
+  const warnings = opts.warnings ?? true;
+  return {
+    warn: warnings ? (m) => stderr(`warning: ${m}\n`) : () => {},
+    notice: quiet ? () => {} : (m) => stderr(`${m}\n`),
+    waiting: (m) => stderr(`${m}\n`),
+    progress: () => createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet }),
+  };
 }
 
 /** Removes `<file>.partial.<pid>.<nanos>` staging files left by a crashed Rust gigastt. */
@@ -167,13 +215,13 @@ async function verifyReadOnly(dir: string, catalog: Catalog, base: string, state
  * folder the Rust gigastt filled (fp32 graphs + its own int8 encoder). One warning line names them.
  * Online the int8 files are downloaded instead.
  */
-function withFp32Fallbacks(dir: string, state: DirState, stderr: (s: string) => void): DirState {
+function withFp32Fallbacks(dir: string, state: DirState, warn: Output["warn"]): DirState {
   const fallback = state.files.filter(
     (f) => f.kind === "missing" && f.file.name.endsWith(".int8.onnx") && existsSync(join(dir, f.file.name.replace(/\.int8\.onnx$/, ".onnx"))),
   );
   if (fallback.length === 0) return state;
   const names = fallback.map((f) => f.file.name);
-  stderr(`warning: offline and ${names.join(", ")} not in ${dir}: using the fp32 file of ${names.length === 1 ? "that graph" : "those graphs"} instead\n`);
+  warn(`offline and ${names.join(", ")} not in ${dir}: using the fp32 file of ${names.length === 1 ? "that graph" : "those graphs"} instead`, { dir, files: names });
   return { ...state, files: state.files.filter((f) => !names.includes(f.file.name)) };
 }
 
@@ -183,13 +231,13 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
   const dir = resolve(opts.modelDir);
   const catalog = catalogFor(opts);
   const base = hfEndpoint(env);
-  const stderr = opts.stderr ?? ((s: string) => void process.stderr.write(s));
-  const notice = opts.quiet ? () => {} : (s: string) => stderr(`${s}\n`);
+  const out = outputOf(opts);
+  const notice = (s: string) => out.notice(s);
   const freeBytes = opts.freeBytes ?? defaultFreeBytes;
   const net: NetOptions = { ...DEFAULT_NET, ...opts.net };
 
   let state: DirState = inspectDir(dir, catalog);
-  if (opts.offline) state = withFp32Fallbacks(dir, state, stderr);
+  if (opts.offline) state = withFp32Fallbacks(dir, state, out.warn);
   const downloaded: string[] = [];
   const adopted: string[] = [];
   const needsWork = (s: DirState) => s.files.some((f) => f.kind !== "locked" && f.kind !== "foreign");
@@ -206,8 +254,9 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
       signal: opts.signal,
       onAbort: () => interruptedError(catalog.repo),
       onWait: (o) =>
-        stderr(
-          `another gigastt process${o ? ` (pid ${o.pid}${o.host !== hostname() ? ` on ${o.host}` : ""})` : ""} is downloading the model into ${dir}; waiting for it to finish...\n`,
+        out.waiting(
+          `another gigastt process${o ? ` (pid ${o.pid}${o.host !== hostname() ? ` on ${o.host}` : ""})` : ""} is downloading the model into ${dir}; waiting for it to finish...`,
+          { dir, ...(o ? { pid: o.pid, host: o.host } : {}) },
         ),
     });
     if (typeof lock === "string") {
@@ -228,7 +277,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
             recordInLock(dir, catalog, { [f.file.name]: { size: f.size, sha256: digest } });
             adopted.push(f.file.name);
           } else {
-            stderr(`warning: ${f.file.name} in ${dir} does not match the pinned SHA-256 (got ${digest}); it will be downloaded again\n`);
+            out.warn(`${f.file.name} in ${dir} does not match the pinned SHA-256 (got ${digest}); it will be downloaded again`, { file: f.file.name, dir });
             redo.push(f.file);
           }
         }
@@ -242,7 +291,7 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
         }
         if (fetch.length > 0) {
           checkFreeSpace(dir, fetch, freeBytes); // again: the files adopted or fetched by another process meanwhile
-          const progress = createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet: opts.quiet });
+          const progress = out.progress();
           const authOrigin = new URL(base).origin;
           const token = hfToken(env);
           const waited = { ms: 0 }; // one retry-waiting budget for the whole run
@@ -285,12 +334,16 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
   }
   const other = state.files.filter((f) => f.kind === "locked" && f.otherVersion).map((f) => f.file.name);
   if (other.length > 0)
-    stderr(
-      `warning: using ${other.join(", ")} as recorded in ${join(dir, LOCK_FILE)}, another version than the ${catalog.source === "builtin" ? "built-in catalog's" : `one in ${catalog.source}`} (delete them to download that one)\n`,
+    out.warn(
+      `using ${other.join(", ")} as recorded in ${join(dir, LOCK_FILE)}, another version than the ${catalog.source === "builtin" ? "built-in catalog's" : `one in ${catalog.source}`} (delete them to download that one)`,
+      { dir, files: other, lock: join(dir, LOCK_FILE) },
     );
   const unverified = state.files.filter((f) => f.kind === "foreign");
   if (unverified.length > 0)
-    stderr(`warning: using unverified model files in ${dir} (no lock entry, not the catalog's size): ${unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : "")).join(", ")}\n`);
+    out.warn(`using unverified model files in ${dir} (no lock entry, not the catalog's size): ${unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : "")).join(", ")}`, {
+      dir,
+      files: unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : f.file.name)),
+    });
   const left = state.files.filter((f) => f.kind !== "locked" && f.kind !== "foreign");
   if (left.length > 0) throw new GigasttError("model_invalid", `model files still not ready in ${dir}: ${left.map((f) => f.file.name).join(", ")}`);
   return { dir, catalog, downloaded, adopted, unverified: unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : f.file.name)) };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createProgress, formatBytes, formatDuration, progressText } from "./progress.ts";
+import { createLogProgress, createProgress, formatBytes, formatDuration, progressText } from "./progress.ts";
 
 describe("progress", () => {
   test("numbers: bytes, %, speed, ETA", () => {
@@ -51,5 +51,35 @@ describe("progress", () => {
     p.update(10);
     p.done();
     expect(out).toEqual([]);
+  });
+});
+
+describe("createLogProgress (structured, for JSON logs)", () => {
+  test("one event at the start, then at most every 25 % or 10 s, and at the end", () => {
+    let t = 0;
+    const events: Record<string, unknown>[] = [];
+    const p = createLogProgress({ info: (msg, f) => void events.push({ msg, ...f }) }, { now: () => t });
+    p.start("enc.onnx", 1000, 0);
+    for (let r = 10; r <= 990; r += 10) {
+      t += 100; // 0.1 s per 10 bytes: 9.9 s in all, so only the 25 % steps fire
+      p.update(r);
+    }
+    p.done();
+    expect(events.map((e) => e.pct)).toEqual([0, 25, 50, 75, 100]);
+    expect(events[0]).toEqual({ msg: "download", file: "enc.onnx", bytes: 0, total: 1000, pct: 0 });
+    expect(events.at(-1)).toMatchObject({ msg: "download", file: "enc.onnx", bytes: 1000, total: 1000, pct: 100, done: true });
+  });
+
+  test("a slow download still reports every 10 s; an unknown total reports bytes with pct null", () => {
+    let t = 0;
+    const events: Record<string, unknown>[] = [];
+    const p = createLogProgress({ info: (msg, f) => void events.push({ msg, ...f }) }, { now: () => t });
+    p.start("big.onnx", undefined, 500);
+    for (let i = 1; i <= 25; i++) {
+      t += 1000;
+      p.update(500 + i * 10);
+    }
+    expect(events.map((e) => e.bytes)).toEqual([500, 600, 700]);
+    expect(events[0]).toMatchObject({ pct: null, total: null, resumed_at: 500 });
   });
 });

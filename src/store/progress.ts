@@ -1,7 +1,8 @@
 /**
  * Download progress on stderr. On a TTY: one live line per file, redrawn in place
  * (bytes, %, speed, ETA). Otherwise: a plain line every ~5 % with the same numbers.
- * `quiet` prints nothing.
+ * `quiet` prints nothing. {@link createLogProgress}: structured log lines instead
+ * (`serve`'s JSON logs), at most one per 10 s or 25 %.
  */
 
 export interface ProgressSink {
@@ -123,5 +124,51 @@ export function createProgress(opts: ProgressOptions): ProgressSink {
         live = false;
       }
     },
+  };
+}
+
+/** where structured progress goes: a logger's info */
+export interface ProgressLog {
+  info(msg: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * Progress as log events `{"msg":"download","file","bytes","total","pct"}` (one JSON
+ * object per line in JSON mode): when a file starts, then whenever `everyMs` have
+ * passed or another `everyPct` percent arrived since the last line, and when it is done.
+ */
+export function createLogProgress(log: ProgressLog, opts: { now?: () => number; everyMs?: number; everyPct?: number } = {}): ProgressSink {
+  const now = opts.now ?? Date.now;
+  const everyMs = opts.everyMs ?? 10_000;
+  const everyPct = opts.everyPct ?? 25;
+  let file = "";
+  let total: number | undefined;
+  let received = 0;
+  let lastAt = 0;
+  let lastStep = 0;
+  const pct = () => (total ? Math.round(Math.min(100, (received / total) * 100) * 10) / 10 : null);
+  const emit = (extra: Record<string, unknown> = {}) => {
+    log.info("download", { file, bytes: received, total: total ?? null, pct: pct(), ...extra });
+    lastAt = now();
+    lastStep = total ? Math.floor((received / total) * (100 / everyPct)) : 0;
+  };
+  return {
+    start(name, t, offset) {
+      file = name;
+      total = t;
+      received = offset;
+      emit(offset > 0 ? { resumed_at: offset } : {});
+    },
+    update(r) {
+      received = r;
+      const step = total ? Math.floor((received / total) * (100 / everyPct)) : 0;
+      if ((total && received >= total) || (step <= lastStep && now() - lastAt < everyMs)) return;
+      emit();
+    },
+    done() {
+      if (total) received = total;
+      emit({ done: true });
+    },
+    interrupt() {},
   };
 }

@@ -102,6 +102,11 @@ export class WyomingSession {
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribeDrain: () => void = () => {};
   private resolveDone!: () => void;
+  private readonly startedAt = performance.now();
+  /** audio of the streams already released, seconds */
+  private audioSeconds = 0;
+  private transcripts = 0;
+  private lastError: string | null = null;
   /** settles when the connection is over (slot released, socket closing) */
   readonly done: Promise<void>;
 
@@ -350,10 +355,12 @@ export class WyomingSession {
     this.send("transcript", { text, language: LANGUAGES[0] });
     this.send("transcript-stop");
     this.o.log.debug("wyoming transcript sent", { audio_seconds: round3(this.input?.seconds ?? 0), chars: text.length });
+    this.transcripts++;
     this.texts = [];
   }
 
   private releaseStream(): void {
+    this.audioSeconds += this.input?.seconds ?? 0;
     this.stream?.close();
     this.stream = null;
     this.input = null;
@@ -424,8 +431,19 @@ export class WyomingSession {
     }
   }
 
+  /** one info line per connection (the access log of the Wyoming listener) */
+  private logEnd(): void {
+    this.o.log.info("wyoming session ended", {
+      duration_ms: Math.round(performance.now() - this.startedAt),
+      audio_seconds: round3(this.audioSeconds + (this.input?.seconds ?? 0)),
+      transcripts: this.transcripts,
+      ...(this.lastError ? { error: this.lastError } : {}),
+    });
+  }
+
   private teardown(): void {
     if (this.state === "closed") return;
+    this.logEnd();
     this.state = "closed";
     clearTimeout(this.idleTimer);
     this.clearStreamTimers();
@@ -436,6 +454,7 @@ export class WyomingSession {
   }
 
   private sendError(e: GigasttError): void {
+    this.lastError = e.code;
     this.o.deps.metrics.error(e.code);
     const retry = e.details.retry_after_ms;
     this.send("error", { text: e.message, code: e.code, ...(typeof retry === "number" ? { retry_after_ms: retry } : {}) });

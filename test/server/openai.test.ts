@@ -311,6 +311,27 @@ describe("errors (OpenAI shape, catalogue status, our code)", () => {
     }
   });
 
+  test("language=auto is accepted, and verbose_json says what it detected: russian", async () => {
+    for (const language of ["auto", "AUTO"]) {
+      const r = await postForm(wav, { language, response_format: "verbose_json" });
+      expect(r.status).toBe(200);
+      const v = (await r.json()) as { language: string; text: string };
+      expect(v.language).toBe("russian");
+      expect(v.text.length).toBeGreaterThan(0);
+    }
+  });
+
+  test("the unsupported-format hint names the uploaded file", async () => {
+    const form = new FormData();
+    form.append("model", "whisper-1");
+    form.append("file", new Blob([wavBytes(new Float32Array(4000), 4000)]), "voice-note.wav"); // 4 kHz: refused with a resampling hint
+    const r = await fetch(`${srv.url}${PATH}`, { method: "POST", body: form });
+    expect(r.status).toBe(415);
+    const e = await openAiError(r);
+    expect(e.code).toBe("unsupported_format");
+    expect(e.message).toContain("ffmpeg -i voice-note.wav -ar 16000 -ac 1 voice-note.16k.wav");
+  });
+
   test("unknown response_format, granularity or stream value → 400 usage naming the param", async () => {
     for (const [field, value] of [
       ["response_format", "diarized_json"],

@@ -246,6 +246,9 @@ describe("origin allowlist", () => {
     expect(statuses.filter((x) => x === 421).length).toBe(40);
     const lines = s.logs.filter((l) => l.msg === "request rejected");
     expect(lines.map((l) => l.code).sort()).toEqual(["host_not_allowed", "origin_denied"]);
+    // the access lines of the refusals are throttled the same way
+    const access = s.logs.filter((l) => l.msg === "request" && (l.status === 403 || l.status === 421));
+    expect(access.map((l) => l.status).sort()).toEqual([403, 421]);
   });
 
   test("an HTTP/1.0 WebSocket upgrade without Host → 400 bad_message (never 500 internal)", async () => {

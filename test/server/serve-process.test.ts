@@ -292,3 +292,49 @@ describe("signals", () => {
     expect(await p.exited).toBe(0);
   });
 });
+
+describe("logs as an operator reads them", () => {
+  test("JSON mode: every stderr line is one JSON object (the model store's warning and the access lines too)", async () => {
+    // no --workers: the default is chosen from cores and memory, and logged with the reason
+    const p = spawnServe(["--port", "0", "--model-dir", modelDir]);
+    const listening = await p.waitFor((l) => l.msg === "gigastt listening");
+    expect(listening.rest).toContain(`POST ${listening.url}/v1/audio/transcriptions`);
+    const workers = await p.waitFor((l) => l.msg === "inference workers");
+    expect(workers).toMatchObject({ level: "info", limited_by: expect.stringMatching(/^(cores|memory)$/), reason: expect.any(String) });
+    await p.waitFor((l) => l.msg === "model loaded: ready");
+    const warn = await p.waitFor((l) => typeof l.msg === "string" && l.msg.startsWith("using unverified model files"));
+    expect(warn).toMatchObject({ level: "warn", dir: modelDir });
+    const r = await fetch(`${listening.url}/v1/transcribe`, { method: "POST", body: new Uint8Array(0) });
+    expect(r.status).toBe(400);
+    await p.waitFor((l) => l.msg === "request" && l.status === 400);
+    p.proc.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    await Bun.sleep(50);
+    expect(p.lines.filter((l) => "raw" in l)).toEqual([]);
+  });
+
+  test("--log-level error silences the warnings; a fatal error in JSON mode is a JSON line too", async () => {
+    // nothing is logged at this level, so the port is chosen here (free a moment ago) and /ready is polled
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const p = spawnServe(["--port", String(port), "--model-dir", modelDir, "--workers", "1", "--log-level", "error"]);
+    const until = Date.now() + 20_000;
+    for (;;) {
+      const status = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => 0);
+      if (status === 200) break;
+      if (Date.now() > until) throw new Error("the server never became ready");
+      await Bun.sleep(100);
+    }
+    p.proc.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    // the tone model's "unverified model files" warning (and every info line) is gone
+    expect(p.lines).toEqual([]);
+    const empty = mkdtempSync(join(tmpdir(), "gigastt-empty-"));
+    const { code, stderr } = await runServe(["--port", "0", "--model-dir", empty, "--log-level", "error"]);
+    expect(code).toBe(4);
+    const lines = stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", code: "offline", exit_code: 4, msg: expect.stringMatching(/^error\[offline\]: /) });
+  });
+});

@@ -36,14 +36,17 @@ export async function startToneServer(
   flags: readonly string[] = [],
   extra: Partial<ServerConfig> = {},
   transcriber?: Transcriber,
+  /** `logs`: collect every JSON log line (level debug) instead of discarding them */
+  opts: { logs?: Record<string, unknown>[] } = {},
 ): Promise<TestServer> {
   const config = Object.freeze({
     ...parseServeConfig(["--port", "0", "--log-level", "silent", ...flags], {}, { isTTY: false, cpus: 1 }),
     ...extra,
   });
+  const logs = opts.logs;
   const server = await startServer(config, {
     transcriber: transcriber ?? (await toneTranscriber()),
-    log: createLogger({ level: "silent", format: "json", write: () => {} }),
+    log: logs ? createLogger({ level: "debug", format: "json", write: (s) => void logs.push(JSON.parse(s)) }) : createLogger({ level: "silent", format: "json", write: () => {} }),
   });
   return {
     server,
@@ -91,8 +94,9 @@ export class WsClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
 
-  constructor(url: string, headers?: Record<string, string>) {
-    this.socket = new WebSocket(url, headers ? ({ headers } as unknown as string[]) : undefined);
+  /** `options`: more of Bun's WebSocket options (e.g. `tls`) */
+  constructor(url: string, headers?: Record<string, string>, options?: Record<string, unknown>) {
+    this.socket = new WebSocket(url, headers || options ? ({ headers, ...options } as unknown as string[]) : undefined);
     this.socket.binaryType = "arraybuffer";
     this.opened = new Promise((resolve, reject) => {
       this.socket.addEventListener("open", () => resolve(), { once: true });

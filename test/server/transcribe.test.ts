@@ -43,6 +43,63 @@ async function errorCode(r: Response): Promise<string> {
   return ((await r.json()) as { code: string }).code;
 }
 
+describe("POST /v1/transcribe: what newcomers try first", () => {
+  const form = (fields: Record<string, string | Blob>) => {
+    const f = new FormData();
+    for (const [k, v] of Object.entries(fields)) f.append(k, v);
+    return f;
+  };
+
+  test("multipart/form-data (curl -F file=@talk.wav) transcribes the file part like the raw body", async () => {
+    const r = await post("/v1/transcribe", form({ model: "x", file: new File([wav], "talk.wav", { type: "audio/wav" }) }));
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { text: string }).text).toBe(PHRASE);
+    // the SSE route too
+    const sse = await post("/v1/transcribe/stream", form({ file: new File([wav], "talk.wav") }));
+    expect(sse.status).toBe(200);
+    expect(parseSse(await sse.text()).events.at(-1)).toMatchObject({ type: "done", text: PHRASE });
+  });
+
+  test("a form's format/response_format field is honoured, also after the file", async () => {
+    const f = new FormData();
+    f.append("file", new File([wav], "talk.wav"));
+    f.append("response_format", "srt");
+    const r = await post("/v1/transcribe", f);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toStartWith("application/x-subrip");
+    expect(await r.text()).toContain("привет мир, как дела?");
+  });
+
+  test("a form without a file part → 400 usage saying how to send it", async () => {
+    const r = await post("/v1/transcribe", form({ audio: new File([wav], "talk.wav") }));
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as { code: string; message: string };
+    expect(body.code).toBe("usage");
+    expect(body.message).toContain("file=@");
+  });
+
+  test("?response_format= is an alias of ?format=; both disagreeing, or verbose_json, is a 400 naming the parameter", async () => {
+    const srt = await post("/v1/transcribe?response_format=srt", wav);
+    expect(srt.status).toBe(200);
+    expect(srt.headers.get("content-type")).toStartWith("application/x-subrip");
+    const clash = await post("/v1/transcribe?format=vtt&response_format=srt", wav);
+    expect(clash.status).toBe(400);
+    expect(((await clash.json()) as { message: string }).message).toContain("disagree");
+    const verbose = await post("/v1/transcribe?response_format=verbose_json", wav);
+    expect(verbose.status).toBe(400);
+    expect(((await verbose.json()) as { message: string }).message).toContain("/v1/audio/transcriptions");
+  });
+
+  test("the unsupported-format hint names the uploaded file", async () => {
+    // 4 kHz: a rate no decoder here takes (the hint says how to resample it)
+    const r = await post("/v1/transcribe", form({ file: new File([wavBytes(new Float32Array(4000), 4000)], "meeting notes.wav") }));
+    expect(r.status).toBe(415);
+    const body = (await r.json()) as { code: string; message: string };
+    expect(body.code).toBe("unsupported_format");
+    expect(body.message).toContain("ffmpeg -i 'meeting notes.wav' -ar 16000 -ac 1 'meeting notes.16k.wav'");
+  });
+});
+
 describe("POST /v1/transcribe", () => {
   test("json (default) is the CLI json shape with word times from the audio start", async () => {
     const r = await post("/v1/transcribe", wav, { headers: { "content-type": "audio/mpeg" } }); // Content-Type is ignored

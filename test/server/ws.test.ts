@@ -26,6 +26,29 @@ afterAll(async () => {
   await closeToneTranscriber();
 });
 
+describe("session logs", () => {
+  test("one info line per session end (duration, audio seconds, finals, close code); the assumed rate at debug", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const own = await startToneServer([], {}, undefined, { logs });
+    try {
+      const frames = splitBytes(pcm16(toneAt(PHRASE, 48000)), 9600);
+      const { close } = await streamSession(own.ws, frames);
+      expect(close.code).toBe(1000);
+      const until = Date.now() + 5000;
+      while (!logs.some((l) => l.msg === "ws session ended") && Date.now() < until) await Bun.sleep(20);
+      const ended = logs.filter((l) => l.msg === "ws session ended");
+      expect(ended).toHaveLength(1);
+      expect(ended[0]).toMatchObject({ level: "info", close_code: 1000, closed_by: "server", finals: expect.any(Number), sample_rate: 48000 });
+      expect(ended[0]!.audio_seconds as number).toBeGreaterThan(1);
+      expect(typeof ended[0]!.duration_ms).toBe("number");
+      expect(typeof ended[0]!.request_id).toBe("string");
+      expect(logs.find((l) => l.msg === "ws session ready")).toMatchObject({ level: "debug", sample_rate: 48000, rate_from: expect.stringContaining("default") });
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe("session lifecycle", () => {
   test("ready announces model, 48 kHz default, version 1.0 and the supported rates", async () => {
     const c = await WsClient.open(srv.ws);
@@ -36,7 +59,10 @@ describe("session lifecycle", () => {
       sample_rate: 48000,
       version: "1.0",
       supported_rates: [8000, 16000, 24000, 44100, 48000],
+      hint: expect.stringContaining("sample_rate 48000 is assumed"),
     });
+    expect(ready.hint).toContain("?sample_rate=");
+    expect(ready.hint).toContain('"configure"');
     c.close();
     await c.closed;
   });
@@ -70,6 +96,8 @@ describe("session lifecycle", () => {
 
     const b = await streamSession(`${srv.ws}?sample_rate=16000`, frames);
     expect(b.messages[0]!.sample_rate).toBe(16000);
+    // the client chose the rate: no hint about the default
+    expect(b.messages[0]!.hint).toBeUndefined();
     expect(finalText(b.messages)).toBe(PHRASE);
   });
 

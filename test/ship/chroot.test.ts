@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRootfs, readRootfsList, type RootfsSpec, shellsIn } from "../../scripts/lib/build-rootfs.ts";
@@ -118,5 +118,54 @@ describe("distroless filesystem in a chroot", () => {
       const down = await run(chrootCmd("healthcheck", "--url", health, "--timeout-ms", "1000"), { env: { ...spec.env } });
       expect(down.code).toBe(1);
     }, 30_000);
+  });
+
+  describe("serve on a read-only root filesystem, as deploy/k8s/deployment.yaml runs it", () => {
+    // the manifest's container: its args and env, its writable mounts (model PVC, ~/.cache and /tmp
+    // emptyDirs), everything else read-only, uid 65532
+    const manifest = Bun.YAML.parse(readFileSync(join(ROOT, "deploy/k8s/deployment.yaml"), "utf8")) as {
+      spec: { template: { spec: { containers: { args: string[]; env: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string }[] }[] } } };
+    };
+    const container = manifest.spec.template.spec.containers[0]!;
+    const mounts: string[] = [];
+    let ro = "";
+    let srv: ServeProcess | undefined;
+    const mount = (...args: string[]) => {
+      const m = spawnSync("mount", args, { encoding: "utf8" });
+      if (m.status !== 0) throw new Error(`mount ${args.join(" ")} failed: ${m.stderr}`);
+      mounts.push(args[args.length - 1]!);
+    };
+    beforeAll(() => {
+      for (const m of container.volumeMounts) mkdirSync(join(root, m.mountPath), { recursive: true });
+      ro = mkdtempSync(join(tmpdir(), "gigastt-rootfs-ro-"));
+      mount("--bind", root, ro);
+      mount("-o", "remount,bind,ro", ro);
+      mount("-t", "proc", "proc", join(ro, "proc"));
+      const models = mkdtempSync(join(tmpdir(), "gigastt-pvc-"));
+      cpSync(makeToneModelDir(), models, { recursive: true });
+      for (const f of ["", ...readdirSync(models)]) chownSync(join(models, f), spec.run.uid, spec.run.gid);
+      for (const m of container.volumeMounts) {
+        if (m.name === "models") mount("--bind", models, join(ro, m.mountPath));
+        else mount("-t", "tmpfs", "-o", `size=256m,mode=0755,uid=${spec.run.uid},gid=${spec.run.gid}`, "tmpfs", join(ro, m.mountPath));
+      }
+    });
+    afterAll(() => {
+      if (srv && srv.proc.exitCode === null) srv.proc.kill("SIGKILL");
+      for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
+    });
+
+    test("the manifest's flags and mounts are enough: /health, REST, SIGTERM exits 0; the root stays unwritable", async () => {
+      const env = { ...spec.env, ...Object.fromEntries(container.env.map((e) => [e.name, e.value])) };
+      const cmd = [CHROOT, `--userspec=${spec.run.uid}:${spec.run.gid}`, ro, binPath, "serve", "--host", "127.0.0.1", "--port", "0", ...container.args];
+      srv = await startServe(cmd, { env });
+      expect((await fetch(`${srv.url}/health`)).status).toBe(200);
+      const r = await fetch(`${srv.url}/v1/transcribe`, { method: "POST", body: wavBytes(phraseToAudio(PHRASE).samples) });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { text: string }).text).toBe(PHRASE);
+      // onnxruntime went to GIGASTT_RUNTIME_DIR on the writable cache volume
+      expect(readdirSync(join(ro, env.GIGASTT_RUNTIME_DIR!))).toHaveLength(1);
+      expect(() => writeFileSync(join(ro, "etc", "probe"), "x")).toThrow();
+      expect(await srv.stop()).toBe(0);
+    }, 60_000);
   });
 });

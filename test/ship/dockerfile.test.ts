@@ -75,11 +75,15 @@ test("final stage copies only the staged trees (owners as the list says) and the
   expect(finalStage.some((i) => i.op === "RUN")).toBe(false); // no shell in the final image
 });
 
-test("ENTRYPOINT serves on all interfaces; HEALTHCHECK runs the binary's own probe", () => {
+test("ENTRYPOINT serves on all interfaces; HEALTHCHECK runs the binary's own readiness probe, with time for a first download", () => {
   expect(JSON.parse(one("ENTRYPOINT"))).toEqual([bin, "serve", "--host", "0.0.0.0", "--bind-all"]);
   const hc = one("HEALTHCHECK");
   const cmd = /CMD (\[.*\])$/.exec(hc);
-  expect(JSON.parse(cmd![1]!)).toEqual([bin, "healthcheck"]);
+  expect(JSON.parse(cmd![1]!)).toEqual([bin, "healthcheck", "--ready"]);
+  // ≈ 892 MB at 10 Mbit/s is about 12 minutes: the start period must cover it
+  const start = /--start-period=(\d+)(s|m)\b/.exec(hc);
+  expect(start).not.toBeNull();
+  expect(Number(start![1]) * (start![2] === "m" ? 60 : 1)).toBeGreaterThanOrEqual(12 * 60);
 });
 
 test("build stage: pinned Bun image of the version this repo uses; model baking behind a build argument", () => {

@@ -1,6 +1,6 @@
 /**
  * Shared by the ship suites: build the release artifacts once (cached in
- * dist/ by input hash: `scripts/compile.ts --if-changed`), run a binary with
+ * dist/ by input hash: `scripts/compile.ts --all --if-changed`), run a binary with
  * a controlled environment, and start `serve` as a child process.
  */
 import { existsSync } from "node:fs";
@@ -12,10 +12,10 @@ export const DIST = join(ROOT, "dist");
 
 let built: Promise<string> | null = null;
 
-/** Runs `bun scripts/compile.ts --if-changed` once per test process; resolves to dist/. */
+/** Runs `bun scripts/compile.ts --all --if-changed` once per test process; resolves to dist/. */
 export function ensureDist(): Promise<string> {
   built ??= (async () => {
-    const p = Bun.spawn([process.execPath, join(ROOT, "scripts", "compile.ts"), "--if-changed"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([process.execPath, join(ROOT, "scripts", "compile.ts"), "--all", "--if-changed"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
     if (code !== 0) throw new Error(`bun scripts/compile.ts failed (${code}):\n${err}`);
     for (const n of ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"]) {

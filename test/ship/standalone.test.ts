@@ -134,7 +134,7 @@ describe("linux-x64 executable alone in an empty folder", () => {
     beforeAll(async () => {
       home = freshHome("home-serve");
       // short drain window: idle keep-alive connections from this test process hold the drain open until it ends
-      srv = await startServe([bin, "serve", "--port", "0", "--model-dir", model, "--offline", "--shutdown-drain-secs", "2"], { env: bareEnv({ HOME: home }), cwd: dirname(bin) });
+      srv = await startServe([bin, "serve", "--port", "0", "--model-dir", model, "--offline", "--shutdown-drain-secs", "2", "--metrics"], { env: bareEnv({ HOME: home }), cwd: dirname(bin) });
     }, 60_000);
     afterAll(async () => {
       if (srv && srv.proc.exitCode === null) srv.proc.kill("SIGKILL");
@@ -154,6 +154,15 @@ describe("linux-x64 executable alone in an empty folder", () => {
       const r = await fetch(`${srv.url}/health`);
       expect(r.status).toBe(200);
       expect(((await r.json()) as { status: string }).status).toBe("ok");
+    });
+
+    test("/metrics (prom-client) works inside the binary: gigastt's families and the process metrics", async () => {
+      const r = await fetch(`${srv.url}/metrics`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
+      const text = await r.text();
+      for (const name of ["gigastt_http_requests_total", "gigastt_pool_size", "gigastt_inference_real_time_factor", "process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds", "nodejs_gc_duration_seconds", "nodejs_active_handles_total"])
+        expect(text).toContain(`# TYPE ${name} `);
     });
 
     test("REST transcription", async () => {
@@ -177,9 +186,11 @@ describe("linux-x64 executable alone in an empty folder", () => {
       expect(c.ofType("final").map((m) => m.text).filter(Boolean).join(" ")).toBe(PHRASE);
     }, 30_000);
 
-    test("the binary's own healthcheck sees it; SIGTERM exits 0", async () => {
+    test("the binary's own healthcheck sees it (also --ready through GIGASTT_PORT); SIGTERM exits 0", async () => {
       const ok = await run([bin, "healthcheck", "--url", `${srv.url}/health`], { env: bareEnv({ HOME: home }) });
       expect(ok.code).toBe(0);
+      const ready = await run([bin, "healthcheck", "--ready"], { env: bareEnv({ HOME: home, GIGASTT_PORT: new URL(srv.url).port }) });
+      expect({ code: ready.code, out: ready.stdout }).toEqual({ code: 0, out: `healthy: ${srv.url}/ready answered 200\n` });
       expect(await srv.stop()).toBe(0);
       const down = await run([bin, "healthcheck", "--url", `${srv.url}/health`, "--timeout-ms", "1000"], { env: bareEnv({ HOME: home }) });
       expect(down.code).toBe(1);

@@ -68,10 +68,40 @@ describe("gigastt download / models (in-process CLI)", () => {
 
     const ok = await cli(["models", "verify", "--model-dir", dir]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain(`ok          ${NAMES.encoder}`);
+    expect(ok.stdout).toMatch(new RegExp(`^ok +${NAMES.encoder.replace(/\./g, "\\.")} `, "m"));
 
     const path = await cli(["models", "path"], { GIGASTT_MODEL_DIR: dir });
     expect(path.stdout).toBe(`${dir}\n`);
+  });
+
+  test("models list after a --manifest install heads the set with the manifest's source, not the catalog's", async () => {
+    expect((await cli(["download", "--model-dir", dir, "--manifest", manifest, "--quiet", "--skip-quantize"])).code).toBe(0);
+    const r = await cli(["models", "list", "--model-dir", dir]);
+    expect(r.code).toBe(0);
+    const head = r.stdout.split("\n").find((l) => l.startsWith("fp32: "))!;
+    expect(head).toStartWith(`fp32: ${server.repo}@${server.revision}`);
+    expect(head).toContain("built-in catalog has istupakov/gigaam-v3-onnx@");
+    const json = JSON.parse((await cli(["models", "list", "--model-dir", dir, "--json"])).stdout);
+    expect(json.sets[0]).toMatchObject({ set: "fp32", repo: server.repo, revision: server.revision, catalog: { repo: "istupakov/gigaam-v3-onnx", source: "builtin" } });
+    // an empty folder: the catalog's own source, no `catalog` note
+    const fresh = JSON.parse((await cli(["models", "list", "--model-dir", tempDir(), "--json"])).stdout);
+    expect(fresh.sets[0]).toMatchObject({ set: "fp32", repo: "istupakov/gigaam-v3-onnx" });
+    expect(fresh.sets[0].catalog).toBeUndefined();
+  });
+
+  test("models verify prints one aligned table (status, file, size, details)", async () => {
+    expect((await cli(["download", "--model-dir", dir, "--manifest", manifest, "--quiet", "--skip-quantize"])).code).toBe(0);
+    rmSync(join(dir, NAMES.joint));
+    const r = await cli(["models", "verify", "--model-dir", dir]);
+    const rows = r.stdout.trimEnd().split("\n").slice(1);
+    expect(rows.length).toBe(4);
+    // every file name starts in the same column, and every size ends in the same column
+    const nameCol = rows.map((l) => l.indexOf("v3_e2e_rnnt_"));
+    expect(new Set(nameCol).size).toBe(1);
+    const withSize = rows.filter((l) => !l.startsWith("MISSING"));
+    const ends = withSize.map((l) => l.search(/B  sha256 /));
+    expect(new Set(ends).size).toBe(1);
+    expect(rows.every((l) => l === l.trimEnd())).toBe(true);
   });
 
   test("models verify exits 1 naming the file whose bytes changed (same size)", async () => {
@@ -82,23 +112,23 @@ describe("gigastt download / models (in-process CLI)", () => {
     writeFileSync(p, buf);
     const r = await cli(["models", "verify", "--model-dir", dir, "--manifest", manifest]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`MISMATCH    ${NAMES.decoder}`);
+    expect(r.stdout).toMatch(new RegExp(`^MISMATCH +${NAMES.decoder.replace(/\./g, "\\.")} `, "m"));
     expect(r.stderr).toContain(`${NAMES.decoder} (mismatch)`);
-    expect(r.stdout).toContain(`ok          ${NAMES.encoder}`);
+    expect(r.stdout).toMatch(new RegExp(`^ok +${NAMES.encoder.replace(/\./g, "\\.")} `, "m"));
   });
 
   test("models verify --precision int8: the Rust server's _int8 encoder is reported as present but unverifiable, not missing", async () => {
     writeFileSync(join(dir, "v3_e2e_rnnt_encoder_int8.onnx"), "rust-quantized");
     const r = await cli(["models", "verify", "--model-dir", dir, "--precision", "int8"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("UNVERIFIED  v3_e2e_rnnt_encoder.int8.onnx: present as v3_e2e_rnnt_encoder_int8.onnx");
-    expect(r.stdout).toContain("MISSING     v3_e2e_rnnt_decoder.int8.onnx");
+    expect(r.stdout).toMatch(/^UNVERIFIED +v3_e2e_rnnt_encoder\.int8\.onnx +\S.* present as v3_e2e_rnnt_encoder_int8\.onnx/m);
+    expect(r.stdout).toMatch(/^MISSING +v3_e2e_rnnt_decoder\.int8\.onnx$/m);
   });
 
   test("models verify on an empty dir reports every missing file (exit 1)", async () => {
     const r = await cli(["models", "verify", "--model-dir", dir]);
     expect(r.code).toBe(1);
-    for (const n of Object.values(NAMES)) expect(r.stdout).toContain(`MISSING     ${n}`);
+    for (const n of Object.values(NAMES)) expect(r.stdout).toMatch(new RegExp(`^MISSING +${n.replace(/\./g, "\\.")}$`, "m"));
   });
 
   test("the built-in catalog lists fp32 and int8 sets with pinned URLs", async () => {

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseManifest } from "../../src/store/catalog.ts";
+import { modelSizeText, parseManifest } from "../../src/store/catalog.ts";
 import { ensureModel, syncModel } from "../../src/store/ensure.ts";
 import { DIR_LOCK_FILE, acquireDirLock } from "../../src/store/dirlock.ts";
 import { readLock, writeLock } from "../../src/store/lockfile.ts";
@@ -389,6 +389,25 @@ describe("HTTPS_PROXY", () => {
   });
 });
 
+describe("structured output (serve's JSON logs)", () => {
+  test("with a log, warnings, notices and progress are log events and nothing is written as text", async () => {
+    const events: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      info: (msg: string, fields?: Record<string, unknown>) => void events.push({ level: "info", msg, fields }),
+      warn: (msg: string, fields?: Record<string, unknown>) => void events.push({ level: "warn", msg, fields }),
+    };
+    await sync({ log });
+    expect(stderr).toEqual([]);
+    const progress = events.filter((e) => e.msg === "download");
+    for (const name of Object.values(NAMES)) {
+      const mine = progress.filter((e) => e.fields!.file === name);
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      expect(mine.length).toBeLessThanOrEqual(6); // start, ≤ 3 steps of 25 %, done (fast: no 10 s lines)
+      expect(mine.at(-1)!.fields).toMatchObject({ file: name, bytes: server.files.get(name)!.length, total: server.files.get(name)!.length, pct: 100, done: true });
+    }
+  });
+});
+
 describe("offline and unreachable", () => {
   test("--offline with missing files lists each file, its URL and the folder (exit 4)", async () => {
     const e = await failure(sync({ offline: true }));
@@ -400,6 +419,20 @@ describe("offline and unreachable", () => {
     }
     expect(e.message).toContain(dir);
     expect(server.log.length).toBe(0);
+  });
+
+  test("the offline error names the other ways out: HF_ENDPOINT for a mirror, the int8 set with its size", async () => {
+    const e = await failure(syncModel({ modelDir: dir, precision: "fp32", offline: true, env: {}, stderr: () => {}, tty: false }));
+    expect(e.code).toBe("offline");
+    expect(e.message).toContain("HF_ENDPOINT");
+    expect(e.message).toContain(`--precision int8`);
+    expect(e.message).toContain(modelSizeText("int8"));
+    expect(e.message).toContain(modelSizeText("fp32"));
+    // already int8: no advice to switch to it; a manifest's set: no built-in sizes
+    const i8 = await failure(syncModel({ modelDir: dir, precision: "int8", offline: true, env: {}, stderr: () => {}, tty: false }));
+    expect(i8.message).toContain("HF_ENDPOINT");
+    expect(i8.message).not.toContain("--precision int8");
+    expect((await failure(sync({ offline: true }))).message).not.toContain("--precision int8");
   });
 
   test("connection refused fails at once as offline (no retries)", async () => {

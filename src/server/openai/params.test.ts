@@ -43,8 +43,8 @@ test("parseResponseFormat: the five formats, empty = json", () => {
 });
 
 test("checkLanguage: Russian spellings pass, anything else is unsupported_language", () => {
-  for (const ok of ["", "ru", "RU", "rus", "Russian", "ru-RU", "ru_ru"]) expect(() => checkLanguage(ok)).not.toThrow();
-  for (const bad of ["en", "uk", "russ", "de-RU", "auto"]) {
+  for (const ok of ["", "ru", "RU", "rus", "Russian", "ru-RU", "ru_ru", "auto", "Auto"]) expect(() => checkLanguage(ok)).not.toThrow();
+  for (const bad of ["en", "uk", "russ", "de-RU"]) {
     expect(() => checkLanguage(bad)).toThrow(expect.objectContaining({ code: "unsupported_language", http: 400, details: { param: "language" } }));
   }
 });

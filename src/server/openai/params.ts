@@ -2,7 +2,7 @@
  * The form fields of OpenAI's `POST /v1/audio/transcriptions`, validated.
  *
  * - `model`: accepted, any value, ignored (there is one model).
- * - `language`: absent/empty or Russian (`ru`, `rus`, `russian`, `ru-RU`…);
+ * - `language`: absent/empty, `auto`, or Russian (`ru`, `rus`, `russian`, `ru-RU`…);
  *   anything else → `unsupported_language` (no silent mis-transcription).
  * - `prompt`, `temperature`: accepted and ignored (greedy RNN-T decoding has
  *   neither); unknown fields (`include[]`, `chunking_strategy`…) are ignored too.
@@ -83,7 +83,8 @@ const RUSSIAN = new Set(["ru", "rus", "russian"]);
 /** Russian or nothing; anything else → 400 `unsupported_language`. */
 export function checkLanguage(v: string): void {
   const tag = v.trim().toLowerCase();
-  if (tag === "" || RUSSIAN.has(tag) || /^ru[-_][a-z0-9]+$/.test(tag)) return;
+  // "auto" (detect): the model only knows Russian, so that is what it detects; verbose_json says "russian"
+  if (tag === "" || tag === "auto" || RUSSIAN.has(tag) || /^ru[-_][a-z0-9]+$/.test(tag)) return;
   throw paramError("language", `Unsupported language ${JSON.stringify(v.slice(0, 40))}: this server transcribes Russian only (language "ru")`, "unsupported_language");
 }
 

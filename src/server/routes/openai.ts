@@ -22,6 +22,7 @@
  * `{"error", "message", "code"}` shape; the status is the same.)
  */
 import { Elysia } from "elysia";
+import { namingInput } from "../../audio/input-name.ts";
 import { decodeAudioStream } from "../../audio/load.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
@@ -33,7 +34,8 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, sseOverflow } from "./transcribe.ts";
+import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow } from "./transcribe.ts";
+import { countedBytes } from "../streaming/upload.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
 export const OPENAI_TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
@@ -107,21 +109,24 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   server?.timeout(request, 0); // long inference sends nothing for a while
 
   const form = new OpenAiForm();
-  const reader = new MultipartReader(limitedBody(request.body, config.bodyLimitBytes, bodyPace(deps, config)), boundary);
+  const reader = new MultipartReader(countedBytes(limitedBody(request.body, config.bodyLimitBytes, bodyPace(deps, config)), rc.access), boundary);
   let slot: Slot | null = null;
   let handedOff = false;
   try {
     let sawFile = false;
+    let filename: string | null = null;
     for (let head = await reader.next(); head !== null; head = await reader.next()) {
       if (head.name === "file") {
         sawFile = true;
+        filename = head.filename;
         break;
       }
       if (head.filename !== null) continue;
       form.set(head.name, await reader.text(MAX_FIELD_BYTES, head.name));
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
-    const audio = decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+    // conversion hints name the uploaded file
+    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
     // the slot is taken once there is audio to decode (a stalled upload waits on its own
     // connection and body timeout); header and format errors still get a proper HTTP status
     const first = await audio.next();
@@ -148,10 +153,11 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
         onEvent: (e) => {
           if (e.type === "final" && e.words.length > 0) finals.push(wordsToText(e.words));
         },
-        onInference: (s, a) => deps.metrics.inference(s, a),
+        onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       }, first);
       await readRest(reader, form);
+      rc.access.audioSeconds = run.duration;
       const params = form.params();
       rc.log.info("transcribed (openai)", { audio_seconds: round3(run.duration), words: run.words.length, format: params.stream ? "stream" : params.responseFormat });
       // stream=true arrived after the file: the same events, all at once
@@ -226,12 +232,13 @@ function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
             text += d;
             writer.send(deltaEvent(d));
           },
-          onInference: (sec, a) => deps.metrics.inference(sec, a),
+          onInference: (sec, a) => noteInference(deps, rc, sec, a),
           onDecodeError: () => false,
         },
         s.first,
       );
       if (!run.stopped) await readRest(s.reader, s.form);
+      rc.access.audioSeconds = run.duration;
       writer.send(doneEvent(text));
       finished = true;
       rc.log.info("transcribed (openai sse)", { audio_seconds: round3(run.duration), words: run.words.length, stopped: run.stopped });

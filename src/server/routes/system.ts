@@ -1,5 +1,6 @@
 /**
- * Platform routes: `GET /health` (liveness), `GET /ready` (readiness),
+ * Platform routes: `GET /` (an index of the API: JSON, or HTML for a
+ * browser), `GET /health` (liveness), `GET /ready` (readiness),
  * `GET /v1/models` (capabilities), `GET /metrics` (Prometheus, opt-in).
  */
 import { Elysia } from "elysia";
@@ -12,7 +13,39 @@ import { MODEL_ID, PROTOCOL_VERSION, SUPPORTED_RATES } from "../streaming/protoc
 export const MODEL_NAME = "GigaAM v3 RNN-T";
 export const SUPPORTED_FORMATS = Object.freeze(["wav"] as const);
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
-const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+export const DOCS_URL = "https://github.com/gigastt/gigastt#server";
+
+/** Every route the server mounts, for `GET /` (test/server/index.test.ts checks it against the route table). */
+export const ENDPOINTS: readonly { readonly method: string; readonly path: string; readonly what: string }[] = Object.freeze([
+  { method: "GET", path: "/", what: "this index" },
+  { method: "GET", path: "/health", what: "liveness (200 while the process runs)" },
+  { method: "GET", path: "/ready", what: "readiness (503 while the model loads or the server drains)" },
+  { method: "GET", path: "/v1/models", what: "the model and the server's capabilities" },
+  { method: "POST", path: "/v1/transcribe", what: "audio (raw body or multipart file) → json, text, srt or vtt (?format=)" },
+  { method: "POST", path: "/v1/transcribe/stream", what: "audio → Server-Sent Events (partial, final, done)" },
+  { method: "POST", path: "/v1/audio/transcriptions", what: "OpenAI-compatible transcription (multipart form)" },
+  { method: "GET", path: "/v1/ws", what: "WebSocket streaming, protocol 1.0 (PCM16; ?sample_rate=, default 48000)" },
+  { method: "GET", path: "/metrics", what: "Prometheus metrics (with --metrics)" },
+]);
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function indexHtml(): string {
+  const rows = ENDPOINTS.map((e) => `<li><code>${e.method} ${escapeHtml(e.path)}</code> — ${escapeHtml(e.what)}</li>`).join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gigastt ${escapeHtml(pkg.version)}</title></head>
+<body>
+<h1>gigastt ${escapeHtml(pkg.version)}</h1>
+<p>Local Russian speech-to-text (${escapeHtml(MODEL_NAME)}). There is no web page yet: this server speaks HTTP, SSE and WebSocket APIs.
+Documentation: <a href="${DOCS_URL}">${DOCS_URL}</a></p>
+<ul>
+${rows}
+</ul>
+<p>Try: <code>curl -F file=@talk.wav http://HOST:PORT/v1/transcribe</code></p>
+</body></html>
+`;
+}
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
@@ -21,6 +54,12 @@ function json(body: unknown, status = 200): Response {
 export function systemRoutes(deps: ServerDeps) {
   const pool = () => ({ pool_available: Math.max(0, deps.admission.size - deps.admission.inUse), pool_total: deps.admission.size });
   return new Elysia({ name: "gigastt-system" })
+    .get("/", ({ request }) => {
+      // a browser gets a page, everything else JSON
+      if (/\btext\/html\b/.test(request.headers.get("accept") ?? ""))
+        return new Response(indexHtml(), { headers: { "content-type": "text/html; charset=utf-8" } });
+      return json({ name: "gigastt", version: pkg.version, model: MODEL_ID, docs: DOCS_URL, endpoints: ENDPOINTS });
+    })
     .get("/health", () => json({ status: "ok", version: pkg.version, model: MODEL_ID }))
     .get("/ready", () => {
       // busy slots are not "unready": under full load the server still admits (FIFO) work
@@ -58,8 +97,8 @@ export function systemRoutes(deps: ServerDeps) {
         },
       });
     })
-    .get("/metrics", () => {
+    .get("/metrics", async () => {
       if (!deps.metrics.enabled) throw new GigasttError("metrics_disabled");
-      return new Response(deps.metrics.render(), { headers: { "content-type": METRICS_CONTENT_TYPE } });
+      return new Response(await deps.metrics.render(), { headers: { "content-type": deps.metrics.contentType } });
     });
 }

@@ -16,8 +16,10 @@ import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
 import type { TranscriptResult } from "../../types.ts";
-import type { ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
-import { checkContentLength, limitedBody, type BodyPace } from "../streaming/body.ts";
+import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
+import { namingInput } from "../../audio/input-name.ts";
+import { checkContentLength, type BodyPace } from "../streaming/body.ts";
+import { type Upload, uploadOf } from "../streaming/upload.ts";
 import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
@@ -30,10 +32,18 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
   vtt: "text/vtt; charset=utf-8",
 };
 
-export function parseFormat(v: unknown): OutputFormat {
-  if (v === undefined || v === null || v === "") return "json";
-  if (typeof v === "string" && isOutputFormat(v)) return v;
-  throw new GigasttError("usage", `Unknown format. Supported: ${OUTPUT_FORMATS.join(", ")}`);
+/**
+ * `?format=`, or its alias `?response_format=` (the OpenAI route's name, which
+ * people carry over): one of json, text, srt, vtt. Both given and different → 400.
+ */
+export function parseFormat(v: unknown, alias?: unknown): OutputFormat {
+  const given = (x: unknown) => x !== undefined && x !== null && x !== "";
+  if (given(v) && given(alias) && v !== alias) throw new GigasttError("usage", `format=${String(v).slice(0, 20)} and response_format=${String(alias).slice(0, 20)} disagree: give one of them`);
+  const f = given(v) ? v : alias;
+  if (!given(f)) return "json";
+  if (typeof f === "string" && isOutputFormat(f)) return f;
+  const also = f === "verbose_json" ? " (verbose_json is on POST /v1/audio/transcriptions)" : "";
+  throw new GigasttError("usage", `Unknown format ${JSON.stringify(String(f).slice(0, 20))}. Supported: ${OUTPUT_FORMATS.join(", ")} (?format= or ?response_format=)${also}`);
 }
 
 interface Ctx {
@@ -86,8 +96,11 @@ export function bodyPace(deps: ServerDeps, config: ServerConfig): BodyPace {
   return { idleMs: config.bodyIdleTimeoutSecs * 1000, minBytesPerSec: config.bodyMinBytesPerSec, stop: deps.lifecycle.signal };
 }
 
-function audioOf(deps: ServerDeps, request: Request, config: ServerConfig) {
-  return decodeAudioStream(limitedBody(request.body, config.bodyLimitBytes, bodyPace(deps, config)), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+/** the raw body or a form's `file` part, decoded and paced; conversion hints name the uploaded file */
+function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
+  const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+  return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
 /** stop reading an upload that will not be decoded (cancels the body) */
@@ -111,11 +124,11 @@ async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>)
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
-  const format = parseFormat(query.format);
+  const queryFormat = parseFormat(query.format, query.response_format);
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
-  const audio = audioOf(deps, request, config);
+  const { upload, audio } = audioOf(deps, request, config, rc);
   const first = await firstAudio(request, audio);
   if (!first) return clientGone(deps, request, "transcribing");
   const slot = await admit(deps, request).catch((e: unknown) => {
@@ -133,15 +146,18 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         partials: false,
-        onInference: (s, a) => deps.metrics.inference(s, a),
+        onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       }, first);
+      rc.access.audioSeconds = run.duration;
       const result: TranscriptResult = {
         text: wordsToText(run.words),
         duration: run.duration,
         words: run.words,
         segments: buildSegments(run.words),
       };
+      // a form's format field (before or after the file) counts when the query names none
+      const format = upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
       rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
       return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
     } catch (e) {
@@ -159,7 +175,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
-  const audio = audioOf(deps, request, config);
+  const { audio } = audioOf(deps, request, config, rc);
   const first = await firstAudio(request, audio);
   if (!first) return clientGone(deps, request, "transcribing");
   const slot = await admit(deps, request).catch((e: unknown) => {
@@ -190,7 +206,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
             if (e.type === "final" && e.last && e.words.length === 0) return;
             writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words.map(roundWord) });
           },
-          onInference: (s, a) => deps.metrics.inference(s, a),
+          onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
             rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
             deps.metrics.error("inference_error");
@@ -200,6 +216,7 @@ async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promis
         },
         first,
       );
+      rc.access.audioSeconds = run.duration;
       writer.send({
         type: "done",
         text: wordsToText(run.words),
@@ -232,6 +249,12 @@ export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fie
   rc.log.warn("sse client does not read its events: closing", { code: "backlog_exceeded" });
   deps.metrics.error("backlog_exceeded");
   gone.abort();
+}
+
+/** one inference job: the metrics and the request's access line (its real-time factor) */
+export function noteInference(deps: ServerDeps, rc: RequestContext, seconds: number, audioSeconds: number): void {
+  deps.metrics.inference(seconds, audioSeconds);
+  rc.access.inferenceSeconds += seconds;
 }
 
 function round3(x: number): number {

@@ -27,6 +27,8 @@ export interface ReadyMessage {
   readonly sample_rate: number;
   readonly version: string;
   readonly supported_rates: readonly number[];
+  /** present when `sample_rate` is the default, not the client's choice: the rule in one line */
+  readonly hint?: string;
 }
 
 export interface ResultMessage {
@@ -98,8 +100,12 @@ function badMessage(message: string): GigasttError {
   return new GigasttError("bad_message", message);
 }
 
-export function readyMessage(sampleRate: number = DEFAULT_INPUT_RATE): ReadyMessage {
-  return { type: "ready", model: MODEL_ID, sample_rate: sampleRate, version: PROTOCOL_VERSION, supported_rates: SUPPORTED_RATES };
+/** `ready.hint` when the client named no rate: a 16 kHz client that forgot to would get a wrong transcript silently. */
+export const DEFAULT_RATE_HINT = `sample_rate ${DEFAULT_INPUT_RATE} is assumed (the default, as in the Rust server): send PCM16 mono at 48 kHz, or set ?sample_rate= in the URL or send {"type":"configure","sample_rate":16000} before any audio`;
+
+/** `assumed`: the rate is the default, not the client's (`?sample_rate=`), so `hint` says how to change it. */
+export function readyMessage(sampleRate: number = DEFAULT_INPUT_RATE, assumed = false): ReadyMessage {
+  return { type: "ready", model: MODEL_ID, sample_rate: sampleRate, version: PROTOCOL_VERSION, supported_rates: SUPPORTED_RATES, ...(assumed ? { hint: DEFAULT_RATE_HINT } : {}) };
 }
 
 export function resultMessage(type: "partial" | "final", words: readonly Word[], timestamp: number): ResultMessage {

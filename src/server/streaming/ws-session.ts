@@ -104,6 +104,7 @@ export class WsSession {
   private queue: Incoming[] = [];
   private queuedBytes = 0;
   private emptyFrames = 0;
+  private readonly startedAt = performance.now();
   private finals = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionTimer: ReturnType<typeof setTimeout> | undefined;
@@ -191,6 +192,7 @@ export class WsSession {
     } else {
       this.o.log.debug("ws closed by client", { code, state: this.state });
     }
+    this.logEnd(code, "client");
     this.teardown();
   }
 
@@ -199,7 +201,9 @@ export class WsSession {
   private begin(): void {
     this.state = "active";
     const { config } = this.o;
-    this.send(readyMessage(this.rate));
+    const assumed = this.o.sampleRate === undefined;
+    this.send(readyMessage(this.rate, assumed));
+    this.o.log.debug("ws session ready", { sample_rate: this.rate, rate_from: assumed ? "default (no ?sample_rate=; a configure may still change it)" : "?sample_rate=" });
     this.touch();
     if (config.maxSessionSecs > 0) {
       this.sessionTimer = setTimeout(
@@ -248,13 +252,25 @@ export class WsSession {
 
   private closeWith(code: number, reason: string): void {
     if (this.state === "closed") return;
-    this.o.log.debug("ws session closed", { code, audio_seconds: round3(this.input?.seconds ?? 0), finals: this.finals });
+    this.logEnd(code, "server");
     this.teardown();
     try {
       this.peer.close(code, reason);
     } catch {
       // already gone
     }
+  }
+
+  /** one info line per session (the access log of a WebSocket) */
+  private logEnd(code: number, closedBy: "client" | "server"): void {
+    this.o.log.info("ws session ended", {
+      duration_ms: Math.round(performance.now() - this.startedAt),
+      audio_seconds: round3(this.input?.seconds ?? 0),
+      sample_rate: this.rate,
+      finals: this.finals,
+      close_code: code,
+      closed_by: closedBy,
+    });
   }
 
   private teardown(): void {
