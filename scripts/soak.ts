@@ -77,6 +77,7 @@ if (values.analyze) {
   const v = verdict(ss, run.minutes);
   console.log(`after warm-up (t ≥ ${v.base.t} s): RSS ${(v.rssGrowth * 100).toFixed(1)} %, fds ${(v.fdGrowth * 100).toFixed(1)} %, threads at most ${v.threadsWarm} → ${v.threadsLate} in the last third (limit ${GROWTH_LIMIT * 100} %)`);
   for (const f of v.failures) console.log(`FAIL ${f}`);
+  if (values.svg) writeFileSync(values.svg, svg(ss, v.base.t));
   process.exit(v.failures.length === 0 ? 0 : 1);
 }
 

@@ -28,14 +28,19 @@ export function createApp(deps: ServerDeps, platform: Platform, routes: readonly
   return app;
 }
 
-/** method → paths of the mounted routes (`WS` routes are listed under `WS` and as GET) */
+/** method → paths of the mounted routes (`WS` routes are listed as GET too) */
 export function routeTable(app: { routes: ReadonlyArray<{ method: string; path: string }> }): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const r of app.routes) {
-    for (const m of r.method === "WS" ? ["GET", "WS"] : [r.method]) {
+    for (const m of r.method === "WS" ? ["GET"] : [r.method]) {
       if (!out.has(m)) out.set(m, new Set());
       out.get(m)!.add(r.path);
     }
   }
   return out;
+}
+
+/** paths of the mounted WebSocket routes */
+export function wsPaths(app: { routes: ReadonlyArray<{ method: string; path: string }> }): Set<string> {
+  return new Set(app.routes.filter((r) => r.method === "WS").map((r) => r.path));
 }

@@ -49,6 +49,8 @@ export interface PlatformOptions {
   port: () => number;
   /** method → paths, from the mounted routes (for 405 vs 404 and metrics labels) */
   routes: () => ReadonlyMap<string, ReadonlySet<string>>;
+  /** paths of the WebSocket routes (a plain GET of one → 426) */
+  wsPaths?: () => ReadonlySet<string>;
   /** clock of the refusal-log throttle (ms) */
   now?: () => number;
 }
@@ -247,7 +249,7 @@ export function createPlatform(opts: PlatformOptions): Platform {
     // long uploads and long inference must not hit Bun's idle timeout
     if (request.method === "POST") server?.timeout(request, 0);
     if (deps.lifecycle.draining && !exempt) return reject(state, new GigasttError("shutting_down"), request);
-    if (request.method === "GET" && opts.routes().get("WS")?.has(state.path)) {
+    if (request.method === "GET" && opts.wsPaths?.().has(state.path)) {
       // a plain GET of a WebSocket endpoint: say how to talk to it (not 404)
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket")
         return reject(state, new GigasttError("upgrade_required"), request, { upgrade: "websocket", connection: "Upgrade" });

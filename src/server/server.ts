@@ -12,7 +12,7 @@ import type { Server } from "bun";
 import type { ConsolaInstance } from "consola";
 import { createLogger } from "../log.ts";
 import { createAdmission } from "./admission.ts";
-import { createApp, DEFAULT_ROUTES, type RouteFactory, routeTable } from "./app.ts";
+import { createApp, DEFAULT_ROUTES, type RouteFactory, routeTable, wsPaths } from "./app.ts";
 import { limitsDiff, type ReloadableLimits, type ServerConfig } from "./config.ts";
 import type { Admission, ServerDeps, TranscriberLike } from "./deps.ts";
 import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
@@ -84,9 +84,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     log,
     context: (request) => platform.context(request),
   };
-  const platform = createPlatform({ deps, limiter: () => limiter, port: () => server?.port ?? config.port, routes: () => routes });
+  let sockets = new Set<string>();
+  const platform = createPlatform({ deps, limiter: () => limiter, port: () => server?.port ?? config.port, routes: () => routes, wsPaths: () => sockets });
   const app = createApp(deps, platform, opts.routes ?? DEFAULT_ROUTES);
   routes = routeTable(app);
+  sockets = wsPaths(app);
 
   try {
     app.listen({

@@ -143,10 +143,15 @@ test("a model file corrupted on disk: exit 4 with model_invalid naming the file,
     const { code, stderr } = await runServe(["--port", "0", "--model-dir", dir, "--offline", "--workers", "1"]);
     expect(code).toBe(4);
     expect(performance.now() - t0).toBeLessThan(15_000);
-    const errors = stderr.split("\n").filter((l) => l.startsWith("error"));
+    // one fatal line (a JSON log line: stderr is not a TTY), naming the file
+    const errors = stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: string; msg: string; code?: string; exit_code?: number })
+      .filter((l) => l.level === "error");
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toStartWith("error[model_invalid]:");
-    expect(errors[0]).toContain(file);
+    expect(errors[0]).toMatchObject({ code: "model_invalid", exit_code: 4 });
+    expect(errors[0]!.msg).toContain(file);
     expect(stderr).not.toContain("    at ");
     expect(readdirSync(dir).sort()).toEqual(before); // no half-written int8 encoder, no partials
   }
