@@ -8,6 +8,8 @@
  * thread, one above 0.9 makes the runtime throw).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Transcriber } from "../../src/engine/transcriber.ts";
 import { finalText, makeToneModelDir, pcm16, splitBytes, startToneServer, type TestServer, toneAt, WsClient, wavBytes } from "./streaming-helpers.ts";
 
@@ -15,12 +17,13 @@ const FIRST = "привет мир,";
 const SECOND = "как дела?";
 const OTHER = "привет мир, как дела?";
 const CRASH = 0.97;
+const WORKER = new URL("../helpers/crashing-model-worker.ts", import.meta.url).href;
 const THROW = 0.92;
 
 let transcriber: Transcriber;
 let srv: TestServer;
 beforeAll(async () => {
-  transcriber = await Transcriber.load({ modelDir: makeToneModelDir(), workers: 1, workerUrl: new URL("../helpers/crashing-model-worker.ts", import.meta.url).href });
+  transcriber = await Transcriber.load({ modelDir: makeToneModelDir(), workers: 1, workerUrl: WORKER });
   srv = await startToneServer(["--pool-size", "3"], {}, transcriber);
 });
 afterAll(async () => {
@@ -79,3 +82,31 @@ for (const [what, level, restCode] of [
     expect(srv.server.deps.admission.inUse).toBe(0);
   });
 }
+
+test("a crash whose replacement Worker cannot load: /ready turns 503 workers_down, uploads fail at once with internal (never hang)", async () => {
+  const dir = makeToneModelDir();
+  const t = await Transcriber.load({ modelDir: dir, workers: 1, workerUrl: WORKER });
+  const s = await startToneServer(["--pool-size", "2"], {}, t);
+  try {
+    expect((await fetch(`${s.url}/ready`)).status).toBe(200);
+    writeFileSync(join(dir, ".fail-worker-init"), "");
+    const crash = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: wavBytes(faultyAudio(CRASH), 16000) });
+    expect(crash.status).toBe(500);
+    let ready: Response = await fetch(`${s.url}/ready`);
+    for (let i = 0; i < 100 && ready.status === 200; i++) {
+      await Bun.sleep(20);
+      ready = await fetch(`${s.url}/ready`);
+    }
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reason: string }).reason).toBe("workers_down");
+    const t0 = performance.now();
+    const r = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: wavBytes(toneAt(OTHER, 16000), 16000) });
+    expect(r.status).toBe(500);
+    expect(((await r.json()) as { code: string }).code).toBe("internal");
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(s.server.deps.admission.inUse).toBe(0);
+  } finally {
+    await s.stop();
+    await t.close();
+  }
+});
