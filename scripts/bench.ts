@@ -11,6 +11,7 @@
  * and the generated part of BENCHMARKS.md. Exits 0 once every figure is measured, whether
  * or not the targets are met. Not a test.
  */
+import { benchAudioDecode } from "./bench/audio-decode.ts";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -155,6 +156,14 @@ const floorRun = (f: { features: Float32Array; frames: number }) =>
     compact_words: compactWords,
   };
   log(`16 s file: e2e ${e2eMs.toFixed(0)} ms, floor ${floorMs.toFixed(0)} ms, ratio ${result.e2e_over_floor}; with pause compaction ${compMs.toFixed(0)} ms (${encodedSeconds.toFixed(2)} s encoded)`);
+}
+
+// ---------------------------------------------------------------- audio decoding (MP3, AAC, Vorbis, Opus, FLAC, WAV)
+{
+  const ad = await benchAudioDecode(samples16, REPS, (audio) => tc.transcribeStream(audio));
+  result.audio_decode = ad;
+  log(`audio decoding: ${Object.entries(ad.speed).map(([k, v]) => `${k} ${typeof v === "number" ? `${v}×` : "error"}`).join(", ")}`);
+  log(`decode share of the 16 s clip: ${JSON.stringify(ad.share)}`);
 }
 
 // ---------------------------------------------------------------- latency vs audio length

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { ORT_DARWIN_X64 } from "./lib/build-ort.ts";
 import { parseSums } from "./lib/build-sums.ts";
-import { cycloneDx, type InstalledPackage, installed, LICENSE_ALLOWLIST, licenseAllowed, mitText, nativeComponents, noticesText, parseLock, runtimePackages } from "./lib/supply-chain.ts";
+import { cycloneDx, type InstalledPackage, installed, LICENSE_ALLOWLIST, LICENSE_EXCEPTIONS, licenseAllowed, mitText, nativeComponents, noticesText, parseLock, runtimePackages } from "./lib/supply-chain.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 export const NOTICES_FILE = "THIRD_PARTY_NOTICES";
@@ -61,10 +61,10 @@ export function sbom(sumsText: string, root = ROOT, now = new Date()): Record<st
   });
 }
 
-/** licences off the allowlist: `name@version licence` lines (empty = all allowed) */
-export function deniedLicenses(root = ROOT): string[] {
+/** licences off the allowlist and not a pinned exception: `name@version licence` lines (empty = all allowed) */
+export function deniedLicenses(root = ROOT, exceptions: Readonly<Record<string, string>> = LICENSE_EXCEPTIONS): string[] {
   return embeddedPackages(root)
-    .filter((p) => !licenseAllowed(p.license))
+    .filter((p) => !licenseAllowed(p.license) && !(`${p.name}@${p.version}` in exceptions))
     .map((p) => `${p.name}@${p.version} ${p.license ?? "(none declared)"}`);
 }
 
@@ -77,7 +77,8 @@ if (import.meta.main) {
         console.error(`licences not on the allowlist (${[...LICENSE_ALLOWLIST].join(", ")}):\n  ${denied.join("\n  ")}`);
         process.exit(1);
       }
-      console.error(`licences: ${embeddedPackages().length} runtime packages, all on the allowlist`);
+      const excepted = Object.keys(LICENSE_EXCEPTIONS).filter((k) => embeddedPackages().some((p) => `${p.name}@${p.version}` === k));
+      console.error(`licences: ${embeddedPackages().length} runtime packages, all on the allowlist${excepted.length ? ` or pinned exceptions (${excepted.join(", ")})` : ""}`);
       break;
     }
     case "notices": {

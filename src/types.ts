@@ -8,12 +8,16 @@ export interface Word {
   readonly end: number;
   /** mean token probability, 0..1 */
   readonly confidence: number;
+  /** source channel (0, 1, …) when channels were transcribed apart (`channels=split`) */
+  readonly channel?: number;
 }
 
 export interface SegmentText {
   readonly start: number;
   readonly end: number;
   readonly text: string;
+  /** source channel when channels were transcribed apart (`channels=split`) */
+  readonly channel?: number;
 }
 
 export interface TranscriptResult {
@@ -22,6 +26,8 @@ export interface TranscriptResult {
   readonly duration: number;
   readonly words: readonly Word[];
   readonly segments: readonly SegmentText[];
+  /** damage met while decoding the audio (the valid part was transcribed); absent when none */
+  readonly warnings?: readonly string[];
 }
 
 /** One emitted RNN-T token. */

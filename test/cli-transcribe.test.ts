@@ -188,7 +188,7 @@ describe("gigastt transcribe (tone model)", () => {
       expect(missing.stderr).toMatch(/^error\[usage\]: cannot read audio file .*typo\.wav: no such file\n$/);
       const mp3 = await cli([bad, "--model-dir", join(work, "no-model")], { env });
       expect(mp3.code).toBe(3);
-      expect(mp3.stderr).toMatch(/^error\[unsupported_format\]: MP3/);
+      expect(mp3.stderr).toMatch(/^error\[invalid_audio\]: no decodable audio in the MP3/);
       // the conversion hint names this file, not a placeholder
       const slow = join(work, "phone call.wav");
       writeFileSync(slow, wavBytes(new Float32Array(4000), 4000)); // 4 kHz: below every decoder's range

@@ -118,6 +118,17 @@ export function renderReport(r: J): string {
     );
   }
   L.push(`Front end: ${fmt(r.frontend_x_realtime, "×")} real time (60 s of audio in ${fmt(r.frontend?.median_ms, " ms")}, one thread).`, "");
+  if (r.audio_decode?.speed) {
+    L.push("### Audio decoding (one thread; decode + downmix + resampling to 16 kHz, 60 s files made by ffmpeg)", "", "| codec | × real time |", "|---|---|");
+    for (const [k, v] of Object.entries(r.audio_decode.speed as Record<string, unknown>)) L.push(`| ${k} | ${num(v) ? `${v}×` : `error: ${(v as { error?: string }).error}`} |`);
+    L.push("");
+    const sh = r.audio_decode.share as Record<string, { decode_ms?: number; e2e_ms?: number; share?: number; error?: string }> | undefined;
+    if (sh) {
+      L.push("Decode share of end-to-end time, 16 s clip (target ≤ 5 %):", "", "| file | decode | end to end | share |", "|---|---|---|---|");
+      for (const [k, v] of Object.entries(sh)) L.push(v.error ? `| ${k} | error: ${v.error} | | |` : `| ${k} | ${fmt(v.decode_ms, " ms")} | ${fmt(v.e2e_ms, " ms")} | ${num(v.share) ? (100 * v.share).toFixed(2) : "—"} % |`);
+      L.push("");
+    }
+  }
   if (r.latency) {
     L.push("### Latency vs audio length (fp32, 1 worker × 1 thread) — ![plot](docs/latency.svg)", "");
     L.push(`| audio | ${r.latency.map((x: J) => `${x.seconds} s`).join(" | ")} |`, `|---|${r.latency.map(() => "---").join("|")}|`);

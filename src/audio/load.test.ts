@@ -104,11 +104,19 @@ describe("decodeAudioStream", () => {
     expect((await rejection(readAudio(new Uint8Array(0), { emptyCode: "empty_body" }))).code).toBe("empty_body");
   });
 
-  test("MP3 → unsupported_format with the ffmpeg conversion hint", async () => {
+  test("AIFF → unsupported_format with the ffmpeg conversion hint", async () => {
+    const aiff = new Uint8Array(80);
+    aiff.set(new TextEncoder().encode("FORM\0\0\0\x48AIFF"));
+    const e = await rejection(readAudio(aiff));
+    expect(e.code).toBe("unsupported_format");
+    expect(e.message).toContain("ffmpeg -i in.aiff -ar 16000 -ac 1 out.wav");
+  });
+
+  test("an MP3 header with no frames behind it → invalid_audio (nothing decodable)", async () => {
     const mp3 = Uint8Array.of(0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0x21, 0xff, 0xfb, 0x90, 0x64, 0, 0);
     const e = await rejection(readAudio(mp3));
-    expect(e.code).toBe("unsupported_format");
-    expect(e.message).toContain("ffmpeg -i in.mp3 -ar 16000 -ac 1 out.wav");
+    expect(e.code).toBe("invalid_audio");
+    expect(e.message).toContain("MP3");
   });
 
   test("a truncated file decodes what is there", async () => {
@@ -119,7 +127,7 @@ describe("decodeAudioStream", () => {
   test("onFormat reports the source format once", async () => {
     const seen: unknown[] = [];
     await readAudio(encodeWav({ sampleRate: 22050, channels: [sine(1, 22050, 0.1), sine(1, 22050, 0.1)] }), { onFormat: (f) => seen.push(f) });
-    expect(seen).toEqual([{ sampleRate: 22050, channels: 2, bitsPerSample: 16, encoding: "pcm", dataBytes: 2205 * 4 }]);
+    expect(seen).toEqual([{ container: "WAV", codec: "PCM", sampleRate: 22050, channels: 2 }]);
   });
 });
 

@@ -1,24 +1,35 @@
 /**
- * Audio loading: bytes (a stream, a buffer, a file or stdin) → 16 kHz mono
- * float chunks. Memory stays bounded for streams: bytes are decoded and
- * resampled as they arrive, in slices of at most SLICE_BYTES.
+ * Audio loading: bytes (a stream, a buffer, a file or stdin) of any supported
+ * container (see decoder.ts) → 16 kHz mono float chunks. Memory stays bounded
+ * for streams: bytes are decoded and resampled as they arrive, in slices of at
+ * most SLICE_BYTES (COMPRESSED_SLICE_BYTES for compressed codecs), and the
+ * event loop is given a turn whenever decoding has held it for YIELD_MS.
  *
- * Errors (GigasttError): `invalid_audio` (not a WAV file, broken header,
- * empty input unless `emptyCode` says otherwise), `unsupported_format` (MP3,
- * OGG, FLAC, M4A, WebM, ADPCM WAV, ...: the message says how to convert),
- * `audio_too_short` (under 20 ms), `audio_too_long` (over `maxSeconds`,
- * detected as soon as that much audio has arrived).
+ * Errors (GigasttError): `invalid_audio` (no recognisable or decodable audio,
+ * broken header, empty input unless `emptyCode` says otherwise),
+ * `unsupported_format` (a recognised container or codec that is not decoded:
+ * the message names it and says how to convert), `audio_too_short` (under
+ * 20 ms), `audio_too_long` (over `maxSeconds`, detected as soon as that much
+ * audio has arrived). Damage after some audio was decoded is not an error: the
+ * valid part is returned and `onWarnings` hears about the rest.
  */
 import { open } from "node:fs/promises";
 import { GigasttError } from "../errors.ts";
 import { SAMPLE_RATE } from "../types.ts";
+import { AudioDecoder, type Planar, type StreamInfo } from "./decoder.ts";
 import { Resampler } from "./resample.ts";
-import { concatSamples, WavStreamDecoder, type WavFormat } from "./wav.ts";
+import { concatSamples } from "./wav.ts";
 
 /** Shortest audio accepted: 20 ms at 16 kHz (one feature frame needs 320 samples). */
 export const MIN_SAMPLES = 320;
 /** Largest slice of bytes decoded at once, so one huge chunk cannot balloon memory. */
 const SLICE_BYTES = 256 * 1024;
+/** Slice for compressed codecs: at most about a second of Opus at 32 kbit/s (a few ms of work). */
+const COMPRESSED_SLICE_BYTES = 4096;
+/** Decoding holds the event loop at most about this long before it yields a turn. */
+const YIELD_MS = 8;
+/** A garbage-collection hint (asynchronous) after every this many seconds of decoded audio. */
+const GC_EVERY_SECONDS = 60;
 /** Read size for files and stdin. */
 const READ_BYTES = 256 * 1024;
 
@@ -29,8 +40,10 @@ export interface AudioLoadOptions {
   emptyCode?: "invalid_audio" | "empty_body";
   /** reject audio with fewer 16 kHz samples than this (default 320 = 20 ms) with `audio_too_short` */
   minSamples?: number;
-  /** called once when the WAV header has been read */
-  onFormat?: (format: WavFormat) => void;
+  /** called once when the stream's format is known */
+  onFormat?: (info: StreamInfo) => void;
+  /** called once at the end when damage was met (the valid part was decoded) */
+  onWarnings?: (warnings: readonly string[]) => void;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -71,61 +84,184 @@ function tooLong(maxSeconds: number): GigasttError {
  * output; `audio_too_long` is thrown as soon as the limit is passed.
  */
 export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): AsyncGenerator<Float32Array> {
+  for await (const p of decodeCore(src, opts, false)) yield p[0]!;
+}
+
+/**
+ * Decode into one 16 kHz stream per source channel (`channels=split`): resolves once the
+ * format is known (the header errors of decodeAudioStream reject it); each stream must be
+ * consumed, concurrently. The decoder runs ahead of the slowest stream by at most
+ * SPLIT_AHEAD chunks, so memory stays bounded.
+ */
+export async function decodeChannels(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): Promise<AsyncGenerator<Float32Array>[]> {
+  const core = decodeCore(src, opts, true);
+  const first = await core.next();
+  const n = first.done ? 1 : first.value.length;
+  const queues: Float32Array[][] = Array.from({ length: n }, () => []);
+  if (!first.done) first.value.forEach((c, i) => queues[i]!.push(c));
+  let done = first.done === true;
+  let failure: unknown = null;
+  let pulling: Promise<void> | null = null;
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const pull = (): Promise<void> => {
+    pulling ??= (async () => {
+      // the slowest stream is far behind: wait for it before decoding more
+      while (!done && queues.some((q) => q.length >= SPLIT_AHEAD)) await new Promise<void>((r) => waiters.push(r));
+      try {
+        const r = await core.next();
+        if (r.done) done = true;
+        else r.value.forEach((c, i) => queues[i]!.push(c));
+      } catch (e) {
+        failure = e;
+        done = true;
+      }
+    })().finally(() => {
+      pulling = null;
+    });
+    return pulling;
+  };
+  async function* channel(i: number): AsyncGenerator<Float32Array> {
+    try {
+      for (;;) {
+        const q = queues[i]!;
+        if (q.length > 0) {
+          const y = q.shift()!;
+          wake();
+          yield y;
+          continue;
+        }
+        if (failure) throw failure;
+        if (done) return;
+        await pull();
+      }
+    } finally {
+      queues[i] = [];
+      wake();
+    }
+  }
+  return queues.map((_, i) => channel(i));
+}
+
+/** the decoder runs at most this many chunks ahead of the slowest channel stream */
+const SPLIT_AHEAD = 16;
+
+/** bytes → 16 kHz planar chunks: one channel (the mean) or, with `split`, every channel */
+async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions, split: boolean): AsyncGenerator<Float32Array[]> {
   const minSamples = opts.minSamples ?? MIN_SAMPLES;
   const maxSeconds = opts.maxSeconds;
-  const dec = new WavStreamDecoder();
-  let resampler: Resampler | null = null;
+  const dec = new AudioDecoder(split);
+  let resamplers: Resampler[] | null = null;
   let bytesIn = 0;
   let samplesIn = 0;
+  let lastGc = 0;
   let total = 0;
-  let held: Float32Array[] | null = [];
+  let held: Float32Array[][] | null = [];
 
   // hold output back until there is enough of it; then pass chunks straight through
-  function* gate(y: Float32Array): Generator<Float32Array> {
-    if (y.length === 0) return;
-    total += y.length;
+  function* gate(y: Float32Array[]): Generator<Float32Array[]> {
+    if (y.length === 0 || y[0]!.length === 0) return;
+    total += y[0]!.length;
     if (held === null) {
       yield y;
       return;
     }
     held.push(y);
     if (total < minSamples) return;
-    const out = concatSamples(held);
+    const h = held;
+    const out = y.map((_, c) => concatSamples(h.map((p) => p[c]!)));
     held = null;
     yield out;
   }
 
-  function* feed(x: Float32Array): Generator<Float32Array> {
-    if (x.length === 0) return;
-    const format = dec.format!;
-    if (!resampler) {
-      resampler = new Resampler(format.sampleRate, SAMPLE_RATE);
-      opts.onFormat?.(format);
+  function* feed(p: Planar): Generator<Float32Array[]> {
+    if (p.length === 0 || p[0]!.length === 0) return;
+    const info = dec.info!;
+    const planes = split ? p : [downmix(p)];
+    if (!resamplers) {
+      resamplers = planes.map(() => new Resampler(info.sampleRate, SAMPLE_RATE));
+      opts.onFormat?.(info);
     }
-    samplesIn += x.length;
-    if (maxSeconds !== undefined && samplesIn > maxSeconds * format.sampleRate) throw tooLong(maxSeconds);
-    yield* gate(resampler.process(x));
+    samplesIn += planes[0]!.length;
+    if (samplesIn - lastGc > GC_EVERY_SECONDS * info.sampleRate) {
+      // decoding churns through short-lived sample arrays whose memory sits outside the JS
+      // heap's accounting: without a hint the collector lets RSS climb by tens of MB/hour
+      lastGc = samplesIn;
+      Bun.gc(false);
+    }
+    if (maxSeconds !== undefined && samplesIn > maxSeconds * info.sampleRate) throw tooLong(maxSeconds);
+    const rs = resamplers;
+    yield* gate(planes.map((x, c) => rs[c]!.process(x)));
   }
 
-  for await (const chunk of iterate(src)) {
-    for (let i = 0; i < chunk.length; i += SLICE_BYTES) {
-      const slice = chunk.subarray(i, Math.min(chunk.length, i + SLICE_BYTES));
-      bytesIn += slice.length;
-      yield* feed(dec.push(slice));
+  let held0 = performance.now();
+  async function* drain(): AsyncGenerator<Float32Array[]> {
+    for (let more = await dec.drain(); more; more = await dec.drain()) {
+      yield* feed(more);
+      if (performance.now() - held0 > YIELD_MS) {
+        await turn();
+        held0 = performance.now();
+      }
     }
   }
-  if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
-  yield* feed(dec.finish());
-  if (!resampler && dec.format) opts.onFormat?.(dec.format);
-  if (resampler) yield* gate((resampler as Resampler).flush());
+  try {
+    for await (const chunk of iterate(src)) {
+      held0 = performance.now();
+      for (let i = 0; i < chunk.length; ) {
+        // small slices until the stream is known to be WAV: a compressed first chunk is not decoded in one go
+        const size = dec.info?.container === "WAV" ? SLICE_BYTES : COMPRESSED_SLICE_BYTES;
+        const slice = chunk.subarray(i, Math.min(chunk.length, i + size));
+        i += slice.length;
+        bytesIn += slice.length;
+        yield* feed(await dec.push(slice));
+        yield* drain();
+        if (performance.now() - held0 > YIELD_MS) {
+          await turn();
+          held0 = performance.now();
+        }
+      }
+    }
+    if (bytesIn === 0) throw new GigasttError(opts.emptyCode ?? "invalid_audio", opts.emptyCode === "empty_body" ? undefined : "empty input");
+    yield* feed(await dec.finish());
+    yield* drain();
+    dec.end();
+  } finally {
+    dec.free();
+  }
+  if (!resamplers && dec.info) opts.onFormat?.(dec.info);
+  if (dec.warnings.length) opts.onWarnings?.(dec.warnings);
+  if (resamplers) yield* gate((resamplers as Resampler[]).map((r) => r.flush()));
   if (total < minSamples) {
     const ms = Math.round((total / SAMPLE_RATE) * 1000);
     throw new GigasttError("audio_too_short", `the audio is too short to transcribe (${ms} ms; at least ${Math.round((minSamples / SAMPLE_RATE) * 1000)} ms needed)`);
   }
-  if (held !== null) yield concatSamples(held);
+  if (held !== null) {
+    const h = held as Float32Array[][];
+    if (h.length) yield h[0]!.map((_, c) => concatSamples(h.map((p) => p[c]!)));
+  }
 }
 
-/** Decode a whole WAV (bytes, a path, or "-" for stdin) into 16 kHz mono samples. */
+/** Channel mean of planar PCM (the only channel itself when mono). */
+export function downmix(p: Planar): Float32Array {
+  if (p.length === 1) return p[0]!;
+  const n = p[0]!.length;
+  const out = new Float32Array(n);
+  for (const c of p) for (let i = 0; i < n; i++) out[i] = out[i]! + c[i]!;
+  const inv = 1 / p.length;
+  for (let i = 0; i < n; i++) out[i] = out[i]! * inv;
+  return out;
+}
+
+/** One event-loop turn (timers and I/O run), so a long decode never starves the server. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Decode a whole audio file (bytes, a path, or "-" for stdin) into 16 kHz mono samples. */
 export async function readAudio(src: Uint8Array | string, opts: AudioLoadOptions = {}): Promise<Float32Array> {
   const parts: Float32Array[] = [];
   for await (const y of decodeAudioStream(typeof src === "string" ? openAudioSource(src) : src, opts)) parts.push(y);

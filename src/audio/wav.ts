@@ -4,7 +4,7 @@
  *
  * Supported: integer PCM 8/16/24/32-bit (and other widths in the next byte
  * container), IEEE float 32/64-bit, G.711 A-law/µ-law, WAVE_FORMAT_EXTENSIBLE
- * with any of those, any channel count, 8–192 kHz, RF64 headers.
+ * with any of those, IMA ADPCM (tag 0x0011), any channel count, 8–192 kHz, RF64 headers.
  * Chunks other than `fmt `/`data` (LIST, fact, cue, ...) are skipped whatever
  * their size; odd-sized chunks are followed by a pad byte.
  * A `data` chunk whose size is 0xFFFFFFFF (or 0 in a stream whose RIFF size is
@@ -16,6 +16,7 @@
  * 1/2^23, int32 by 1/2^31.
  */
 import { GigasttError } from "../errors.ts";
+import { decodeImaBlock, imaSamplesPerBlock } from "./adpcm.ts";
 import { convert, type Kind } from "./samples.ts";
 import { SNIFF_BYTES, sniffContainer, unsupportedContainer } from "./sniff.ts";
 
@@ -24,7 +25,7 @@ export interface WavFormat {
   channels: number;
   /** bits of one stored sample (container size) */
   bitsPerSample: number;
-  encoding: "pcm" | "float" | "alaw" | "mulaw";
+  encoding: "pcm" | "float" | "alaw" | "mulaw" | "ima-adpcm";
   /** declared size of the data chunk; null when it runs to the end of the input */
   dataBytes: number | null;
 }
@@ -37,7 +38,6 @@ const MAX_FMT_BYTES = 65536;
 const KSDATAFORMAT_TAIL = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
 const CODEC_NAMES: Record<number, string> = {
   0x0002: "MS ADPCM",
-  0x0011: "IMA ADPCM",
   0x0031: "GSM 6.10",
   0x0050: "MPEG",
   0x0055: "MP3",
@@ -65,7 +65,13 @@ function u16(b: Uint8Array, at: number): number {
   return b[at]! | (b[at + 1]! << 8);
 }
 
+export interface WavDecoderOptions {
+  /** keep the channels apart: push()/finish() return interleaved samples (frames × channels) instead of the mono mean */
+  readonly interleaved?: boolean;
+}
+
 export class WavStreamDecoder {
+  private readonly interleaved: boolean;
   private state: State = "riff";
   /** RIFF header (12 bytes) or chunk header (8 bytes) being collected */
   private readonly head = new Uint8Array(12);
@@ -79,12 +85,18 @@ export class WavStreamDecoder {
   /** bytes consumed so far */
   private offset = 0;
   private fmt: WavFormat | null = null;
-  private kind: Kind = "s16";
+  private kind: Kind | "ima" = "s16";
   private frameBytes = 0;
   private bytesPerSample = 0;
   private carry = new Uint8Array(0);
   private carryFill = 0;
   private samples = 0;
+  /** IMA ADPCM: samples per channel in one block of frameBytes */
+  private spb = 0;
+
+  constructor(opts: WavDecoderOptions = {}) {
+    this.interleaved = opts.interleaved ?? false;
+  }
 
   /** The format, once the `fmt ` chunk has been read. */
   get format(): WavFormat | null {
@@ -161,7 +173,7 @@ export class WavStreamDecoder {
         throw bad(this.fmt ? "WAV has no data chunk" : "WAV has no fmt chunk");
       case "data":
       case "done":
-        // a partial sample frame at the very end of a truncated file is dropped
+        // a partial sample frame (or ADPCM block) at the very end of a truncated file is dropped
         this.carryFill = 0;
         this.state = "done";
         return new Float32Array(0);
@@ -243,19 +255,29 @@ export class WavStreamDecoder {
     if (channels === 0) throw bad("WAV declares 0 channels");
     if (sampleRate === 0) throw bad("WAV declares a sample rate of 0 Hz");
     this.kind = kindOf(tag, bits);
+    if (this.kind === "ima") {
+      const blockAlign = u16(b, 12);
+      const spb = this.fmtSize >= 20 && u16(b, 16) >= 2 ? u16(b, 18) : imaSamplesPerBlock(blockAlign, channels);
+      if (bits !== 4 || blockAlign < 4 * channels + 4 || (blockAlign - 4 * channels) % (4 * channels) !== 0 || spb < 1 || spb > imaSamplesPerBlock(blockAlign, channels)) {
+        throw bad(`WAV IMA ADPCM has an impossible layout (${bits} bits, block ${blockAlign} bytes, ${spb} samples per block)`);
+      }
+      this.spb = spb;
+    }
     if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
       throw new GigasttError("unsupported_format", `sample rate ${sampleRate} Hz is not supported (${MIN_SAMPLE_RATE}–${MAX_SAMPLE_RATE} Hz); resample it, e.g. ffmpeg -i in.wav -ar 16000 -ac 1 out.wav`);
     }
     this.bytesPerSample = Math.ceil(bits / 8);
-    this.frameBytes = this.bytesPerSample * channels;
+    this.frameBytes = this.kind === "ima" ? u16(b, 12) : this.bytesPerSample * channels;
     this.carry = new Uint8Array(this.frameBytes);
-    const encoding = tag === 3 ? "float" : tag === 6 ? "alaw" : tag === 7 ? "mulaw" : "pcm";
-    this.fmt = { sampleRate, channels, bitsPerSample: this.bytesPerSample * 8, encoding, dataBytes: null };
+    const encoding = tag === 3 ? "float" : tag === 6 ? "alaw" : tag === 7 ? "mulaw" : tag === 0x11 ? "ima-adpcm" : "pcm";
+    this.fmt = { sampleRate, channels, bitsPerSample: this.kind === "ima" ? 4 : this.bytesPerSample * 8, encoding, dataBytes: null };
     this.state = "chunk";
   }
 
   /** Convert data bytes (any alignment), carrying a partial frame. */
   private decode(bytes: Uint8Array): Float32Array {
+    if (this.kind === "ima") return this.decodeBlocks(bytes);
+    if (this.interleaved) return this.decodeInterleaved(bytes);
     const fb = this.frameBytes;
     let start = 0;
     let first: Float32Array | null = null;
@@ -278,13 +300,75 @@ export class WavStreamDecoder {
     const lead = first ? 1 : 0;
     const out = new Float32Array(lead + frames);
     if (first) out[0] = first[0]!;
-    convert(this.kind, this.fmt!.channels, this.bytesPerSample, bytes, start, frames, out, lead);
+    convert(this.kind as Kind, this.fmt!.channels, this.bytesPerSample, bytes, start, frames, out, lead);
+    this.samples += out.length;
+    return out;
+  }
+
+  /** Every sample of whole frames, channels interleaved (a partial frame is carried). */
+  private decodeInterleaved(bytes: Uint8Array): Float32Array {
+    const fb = this.frameBytes;
+    const ch = this.fmt!.channels;
+    let src = bytes;
+    if (this.carryFill > 0) {
+      src = new Uint8Array(this.carryFill + bytes.length);
+      src.set(this.carry.subarray(0, this.carryFill));
+      src.set(bytes, this.carryFill);
+      this.carryFill = 0;
+    }
+    const frames = Math.floor(src.length / fb);
+    const rest = src.length - frames * fb;
+    if (rest > 0) {
+      this.carry.set(src.subarray(src.length - rest));
+      this.carryFill = rest;
+    }
+    const out = new Float32Array(frames * ch);
+    // one sample per "frame" of a single channel: the same conversion, every channel kept
+    convert(this.kind as Kind, 1, this.bytesPerSample, src, 0, frames * ch, out, 0);
+    this.samples += frames;
+    return out;
+  }
+
+  /** IMA ADPCM: whole blocks only (a cut-off last block is dropped). */
+  private decodeBlocks(bytes: Uint8Array): Float32Array {
+    const fb = this.frameBytes;
+    const ch = this.fmt!.channels;
+    let start = 0;
+    const full: { b: Uint8Array; at: number }[] = [];
+    if (this.carryFill > 0) {
+      const n = Math.min(fb - this.carryFill, bytes.length);
+      this.carry.set(bytes.subarray(0, n), this.carryFill);
+      this.carryFill += n;
+      start = n;
+      if (this.carryFill < fb) return new Float32Array(0);
+      full.push({ b: this.carry.slice(), at: 0 });
+      this.carryFill = 0;
+    }
+    const blocks = Math.floor((bytes.length - start) / fb);
+    for (let k = 0; k < blocks; k++) full.push({ b: bytes, at: start + k * fb });
+    const rest = bytes.length - start - blocks * fb;
+    if (rest > 0) {
+      this.carry.set(bytes.subarray(bytes.length - rest));
+      this.carryFill = rest;
+    }
+    const n = full.length * this.spb;
+    if (this.interleaved && ch > 1) {
+      const planes = Array.from({ length: ch }, () => new Float32Array(n));
+      full.forEach((x, k) => decodeImaBlock(x.b, x.at, fb, ch, this.spb, planes, k * this.spb));
+      const out = new Float32Array(n * ch);
+      for (let i = 0; i < n; i++) for (let c = 0; c < ch; c++) out[i * ch + c] = planes[c]![i]!;
+      this.samples += n;
+      return out;
+    }
+    const out = new Float32Array(n);
+    full.forEach((x, k) => decodeImaBlock(x.b, x.at, fb, ch, this.spb, [out], k * this.spb));
     this.samples += out.length;
     return out;
   }
 }
 
-function kindOf(tag: number, bits: number): Kind {
+function kindOf(tag: number, bits: number): Kind | "ima" {
+  if (tag === 0x11) return "ima";
   if (tag === 1) {
     if (bits < 1 || bits > 32) throw bad(`WAV declares ${bits}-bit PCM`);
     return (["u8", "s16", "s24", "s32"] as const)[Math.ceil(bits / 8) - 1]!;

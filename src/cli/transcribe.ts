@@ -4,11 +4,12 @@
  */
 import { availableParallelism } from "node:os";
 import { availableMemory, chooseWorkers } from "../server/workers.ts";
-import { namingInput } from "../audio/input-name.ts";
+import { namingInput, withInputName } from "../audio/input-name.ts";
 import { defineCommand } from "citty";
-import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
+import { type AudioLoadOptions, decodeAudioStream, decodeChannels, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
 import { GigasttError } from "../errors.ts";
+import { mergeChannels, parseChannels } from "../format/channels.ts";
 import { formatResult, type OutputFormat } from "../format/index.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { ensureModel } from "../store/ensure.ts";
@@ -25,11 +26,14 @@ export interface TranscribeArgs {
   readonly offline?: boolean;
   readonly workers?: string;
   readonly threads?: string;
+  /** "mix" (default): one transcript of the channel mean; "split": each channel on its own */
+  readonly channels?: string;
 }
 
 export interface TranscribeDeps {
   readonly env?: Env;
   readonly stdout?: (s: string) => void;
+  readonly stderr?: (s: string) => void;
 }
 
 /**
@@ -64,8 +68,18 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
       ? chooseWorkers({ cores: Math.min(availableParallelism(), MAX_DEFAULT_WORKERS), availableBytes: availableMemory(), precision }).workers
       : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
+  const channels = parseChannels(args.channels, "--channels");
+  let warnings: readonly string[] = [];
+  const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const loadOpts: AudioLoadOptions = {
+    onWarnings: (w) => {
+      warnings = w;
+      stderr(`warning: damaged audio, the valid part was transcribed: ${w.join("; ")}\n`);
+    },
+  };
+  if (channels === "split") return runSplit(args, { workers, threadsPerWorker, modelDir, precision, offline, env, format, stdout, loadOpts, warnings: () => warnings });
   // conversion hints name the user's file, not a placeholder
-  const audio = namingInput(decodeAudioStream(openAudioSource(args.file)), args.file);
+  const audio = namingInput(decodeAudioStream(openAudioSource(args.file), loadOpts), args.file);
   try {
     // a file that cannot be read or is not usable audio fails before the model is looked for
     // (no download for a typo); stdin is not waited for, so a missing model still fails at once
@@ -79,7 +93,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
     const transcriber = await Transcriber.fromFiles(files, { workers, threadsPerWorker });
     try {
       const result = await transcriber.transcribeStream(resume(first, audio));
-      const out = formatResult(result, format);
+      const out = formatResult(warnings.length ? { ...result, warnings } : result, format);
       stdout(out.endsWith("\n") ? out : `${out}\n`);
       return 0;
     } finally {
@@ -87,6 +101,46 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
     }
   } finally {
     await audio.return(undefined);
+  }
+}
+
+interface SplitRun {
+  workers: number;
+  threadsPerWorker: number;
+  modelDir: string;
+  precision: Precision;
+  offline: boolean;
+  env: Env;
+  format: OutputFormat;
+  stdout: (s: string) => void;
+  loadOpts: AudioLoadOptions;
+  warnings: () => readonly string[];
+}
+
+/** `--channels split`: every channel transcribed on its own, words tagged and merged by time. */
+async function runSplit(args: TranscribeArgs, r: SplitRun): Promise<number> {
+  const pending = decodeChannels(openAudioSource(args.file), r.loadOpts).catch((e: unknown) => {
+    throw withInputName(e, args.file);
+  });
+  pending.catch(() => {}); // awaited below; a model error first must not leave it unhandled
+  // as for mix: a bad file fails before the model is looked for; stdin is not waited for
+  const streams = args.file === "-" ? null : await pending;
+  try {
+    const files = await obtainModel({ modelDir: r.modelDir, precision: r.precision, offline: r.offline, env: r.env });
+    const transcriber = await Transcriber.fromFiles(files, { workers: r.workers, threadsPerWorker: r.threadsPerWorker });
+    try {
+      const all = streams ?? (await pending);
+      const results = await Promise.all(all.map((s) => transcriber.transcribeStream(s)));
+      const merged = mergeChannels(results);
+      const w = r.warnings();
+      const out = formatResult(w.length ? { ...merged, warnings: w } : merged, r.format);
+      r.stdout(out.endsWith("\n") ? out : `${out}\n`);
+      return 0;
+    } finally {
+      await transcriber.close();
+    }
+  } finally {
+    for (const s of streams ?? []) await s.return(undefined);
   }
 }
 
@@ -106,6 +160,7 @@ export default defineCommand({
     offline: { type: "boolean", description: "Never download; fail at once if the model is missing (also GIGASTT_OFFLINE=1)" },
     workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS}, fewer when the available memory holds fewer)`, valueHint: "N" },
     threads: { type: "string", description: "onnxruntime intra-op threads per Worker (default 1)", valueHint: "N" },
+    channels: { type: "enum", options: ["mix", "split"], description: "mix: one transcript of all channels (default); split: each channel on its own, words tagged with their channel", valueHint: "MODE" },
   },
   run: ({ args }) =>
     runTranscribe({
@@ -116,5 +171,6 @@ export default defineCommand({
       offline: args.offline,
       workers: args.workers,
       threads: args.threads,
+      channels: args.channels,
     }),
 });

@@ -12,11 +12,13 @@ export function isOutputFormat(s: string): s is OutputFormat {
 export interface JsonTranscript {
   text: string;
   duration: number;
-  words: { word: string; start: number; end: number; confidence: number }[];
-  segments: { start: number; end: number; text: string }[];
+  words: { word: string; start: number; end: number; confidence: number; channel?: number }[];
+  segments: { start: number; end: number; text: string; channel?: number }[];
+  warnings?: string[];
 }
 
 const ms = (s: number) => Math.round(s * 1000) / 1000;
+const ch = (c: number | undefined) => (c === undefined ? {} : { channel: c });
 const conf = (c: number) => (Number.isFinite(c) ? Math.round(c * 10000) / 10000 : 0);
 
 /** The JSON shape: times rounded to milliseconds, confidence to 4 decimals. */
@@ -24,8 +26,9 @@ export function toJsonTranscript(result: TranscriptResult): JsonTranscript {
   return {
     text: result.text,
     duration: ms(result.duration),
-    words: result.words.map((w) => ({ word: w.word, start: ms(w.start), end: ms(w.end), confidence: conf(w.confidence) })),
-    segments: cuesOf(result).map((s) => ({ start: ms(s.start), end: ms(s.end), text: s.text })),
+    words: result.words.map((w) => ({ word: w.word, start: ms(w.start), end: ms(w.end), confidence: conf(w.confidence), ...ch(w.channel) })),
+    segments: cuesOf(result).map((s) => ({ start: ms(s.start), end: ms(s.end), text: s.text, ...ch(s.channel) })),
+    ...(result.warnings?.length ? { warnings: [...result.warnings] } : {}),
   };
 }
 

@@ -20,13 +20,21 @@ export function cuesOf(result: TranscriptResult): SegmentText[] {
   return text ? [{ start: 0, end: result.duration, text }] : [];
 }
 
-/** Cue times in ms: never negative, end after start, no overlap with the previous cue. */
+/** "[1] " before a cue of channel 1 (`channels=split`); nothing otherwise */
+const label = (c: SegmentText) => (c.channel === undefined ? "" : `[${c.channel}] `);
+
+/**
+ * Cue times in ms: never negative, end after start, no overlap with the previous cue of
+ * the same channel (cues of different channels of a split transcript may overlap: two
+ * people talking at once).
+ */
 function times(cues: readonly SegmentText[]): [number, number][] {
-  let prevEnd = 0;
+  const prevEnd = new Map<number, number>();
   return cues.map((c) => {
-    const start = Math.max(prevEnd, Math.round(Math.max(0, c.start) * 1000));
+    const key = c.channel ?? -1;
+    const start = Math.max(prevEnd.get(key) ?? 0, Math.round(Math.max(0, c.start) * 1000));
     const end = Math.max(start + 1, Math.round(c.end * 1000));
-    prevEnd = end;
+    prevEnd.set(key, end);
     return [start, end];
   });
 }
@@ -39,7 +47,7 @@ export function toSrt(result: TranscriptResult): string {
   let out = "";
   cues.forEach((c, i) => {
     const [a, b] = t[i]!;
-    out += `${i + 1}\n${formatTimestamp(a / 1000, ",")} --> ${formatTimestamp(b / 1000, ",")}\n${oneLine(c.text)}\n\n`;
+    out += `${i + 1}\n${formatTimestamp(a / 1000, ",")} --> ${formatTimestamp(b / 1000, ",")}\n${label(c)}${oneLine(c.text)}\n\n`;
   });
   return out;
 }
@@ -52,7 +60,7 @@ export function toVtt(result: TranscriptResult): string {
   let out = "WEBVTT\n\n";
   cues.forEach((c, i) => {
     const [a, b] = t[i]!;
-    out += `${formatTimestamp(a / 1000, ".")} --> ${formatTimestamp(b / 1000, ".")}\n${escapeVtt(oneLine(c.text))}\n\n`;
+    out += `${formatTimestamp(a / 1000, ".")} --> ${formatTimestamp(b / 1000, ".")}\n${escapeVtt(label(c) + oneLine(c.text))}\n\n`;
   });
   return out;
 }

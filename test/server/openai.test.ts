@@ -344,10 +344,10 @@ describe("errors (OpenAI shape, catalogue status, our code)", () => {
     }
   });
 
-  test("MP3 → 415 unsupported_format; garbage → 422 invalid_audio; empty file → 400 empty_body; two files → 400", async () => {
-    const mp3 = new Uint8Array(2000);
-    mp3.set([0x49, 0x44, 0x33, 0x04, 0, 0, 0, 0, 0, 0]);
-    const m = await postForm(mp3);
+  test("AIFF → 415 unsupported_format; garbage → 422 invalid_audio; empty file → 400 empty_body; two files → 400", async () => {
+    const aiff = new Uint8Array(2000);
+    aiff.set(new TextEncoder().encode("FORM\0\0\x07\x48AIFF"));
+    const m = await postForm(aiff);
     expect(m.status).toBe(415);
     expect((await openAiError(m)).code).toBe("unsupported_format");
     const g = await postForm(new Uint8Array(1000).fill(7));

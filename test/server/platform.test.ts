@@ -88,7 +88,7 @@ describe("endpoints", () => {
       pool_size: 3,
       pool_available: 3,
       workers: 1,
-      supported_formats: ["wav"],
+      supported_formats: ["wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac"],
       supported_rates: [8000, 16000, 24000, 44100, 48000],
       diarization: false,
     });

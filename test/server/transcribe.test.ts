@@ -157,17 +157,24 @@ describe("POST /v1/transcribe", () => {
     expect(await ok.json()).toEqual({ text: "", duration: 0.02, words: [], segments: [] });
   });
 
-  test("garbage → 422 invalid_audio; MP3 → 415 unsupported_format; no paths or internals in the message", async () => {
+  test("garbage → 422 invalid_audio; AIFF → 415 unsupported_format; an MP3 tag with no frames → 422; no paths or internals in the message", async () => {
     const g = await post("/v1/transcribe", new Uint8Array(1000).fill(7));
     expect(g.status).toBe(422);
     const gb = (await g.json()) as { code: string; message: string; error: string };
     expect(gb.code).toBe("invalid_audio");
     expect(gb.message).not.toMatch(/\/|at .*\.ts/);
-    const mp3 = new Uint8Array(2000);
-    mp3.set([0x49, 0x44, 0x33, 0x04, 0, 0, 0, 0, 0, 0]); // "ID3" tag
-    const m = await post("/v1/transcribe", mp3);
+    const aiff = new Uint8Array(2000);
+    aiff.set(new TextEncoder().encode("FORM\0\0\x07\x48AIFF"));
+    const m = await post("/v1/transcribe", aiff);
     expect(m.status).toBe(415);
-    expect(await errorCode(m)).toBe("unsupported_format");
+    const mb = (await m.json()) as { code: string; message: string };
+    expect(mb.code).toBe("unsupported_format");
+    expect(mb.message).toContain("AIFF");
+    const mp3 = new Uint8Array(2000);
+    mp3.set([0x49, 0x44, 0x33, 0x04, 0, 0, 0, 0, 0, 0]); // "ID3" tag, then zeros
+    const n = await post("/v1/transcribe", mp3);
+    expect(n.status).toBe(422);
+    expect(await errorCode(n)).toBe("invalid_audio");
   });
 
   test("the slot is released after errors: pool-size requests at once still succeed", async () => {

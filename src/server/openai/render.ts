@@ -64,6 +64,9 @@ export interface VerboseSegment {
   avg_logprob: number;
   compression_ratio: number;
   no_speech_prob: number;
+  /** `channels=split`: the source channel, and the same as a speaker label */
+  channel?: number;
+  speaker?: string;
 }
 
 export interface VerboseJson {
@@ -72,7 +75,7 @@ export interface VerboseJson {
   duration: number;
   text: string;
   segments?: VerboseSegment[];
-  words?: { word: string; start: number; end: number }[];
+  words?: { word: string; start: number; end: number; channel?: number }[];
 }
 
 const ms = (s: number) => Math.round(s * 1000) / 1000;
@@ -102,14 +105,22 @@ export function avgLogprob(words: readonly Word[]): number {
  */
 function wordsPerSegment(result: TranscriptResult): Word[][] {
   const norm = (w: Word) => w.word.replace(/\s+/gu, " ").trim();
-  const words = result.words.filter((w) => norm(w) !== "");
+  // a split transcript interleaves channels: each segment takes from its own channel's words
+  const byChannel = new Map<number, { words: Word[]; i: number }>();
+  for (const w of result.words) {
+    if (norm(w) === "") continue;
+    const key = w.channel ?? -1;
+    let g = byChannel.get(key);
+    if (!g) byChannel.set(key, (g = { words: [], i: 0 }));
+    g.words.push(w);
+  }
   const out: Word[][] = [];
-  let i = 0;
   for (const seg of result.segments) {
+    const g = byChannel.get(seg.channel ?? -1);
     const mine: Word[] = [];
     let text = "";
-    while (i < words.length && text !== seg.text) {
-      const w = words[i++]!;
+    while (g && g.i < g.words.length && text !== seg.text) {
+      const w = g.words[g.i++]!;
       mine.push(w);
       text = text ? `${text} ${norm(w)}` : norm(w);
     }
@@ -140,9 +151,10 @@ export function toVerboseJson(result: TranscriptResult, params: Pick<OpenAiParam
       avg_logprob: round4(avgLogprob(perSeg[id] ?? [])),
       compression_ratio: round4(compressionRatio(s.text)),
       no_speech_prob: 0,
+      ...(s.channel === undefined ? {} : { channel: s.channel, speaker: `channel ${s.channel}` }),
     }));
   }
-  if (params.words) out.words = result.words.map((w) => ({ word: w.word, start: ms(w.start), end: ms(w.end) }));
+  if (params.words) out.words = result.words.map((w) => ({ word: w.word, start: ms(w.start), end: ms(w.end), ...(w.channel === undefined ? {} : { channel: w.channel }) }));
   return out;
 }
 

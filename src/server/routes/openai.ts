@@ -22,8 +22,9 @@
  * `{"error", "message", "code"}` shape; the status is the same.)
  */
 import { Elysia } from "elysia";
-import { namingInput } from "../../audio/input-name.ts";
-import { decodeAudioStream } from "../../audio/load.ts";
+import { namingInput, withInputName } from "../../audio/input-name.ts";
+import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
+import { type ChannelMode, mergeChannels, parseChannels } from "../../format/channels.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import { buildSegments } from "../../format/index.ts";
@@ -115,6 +116,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   try {
     let sawFile = false;
     let filename: string | null = null;
+    let channels: ChannelMode = "mix";
     for (let head = await reader.next(); head !== null; head = await reader.next()) {
       if (head.name === "file") {
         sawFile = true;
@@ -122,9 +124,18 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
         break;
       }
       if (head.filename !== null) continue;
-      form.set(head.name, await reader.text(MAX_FIELD_BYTES, head.name));
+      const value = await reader.text(MAX_FIELD_BYTES, head.name);
+      // gigastt's own field (before the file, as it decides how the file is decoded)
+      if (head.name === "channels") channels = parseChannels(value, "channels");
+      else form.set(head.name, value);
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
+    if (channels === "split") {
+      if (form.params().stream) throw paramError("stream", "channels=split does not stream; send stream=false");
+      // (split mode decodes every channel before the first audio is known: the slot comes first, the body pace bounds a stall)
+      slot = await admit(deps, request);
+      return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, maxSeconds: config.maxAudioSecs, filename }));
+    }
     // conversion hints name the uploaded file
     const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
     // the slot is taken once there is audio to decode (a stalled upload waits on its own
@@ -171,6 +182,35 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
       reader.close();
     }
   }
+}
+
+/** `channels=split`: each channel transcribed on its own; segments and words carry `channel`. */
+async function splitResult(
+  deps: ServerDeps,
+  rc: ReturnType<ServerDeps["context"]>,
+  x: { request: Request; transcriber: NonNullable<ServerDeps["transcriber"]>; reader: MultipartReader; form: OpenAiForm; maxSeconds: number; filename: string | null },
+): Promise<Response> {
+  const streams = await decodeChannels(x.reader.body(), { maxSeconds: x.maxSeconds, emptyCode: "empty_body" }).catch((e: unknown) => {
+    throw withInputName(e, x.filename);
+  });
+  const id = crypto.randomUUID();
+  const runs = await Promise.all(
+    streams.map((s, i) =>
+      runFile(s, {
+        decoder: x.transcriber,
+        session: `${rc.id}:${id}:${i}`,
+        signal: x.request.signal,
+        partials: false,
+        onInference: (sec, a) => noteInference(deps, rc, sec, a),
+        onDecodeError: () => false,
+      }),
+    ),
+  );
+  await readRest(x.reader, x.form);
+  const params = x.form.params();
+  const merged = mergeChannels(runs);
+  rc.log.info("transcribed (openai)", { audio_seconds: round3(merged.duration), words: merged.words.length, format: params.responseFormat, channels: streams.length });
+  return resultResponse(merged, params);
 }
 
 function resultOf(words: readonly Word[], duration: number): TranscriptResult {

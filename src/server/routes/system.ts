@@ -11,7 +11,8 @@ import type { ServerDeps } from "../deps.ts";
 import { MODEL_ID, PROTOCOL_VERSION, SUPPORTED_RATES } from "../streaming/protocol.ts";
 
 export const MODEL_NAME = "GigaAM v3 RNN-T";
-export const SUPPORTED_FORMATS = Object.freeze(["wav"] as const);
+/** containers decoded (src/audio/decoder.ts), by their usual extension */
+export const SUPPORTED_FORMATS = Object.freeze(["wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac"] as const);
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 export const DOCS_URL = "https://github.com/gigastt/gigastt#server";

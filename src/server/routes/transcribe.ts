@@ -11,13 +11,14 @@
  * WebSocket finals for the same audio.
  */
 import { Elysia } from "elysia";
-import { decodeAudioStream } from "../../audio/load.ts";
+import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
+import { mergeChannels, parseChannels } from "../../format/channels.ts";
 import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
 import type { TranscriptResult } from "../../types.ts";
 import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
-import { namingInput } from "../../audio/input-name.ts";
+import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { checkContentLength, type BodyPace } from "../streaming/body.ts";
 import { type Upload, uploadOf } from "../streaming/upload.ts";
 import { runFile } from "../streaming/file.ts";
@@ -97,9 +98,9 @@ export function bodyPace(deps: ServerDeps, config: ServerConfig): BodyPace {
 }
 
 /** the raw body or a form's `file` part, decoded and paced; conversion hints name the uploaded file */
-function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
   const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-  const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" });
+  const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
   return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
@@ -125,10 +126,16 @@ async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>)
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
   const queryFormat = parseFormat(query.format, query.response_format);
+  if (parseChannels(query.channels, "channels") === "split") return transcribeSplit(deps, { request, query, server }, queryFormat);
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
-  const { upload, audio } = audioOf(deps, request, config, rc);
+  let warnings: readonly string[] = [];
+  const onWarnings = (w: readonly string[]) => {
+    warnings = w;
+    rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
+  };
+  const { upload, audio } = audioOf(deps, request, config, rc, onWarnings);
   const first = await firstAudio(request, audio);
   if (!first) return clientGone(deps, request, "transcribing");
   const slot = await admit(deps, request).catch((e: unknown) => {
@@ -155,6 +162,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         duration: run.duration,
         words: run.words,
         segments: buildSegments(run.words),
+        ...(warnings.length ? { warnings } : {}),
       };
       // a form's format field (before or after the file) counts when the query names none
       const format = upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
@@ -171,7 +179,66 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   return deps.lifecycle.track(work);
 }
 
-async function transcribeSse(deps: ServerDeps, { request, server }: Ctx): Promise<Response> {
+/** a form's format field (before or after the file) counts when the query names none */
+function formatOf(upload: Upload, query: Ctx["query"], queryFormat: OutputFormat): OutputFormat {
+  return upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
+}
+
+/**
+ * `?channels=split`: each source channel transcribed on its own (concurrently, one slot),
+ * words and segments tagged with their channel and merged by time.
+ */
+async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, queryFormat: OutputFormat): Promise<Response> {
+  const { config, transcriber } = preflight(deps, request);
+  const rc = deps.context(request);
+  server?.timeout(request, 0);
+  const slot = await admit(deps, request);
+  if (!slot) return clientGone(deps, request, "waiting");
+  let warnings: readonly string[] = [];
+  const work = (async () => {
+    try {
+      const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
+      const streams = await decodeChannels(upload.bytes, {
+        maxSeconds: config.maxAudioSecs,
+        emptyCode: "empty_body",
+        onWarnings: (w) => {
+          warnings = w;
+          rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
+        },
+      }).catch((e: unknown) => {
+        throw withInputName(e, upload.filename);
+      });
+      const id = crypto.randomUUID();
+      const runs = await Promise.all(
+        streams.map((s, i) =>
+          runFile(s, {
+            decoder: transcriber,
+            session: `${rc.id}:${id}:${i}`,
+            signal: request.signal,
+            partials: false,
+            onInference: (sec, a) => noteInference(deps, rc, sec, a),
+            onDecodeError: () => false,
+          }),
+        ),
+      );
+      const merged = mergeChannels(runs);
+      rc.access.audioSeconds = merged.duration;
+      const result: TranscriptResult = warnings.length ? { ...merged, warnings } : merged;
+      const format = formatOf(upload, query, queryFormat);
+      rc.log.info("transcribed", { audio_seconds: round3(result.duration), words: result.words.length, format, channels: streams.length });
+      return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+    } catch (e) {
+      if (request.signal.aborted) return clientGone(deps, request, "transcribing");
+      throw e;
+    } finally {
+      slot.release();
+    }
+  })();
+  return deps.lifecycle.track(work);
+}
+
+async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx): Promise<Response> {
+  if (parseChannels(query.channels, "channels") === "split") return transcribeSseSplit(deps, { request, server, query });
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
@@ -249,6 +316,84 @@ export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fie
   rc.log.warn("sse client does not read its events: closing", { code: "backlog_exceeded" });
   deps.metrics.error("backlog_exceeded");
   gone.abort();
+}
+
+/** SSE with `?channels=split`: partial/final events carry `channel`; `done` has the merged text. */
+async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): Promise<Response> {
+  const { config, transcriber } = preflight(deps, request);
+  const rc = deps.context(request);
+  server?.timeout(request, 0);
+  const slot = await admit(deps, request);
+  if (!slot) return clientGone(deps, request, "waiting");
+  const gone = new AbortController();
+  const onClientAbort = () => gone.abort();
+  request.signal.addEventListener("abort", onClientAbort, { once: true });
+  let streams: AsyncGenerator<Float32Array>[];
+  try {
+    // header and format errors still get a proper HTTP status
+    const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
+    streams = await decodeChannels(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
+      throw withInputName(e, upload.filename);
+    });
+  } catch (e) {
+    slot.release();
+    request.signal.removeEventListener("abort", onClientAbort);
+    if (request.signal.aborted) return clientGone(deps, request, "transcribing");
+    throw e;
+  }
+  const now = () => Date.now() / 1000;
+  const writer = new SseWriter({ onCancel: () => gone.abort(), onOverflow: () => sseOverflow(deps, rc, gone) });
+  const work = (async () => {
+    try {
+      const id = crypto.randomUUID();
+      let failed = false;
+      const runs = await Promise.all(
+        streams.map((s, channel) =>
+          runFile(s, {
+            decoder: transcriber,
+            session: `${rc.id}:${id}:${channel}`,
+            signal: gone.signal,
+            stop: deps.lifecycle.signal,
+            partials: true,
+            onEvent: (e) => {
+              if (e.type === "final" && e.last && e.words.length === 0) return;
+              writer.send({ type: e.type, channel, text: wordsToText(e.words), timestamp: now(), words: e.words.map((w) => ({ ...roundWord(w), channel })) });
+            },
+            onInference: (sec, a) => noteInference(deps, rc, sec, a),
+            onDecodeError: (e) => {
+              rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
+              if (!failed) {
+                failed = true;
+                deps.metrics.error("inference_error");
+                writer.send(errorMessage(new GigasttError("inference_error")));
+              }
+              return true;
+            },
+          }),
+        ),
+      );
+      const merged = mergeChannels(runs);
+      rc.access.audioSeconds = merged.duration;
+      const stopped = runs.some((r) => r.stopped);
+      writer.send({ type: "done", text: merged.text, duration: merged.duration, timestamp: now(), ...(stopped ? { reason: "shutting_down" } : {}) });
+      rc.log.info("transcribed (sse)", { audio_seconds: round3(merged.duration), words: merged.words.length, stopped, channels: streams.length });
+    } catch (e) {
+      if (!gone.signal.aborted) {
+        const err = isGigasttError(e) ? e : new GigasttError("internal");
+        if (!isGigasttError(e)) rc.log.error("sse stream failed", { error: e instanceof Error ? e.message : String(e) });
+        deps.metrics.error(err.code);
+        writer.send(errorMessage(err));
+      } else {
+        rc.log.info("client disconnected", { path: "/v1/transcribe/stream", stage: "streaming" });
+      }
+    } finally {
+      slot.release();
+      request.signal.removeEventListener("abort", onClientAbort);
+      writer.end();
+    }
+  })();
+  void deps.lifecycle.track(work);
+  return new Response(writer.stream, { headers: SSE_HEADERS });
 }
 
 /** one inference job: the metrics and the request's access line (its real-time factor) */

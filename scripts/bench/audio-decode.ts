@@ -1,0 +1,132 @@
+/**
+ * Audio decoding in the benchmark: decode speed (× real time, one thread, decode +
+ * downmix + resampling to 16 kHz, 4 KiB slices as the server feeds them) for each codec,
+ * on 60 s files made by Debian's ffmpeg from the benchmark's speech-like clip; and the
+ * decode share of end-to-end time for the 16 s clip as MP3 and as M4A (target ≤ 5 %).
+ * Runs alone too (`bun scripts/bench/audio-decode.ts`: speeds only).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeAudioStream } from "../../src/audio/load.ts";
+
+export const CODECS: Record<string, { ext: string; args: string[] }> = {
+  "MP3 128k stereo 44.1 kHz": { ext: "mp3", args: ["-ar", "44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k"] },
+  "MP3 32k mono 16 kHz": { ext: "mp3", args: ["-ar", "16000", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k"] },
+  "M4A AAC-LC 96k 44.1 kHz": { ext: "m4a", args: ["-ar", "44100", "-ac", "1", "-c:a", "aac", "-b:a", "96k"] },
+  "ADTS AAC-LC 48k 16 kHz": { ext: "aac", args: ["-ar", "16000", "-ac", "1", "-c:a", "aac", "-b:a", "48k", "-f", "adts"] },
+  "Ogg Vorbis q4 44.1 kHz": { ext: "ogg", args: ["-ar", "44100", "-ac", "1", "-c:a", "libvorbis", "-q:a", "4"] },
+  "Ogg Opus 32k": { ext: "opus", args: ["-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-f", "ogg"] },
+  "WebM Opus 32k": { ext: "webm", args: ["-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-f", "webm"] },
+  "FLAC 16 kHz": { ext: "flac", args: ["-ar", "16000", "-c:a", "flac"] },
+  "WAV µ-law 8 kHz": { ext: "wav", args: ["-ar", "8000", "-c:a", "pcm_mulaw"] },
+  "WAV IMA ADPCM 8 kHz": { ext: "wav", args: ["-ar", "8000", "-c:a", "adpcm_ima_wav"] },
+  "WAV PCM16 16 kHz": { ext: "wav", args: ["-ar", "16000", "-c:a", "pcm_s16le"] },
+};
+
+function wav(samples: Float32Array, rate = 16000): Uint8Array {
+  const b = new DataView(new ArrayBuffer(44 + samples.length * 2));
+  const s = (o: number, t: string) => [...t].forEach((c, i) => b.setUint8(o + i, c.charCodeAt(0)));
+  s(0, "RIFF");
+  b.setUint32(4, 36 + samples.length * 2, true);
+  s(8, "WAVEfmt ");
+  b.setUint32(16, 16, true);
+  b.setUint16(20, 1, true);
+  b.setUint16(22, 1, true);
+  b.setUint32(24, rate, true);
+  b.setUint32(28, rate * 2, true);
+  b.setUint16(32, 2, true);
+  b.setUint16(34, 16, true);
+  s(36, "data");
+  b.setUint32(40, samples.length * 2, true);
+  for (let i = 0; i < samples.length; i++) b.setInt16(44 + 2 * i, Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767), true);
+  return new Uint8Array(b.buffer);
+}
+
+function encode(dir: string, input: string, name: string, c: { ext: string; args: string[] }): Uint8Array {
+  const out = join(dir, `${name.replace(/\W+/g, "_")}.${c.ext}`);
+  const r = Bun.spawnSync(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", input, ...c.args, out]);
+  if (r.exitCode !== 0) throw new Error(`ffmpeg: ${r.stderr.toString().trim()}`);
+  return new Uint8Array(readFileSync(out));
+}
+
+async function* slices(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < b.length; i += 65536) yield b.subarray(i, i + 65536);
+}
+
+async function decodeMs(b: Uint8Array): Promise<{ ms: number; seconds: number }> {
+  const t = performance.now();
+  let n = 0;
+  for await (const y of decodeAudioStream(slices(b))) n += y.length;
+  return { ms: performance.now() - t, seconds: n / 16000 };
+}
+
+const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
+
+export interface AudioDecodeBench {
+  /** codec → × real time */
+  speed: Record<string, number | { error: string }>;
+  /** 16 s clip as MP3 / M4A: decode ms, end-to-end ms, decode share */
+  share?: Record<string, { decode_ms: number; e2e_ms: number; share: number } | { error: string }>;
+}
+
+/**
+ * `clip`: 16 kHz mono samples; the speed files loop it to 60 s. `transcribe`: the
+ * benchmark's default pipeline on 16 kHz chunks (for the share; omitted: speeds only).
+ */
+export async function benchAudioDecode(clip: Float32Array, reps: number, transcribe?: (audio: AsyncIterable<Float32Array>) => Promise<unknown>): Promise<AudioDecodeBench> {
+  const dir = mkdtempSync(join(tmpdir(), "gigastt-bench-decode-"));
+  try {
+    const sixty = new Float32Array(60 * 16000);
+    for (let o = 0; o < sixty.length; o += clip.length) sixty.set(clip.subarray(0, Math.min(clip.length, sixty.length - o)), o);
+    writeFileSync(join(dir, "sixty.wav"), wav(sixty));
+    writeFileSync(join(dir, "clip.wav"), wav(clip));
+    const speed: AudioDecodeBench["speed"] = {};
+    for (const [name, c] of Object.entries(CODECS)) {
+      try {
+        const b = encode(dir, join(dir, "sixty.wav"), name, c);
+        await decodeMs(b); // WASM compiled, JIT warm
+        const runs: number[] = [];
+        let seconds = 0;
+        for (let i = 0; i < reps; i++) {
+          const r = await decodeMs(b);
+          runs.push(r.ms);
+          seconds = r.seconds;
+        }
+        speed[name] = Math.round(seconds / (median(runs) / 1000));
+      } catch (e) {
+        speed[name] = { error: e instanceof Error ? e.message : String(e) };
+      }
+    }
+    if (!transcribe) return { speed };
+    const share: NonNullable<AudioDecodeBench["share"]> = {};
+    for (const name of ["MP3 128k stereo 44.1 kHz", "M4A AAC-LC 96k 44.1 kHz"]) {
+      try {
+        const b = encode(dir, join(dir, "clip.wav"), `clip ${name}`, CODECS[name]!);
+        await transcribe(decodeAudioStream(slices(b)));
+        const dec: number[] = [];
+        const e2e: number[] = [];
+        for (let i = 0; i < reps; i++) {
+          dec.push((await decodeMs(b)).ms);
+          const t = performance.now();
+          await transcribe(decodeAudioStream(slices(b)));
+          e2e.push(performance.now() - t);
+        }
+        const d = median(dec);
+        const e = median(e2e);
+        share[name] = { decode_ms: Math.round(d * 10) / 10, e2e_ms: Math.round(e), share: Math.round((d / e) * 1e4) / 1e4 };
+      } catch (e) {
+        share[name] = { error: e instanceof Error ? e.message : String(e) };
+      }
+    }
+    return { speed, share };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const { speechLikeClip } = await import("./clip.ts");
+  const r = await benchAudioDecode(speechLikeClip(16).samples, 5);
+  for (const [k, v] of Object.entries(r.speed)) console.log(`${k.padEnd(28)} ${typeof v === "number" ? `${v}×` : v.error}`);
+}
