@@ -81,6 +81,16 @@ export const CATALOGUE = {
   max_session_duration_exceeded: { http: 408, exit: EXIT.runtime, wsClose: 1008, message: "Maximum session duration exceeded", rust: true },
   too_many_empty_frames: { http: 400, exit: EXIT.usage, wsClose: 1008, message: "Too many empty frames" },
   backlog_exceeded: { http: 429, exit: EXIT.runtime, wsClose: 1008, message: "Audio arrives faster than it can be transcribed" },
+  // ---- jobs API (--enable-jobs) -------------------------------------------
+  jobs_disabled: { http: 404, exit: EXIT.usage, message: "Job API is not enabled", rust: true },
+  job_not_found: { http: 404, exit: EXIT.usage, message: "Job not found", rust: true },
+  job_expired: { http: 410, exit: EXIT.usage, message: "Job expired: its result is no longer kept" },
+  job_not_finished: { http: 409, exit: EXIT.runtime, message: "Job is not finished", rust: true },
+  job_not_cancellable: { http: 409, exit: EXIT.runtime, message: "Job cannot be cancelled", rust: true },
+  idempotency_conflict: { http: 409, exit: EXIT.usage, message: "Idempotency-Key was already used with a different body" },
+  queue_full: { http: 429, exit: EXIT.runtime, message: "Job queue is full", rust: true },
+  jobs_store_corrupt: { http: 500, exit: EXIT.runtime, message: "The jobs database is corrupted" },
+  jobs_dir_locked: { http: 500, exit: EXIT.runtime, message: "The jobs directory is in use by another server" },
   // ---- capacity / lifecycle ----------------------------------------------
   timeout: { http: 503, exit: EXIT.runtime, wsClose: 1013, message: "Server busy, try again later", rust: true },
   pool_closed: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },

@@ -16,6 +16,7 @@ export const main = defineCommand({
     models: () => import("./cli/models.ts").then((m) => m.default),
     transcribe: () => import("./cli/transcribe.ts").then((m) => m.default),
     quantize: () => import("./cli/quantize.ts").then((m) => m.default),
+    jobs: () => import("./cli/jobs.ts").then((m) => m.default),
   },
 });
 

@@ -225,6 +225,12 @@ const serveCommand = defineCommand({
     "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
     "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
     "wyoming-port": { type: "string", description: "Also speak the Wyoming protocol (Home Assistant) on this TCP port of --host; off by default (GIGASTT_WYOMING_PORT)", valueHint: "PORT" },
+    "enable-jobs": { type: "boolean", description: "Turn on the /v1/jobs API (durable, SQLite in --jobs-dir) (GIGASTT_ENABLE_JOBS)" },
+    "jobs-dir": { type: "string", description: "Where jobs are kept (default ~/.gigastt/jobs; GIGASTT_JOBS_DIR)", valueHint: "DIR" },
+    "jobs-max": { type: "string", description: "Jobs kept, queued to finished (default 100; GIGASTT_JOBS_MAX)", valueHint: "N" },
+    "jobs-max-bytes": { type: "string", description: "Audio bytes waiting in the queue (default 536870912; GIGASTT_JOBS_MAX_BYTES)", valueHint: "BYTES" },
+    "jobs-ttl-secs": { type: "string", description: "How long a finished job stays fetchable, 0 = forever (default 3600; GIGASTT_JOBS_TTL_SECS)", valueHint: "SECS" },
+    "batch-pool-size": { type: "string", description: "Workers jobs may use at once, at most workers − 1 (default 1; GIGASTT_BATCH_POOL_SIZE)", valueHint: "N" },
   },
   run: ({ rawArgs }) => runServe(rawArgs),
 });

@@ -4,6 +4,7 @@
 import { Elysia } from "elysia";
 import type { ServerDeps } from "./deps.ts";
 import type { Platform } from "./platform.ts";
+import { jobsRoutes } from "./routes/jobs.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { transcribeRoutes } from "./routes/transcribe.ts";
@@ -13,8 +14,8 @@ import { transportFrameLimit } from "./streaming/ws-session.ts";
 // biome-ignore lint/suspicious/noExplicitAny: any Elysia plugin instance
 export type RouteFactory = (deps: ServerDeps) => Elysia<any, any, any, any, any, any, any>;
 
-/** The transcription routes (REST, SSE, WebSocket, OpenAI-compatible). */
-export const DEFAULT_ROUTES: readonly RouteFactory[] = [transcribeRoutes, wsRoutes, openaiRoutes];
+/** The transcription routes (REST, SSE, WebSocket, OpenAI-compatible, jobs). */
+export const DEFAULT_ROUTES: readonly RouteFactory[] = [transcribeRoutes, wsRoutes, openaiRoutes, jobsRoutes];
 
 export function createApp(deps: ServerDeps, platform: Platform, routes: readonly RouteFactory[] = DEFAULT_ROUTES) {
   const app = platform.install(

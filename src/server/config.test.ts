@@ -328,3 +328,38 @@ test("limitsDiff lists changed limits only", () => {
   const b = parse(["--idle-timeout-secs", "5", "--rate-limit-per-minute", "10"]);
   expect(limitsDiff(a, b)).toEqual({ idleTimeoutSecs: { from: 300, to: 5 }, rateLimitPerMinute: { from: 0, to: 10 } });
 });
+
+describe("jobs (the Rust names)", () => {
+  test("off by default; ~/.gigastt/jobs; Rust's defaults", () => {
+    const c = parse([], { HOME: "/home/u" });
+    expect(c).toMatchObject({ enableJobs: false, jobsDir: "/home/u/.gigastt/jobs", jobsMax: 100, jobsMaxBytes: 536_870_912, jobsTtlSecs: 3600, batchPoolSize: 1 });
+  });
+
+  test("flags, env vars and config keys", () => {
+    expect(parse(["--enable-jobs", "--jobs-dir", "/srv/jobs", "--jobs-max", "5", "--jobs-max-bytes", "1000", "--jobs-ttl-secs", "0", "--batch-pool-size", "2"])).toMatchObject({
+      enableJobs: true,
+      jobsDir: "/srv/jobs",
+      jobsMax: 5,
+      jobsMaxBytes: 1000,
+      jobsTtlSecs: 0,
+      batchPoolSize: 2,
+    });
+    const env = { GIGASTT_ENABLE_JOBS: "1", GIGASTT_JOBS_DIR: "/e/jobs", GIGASTT_JOBS_MAX: "6", GIGASTT_JOBS_MAX_BYTES: "2000", GIGASTT_JOBS_TTL_SECS: "60", GIGASTT_BATCH_POOL_SIZE: "2" };
+    expect(parse([], env)).toMatchObject({ enableJobs: true, jobsDir: "/e/jobs", jobsMax: 6, jobsMaxBytes: 2000, jobsTtlSecs: 60, batchPoolSize: 2 });
+    expect(parse(["--config", "x.toml"], {}, "jobs_max = 7\njobs_max_bytes = 3000\njobs_ttl_secs = 90\n")).toMatchObject({ jobsMax: 7, jobsMaxBytes: 3000, jobsTtlSecs: 90 });
+    expect(parse(["--config", "x.toml", "--jobs-max", "8"], {}, "jobs_max = 7\n").jobsMax).toBe(8);
+  });
+
+  test("the batch share leaves a Worker for live streams", () => {
+    const c = parse(["--enable-jobs", "--workers", "3", "--batch-pool-size", "9"]);
+    expect(c.batchPoolSize).toBe(2);
+    expect(c.warnings.join("\n")).toContain("--batch-pool-size=9");
+    expect(parse(["--workers", "1", "--batch-pool-size", "4"]).batchPoolSize).toBe(1);
+  });
+
+  test("bad values exit 2 naming the flag", () => {
+    expect(() => parse(["--jobs-max", "0"])).toThrow("--jobs-max");
+    expect(() => parse(["--jobs-max-bytes", "x"])).toThrow("--jobs-max-bytes");
+    expect(() => parse([], { GIGASTT_JOBS_TTL_SECS: "-1" })).toThrow("GIGASTT_JOBS_TTL_SECS");
+  });
+});

@@ -3,6 +3,7 @@
  * env and the optional TOML file (precedence CLI > env > file > default).
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { parseLogLevel } from "../log.ts";
 import { isLoopbackIp, isWildcardIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "./net.ts";
@@ -24,6 +25,12 @@ export interface ReloadableLimits {
   readonly bodyIdleTimeoutSecs: number;
   /** least average upload rate over each such window, bytes/s (0 = no floor) */
   readonly bodyMinBytesPerSec: number;
+  /** jobs kept (queued, processing and finished until their TTL); POST /v1/jobs → 429 queue_full beyond */
+  readonly jobsMax: number;
+  /** bytes of job audio waiting (queued + processing) on disk; a submission over it → 429 queue_full */
+  readonly jobsMaxBytes: number;
+  /** seconds a finished job (and its result) stays fetchable; 0 = forever */
+  readonly jobsTtlSecs: number;
 }
 
 export interface ServerConfig extends ReloadableLimits {
@@ -68,6 +75,12 @@ export interface ServerConfig extends ReloadableLimits {
   readonly wyomingPort: number | null;
   /** warnings to log once at startup (clamps, no-op flags, risky settings) */
   readonly warnings: readonly string[];
+  /** the `/v1/jobs` API (otherwise 404 `jobs_disabled`) */
+  readonly enableJobs: boolean;
+  /** where jobs live (SQLite file, audio, results); absolute */
+  readonly jobsDir: string;
+  /** inference Workers jobs may use at once (and jobs processed at once); at most workers − 1 when workers > 1 */
+  readonly batchPoolSize: number;
 }
 
 export const DEFAULT_LIMITS: ReloadableLimits = Object.freeze({
@@ -81,6 +94,9 @@ export const DEFAULT_LIMITS: ReloadableLimits = Object.freeze({
   poolCheckoutTimeoutSecs: 30,
   bodyIdleTimeoutSecs: 30,
   bodyMinBytesPerSec: 1024,
+  jobsMax: 100,
+  jobsMaxBytes: 536_870_912,
+  jobsTtlSecs: 3600,
 });
 
 export const DEFAULT_PORT = 9876;
@@ -132,6 +148,12 @@ export const SERVE_FLAGS = {
   "allow-host": { kind: "list" },
   "trust-proxy": { kind: "optional-list", env: "GIGASTT_TRUST_PROXY" },
   "wyoming-port": { kind: "string", env: "GIGASTT_WYOMING_PORT" },
+  "enable-jobs": { kind: "boolean", env: "GIGASTT_ENABLE_JOBS" },
+  "jobs-max": { kind: "string", env: "GIGASTT_JOBS_MAX" },
+  "jobs-max-bytes": { kind: "string", env: "GIGASTT_JOBS_MAX_BYTES" },
+  "jobs-ttl-secs": { kind: "string", env: "GIGASTT_JOBS_TTL_SECS" },
+  "jobs-dir": { kind: "string", env: "GIGASTT_JOBS_DIR" },
+  "batch-pool-size": { kind: "string", env: "GIGASTT_BATCH_POOL_SIZE" },
 } as const satisfies Record<string, FlagSpec>;
 
 export type ServeFlag = keyof typeof SERVE_FLAGS;
@@ -148,6 +170,9 @@ export const FILE_KEYS = {
   pool_checkout_timeout_secs: "poolCheckoutTimeoutSecs",
   body_idle_timeout_secs: "bodyIdleTimeoutSecs",
   body_min_bytes_per_sec: "bodyMinBytesPerSec",
+  jobs_max: "jobsMax",
+  jobs_max_bytes: "jobsMaxBytes",
+  jobs_ttl_secs: "jobsTtlSecs",
 } as const satisfies Record<string, keyof ReloadableLimits>;
 
 const LIMIT_FLAGS: Record<keyof ReloadableLimits, ServeFlag> = {
@@ -161,6 +186,9 @@ const LIMIT_FLAGS: Record<keyof ReloadableLimits, ServeFlag> = {
   poolCheckoutTimeoutSecs: "pool-checkout-timeout-secs",
   bodyIdleTimeoutSecs: "body-idle-timeout-secs",
   bodyMinBytesPerSec: "body-min-bytes-per-sec",
+  jobsMax: "jobs-max",
+  jobsMaxBytes: "jobs-max-bytes",
+  jobsTtlSecs: "jobs-ttl-secs",
 };
 
 export const MAX_RATE_LIMIT_PER_MINUTE = 60_000;
@@ -406,6 +434,24 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const modelDir = flags["model-dir"]?.trim() || undefined;
   if (flags["model-dir"] !== undefined && !modelDir) throw usage("flag '--model-dir' needs a path");
 
+  // ---- jobs -------------------------------------------------------------------
+  const enableJobs = bool("enable-jobs");
+  const jobsMax = limit("jobsMax");
+  if (jobsMax.value < 1) throw usage(`invalid value '0' for '${jobsMax.from}': expected at least 1 job`);
+  const jobsMaxBytes = limit("jobsMaxBytes");
+  if (jobsMaxBytes.value < 1) throw usage(`invalid value '0' for '${jobsMaxBytes.from}': expected at least 1 byte`);
+  const jobsTtl = limit("jobsTtlSecs");
+  const jobsDirRaw = flagOrEnvStr("jobs-dir");
+  if (jobsDirRaw && !jobsDirRaw.value.trim()) throw usage(`flag '${jobsDirRaw.from}' needs a path`);
+  const jobsDir = resolveJobsDir(jobsDirRaw?.value.trim(), env);
+  const batchRaw = uint("batch-pool-size", 1);
+  let batchPoolSize = Math.max(1, batchRaw.value);
+  const batchCap = Math.max(1, workers.value - 1);
+  if (batchPoolSize > batchCap) {
+    if (enableJobs) warnings.push(`${batchRaw.from}=${batchPoolSize} would leave no Worker for live streams; using ${batchCap}`);
+    batchPoolSize = batchCap;
+  }
+
   return Object.freeze({
     port: port.value,
     host: bind.address,
@@ -441,7 +487,20 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     maxAudioSecs: DEFAULT_MAX_AUDIO_SECS,
     wyomingPort,
     warnings: Object.freeze(warnings),
+    enableJobs,
+    jobsMax: jobsMax.value,
+    jobsMaxBytes: jobsMaxBytes.value,
+    jobsTtlSecs: jobsTtl.value,
+    jobsDir,
+    batchPoolSize,
   });
+}
+
+/** Jobs directory: `--jobs-dir` > GIGASTT_JOBS_DIR > $HOME/.gigastt/jobs (cwd-relative without a home). */
+export function resolveJobsDir(given: string | undefined, env: Env = process.env, cwd = process.cwd()): string {
+  if (given) return resolve(cwd, given);
+  const home = env.HOME || env.USERPROFILE;
+  return home ? resolve(home, ".gigastt", "jobs") : resolve(cwd, ".gigastt", "jobs");
 }
 
 function readConfig(path: string, readFile: ((p: string) => string) | undefined): string {

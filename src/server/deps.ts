@@ -16,6 +16,7 @@ import type { ConsolaInstance } from "consola";
 import type { Precision, TranscriptResult, Word } from "../types.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
+import type { JobsService } from "../jobs/service.ts";
 
 export type { ServerConfig } from "./config.ts";
 export type { Metrics } from "./metrics.ts";
@@ -112,6 +113,8 @@ export interface ServerDeps {
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
   readonly log: ConsolaInstance;
+  /** the `/v1/jobs` store and queue; null without `--enable-jobs` (the routes answer 404 `jobs_disabled`) */
+  readonly jobs?: JobsService | null;
   /** the platform's facts about `request` (a fresh context if the platform never saw it) */
   context(request: Request): RequestContext;
 }

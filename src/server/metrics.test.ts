@@ -55,7 +55,24 @@ test("every metric name of the hand-written exposition is still exported, with i
     gigastt_pool_available: "gauge",
     gigastt_pool_waiters: "gauge",
     gigastt_pool_size: "gauge",
+    gigastt_jobs: "gauge",
+    gigastt_jobs_workers_in_use: "gauge",
+    gigastt_jobs_workers_size: "gauge",
   });
+});
+
+test("jobs gauges: jobs by status and the jobs' share of the Workers, read at scrape time", async () => {
+  let queued = 2;
+  const m = createMetrics({ enabled: true, processMetrics: false, jobs: () => ({ counts: { queued, done: 5 }, workersInUse: 1, workersSize: 2 }) });
+  let text = await m.render();
+  expect(text).toContain('gigastt_jobs{status="queued"} 2');
+  expect(text).toContain('gigastt_jobs{status="done"} 5');
+  expect(text).toContain('gigastt_jobs{status="failed"} 0');
+  expect(text).toContain("gigastt_jobs_workers_in_use 1");
+  expect(text).toContain("gigastt_jobs_workers_size 2");
+  queued = 0;
+  text = await m.render();
+  expect(text).toContain('gigastt_jobs{status="queued"} 0');
 });
 
 test("values: requests by method/path/status, durations in buckets, live pool gauges, RTF, errors by code", async () => {

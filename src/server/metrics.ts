@@ -28,6 +28,9 @@ export const METRIC_NAMES = Object.freeze([
   "gigastt_pool_available",
   "gigastt_pool_waiters",
   "gigastt_pool_size",
+  "gigastt_jobs",
+  "gigastt_jobs_workers_in_use",
+  "gigastt_jobs_workers_size",
 ] as const);
 
 /** What routes record; every method is cheap and safe when metrics are off. */
@@ -56,7 +59,14 @@ export interface PoolGauges {
   readonly waiting: number;
 }
 
-export function createMetrics(opts: { enabled: boolean; pool?: () => PoolGauges; processMetrics?: boolean }): Metrics {
+/** the jobs API's state at scrape time (null: jobs off) */
+export interface JobsGauges {
+  readonly counts: Readonly<Record<string, number>>;
+  readonly workersInUse: number;
+  readonly workersSize: number;
+}
+
+export function createMetrics(opts: { enabled: boolean; pool?: () => PoolGauges; jobs?: () => JobsGauges | null; processMetrics?: boolean }): Metrics {
   const registers = [new Registry()];
   const register = registers[0]!;
   const pool = () => opts.pool?.() ?? { size: 0, inUse: 0, waiting: 0 };
@@ -81,6 +91,19 @@ export function createMetrics(opts: { enabled: boolean; pool?: () => PoolGauges;
   live("gigastt_pool_available", "Admission slots free", () => Math.max(0, pool().size - pool().inUse));
   live("gigastt_pool_waiters", "Sessions waiting for an admission slot", () => pool().waiting);
   live("gigastt_pool_size", "Admission slots in total", () => pool().size);
+  const jobsNow = () => opts.jobs?.() ?? null;
+  new Gauge({
+    name: "gigastt_jobs",
+    help: "Jobs kept (/v1/jobs), by status",
+    labelNames: ["status"],
+    registers,
+    collect() {
+      const j = jobsNow();
+      for (const status of ["queued", "processing", "done", "failed", "cancelled"]) this.set({ status }, j?.counts[status] ?? 0);
+    },
+  });
+  live("gigastt_jobs_workers_in_use", "Segment decodes of jobs in the Worker pool now", () => jobsNow()?.workersInUse ?? 0);
+  live("gigastt_jobs_workers_size", "The jobs' share of the Workers (--batch-pool-size; 0 with jobs off)", () => jobsNow()?.workersSize ?? 0);
   const requestDuration = new Histogram({ name: "gigastt_http_request_duration_seconds", help: "Time until the response head, by method and route", labelNames: ["method", "path"], buckets: [...DURATION_BUCKETS], registers });
   const inferenceSeconds = new Histogram({ name: "gigastt_inference_duration_seconds", help: "Wall time of inference jobs (REST, SSE and WS)", buckets: [...DURATION_BUCKETS], registers });
   const rtf = new Histogram({ name: "gigastt_inference_real_time_factor", help: "Inference seconds per second of audio", buckets: [...RTF_BUCKETS], registers });

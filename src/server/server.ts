@@ -21,6 +21,7 @@ import { createPlatform } from "./platform.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { WS_OUTBOUND_LIMIT, WS_TRANSPORT } from "./routes/ws.ts";
 import { transportFrameLimit } from "./streaming/ws-session.ts";
+import { type JobsOptions, JobsService } from "../jobs/service.ts";
 
 /** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
 const BUN_BODY_CAP = 2 ** 40;
@@ -29,6 +30,8 @@ export interface StartOptions {
   transcriber?: TranscriberLike | null;
   log?: ConsolaInstance;
   routes?: readonly RouteFactory[];
+  /** seams of the jobs store (tests: a full disk, a moving clock) */
+  jobs?: Partial<Pick<JobsOptions, "fs" | "now" | "sweepEveryMs">>;
 }
 
 export interface DrainResult {
@@ -67,11 +70,31 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     timeoutSecs: () => current.poolCheckoutTimeoutSecs,
     onCheckout: (s, outcome) => metrics?.checkout(s, outcome),
   });
-  metrics = createMetrics({ enabled: config.metrics, pool: () => admission });
+  metrics = createMetrics({
+    enabled: config.metrics,
+    pool: () => admission,
+    jobs: () => (jobs ? { counts: jobs.counts(), workersInUse: jobs.share.inUse, workersSize: jobs.share.size } : null),
+  });
+
+  // the jobs dir is opened (and locked) before anything listens: a locked or corrupted store stops the start
+  const jobs = config.enableJobs
+    ? JobsService.open({
+        dir: config.jobsDir,
+        batchPoolSize: config.batchPoolSize,
+        limits: () => current,
+        decoder: () => transcriber,
+        log,
+        track: (p) => lifecycle.track(p),
+        onInference: (s, a) => metrics?.inference(s, a),
+        ...opts.jobs,
+      })
+    : null;
+  if (jobs) lifecycle.onDrain(() => void jobs.stop());
 
   let server: Server<unknown> | null = null;
   let routes = new Map<string, Set<string>>();
   const deps: ServerDeps = {
+    jobs,
     get config() {
       return current;
     },
@@ -104,6 +127,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   } catch (e) {
     limiter?.close();
     admission.close();
+    await jobs?.close();
     throw e;
   }
   server = app.server as Server<unknown> | null;
@@ -111,6 +135,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const port = server.port ?? config.port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
+  // jobs left from the last run resume once a model is there (now, or at setTranscriber)
+  jobs?.kick();
 
   let drainPromise: Promise<DrainResult> | null = null;
   let stopped = false;
@@ -140,6 +166,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       if (!clean) log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending, requests: server?.pendingRequests ?? 0 });
       await closeListener(true);
       limiter?.close();
+      await jobs?.close();
       const seconds = (performance.now() - started) / 1000;
       log.info("drained", { clean, seconds: Math.round(seconds * 1000) / 1000 });
       return { clean, seconds };
@@ -155,6 +182,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     routes,
     setTranscriber(t) {
       transcriber = t;
+      jobs?.kick();
     },
     reload(next) {
       const diff = limitsDiff(current, next);
@@ -178,6 +206,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       admission.close();
       limiter?.close();
       await closeListener(true);
+      await jobs?.close();
     },
   };
 }

@@ -134,7 +134,7 @@ describe("linux-x64 executable alone in an empty folder", () => {
     beforeAll(async () => {
       home = freshHome("home-serve");
       // short drain window: idle keep-alive connections from this test process hold the drain open until it ends
-      srv = await startServe([bin, "serve", "--port", "0", "--model-dir", model, "--offline", "--shutdown-drain-secs", "2", "--metrics"], { env: bareEnv({ HOME: home }), cwd: dirname(bin) });
+      srv = await startServe([bin, "serve", "--port", "0", "--model-dir", model, "--offline", "--shutdown-drain-secs", "2", "--metrics", "--enable-jobs"], { env: bareEnv({ HOME: home }), cwd: dirname(bin) });
     }, 60_000);
     afterAll(async () => {
       if (srv && srv.proc.exitCode === null) srv.proc.kill("SIGKILL");
@@ -170,6 +170,24 @@ describe("linux-x64 executable alone in an empty folder", () => {
       expect(r.status).toBe(200);
       expect(((await r.json()) as { text: string }).text).toBe(PHRASE);
     });
+
+    test("jobs (bun:sqlite inside the binary): submit → done → result; the store in ~/.gigastt/jobs; `gigastt jobs list`", async () => {
+      const sub = await fetch(`${srv.url}/v1/jobs`, { method: "POST", body: await Bun.file(wav).bytes() });
+      expect(sub.status).toBe(202);
+      const { job_id } = (await sub.json()) as { job_id: string };
+      const deadline = Date.now() + 20_000;
+      let status = "";
+      while (status !== "done" && Date.now() < deadline) {
+        status = ((await (await fetch(`${srv.url}/v1/jobs/${job_id}`)).json()) as { status: string }).status;
+        if (status !== "done") await Bun.sleep(50);
+      }
+      expect(status).toBe("done");
+      expect(((await (await fetch(`${srv.url}/v1/jobs/${job_id}/result`)).json()) as { text: string }).text).toBe(PHRASE);
+      expect(existsSync(join(home, ".gigastt", "jobs", "jobs.db"))).toBe(true);
+      const list = await run([bin, "jobs", "list", "--url", srv.url], { env: bareEnv({ HOME: home }) });
+      expect(list.code).toBe(0);
+      expect(list.stdout).toContain(job_id);
+    }, 30_000);
 
     test("live WebSocket stream: ready → PCM16 frames → stop → final", async () => {
       const c = await WsClient.open(srv.ws);

@@ -26,6 +26,12 @@ export const ENDPOINTS: readonly { readonly method: string; readonly path: strin
   { method: "POST", path: "/v1/transcribe", what: "audio (raw body or multipart file) → json, text, srt or vtt (?format=)" },
   { method: "POST", path: "/v1/transcribe/stream", what: "audio → Server-Sent Events (partial, final, done)" },
   { method: "POST", path: "/v1/audio/transcriptions", what: "OpenAI-compatible transcription (multipart form)" },
+  { method: "POST", path: "/v1/jobs", what: "with --enable-jobs: audio as for /v1/transcribe → 202 {job_id} (Idempotency-Key)" },
+  { method: "GET", path: "/v1/jobs", what: "jobs kept, newest first (?status=, ?limit=, ?cursor=)" },
+  { method: "GET", path: "/v1/jobs/:id", what: "a job's status and progress" },
+  { method: "GET", path: "/v1/jobs/:id/result", what: "a finished job's transcript (?format=)" },
+  { method: "DELETE", path: "/v1/jobs/:id", what: "cancel a queued or processing job" },
+  { method: "GET", path: "/v1/jobs/:id/events", what: "a job's progress as Server-Sent Events (progress, done, failed, cancelled)" },
   { method: "GET", path: "/v1/ws", what: "WebSocket streaming, protocol 1.0 (PCM16; ?sample_rate=, default 48000)" },
   { method: "GET", path: "/metrics", what: "Prometheus metrics (with --metrics)" },
 ]);

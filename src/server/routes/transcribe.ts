@@ -26,7 +26,7 @@ import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
 
-const CONTENT_TYPES: Record<OutputFormat, string> = {
+export const CONTENT_TYPES: Record<OutputFormat, string> = {
   json: "application/json; charset=utf-8",
   text: "text/plain; charset=utf-8",
   srt: "application/x-subrip; charset=utf-8",

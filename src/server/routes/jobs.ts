@@ -1,0 +1,141 @@
+/**
+ * `/v1/jobs` (the Rust server's asynchronous jobs API, `--enable-jobs`): a
+ * thin adapter over {@link JobsService}. The body and query of `POST /v1/jobs`
+ * are those of `POST /v1/transcribe` (raw audio or a form's `file` part,
+ * `?format=`); the 202 comes only once the upload and its row are durable.
+ *
+ *   POST   /v1/jobs                 → 202 {job_id, status, created_at}   (Idempotency-Key)
+ *   GET    /v1/jobs?status=&limit=&cursor=   → {jobs, next_cursor}
+ *   GET    /v1/jobs/{id}            → {job_id, status, processed_seconds, percent, created_at, error?}
+ *   GET    /v1/jobs/{id}/result     → the transcript (?format=, default the submission's)
+ *   DELETE /v1/jobs/{id}            → 204
+ *   GET    /v1/jobs/{id}/events     → SSE progress / done / failed / cancelled
+ */
+import { Elysia } from "elysia";
+import { GigasttError } from "../../errors.ts";
+import { parseChannels } from "../../format/channels.ts";
+import { formatResult } from "../../format/index.ts";
+import type { JobsService } from "../../jobs/service.ts";
+import { type JobEvent, isJobStatus, isTerminal } from "../../jobs/types.ts";
+import type { ServerDeps } from "../deps.ts";
+import { checkContentLength } from "../streaming/body.ts";
+import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
+import { uploadOf } from "../streaming/upload.ts";
+import { CONTENT_TYPES, parseFormat } from "./transcribe.ts";
+
+interface Ctx {
+  request: Request;
+  query: Record<string, string | undefined>;
+  params: Record<string, string>;
+}
+
+const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
+
+function jobsOf(deps: ServerDeps): JobsService {
+  const jobs = deps.jobs;
+  if (!jobs) throw new GigasttError("jobs_disabled");
+  return jobs;
+}
+
+/** `Idempotency-Key`: 1–255 visible ASCII characters */
+export function idempotencyKey(headers: Headers): string | null {
+  const v = headers.get("idempotency-key");
+  if (v === null) return null;
+  if (!/^[\x21-\x7e]{1,255}$/.test(v)) throw new GigasttError("usage", "Idempotency-Key must be 1–255 visible ASCII characters");
+  return v;
+}
+
+export function jobsRoutes(deps: ServerDeps) {
+  const c = (ctx: unknown) => ctx as Ctx;
+  return new Elysia({ name: "gigastt-jobs" })
+    .post("/v1/jobs", (ctx) => submit(deps, c(ctx)), { parse: "none" })
+    .get("/v1/jobs", (ctx) => list(deps, c(ctx)))
+    .get("/v1/jobs/:id", (ctx) => json(jobsOf(deps).view(c(ctx).params.id!)))
+    .get("/v1/jobs/:id/result", (ctx) => result(deps, c(ctx)))
+    .delete("/v1/jobs/:id", (ctx) => {
+      jobsOf(deps).cancel(c(ctx).params.id!);
+      return new Response(null, { status: 204 });
+    })
+    .get("/v1/jobs/:id/events", (ctx) => events(deps, c(ctx)));
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: JSON_TYPE });
+}
+
+async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Response> {
+  const jobs = jobsOf(deps);
+  const queryFormat = parseFormat(query.format, query.response_format);
+  const channels = parseChannels(query.channels, "channels");
+  const config = deps.config;
+  checkContentLength(request.headers, config.bodyLimitBytes);
+  const key = idempotencyKey(request.headers);
+  const rc = deps.context(request);
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+  const declared = Number(request.headers.get("content-length"));
+  const { view, reused } = await jobs.submit({
+    bytes: upload.bytes,
+    declaredBytes: upload.multipart || !Number.isFinite(declared) ? null : declared,
+    idempotencyKey: key,
+    filename: () => upload.filename,
+    // a form's format field counts when the query names none (as on /v1/transcribe)
+    params: () => ({
+      format: upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat,
+      ...(channels === "split" ? { channels } : {}),
+    }),
+  });
+  rc.log.info(reused ? "job submission repeated (Idempotency-Key)" : "job submitted", { job_id: view.job_id });
+  return json({ job_id: view.job_id, status: view.status, created_at: view.created_at }, 202);
+}
+
+function list(deps: ServerDeps, { query }: Ctx): Response {
+  const jobs = jobsOf(deps);
+  const status = query.status || undefined;
+  if (status !== undefined && !isJobStatus(status)) throw new GigasttError("usage", "status must be one of queued, processing, done, failed, cancelled");
+  let limit: number | undefined;
+  if (query.limit !== undefined && query.limit !== "") {
+    limit = Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new GigasttError("usage", "limit must be an integer 1–100");
+  }
+  return json(jobs.list({ ...(status ? { status } : {}), ...(limit ? { limit } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) }));
+}
+
+async function result(deps: ServerDeps, { params, query }: Ctx): Promise<Response> {
+  const jobs = jobsOf(deps);
+  const given = query.format !== undefined || query.response_format !== undefined;
+  const queryFormat = given ? parseFormat(query.format, query.response_format) : null;
+  const { result, params: stored } = await jobs.result(params.id!);
+  const format = queryFormat ?? parseFormat(stored.format);
+  return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+}
+
+function events(deps: ServerDeps, { params }: Ctx): Response {
+  const jobs = jobsOf(deps);
+  const row = jobs.row(params.id!);
+  let unsubscribe = () => {};
+  let offDrain = () => {};
+  const writer = new SseWriter({ onCancel: () => cleanup() });
+  const cleanup = () => {
+    unsubscribe();
+    offDrain();
+  };
+  const send = (e: JobEvent) => {
+    writer.send(e);
+    if (e.type !== "progress") {
+      cleanup();
+      writer.end();
+    }
+  };
+  if (isTerminal(row.status)) {
+    send(row.status === "done" ? { type: "done" } : row.status === "failed" ? { type: "failed", error: row.error ?? "Transcription failed" } : { type: "cancelled" });
+  } else {
+    unsubscribe = jobs.subscribe(row.id, send);
+    writer.send({ type: "progress", percent: Math.floor(row.percent), processed_seconds: Math.round(row.processed_seconds * 1000) / 1000 });
+    // the job resumes after a restart; the client reconnects
+    offDrain = deps.lifecycle.onDrain(() => {
+      cleanup();
+      writer.end();
+    });
+  }
+  return new Response(writer.stream, { headers: SSE_HEADERS });
+}
