@@ -59,8 +59,27 @@ function checkPieces(pieces: readonly string[]): void {
   }
 }
 
-/** Encoder: per band, the minimum of each 4 log-mel frames (MaxPool on −x), in channels 0..63 of 768. */
-function encoderModel(): Uint8Array {
+/** columns of the quantizable encoder's MatMul (only the first 64 are kept) */
+export const QUANTIZABLE_WIDTH = 4096;
+
+/**
+ * Encoder: per band, the minimum of each 4 log-mel frames (MaxPool on −x), in channels 0..63 of 768.
+ * `quantizable` adds an exact identity MatMul (64 → QUANTIZABLE_WIDTH, the first 64 columns kept),
+ * so the int8 quantizer has a 1 MiB weight to rewrite (the disk-full fault tests).
+ */
+function encoderModel(quantizable = false): Uint8Array {
+  const wide: { initializers: ReturnType<typeof floatTensor | typeof int64Tensor>[]; nodes: ReturnType<typeof node>[] } = { initializers: [], nodes: [] };
+  if (quantizable) {
+    const W = new Float32Array(N_MELS * QUANTIZABLE_WIDTH).fill(1e-3);
+    for (let i = 0; i < N_MELS; i++) for (let j = 0; j < N_MELS; j++) W[i * QUANTIZABLE_WIDTH + j] = i === j ? 1 : 0;
+    wide.initializers.push(floatTensor("wide_w", [N_MELS, QUANTIZABLE_WIDTH], W), int64Tensor("keep_from", [1], [0]), int64Tensor("keep_to", [1], [N_MELS]), int64Tensor("keep_axis", [1], [2]));
+    wide.nodes.push(
+      node("Transpose", ["min4"], ["min4_t"], { perm: [0, 2, 1] }),
+      node("MatMul", ["min4_t", "wide_w"], ["wide"]),
+      node("Slice", ["wide", "keep_from", "keep_to", "keep_axis"], ["narrow"]),
+      node("Transpose", ["narrow"], ["min4_q"], { perm: [0, 2, 1] }),
+    );
+  }
   return encodeModel({
     name: "tone_encoder",
     docString: "gigastt tone model encoder: min-pool ×4 over log-mel, channels 0..63 of 768",
@@ -70,12 +89,14 @@ function encoderModel(): Uint8Array {
       int64Tensor("pads", [6], [0, 0, 0, 0, ENC_DIM - N_MELS, 0]),
       int64Tensor("three", [], [3]),
       int64Tensor("four", [], [4]),
+      ...wide.initializers,
     ],
     nodes: [
       node("Neg", ["audio_signal"], ["neg"]),
       node("MaxPool", ["neg"], ["pooled"], { kernel_shape: [4], strides: [4], pads: [0, 3] }),
       node("Neg", ["pooled"], ["min4"]),
-      node("Pad", ["min4", "pads"], ["encoded"], { mode: "constant" }),
+      ...wide.nodes,
+      node("Pad", [quantizable ? "min4_q" : "min4", "pads"], ["encoded"], { mode: "constant" }),
       node("Add", ["length", "three"], ["len3"]),
       node("Div", ["len3", "four"], ["len_out"]),
       node("Cast", ["len_out"], ["encoded_len"], { to: DT.INT32 }),
@@ -95,6 +116,8 @@ export const DECODER_STATE_NAMES = {
 export interface ToneModelOptions {
   /** decoder state names (default "hf", as in the published files) */
   readonly decoderNames?: keyof typeof DECODER_STATE_NAMES;
+  /** an encoder the int8 quantizer can rewrite (same transcripts; see encoderModel) */
+  readonly quantizable?: boolean;
 }
 
 /** Decoder: embedding (one-hot rows, blank row zero) → LSTM with saturated gates: dec ≈ 0.76·onehot(last piece). */
@@ -191,7 +214,7 @@ export function buildToneModel(pieces: readonly string[] = DEFAULT_TONE_PIECES, 
   const V = pieces.length;
   const vocab = `${[...pieces, "<blk>"].map((p, i) => `${p} ${i}`).join("\n")}\n`;
   const names = DECODER_STATE_NAMES[opts.decoderNames ?? "hf"];
-  return { encoder: encoderModel(), decoder: decoderModel(V, names), joint: jointModel(V), vocab };
+  return { encoder: encoderModel(opts.quantizable), decoder: decoderModel(V, names), joint: jointModel(V), vocab };
 }
 
 /** Writes the four files into `dir` (created if needed); returns `dir`. */

@@ -2,7 +2,9 @@
 /**
  * `bun run release`: compile every target (always fresh), write
  * dist/SHA256SUMS, then generate the Homebrew formula dist/gigastt.rb from
- * those sums and copy scripts/install.sh to dist/install.sh, so dist/ is
+ * those sums, copy scripts/install.sh to dist/install.sh, write
+ * dist/THIRD_PARTY_NOTICES (every component the executables embed) and the
+ * CycloneDX SBOM dist/gigastt.cdx.json next to SHA256SUMS, so dist/ is
  * exactly what a GitHub release carries.
  *
  *   bun scripts/release.ts [--outdir dist] [--repo owner/name] [--base-url URL] [--formula-only] [--any-bun]
@@ -17,6 +19,7 @@ import pkg from "../package.json" with { type: "json" };
 import { compileAll, parseTargets, ROOT } from "./compile.ts";
 import { DEFAULT_REPO, formulaFromSums } from "./lib/build-formula.ts";
 import { parseSums } from "./lib/build-sums.ts";
+import { NOTICES_FILE, notices, SBOM_FILE, sbom } from "./supply-chain.ts";
 
 /**
  * The Bun release builds are made with: its darwin-arm64 output carries a valid
@@ -32,6 +35,15 @@ export function writeFormula(outdir: string, opts: { repo: string; baseUrl?: str
   const path = join(outdir, "gigastt.rb");
   writeFileSync(path, rb);
   return path;
+}
+
+/** dist/THIRD_PARTY_NOTICES and the CycloneDX SBOM of the executables in dist/SHA256SUMS; returns both paths */
+export function writeSupplyChain(outdir: string): { notices: string; sbom: string } {
+  const noticesPath = join(outdir, NOTICES_FILE);
+  writeFileSync(noticesPath, notices());
+  const sbomPath = join(outdir, SBOM_FILE);
+  writeFileSync(sbomPath, `${JSON.stringify(sbom(readFileSync(join(outdir, "SHA256SUMS"), "utf8")), null, 2)}\n`);
+  return { notices: noticesPath, sbom: sbomPath };
 }
 
 if (import.meta.main) {
@@ -53,7 +65,8 @@ if (import.meta.main) {
     if (!values["formula-only"]) await compileAll({ targets: parseTargets(undefined, { all: true }), outdir });
     const formula = writeFormula(outdir, { repo: values.repo!, ...(values["base-url"] ? { baseUrl: values["base-url"] } : {}) });
     copyFileSync(join(ROOT, "scripts", "install.sh"), join(outdir, "install.sh"));
-    process.stderr.write(`release ${pkg.version}: ${join(outdir, "SHA256SUMS")}, ${formula}, ${join(outdir, "install.sh")}\n`);
+    const supply = writeSupplyChain(outdir);
+    process.stderr.write(`release ${pkg.version}: ${join(outdir, "SHA256SUMS")}, ${formula}, ${join(outdir, "install.sh")}, ${supply.notices}, ${supply.sbom}\n`);
   } catch (e) {
     process.stderr.write(`release: ${(e as Error).message}\n`);
     process.exitCode = 1;

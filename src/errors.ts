@@ -65,6 +65,7 @@ export const CATALOGUE = {
   // ---- HTTP / WS protocol ------------------------------------------------
   bad_message: { http: 400, exit: EXIT.usage, message: "Malformed message" },
   not_found: { http: 404, exit: EXIT.usage, message: "Not found" },
+  upgrade_required: { http: 426, exit: EXIT.usage, message: "This endpoint speaks WebSocket: send an Upgrade: websocket request" },
   method_not_allowed: { http: 405, exit: EXIT.usage, message: "Method not allowed" },
   origin_denied: { http: 403, exit: EXIT.usage, wsClose: 1008, message: "Origin not allowed", rust: true },
   host_not_allowed: { http: 421, exit: EXIT.usage, wsClose: 1008, message: "Host not allowed" },
@@ -75,6 +76,7 @@ export const CATALOGUE = {
   configure_too_late: { http: 400, exit: EXIT.usage, message: "Configure must be sent before first audio frame", rust: true },
   invalid_sample_rate: { http: 400, exit: EXIT.usage, message: "Unsupported sample rate", rust: true },
   unsupported_protocol_version: { http: 400, exit: EXIT.usage, wsClose: 1002, message: "Unsupported protocol version", rust: true },
+  body_timeout: { http: 408, exit: EXIT.runtime, message: "The request body arrived too slowly" },
   idle_timeout: { http: 408, exit: EXIT.runtime, wsClose: 1001, message: "Idle timeout" },
   max_session_duration_exceeded: { http: 408, exit: EXIT.runtime, wsClose: 1008, message: "Maximum session duration exceeded", rust: true },
   too_many_empty_frames: { http: 400, exit: EXIT.usage, wsClose: 1008, message: "Too many empty frames" },

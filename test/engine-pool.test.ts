@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkerPool } from "../src/engine/pool.ts";
@@ -147,6 +147,19 @@ describe("WorkerPool", () => {
     expect(await queued).toBe("after crash");
     expect(pool.crashes).toBe(1);
     expect(await pool.run({ op: "echo", value: "again" })).toBe("again");
+  });
+
+  test("a crash whose replacement cannot load: alive 0, later jobs fail at once (never queued forever)", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "gigastt-pool-")), "fail");
+    const pool = await start(1, { tag: "t", failInitIfExists: marker });
+    expect(pool.alive).toBe(1);
+    writeFileSync(marker, "");
+    expect(await codeOf(pool.run({ op: "crash" }))).toBe("internal");
+    for (let i = 0; i < 100 && pool.alive > 0; i++) await Bun.sleep(20);
+    expect(pool.alive).toBe(0);
+    const t0 = performance.now();
+    expect(await codeOf(pool.run({ op: "echo", value: "x" }))).toBe("internal");
+    expect(performance.now() - t0).toBeLessThan(100);
   });
 
   test("an uncaught error in a worker rejects its job with internal and the pool recovers", async () => {

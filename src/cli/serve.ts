@@ -218,6 +218,8 @@ const serveCommand = defineCommand({
     "max-session-secs": { type: "string", description: "WS wall-clock cap, 0 = off (default 3600; GIGASTT_MAX_SESSION_SECS)", valueHint: "SECS" },
     "shutdown-drain-secs": { type: "string", description: "Drain window on SIGTERM/SIGINT (default 10; GIGASTT_SHUTDOWN_DRAIN_SECS)", valueHint: "SECS" },
     "body-limit-bytes": { type: "string", description: "REST body cap (default 52428800; GIGASTT_BODY_LIMIT_BYTES)", valueHint: "BYTES" },
+    "body-idle-timeout-secs": { type: "string", description: "Upload stalls this long without a byte → 408 body_timeout (default 30; GIGASTT_BODY_IDLE_TIMEOUT_SECS)", valueHint: "SECS" },
+    "body-min-bytes-per-sec": { type: "string", description: "Least upload rate over each such window, 0 = off (default 1024; GIGASTT_BODY_MIN_BYTES_PER_SEC)", valueHint: "BYTES" },
     "ws-frame-max-bytes": { type: "string", description: "WS frame cap (default 524288; GIGASTT_WS_FRAME_MAX_BYTES)", valueHint: "BYTES" },
     "rate-limit-per-minute": { type: "string", description: "Per-client requests per minute, 0 = off (GIGASTT_RATE_LIMIT_PER_MINUTE)", valueHint: "N" },
     "rate-limit-burst": { type: "string", description: "Token bucket size (default 10; GIGASTT_RATE_LIMIT_BURST)", valueHint: "N" },

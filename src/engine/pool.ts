@@ -136,9 +136,15 @@ export class WorkerPool<I, P, R, Info = unknown> {
   get crashes(): number {
     return this.#crashes;
   }
+  /** Workers alive or starting (0: a crashed Worker's replacement failed to load; every job fails) */
+  get alive(): number {
+    return this.#slots.length;
+  }
 
   run(payload: P, opts: RunOptions = {}): Promise<R> {
     if (this.#closed) return Promise.reject(new GigasttError("pool_closed"));
+    // no Worker left and none starting: fail now, never queue a job nobody will run
+    if (this.#slots.length === 0) return Promise.reject(new GigasttError("internal", "no inference worker is available"));
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<R>((resolve, reject) => {

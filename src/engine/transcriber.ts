@@ -125,6 +125,11 @@ export class Transcriber {
     });
   }
 
+  /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
+  get available(): boolean {
+    return this.#pool.alive > 0;
+  }
+
   /** Selects the files (`model_missing`), starts the Workers and loads the model in each (`model_invalid`). */
   static async load(opts: TranscriberOptions): Promise<Transcriber> {
     return Transcriber.fromFiles(selectModelFiles(opts.modelDir, opts.precision ?? "fp32"), opts);

@@ -40,3 +40,8 @@ export function routeTable(app: { routes: ReadonlyArray<{ method: string; path: 
   }
   return out;
 }
+
+/** paths of the mounted WebSocket routes */
+export function wsPaths(app: { routes: ReadonlyArray<{ method: string; path: string }> }): Set<string> {
+  return new Set(app.routes.filter((r) => r.method === "WS").map((r) => r.path));
+}

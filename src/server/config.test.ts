@@ -113,6 +113,23 @@ describe("flags", () => {
   });
 });
 
+describe("request body pace", () => {
+  test("--body-idle-timeout-secs / --body-min-bytes-per-sec: defaults 30 s and 1024 B/s; flag > env > file; 0 s refused, 0 B/s = no floor", () => {
+    expect(parse([])).toMatchObject({ bodyIdleTimeoutSecs: 30, bodyMinBytesPerSec: 1024 });
+    expect(parse(["--body-idle-timeout-secs", "5", "--body-min-bytes-per-sec", "0"])).toMatchObject({ bodyIdleTimeoutSecs: 5, bodyMinBytesPerSec: 0 });
+    expect(parse([], { GIGASTT_BODY_IDLE_TIMEOUT_SECS: "7", GIGASTT_BODY_MIN_BYTES_PER_SEC: "100" })).toMatchObject({ bodyIdleTimeoutSecs: 7, bodyMinBytesPerSec: 100 });
+    const file = "body_idle_timeout_secs = 9\nbody_min_bytes_per_sec = 50\n";
+    expect(parse(["--config", "l.toml"], {}, file)).toMatchObject({ bodyIdleTimeoutSecs: 9, bodyMinBytesPerSec: 50 });
+    expect(parse(["--config", "l.toml", "--body-idle-timeout-secs", "3"], { GIGASTT_BODY_MIN_BYTES_PER_SEC: "60" }, file)).toMatchObject({ bodyIdleTimeoutSecs: 3, bodyMinBytesPerSec: 60 });
+    expect(fails(["--body-idle-timeout-secs", "0"]).message).toContain("--body-idle-timeout-secs");
+    expect(fails([], { GIGASTT_BODY_IDLE_TIMEOUT_SECS: "x" }).message).toContain("GIGASTT_BODY_IDLE_TIMEOUT_SECS");
+  });
+
+  test("--allow-origin null is accepted (the opaque origin, by name)", () => {
+    expect(parse(["--allow-origin", "null", "--allow-origin", "NULL"]).allowOrigin).toEqual(["null", "null"]);
+  });
+});
+
 describe("host and bind guard", () => {
   test.each([
     ["127.0.0.1", "127.0.0.1", true, false],

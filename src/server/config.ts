@@ -21,6 +21,10 @@ export interface ReloadableLimits {
   readonly maxSessionSecs: number;
   readonly shutdownDrainSecs: number;
   readonly poolCheckoutTimeoutSecs: number;
+  /** longest wait for the next request-body byte (and the upload-rate window), seconds */
+  readonly bodyIdleTimeoutSecs: number;
+  /** least average upload rate over each such window, bytes/s (0 = no floor) */
+  readonly bodyMinBytesPerSec: number;
   /** jobs kept (queued, processing and finished until their TTL); POST /v1/jobs → 429 queue_full beyond */
   readonly jobsMax: number;
   /** bytes of job audio waiting (queued + processing) on disk; a submission over it → 429 queue_full */
@@ -88,6 +92,8 @@ export const DEFAULT_LIMITS: ReloadableLimits = Object.freeze({
   maxSessionSecs: 3600,
   shutdownDrainSecs: 10,
   poolCheckoutTimeoutSecs: 30,
+  bodyIdleTimeoutSecs: 30,
+  bodyMinBytesPerSec: 1024,
   jobsMax: 100,
   jobsMaxBytes: 536_870_912,
   jobsTtlSecs: 3600,
@@ -122,6 +128,8 @@ export const SERVE_FLAGS = {
   "max-session-secs": { kind: "string", env: "GIGASTT_MAX_SESSION_SECS" },
   "shutdown-drain-secs": { kind: "string", env: "GIGASTT_SHUTDOWN_DRAIN_SECS" },
   "body-limit-bytes": { kind: "string", env: "GIGASTT_BODY_LIMIT_BYTES" },
+  "body-idle-timeout-secs": { kind: "string", env: "GIGASTT_BODY_IDLE_TIMEOUT_SECS" },
+  "body-min-bytes-per-sec": { kind: "string", env: "GIGASTT_BODY_MIN_BYTES_PER_SEC" },
   "ws-frame-max-bytes": { kind: "string", env: "GIGASTT_WS_FRAME_MAX_BYTES" },
   "rate-limit-per-minute": { kind: "string", env: "GIGASTT_RATE_LIMIT_PER_MINUTE" },
   "rate-limit-burst": { kind: "string", env: "GIGASTT_RATE_LIMIT_BURST" },
@@ -160,6 +168,8 @@ export const FILE_KEYS = {
   max_session_secs: "maxSessionSecs",
   shutdown_drain_secs: "shutdownDrainSecs",
   pool_checkout_timeout_secs: "poolCheckoutTimeoutSecs",
+  body_idle_timeout_secs: "bodyIdleTimeoutSecs",
+  body_min_bytes_per_sec: "bodyMinBytesPerSec",
   jobs_max: "jobsMax",
   jobs_max_bytes: "jobsMaxBytes",
   jobs_ttl_secs: "jobsTtlSecs",
@@ -174,6 +184,8 @@ const LIMIT_FLAGS: Record<keyof ReloadableLimits, ServeFlag> = {
   maxSessionSecs: "max-session-secs",
   shutdownDrainSecs: "shutdown-drain-secs",
   poolCheckoutTimeoutSecs: "pool-checkout-timeout-secs",
+  bodyIdleTimeoutSecs: "body-idle-timeout-secs",
+  bodyMinBytesPerSec: "body-min-bytes-per-sec",
   jobsMax: "jobs-max",
   jobsMaxBytes: "jobs-max-bytes",
   jobsTtlSecs: "jobs-ttl-secs",
@@ -376,6 +388,9 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   }
   const body = limit("bodyLimitBytes");
   if (body.value < 1) throw usage(`invalid value '0' for '${body.from}': expected at least 1 byte`);
+  const bodyIdle = limit("bodyIdleTimeoutSecs");
+  if (bodyIdle.value < 1) throw usage(`invalid value '0' for '${bodyIdle.from}': expected at least 1 second`);
+  const bodyRate = limit("bodyMinBytesPerSec");
   const frame = limit("wsFrameMaxBytes");
   if (frame.value < 2) throw usage(`invalid value '${frame.value}' for '${frame.from}': expected at least 2 bytes`);
   const rpm = limit("rateLimitPerMinute");
@@ -449,6 +464,8 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     maxSessionSecs: maxSession.value,
     shutdownDrainSecs: drain.value,
     bodyLimitBytes: body.value,
+    bodyIdleTimeoutSecs: bodyIdle.value,
+    bodyMinBytesPerSec: bodyRate.value,
     wsFrameMaxBytes: frame.value,
     rateLimitPerMinute: rpm.value,
     rateLimitBurst: burst.value,
@@ -532,11 +549,12 @@ export function parseBindHost(text: string, from = "--host"): BindHost {
 
 function normalizeOrigin(o: string): string {
   const v = o.trim().toLowerCase().replace(/\/+$/, "");
+  if (v === "null") return v; // the opaque origin, allowed only when asked for by name
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw usage(`invalid value '${o}' for '--allow-origin': expected an origin such as https://app.example.com`);
+    throw usage(`invalid value '${o}' for '--allow-origin': expected an origin such as https://app.example.com (or null)`);
   }
   if ((u.protocol !== "http:" && u.protocol !== "https:") || u.pathname !== "/" || u.search || u.hash || u.username || `${u.protocol}//${u.host}` !== v)
     throw usage(`invalid value '${o}' for '--allow-origin': expected scheme://host[:port] with no path, e.g. https://app.example.com`);

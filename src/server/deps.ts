@@ -39,6 +39,8 @@ export interface TranscriberLike {
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
   /** a free Worker for a streaming partial, held until release (see the engine's Transcriber) */
   partialSlot?(signal?: AbortSignal): Promise<() => void>;
+  /** false once no inference Worker is alive or starting (a crashed one's replacement failed to load) */
+  readonly available?: boolean;
   readonly info: {
     readonly precision: Precision;
     readonly vocabSize: number;

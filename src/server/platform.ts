@@ -15,6 +15,8 @@ import { errorResponse, fromFrameworkError } from "./errors.ts";
 import { openAiErrorResponse } from "./openai/render.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { withFields } from "./request-log.ts";
+import { createRefusalThrottle } from "./refusal-log.ts";
+import { pathOf } from "./url.ts";
 import { OPENAI_TRANSCRIPTIONS_PATH } from "./routes/openai.ts";
 import { createClientIpResolver, createHostPolicy, createOriginPolicy, HSTS, type OriginDecision, requestIdFor, SECURITY_HEADERS, wantsHsts } from "./security.ts";
 
@@ -47,6 +49,10 @@ export interface PlatformOptions {
   port: () => number;
   /** method → paths, from the mounted routes (for 405 vs 404 and metrics labels) */
   routes: () => ReadonlyMap<string, ReadonlySet<string>>;
+  /** paths of the WebSocket routes (a plain GET of one → 426) */
+  wsPaths?: () => ReadonlySet<string>;
+  /** clock of the refusal-log throttle (ms) */
+  now?: () => number;
 }
 
 export interface Platform {
@@ -62,6 +68,7 @@ export function createPlatform(opts: PlatformOptions): Platform {
   const hostPolicy = createHostPolicy({ bindHost: cfg.host, wildcard: cfg.hostIsWildcard, allowHost: cfg.allowHost, port: opts.port });
   const clientIp = createClientIpResolver(cfg.trustProxy);
   const states = new WeakMap<Request, RequestState>();
+  const refusals = createRefusalThrottle(opts.now ? { now: opts.now } : {});
 
   function newState(request: Request, peer: string | null): RequestState {
     const { ip, viaTrustedProxy } = clientIp(peer, request.headers);
@@ -69,10 +76,7 @@ export function createPlatform(opts: PlatformOptions): Platform {
     const headers: Record<string, string> = { ...SECURITY_HEADERS, "x-request-id": id };
     if (wantsHsts(viaTrustedProxy, request.headers)) headers["strict-transport-security"] = HSTS;
     let log: ConsolaInstance | undefined;
-    const url = request.url;
-    const q = url.indexOf("?");
-    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-    const path = pathStart < 0 ? "/" : url.slice(pathStart, q < 0 ? undefined : q);
+    const path = pathOf(request.url);
     return {
       id,
       ip,
@@ -212,6 +216,16 @@ export function createPlatform(opts: PlatformOptions): Platform {
     // OpenAI SDK clients read errors in OpenAI's shape, also when the platform refuses the request
     const res = state.path === OPENAI_TRANSCRIPTIONS_PATH ? openAiErrorResponse(err, { ...state.headers, ...extra }) : errorResponse(err, { ...state.headers, ...extra });
     const level = err.http >= 500 && err.code !== "shutting_down" && err.code !== "timeout" && err.code !== "pool_closed" && err.code !== "not_ready" ? "error" : err.http === 403 || err.http === 421 ? "warn" : "debug"; // 429s are counted, not logged loudly (floods)
+    if (level === "warn") {
+      // refused requests (forged Origin/Host) are a flood risk: one line per client and code per minute, with a count
+      const count = refusals.take(`${state.ip ?? "?"} ${err.code}`);
+      if (count === null) {
+        state.logged = true; // its access line too: the metrics still count it
+        return res;
+      }
+      state.log.warn("request rejected", { code: err.code, status: err.http, method: request.method, path: state.path, ip: state.ip, ...logFields, ...(count > 1 ? { count } : {}) });
+      return res;
+    }
     state.log[level]("request rejected", { code: err.code, status: err.http, method: request.method, path: state.path, ip: state.ip, ...logFields });
     return res;
   }
@@ -235,6 +249,13 @@ export function createPlatform(opts: PlatformOptions): Platform {
     // long uploads and long inference must not hit Bun's idle timeout
     if (request.method === "POST") server?.timeout(request, 0);
     if (deps.lifecycle.draining && !exempt) return reject(state, new GigasttError("shutting_down"), request);
+    if (request.method === "GET" && opts.wsPaths?.().has(state.path)) {
+      // a plain GET of a WebSocket endpoint: say how to talk to it (not 404)
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+        return reject(state, new GigasttError("upgrade_required"), request, { upgrade: "websocket", connection: "Upgrade" });
+      // RFC 6455 §4.1: an upgrade is HTTP/1.1 with a Host (an HTTP/1.0 request may have none)
+      if (!request.headers.get("host")) return reject(state, new GigasttError("bad_message", "A WebSocket upgrade needs HTTP/1.1 and a Host header"), request);
+    }
     if (!exempt) {
       const host = request.headers.get("host");
       if (!hostPolicy(host)) return reject(state, new GigasttError("host_not_allowed"), request, undefined, { host });

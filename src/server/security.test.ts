@@ -4,9 +4,14 @@ import { createClientIpResolver, createHostPolicy, createOriginPolicy, requestId
 describe("origin policy", () => {
   const policy = createOriginPolicy({ allowOrigin: ["https://app.example.com"], allowAny: false });
 
-  test("absent and null origins are allowed without CORS headers", () => {
+  test("an absent origin is allowed without CORS headers", () => {
     expect(policy(null)).toEqual({ allowed: true, cors: null });
-    expect(policy("null")).toEqual({ allowed: true, cors: null });
+  });
+
+  test("Origin: null (sandboxed iframe, data:/file: page, redirect) is foreign: denied unless listed", () => {
+    expect(policy("null")).toEqual({ allowed: false, cors: null });
+    expect(policy("NULL").allowed).toBe(false);
+    expect(createOriginPolicy({ allowOrigin: ["null"], allowAny: false })("null")).toEqual({ allowed: true, cors: "null" });
   });
 
   test.each(["http://localhost", "http://localhost:3000", "https://127.0.0.1:8443", "http://[::1]:9876", "HTTP://LOCALHOST:1"])("loopback %s is allowed and echoed", (o) => {

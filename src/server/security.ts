@@ -8,7 +8,7 @@ import { type Cidr, cidrContains, formatIp, type IpAddr, isLoopbackIp, parseCidr
 // ---- Origin ------------------------------------------------------------------
 
 export type OriginDecision =
-  /** no Origin (or `null`): allowed, no CORS headers */
+  /** no Origin: allowed, no CORS headers */
   | { readonly allowed: true; readonly cors: null }
   /** allowed; `cors` is the Access-Control-Allow-Origin value */
   | { readonly allowed: true; readonly cors: string }
@@ -16,11 +16,17 @@ export type OriginDecision =
 
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?\/?$/i;
 
-/** Loopback origins always; listed origins on exact (case-insensitive) match; `*` only with allowAny. */
+/**
+ * Loopback origins (any port) always; listed origins on exact
+ * (case-insensitive) match; `*` only with allowAny. `Origin: null` — sent by
+ * sandboxed iframes, `data:`/`file:` pages and after cross-origin redirects,
+ * so any web site can produce it — is a foreign origin: allowed only when
+ * listed (`--allow-origin null`).
+ */
 export function createOriginPolicy(opts: { allowOrigin: readonly string[]; allowAny: boolean }): (origin: string | null) => OriginDecision {
   const listed = new Set(opts.allowOrigin.map((o) => o.toLowerCase()));
   return function originPolicy(origin) {
-    if (origin === null || origin === "" || origin === "null") return { allowed: true, cors: null };
+    if (origin === null || origin === "") return { allowed: true, cors: null };
     if (opts.allowAny) return { allowed: true, cors: "*" };
     if (LOOPBACK_ORIGIN.test(origin) || listed.has(origin.toLowerCase())) return { allowed: true, cors: origin };
     return { allowed: false, cors: null };

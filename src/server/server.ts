@@ -12,13 +12,15 @@ import type { Server } from "bun";
 import type { ConsolaInstance } from "consola";
 import { createLogger } from "../log.ts";
 import { createAdmission } from "./admission.ts";
-import { createApp, DEFAULT_ROUTES, type RouteFactory, routeTable } from "./app.ts";
+import { createApp, DEFAULT_ROUTES, type RouteFactory, routeTable, wsPaths } from "./app.ts";
 import { limitsDiff, type ReloadableLimits, type ServerConfig } from "./config.ts";
 import type { Admission, ServerDeps, TranscriberLike } from "./deps.ts";
 import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createPlatform } from "./platform.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { WS_OUTBOUND_LIMIT, WS_TRANSPORT } from "./routes/ws.ts";
+import { transportFrameLimit } from "./streaming/ws-session.ts";
 import { type JobsOptions, JobsService } from "../jobs/service.ts";
 
 /** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
@@ -105,9 +107,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     log,
     context: (request) => platform.context(request),
   };
-  const platform = createPlatform({ deps, limiter: () => limiter, port: () => server?.port ?? config.port, routes: () => routes });
+  let sockets = new Set<string>();
+  const platform = createPlatform({ deps, limiter: () => limiter, port: () => server?.port ?? config.port, routes: () => routes, wsPaths: () => sockets });
   const app = createApp(deps, platform, opts.routes ?? DEFAULT_ROUTES);
   routes = routeTable(app);
+  sockets = wsPaths(app);
 
   try {
     app.listen({
@@ -117,6 +121,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       idleTimeout: 120,
       reusePort: false,
       development: false,
+      // raw WebSocket frames to the session, before Elysia parses them (see routes/ws.ts)
+      websocket: { ...WS_TRANSPORT, maxPayloadLength: transportFrameLimit(config.wsFrameMaxBytes), backpressureLimit: WS_OUTBOUND_LIMIT },
     });
   } catch (e) {
     limiter?.close();

@@ -62,6 +62,22 @@ describe("WyomingDecoder", () => {
     // invalid UTF-8 in the header
     expect(new WyomingDecoder().push(Uint8Array.of(0x7b, 0xff, 0x7d, 0x0a)).error?.code).toBe("bad_message");
   });
+
+  test("deeply nested JSON in a header or a data part → bad_message, judged before parsing (fast)", () => {
+    const n = 300_000; // a 600 kB data part: within the 1 MiB cap
+    const nested = enc.encode(`{"a":${"[".repeat(n)}${"]".repeat(n)}}`);
+    const t = performance.now();
+    const r = new WyomingDecoder().push(cat(line({ type: "transcribe", data_length: nested.length }), nested));
+    expect(r.error?.code).toBe("bad_message");
+    expect(r.error?.message).toContain("nested");
+    const h = new WyomingDecoder().push(enc.encode(`{"type":"a","data":{"x":${"[".repeat(20_000)}${"]".repeat(20_000)}}}\n`));
+    expect(h.error?.message).toContain("nested");
+    expect(performance.now() - t).toBeLessThan(250);
+    // ordinary nesting is fine
+    const ok = new WyomingDecoder().push(line({ type: "a", data: { b: { c: [1, [2, [3]]] } } }));
+    expect(ok.error).toBeNull();
+    expect(ok.events[0]?.data).toEqual({ b: { c: [1, [2, [3]]] } });
+  });
 });
 
 describe("encodeEvent", () => {

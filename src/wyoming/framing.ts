@@ -14,6 +14,7 @@
  * which every Wyoming reader accepts.
  */
 import { GigasttError } from "../errors.ts";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "../json-guard.ts";
 
 export interface WyomingEvent {
   readonly type: string;
@@ -171,6 +172,8 @@ function length(v: unknown, name: string): number {
 }
 
 function parseObject(bytes: Uint8Array, what: string): Record<string, unknown> {
+  // judged on the bytes before JSON.parse builds (and anything walks) a deep value
+  if (jsonTooDeep(bytes)) throw new GigasttError("bad_message", `The ${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
   let v: unknown;
   try {
     v = JSON.parse(utf8.decode(bytes));

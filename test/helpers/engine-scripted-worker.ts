@@ -2,7 +2,7 @@
  * A scripted Worker for the pool tests: speaks the real protocol (serveWorker)
  * without a model. Job payloads say what to do.
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { GigasttError } from "../../src/errors.ts";
 import { serveWorker } from "../../src/engine/protocol.ts";
 
@@ -20,6 +20,8 @@ export interface ScriptedInit {
   /** init takes this long, and appends "start"/"end" lines to `initLog` */
   readonly initDelayMs?: number;
   readonly initLog?: string;
+  /** init fails while this file exists (a replacement Worker that cannot load) */
+  readonly failInitIfExists?: string;
 }
 
 serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
@@ -27,7 +29,7 @@ serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
     if (init.initLog) appendFileSync(init.initLog, "start\n");
     if (init.initDelayMs) await Bun.sleep(init.initDelayMs);
     if (init.initLog) appendFileSync(init.initLog, "end\n");
-    if (init.failInit) throw new GigasttError("model_invalid", "scripted init failure");
+    if (init.failInit || (init.failInitIfExists && existsSync(init.failInitIfExists))) throw new GigasttError("model_invalid", "scripted init failure");
     return { tag: init.tag };
   },
   async job(p) {

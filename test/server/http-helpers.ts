@@ -116,3 +116,26 @@ function dechunk(s: string): string {
 export function upgradeHeaders(extra: Record<string, string> = {}): Record<string, string> {
   return { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13", ...extra };
 }
+
+/** `text` written as is on a fresh TCP connection; everything the server answers until it closes (or `ms`) */
+export function rawExchange(port: number, text: string, ms = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    const done = () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const timer = setTimeout(() => {
+      sock.destroy();
+      done();
+    }, ms);
+    sock.on("data", (d: Buffer) => chunks.push(d));
+    sock.on("close", done);
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.write(text);
+  });
+}

@@ -4,7 +4,7 @@
  * exit 0; SIGHUP reloads limits keeping CLI overrides; missing model exits 4.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeToneModelDir, phraseToAudio, piecesToText, wavBytes } from "../helpers/tone.ts";
@@ -131,6 +131,32 @@ test("a missing model exits 4 (offline) after releasing the port", async () => {
   expect(stderr).toContain("gigastt listening");
 });
 
+test("a model file corrupted on disk: exit 4 with model_invalid naming the file, once, no stack trace, nothing left behind", async () => {
+  for (const [file, corrupt] of [
+    ["v3_e2e_rnnt_encoder.onnx", (b: Buffer) => Buffer.alloc(b.length, 7)], // same size, garbage
+    ["v3_e2e_rnnt_joint.onnx", (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))], // truncated
+  ] as const) {
+    const dir = makeToneModelDir();
+    writeFileSync(join(dir, file), corrupt(readFileSync(join(dir, file))));
+    const before = readdirSync(dir).sort();
+    const t0 = performance.now();
+    const { code, stderr } = await runServe(["--port", "0", "--model-dir", dir, "--offline", "--workers", "1"]);
+    expect(code).toBe(4);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    // one fatal line (a JSON log line: stderr is not a TTY), naming the file
+    const errors = stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: string; msg: string; code?: string; exit_code?: number })
+      .filter((l) => l.level === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: "model_invalid", exit_code: 4 });
+    expect(errors[0]!.msg).toContain(file);
+    expect(stderr).not.toContain("    at ");
+    expect(readdirSync(dir).sort()).toEqual(before); // no half-written int8 encoder, no partials
+  }
+});
+
 test("a port in use exits 2 with a clear message", async () => {
   const blocker = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x") });
   try {
@@ -175,7 +201,7 @@ describe("signals", () => {
     expect(p.lines.some((l) => l.msg === "drained" && l.clean === true)).toBe(true);
   });
 
-  test("past the drain window the stuck request is cut and the exit is still 0", async () => {
+  test("past the drain window a request still uploading is cut and the exit is still 0", async () => {
     const { p, url } = await startReady(["--shutdown-drain-secs", "1"]);
     let push!: (b: Uint8Array) => void;
     const body = new ReadableStream<Uint8Array>({
@@ -183,18 +209,51 @@ describe("signals", () => {
         push = (b) => c.enqueue(b);
       },
     });
-    push(wavBytes(phraseToAudio("привет").samples).subarray(0, 1000));
+    // a long upload that keeps arriving (1000 bytes every 100 ms): not stalled, so only the window ends it
+    const audio = wavBytes(phraseToAudio("привет").samples);
+    push(audio.subarray(0, 1000));
+    const trickle = setInterval(() => {
+      try {
+        push(new Uint8Array(1000));
+      } catch {
+        // the server cut the upload: the stream is closed
+      }
+    }, 100);
     const stuck = fetch(`${url}/v1/transcribe`, { method: "POST", body, duplex: "half" } as RequestInit).then(
       (r) => r.status,
+      () => "cut",
+    );
+    try {
+      await Bun.sleep(300);
+      const t0 = performance.now();
+      p.proc.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(4000);
+      expect(await stuck).toBe("cut");
+      expect(p.lines.some((l) => l.msg === "drain window expired: closing remaining connections")).toBe(true);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+
+  test("a stalled upload does not hold the drain: it ends with 503 shutting_down, the exit is clean", async () => {
+    const { p, url } = await startReady(["--shutdown-drain-secs", "10"]);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(wavBytes(phraseToAudio("привет").samples).subarray(0, 1000));
+      },
+    });
+    const stalled = fetch(`${url}/v1/transcribe`, { method: "POST", body, duplex: "half" } as RequestInit).then(
+      async (r) => [r.status, ((await r.json()) as { code: string }).code],
       () => "cut",
     );
     await Bun.sleep(300);
     const t0 = performance.now();
     p.proc.kill("SIGTERM");
     expect(await p.exited).toBe(0);
-    expect(performance.now() - t0).toBeLessThan(4000);
-    expect(await stuck).toBe("cut");
-    expect(p.lines.some((l) => l.msg === "drain window expired: closing remaining connections")).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(4000); // not the 10 s window
+    expect(await stalled).toEqual([503, "shutting_down"]);
+    expect(p.lines.some((l) => l.msg === "drained" && l.clean === true)).toBe(true);
   });
 
   test("a second signal during the drain closes at once, still exit 0", async () => {

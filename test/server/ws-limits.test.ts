@@ -82,8 +82,8 @@ describe("limits", () => {
     const close = await late.closed;
     expect(close.code).toBe(1013);
     expect(late.messages).toEqual([{ type: "error", code: "timeout", message: "Server busy, try again later", retry_after_ms: 1000 }]);
-    // REST waits the same way and says so in Retry-After
-    const r = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: new Uint8Array(100) });
+    // REST (once its audio starts: a slot is taken only when there is audio to decode) waits the same way and says so in Retry-After
+    const r = await fetch(`${s.url}/v1/transcribe`, { method: "POST", body: wavBytes(toneAt(PHRASE, 16000), 16000) });
     expect(r.status).toBe(503);
     expect(r.headers.get("retry-after")).toBe("1");
     expect(((await r.json()) as { code: string }).code).toBe("timeout");

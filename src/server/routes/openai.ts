@@ -35,7 +35,7 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { CLIENT_CLOSED_REQUEST, noteInference } from "./transcribe.ts";
+import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow } from "./transcribe.ts";
 import { countedBytes } from "../streaming/upload.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
@@ -110,7 +110,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   server?.timeout(request, 0); // long inference sends nothing for a while
 
   const form = new OpenAiForm();
-  const reader = new MultipartReader(countedBytes(limitedBody(request.body, config.bodyLimitBytes), rc.access), boundary);
+  const reader = new MultipartReader(countedBytes(limitedBody(request.body, config.bodyLimitBytes, bodyPace(deps, config)), rc.access), boundary);
   let slot: Slot | null = null;
   let handedOff = false;
   try {
@@ -130,18 +130,26 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
       else form.set(head.name, value);
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
-    slot = await admit(deps, request);
     if (channels === "split") {
       if (form.params().stream) throw paramError("stream", "channels=split does not stream; send stream=false");
+      // (split mode decodes every channel before the first audio is known: the slot comes first, the body pace bounds a stall)
+      slot = await admit(deps, request);
       return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, maxSeconds: config.maxAudioSecs, filename }));
     }
     // conversion hints name the uploaded file
     const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
+    // the slot is taken once there is audio to decode (a stalled upload waits on its own
+    // connection and body timeout); header and format errors still get a proper HTTP status
+    const first = await audio.next();
+    try {
+      slot = await admit(deps, request);
+    } catch (e) {
+      dropAudio(audio);
+      throw e;
+    }
     const session = `${rc.id}:${crypto.randomUUID()}`;
 
     if (form.params().stream) {
-      // header and format errors still get a proper HTTP status
-      const first = await audio.next();
       handedOff = true;
       return liveSse(deps, rc, { request, transcriber, audio, first, reader, form, slot, session });
     }
@@ -158,7 +166,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
         },
         onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
-      });
+      }, first);
       await readRest(reader, form);
       rc.access.audioSeconds = run.duration;
       const params = form.params();
@@ -235,7 +243,7 @@ function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   s.request.signal.addEventListener("abort", onClientAbort, { once: true });
-  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  const writer = new SseWriter({ onCancel: () => gone.abort(), onOverflow: () => sseOverflow(deps, rc, gone) });
   let finished = false;
   // `data: [DONE]` after the done event (the SDKs stop reading there)
   const body = writer.stream.pipeThrough(

@@ -72,6 +72,8 @@ export function systemRoutes(deps: ServerDeps) {
       // busy slots are not "unready": under full load the server still admits (FIFO) work
       if (deps.lifecycle.draining) return json({ status: "not_ready", reason: "shutting_down", ...pool() }, 503);
       if (!deps.transcriber) return json({ status: "not_ready", reason: "loading", ...pool() }, 503);
+      // every inference Worker died and none could be restarted: nothing can be transcribed
+      if (deps.transcriber.available === false) return json({ status: "not_ready", reason: "workers_down", ...pool() }, 503);
       return json({ status: "ready", ...pool() });
     })
     .get("/v1/models", () => {

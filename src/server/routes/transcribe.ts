@@ -4,8 +4,9 @@
  *
  * Both: raw audio body (Content-Type ignored), Content-Length checked before
  * anything is read, bytes counted while the body streams through the decoder
- * (never held whole as PCM), an admission slot held from before the work
- * starts until the response is complete (released on every path), and the
+ * (never held whole as PCM) and paced (408 `body_timeout` for a stalled or
+ * trickling upload), an admission slot taken once the first audio is decoded
+ * and held until the response is complete (released on every path), and the
  * same streaming core as the WebSocket, so the text equals the concatenated
  * WebSocket finals for the same audio.
  */
@@ -18,11 +19,12 @@ import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type Outpu
 import type { TranscriptResult } from "../../types.ts";
 import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
 import { namingInput, withInputName } from "../../audio/input-name.ts";
-import { checkContentLength } from "../streaming/body.ts";
+import { checkContentLength, type BodyPace } from "../streaming/body.ts";
 import { type Upload, uploadOf } from "../streaming/upload.ts";
 import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
+import { pathOf } from "../url.ts";
 
 export const CONTENT_TYPES: Record<OutputFormat, string> = {
   json: "application/json; charset=utf-8",
@@ -76,7 +78,7 @@ export const CLIENT_CLOSED_REQUEST = 499;
 
 /** the client disconnected: log it as such (never as `internal`) and answer nobody */
 function clientGone(deps: ServerDeps, request: Request, stage: "waiting" | "transcribing"): Response {
-  deps.context(request).log.info("client disconnected", { path: new URL(request.url).pathname, stage });
+  deps.context(request).log.info("client disconnected", { path: pathOf(request.url), stage });
   return new Response(null, { status: CLIENT_CLOSED_REQUEST });
 }
 
@@ -90,11 +92,36 @@ async function admit(deps: ServerDeps, request: Request): Promise<Slot | null> {
   }
 }
 
-/** the raw body or a form's `file` part, decoded; conversion hints name the uploaded file */
-function audioOf(request: Request, config: ServerConfig, rc: RequestContext, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
-  const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+/** the upload's pace rules (408 `body_timeout`; a stalled read during the drain → `shutting_down`) */
+export function bodyPace(deps: ServerDeps, config: ServerConfig): BodyPace {
+  return { idleMs: config.bodyIdleTimeoutSecs * 1000, minBytesPerSec: config.bodyMinBytesPerSec, stop: deps.lifecycle.signal };
+}
+
+/** the raw body or a form's `file` part, decoded and paced; conversion hints name the uploaded file */
+function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
   const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
   return { upload, audio: namingInput(audio, () => upload.filename) };
+}
+
+/** stop reading an upload that will not be decoded (cancels the body) */
+export function dropAudio(audio: AsyncGenerator<unknown>): void {
+  audio.return(undefined).catch(() => {});
+}
+
+/**
+ * The first decoded audio, read before a slot is taken: a client that sends
+ * a header and then nothing waits on its own connection (and its body
+ * timeout), never on a slot other users need. Header and format errors
+ * surface here with a proper HTTP status.
+ */
+async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>): Promise<IteratorResult<Float32Array> | null> {
+  try {
+    return await audio.next();
+  } catch (e) {
+    if (request.signal.aborted) return null;
+    throw e;
+  }
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
@@ -103,16 +130,24 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
-  const slot = await admit(deps, request);
-  if (!slot) return clientGone(deps, request, "waiting");
   let warnings: readonly string[] = [];
   const onWarnings = (w: readonly string[]) => {
     warnings = w;
     rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
   };
+  const { upload, audio } = audioOf(deps, request, config, rc, onWarnings);
+  const first = await firstAudio(request, audio);
+  if (!first) return clientGone(deps, request, "transcribing");
+  const slot = await admit(deps, request).catch((e: unknown) => {
+    dropAudio(audio);
+    throw e;
+  });
+  if (!slot) {
+    dropAudio(audio);
+    return clientGone(deps, request, "waiting");
+  }
   const work = (async () => {
     try {
-      const { upload, audio } = audioOf(request, config, rc, onWarnings);
       const run = await runFile(audio, {
         decoder: transcriber,
         session: `${rc.id}:${crypto.randomUUID()}`,
@@ -120,7 +155,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         partials: false,
         onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
-      });
+      }, first);
       rc.access.audioSeconds = run.duration;
       const result: TranscriptResult = {
         text: wordsToText(run.words),
@@ -162,7 +197,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
   let warnings: readonly string[] = [];
   const work = (async () => {
     try {
-      const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+      const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
       const streams = await decodeChannels(upload.bytes, {
         maxSeconds: config.maxAudioSecs,
         emptyCode: "empty_body",
@@ -207,25 +242,23 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
-  const slot = await admit(deps, request);
-  if (!slot) return clientGone(deps, request, "waiting");
+  const { audio } = audioOf(deps, request, config, rc);
+  const first = await firstAudio(request, audio);
+  if (!first) return clientGone(deps, request, "transcribing");
+  const slot = await admit(deps, request).catch((e: unknown) => {
+    dropAudio(audio);
+    throw e;
+  });
+  if (!slot) {
+    dropAudio(audio);
+    return clientGone(deps, request, "waiting");
+  }
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   request.signal.addEventListener("abort", onClientAbort, { once: true });
-  const { audio } = audioOf(request, config, rc);
-  let first: IteratorResult<Float32Array>;
-  try {
-    // header and format errors still get a proper HTTP status
-    first = await audio.next();
-  } catch (e) {
-    slot.release();
-    request.signal.removeEventListener("abort", onClientAbort);
-    if (request.signal.aborted) return clientGone(deps, request, "transcribing");
-    throw e;
-  }
 
   const now = () => Date.now() / 1000;
-  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  const writer = new SseWriter({ onCancel: () => gone.abort(), onOverflow: () => sseOverflow(deps, rc, gone) });
   const work = (async () => {
     try {
       const run = await runFile(
@@ -278,6 +311,13 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
   return new Response(writer.stream, { headers: SSE_HEADERS });
 }
 
+/** an SSE client that stopped reading: its stream was cut; stop the work and free the slot */
+export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fields: Record<string, unknown>): void } }, gone: AbortController): void {
+  rc.log.warn("sse client does not read its events: closing", { code: "backlog_exceeded" });
+  deps.metrics.error("backlog_exceeded");
+  gone.abort();
+}
+
 /** SSE with `?channels=split`: partial/final events carry `channel`; `done` has the merged text. */
 async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): Promise<Response> {
   const { config, transcriber } = preflight(deps, request);
@@ -291,7 +331,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
   let streams: AsyncGenerator<Float32Array>[];
   try {
     // header and format errors still get a proper HTTP status
-    const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+    const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
     streams = await decodeChannels(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
       throw withInputName(e, upload.filename);
     });
@@ -302,7 +342,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
     throw e;
   }
   const now = () => Date.now() / 1000;
-  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  const writer = new SseWriter({ onCancel: () => gone.abort(), onOverflow: () => sseOverflow(deps, rc, gone) });
   const work = (async () => {
     try {
       const id = crypto.randomUUID();

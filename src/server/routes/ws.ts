@@ -7,10 +7,16 @@
  * The frame cap (`--ws-frame-max-bytes`) is checked by the session: `error
  * frame_too_large`, the `final`, close 1009. Bun's `maxPayloadLength` (twice
  * the cap, set by the app) cuts anything larger with a bare 1009.
+ *
+ * Frames reach the session as they arrived ({@link WS_TRANSPORT}, installed
+ * on Bun's WebSocket handler by the server): Elysia would `JSON.parse` every
+ * text frame that looks like JSON before any size or nesting check, so a
+ * frame of `[[[…]]]` is never handed to it.
  */
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
 import type { ServerDeps } from "../deps.ts";
+import { queryParam } from "../url.ts";
 import { parseRateParam } from "../streaming/protocol.ts";
 import { WsSession } from "../streaming/ws-session.ts";
 
@@ -18,13 +24,39 @@ interface UpgradeData {
   request: Request;
 }
 
+/**
+ * Bytes Bun may hold for a client that does not read (Bun's `backpressureLimit`; its default is
+ * 16 MiB). Our messages are small and few — a session that has this much unread is not reading,
+ * and is cut (see the peer's `send`).
+ */
+export const WS_OUTBOUND_LIMIT = 1 << 20;
+
+/** the session of each Bun socket (keyed by the socket, so one map serves every app) */
+const sessions = new WeakMap<object, WsSession>();
+
+type RawFrame = string | Uint8Array | ArrayBuffer;
+
+/**
+ * Bun's `websocket.message`, replacing Elysia's: the raw frame goes straight
+ * to its session (sockets of other Elysia WS routes keep Elysia's handler).
+ */
+export const WS_TRANSPORT = {
+  message(ws: { data?: unknown }, message: RawFrame): void {
+    const s = sessions.get(ws);
+    if (s) {
+      s.onMessage(message);
+      return;
+    }
+    (ws.data as { message?: (ws: unknown, m: RawFrame) => unknown } | undefined)?.message?.(ws, message);
+  },
+};
+
 export function wsRoutes(deps: ServerDeps) {
-  const sessions = new WeakMap<object, WsSession>();
   return new Elysia({ name: "gigastt-ws" }).ws("/v1/ws", {
     upgrade(ctx) {
       if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
       if (!deps.transcriber) throw new GigasttError("not_ready");
-      parseRateParam(new URL(ctx.request.url).searchParams.get("sample_rate"));
+      parseRateParam(queryParam(ctx.request.url, "sample_rate"));
     },
     open(ws) {
       const data = ws.data as unknown as UpgradeData;
@@ -35,10 +67,18 @@ export function wsRoutes(deps: ServerDeps) {
         ws.close(1011, "not ready");
         return;
       }
-      const sampleRate = parseRateParam(new URL(request.url).searchParams.get("sample_rate"));
+      const sampleRate = parseRateParam(queryParam(request.url, "sample_rate"));
+      let overflowed = false;
       const session = new WsSession(
         {
-          send: (text) => void ws.raw.sendText(text),
+          send: (text) => {
+            // 0: Bun dropped it — more than WS_OUTBOUND_LIMIT bytes wait for a client that does not read
+            if (ws.raw.sendText(text) !== 0 || overflowed) return;
+            overflowed = true;
+            rc.log.warn("ws client does not read its messages: closing", { code: "backlog_exceeded", limit_bytes: WS_OUTBOUND_LIMIT });
+            deps.metrics.error("backlog_exceeded");
+            ws.raw.terminate(); // a close frame would wait behind the unread data
+          },
           close: (code, reason) => ws.raw.close(code, reason),
         },
         {
@@ -52,9 +92,6 @@ export function wsRoutes(deps: ServerDeps) {
       );
       sessions.set(ws.raw, session);
       session.start();
-    },
-    message(ws, message) {
-      sessions.get(ws.raw)?.onMessage(message);
     },
     close(ws, code, reason) {
       const s = sessions.get(ws.raw);

@@ -3,6 +3,7 @@
  * messages a client may send, the messages the server sends, and their
  * parsing/encoding. Pure: no sockets, no timers.
  */
+import { jsonTooDeep } from "../../json-guard.ts";
 import { CATALOGUE, type ErrorCode, GigasttError } from "../../errors.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import type { Word } from "../../types.ts";
@@ -72,6 +73,7 @@ export function parseClientMessage(raw: unknown): ClientMessage {
   let v: unknown = raw;
   if (typeof raw === "string") {
     if (Buffer.byteLength(raw) > MAX_CONTROL_MESSAGE_BYTES) throw badMessage("Control message too large");
+    if (jsonTooDeep(raw)) throw badMessage("Control message nested too deeply");
     try {
       v = JSON.parse(raw);
     } catch {

@@ -20,10 +20,15 @@ export const SSE_HEADERS = Object.freeze({
   "x-accel-buffering": "no",
 });
 
+/** unread bytes an SSE client may leave queued (past the kernel's socket buffers) before it is cut */
+export const SSE_MAX_QUEUED_BYTES = 1 << 20;
+
 /**
  * A push-style SSE body: `send` enqueues an event, `end` closes the stream.
  * Writes after the client went away (or after `end`) are dropped silently;
- * `onCancel` runs once when the client disconnects.
+ * `onCancel` runs once when the client disconnects. A client that stops
+ * reading cannot make the queue grow without bound: past `maxQueuedBytes`
+ * unread the stream is torn down and `onOverflow` runs once.
  */
 export class SseWriter {
   readonly stream: ReadableStream<Uint8Array>;
@@ -31,17 +36,25 @@ export class SseWriter {
   private done = false;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
 
-  constructor(opts: { onCancel(): void; keepAliveMs?: number }) {
-    this.stream = new ReadableStream<Uint8Array>({
-      start: (c) => {
-        this.controller = c;
+  private readonly onOverflow: (() => void) | undefined;
+  private readonly maxQueued: number;
+
+  constructor(opts: { onCancel(): void; onOverflow?(): void; keepAliveMs?: number; maxQueuedBytes?: number }) {
+    this.onOverflow = opts.onOverflow;
+    this.maxQueued = opts.maxQueuedBytes ?? SSE_MAX_QUEUED_BYTES;
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.controller = c;
+        },
+        cancel: () => {
+          if (this.done) return;
+          this.stop();
+          opts.onCancel();
+        },
       },
-      cancel: () => {
-        if (this.done) return;
-        this.stop();
-        opts.onCancel();
-      },
-    });
+      new ByteLengthQueuingStrategy({ highWaterMark: opts.maxQueuedBytes ?? SSE_MAX_QUEUED_BYTES }),
+    );
     this.keepAlive = setInterval(() => this.write(SSE_KEEPALIVE), opts.keepAliveMs ?? SSE_KEEPALIVE_MS);
   }
 
@@ -69,7 +82,21 @@ export class SseWriter {
       this.controller.enqueue(encoder.encode(s));
     } catch {
       this.stop();
+      return;
     }
+    // more than twice the high-water mark unread: the client is not reading
+    const left = this.controller.desiredSize;
+    if (left !== null && left < -this.maxQueued) this.overflow();
+  }
+
+  private overflow(): void {
+    this.stop();
+    try {
+      this.controller.error(new Error("SSE client does not read"));
+    } catch {
+      // already gone
+    }
+    this.onOverflow?.();
   }
 
   private stop(): void {

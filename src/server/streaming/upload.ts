@@ -10,7 +10,7 @@
  */
 import { GigasttError } from "../../errors.ts";
 import { MultipartReader, multipartBoundary } from "../openai/multipart.ts";
-import { limitedBody } from "./body.ts";
+import { type BodyPace, limitedBody } from "./body.ts";
 
 /** form fields a `/v1/transcribe` form may carry besides the file */
 export const UPLOAD_FIELDS = ["format", "response_format"] as const;
@@ -36,9 +36,9 @@ export async function* countedBytes(src: AsyncIterable<Uint8Array>, into: { byte
   }
 }
 
-/** `counter`: where the bytes read are counted (the request's access notes) */
-export function uploadOf(request: Request, limit: number, counter?: { bytesIn: number | null }): Upload {
-  const raw = limitedBody(request.body, limit);
+/** `counter`: where the bytes read are counted (the request's access notes); `pace`: the body timeout rules */
+export function uploadOf(request: Request, limit: number, counter?: { bytesIn: number | null }, pace?: BodyPace): Upload {
+  const raw = limitedBody(request.body, limit, pace);
   const body = counter ? countedBytes(raw, counter) : raw;
   const boundary = multipartBoundary(request.headers.get("content-type"));
   if (boundary === null) return { bytes: body, multipart: false, filename: null, fields: new Map() };

@@ -89,7 +89,7 @@ export interface WsSessionOptions {
   maxBacklogSeconds?: number;
 }
 
-type Incoming = { kind: "binary"; data: Uint8Array } | { kind: "text"; data: unknown };
+type Incoming = { kind: "binary"; data: Uint8Array } | { kind: "text"; data: string };
 
 export class WsSession {
   private readonly o: WsSessionOptions;
@@ -150,10 +150,14 @@ export class WsSession {
     );
   }
 
-  /** a text (already JSON-parsed or raw) or binary message from the client */
-  onMessage(data: unknown): void {
+  /**
+   * A frame from the client as it arrived: text (never parsed by the
+   * framework, so its size is measured on the wire and its nesting checked
+   * before JSON.parse) or binary.
+   */
+  onMessage(data: string | Uint8Array | ArrayBuffer): void {
     if (this.state === "ending" || this.state === "closed") return;
-    const msg: Incoming = isBinary(data) ? { kind: "binary", data: toBytes(data) } : { kind: "text", data };
+    const msg: Incoming = typeof data === "string" ? { kind: "text", data } : { kind: "binary", data: toBytes(data) };
     if (messageBytes(msg) > this.o.config.wsFrameMaxBytes) {
       const err = new GigasttError("frame_too_large", `WebSocket frame exceeds ${this.o.config.wsFrameMaxBytes} bytes`);
       if (this.state === "active") this.end(CLOSE.tooBig, "frame too large", err);
@@ -161,7 +165,7 @@ export class WsSession {
       return;
     }
     if (this.state === "waiting") {
-      this.queuedBytes += msg.kind === "binary" ? msg.data.length : 64;
+      this.queuedBytes += Math.max(64, messageBytes(msg));
       if (this.queuedBytes > Math.max(4 * this.o.config.wsFrameMaxBytes, 1 << 20)) {
         this.fail(new GigasttError("payload_too_large", "Too much data before ready"), CLOSE.tooBig);
         return;
@@ -326,12 +330,9 @@ export class WsSession {
     }
   }
 
-  private text(data: unknown): void {
+  private text(data: string): void {
     let msg;
     try {
-      if (typeof data === "object" && data !== null && JSON.stringify(data).length > MAX_CONTROL_MESSAGE_BYTES) {
-        throw new GigasttError("bad_message", "Control message too large");
-      }
       msg = parseClientMessage(data);
     } catch (e) {
       this.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
@@ -394,19 +395,9 @@ export class WsSession {
   }
 }
 
-/** size of a client message as sent (text re-serialised when the framework parsed it) */
+/** size of a client message as sent */
 function messageBytes(m: Incoming): number {
-  if (m.kind === "binary") return m.data.length;
-  if (typeof m.data === "string") return Buffer.byteLength(m.data);
-  try {
-    return Buffer.byteLength(JSON.stringify(m.data) ?? "");
-  } catch {
-    return 0;
-  }
-}
-
-function isBinary(d: unknown): d is Uint8Array | ArrayBuffer {
-  return d instanceof Uint8Array || d instanceof ArrayBuffer;
+  return m.kind === "binary" ? m.data.length : Buffer.byteLength(m.data);
 }
 
 function toBytes(d: Uint8Array | ArrayBuffer): Uint8Array {
