@@ -78,11 +78,11 @@ export class AudioDecoder {
     private readonly inProcess = false,
   ) {}
 
-  /** bytes worth passing to push() at once: small until the container is known, large for WAV and the Worker */
+  /** bytes worth passing to push() at once: small until the container is known, large for WAV, 16 KiB (about 1 s of a 128k MP3) for the Worker */
   get sliceBytes(): number {
     if (!this.dec) return 4096;
     if (this.dec instanceof WavDecoder) return 256 * 1024;
-    return this.dec instanceof RemoteDecoder ? 64 * 1024 : 4096;
+    return this.dec instanceof RemoteDecoder ? 16 * 1024 : 4096;
   }
 
   get info(): StreamInfo | null {

@@ -13,7 +13,7 @@ import type { DecodeReply, DecodeRequest } from "./remote.ts";
 declare const self: Worker;
 
 const sessions = new Map<number, PcmDecoder>();
-/** A garbage-collection hint (asynchronous) after every this many seconds of audio decoded here. */
+/** A full garbage collection after every this many seconds of audio decoded here. */
 const GC_EVERY_SECONDS = 60;
 let sinceGc = 0;
 
@@ -44,12 +44,13 @@ async function handle(m: DecodeRequest): Promise<void> {
     // views of a larger buffer are copied out, so the transfer moves only this output
     planes = planes && planes.map((p) => (p.byteOffset === 0 && p.byteLength === p.buffer.byteLength ? p : p.slice()));
     if (planes?.length && dec.info) {
-      // every decoded chunk is a fresh array copied out of WASM memory: without a hint this thread's
-      // collector lets RSS climb by tens of MB per hour of audio (as on the main thread, see load.ts)
+      // every decoded chunk is a fresh array copied out of WASM memory: left alone, this thread's
+      // collector lets RSS climb by tens of MB per hour of audio. A full collection here is
+      // synchronous, and that is fine: this thread is not the server's event loop
       sinceGc += planes[0]!.length / dec.info.sampleRate;
       if (sinceGc > GC_EVERY_SECONDS) {
         sinceGc = 0;
-        Bun.gc(false);
+        Bun.gc(true);
       }
     }
     reply({ id: m.id, ok: true, planes, info: dec.info, warnings: [...dec.warnings] }, planes);
