@@ -143,6 +143,12 @@ export class AudioDecoder {
     this.dec?.free();
   }
 
+  /** free(), resolved once the codec has released everything (the decode Worker included) */
+  async close(): Promise<void> {
+    if (this.dec instanceof RemoteDecoder) await this.dec.close();
+    else this.dec?.free();
+  }
+
   private async start(): Promise<Planar> {
     const all = new Uint8Array(this.headBytes);
     let o = 0;

@@ -242,7 +242,7 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
     yield* drain();
     dec.end();
   } finally {
-    dec.free();
+    await dec.close();
   }
   if (!resamplers && dec.info) opts.onFormat?.(dec.info);
   if (dec.warnings.length) opts.onWarnings?.(dec.warnings);

@@ -18,7 +18,7 @@ export type DecodeRequest =
   | { id: number; s: number; op: "open"; kind: Exclude<CodecKind, "wav">; tmpDir: string }
   | { id: number; s: number; op: "push"; bytes: Uint8Array }
   | { id: number; s: number; op: "finish" | "drain" }
-  | { s: number; op: "free" };
+  | { s: number; op: "free"; id?: number };
 
 export type DecodeReply =
   | { id: number; ok: true; planes: Planar | null; info: StreamInfo | null; warnings: string[] }
@@ -158,6 +158,21 @@ export class RemoteDecoder implements PcmDecoder {
     if (!slot) return;
     this.slot = null;
     if (!slot.dead) slot.worker.postMessage({ s: this.s, op: "free" } satisfies DecodeRequest);
+    release(slot);
+  }
+
+  /** free(), resolved once the Worker has released the session (an MP4 spill file is deleted by then) */
+  async close(): Promise<void> {
+    const slot = this.slot;
+    if (!slot) return;
+    this.slot = null;
+    if (!slot.dead) {
+      const id = nextId++;
+      await new Promise<unknown>((resolve) => {
+        slot.pending.set(id, { resolve, reject: resolve });
+        slot.worker.postMessage({ s: this.s, op: "free", id } satisfies DecodeRequest);
+      });
+    }
     release(slot);
   }
 

@@ -25,8 +25,12 @@ function reply(r: DecodeReply, planes: Planar | null): void {
 
 async function handle(m: DecodeRequest): Promise<void> {
   if (m.op === "free") {
-    sessions.get(m.s)?.free();
-    sessions.delete(m.s);
+    try {
+      sessions.get(m.s)?.free();
+    } finally {
+      sessions.delete(m.s);
+      if (m.id !== undefined) reply({ id: m.id, ok: true, planes: null, info: null, warnings: [] }, null);
+    }
     return;
   }
   let dec = sessions.get(m.s);
