@@ -218,6 +218,7 @@ const floorRun = (f: { features: Float32Array; frames: number }) => runOn(floor,
   result.audio_decode = ad;
   log(`audio decoding: ${Object.entries(ad.speed).map(([k, v]) => `${k} ${typeof v === "number" ? `${v}×` : "error"}`).join(", ")}`);
   log(`decode share of the 16 s clip: ${JSON.stringify(ad.share)}`);
+  log(`loop lag while a long MP3 and a long M4A decode (p99 target ≤ 20 ms): ${JSON.stringify(ad.lag)}`);
 }
 
 // ---------------------------------------------------------------- latency vs audio length

@@ -128,6 +128,48 @@ describe("channels=split", () => {
     expect(((await bad.json()) as { code: string }).code).toBe("usage");
   });
 
+  test("OpenAI channels=split with stream=true (before or after the file): deltas tagged by channel, the merged done text", async () => {
+    const bytes = readFileSync(join(DIR, "stereo-split.mp3"));
+    for (const streamFirst of [true, false]) {
+      const form = new FormData();
+      form.append("channels", "split");
+      if (streamFirst) form.append("stream", "true");
+      form.append("file", new Blob([bytes]), "call.mp3");
+      if (!streamFirst) form.append("stream", "true");
+      const r = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: "POST", body: form });
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toContain("text/event-stream");
+      const raw = await r.text();
+      expect(raw.trimEnd().endsWith("data: [DONE]")).toBe(true);
+      const events = raw
+        .split("\n")
+        .filter((l) => l.startsWith("data: {"))
+        .map((l) => JSON.parse(l.slice(6)) as { type: string; delta?: string; text?: string; channel?: number });
+      const what = streamFirst ? "stream before the file" : "stream after the file";
+      for (const channel of [0, 1]) {
+        const mine = events.filter((e) => e.type === "transcript.text.delta" && e.channel === channel).map((e) => e.delta).join("");
+        expect(`${what} [${channel}]: ${mine}`).toBe(`${what} [${channel}]: ${channel === 0 ? LEFT : RIGHT}`);
+      }
+      expect(events.filter((e) => e.type === "transcript.text.done").map((e) => e.text)).toEqual([`[0] ${LEFT}\n[1] ${RIGHT}`]);
+    }
+  });
+
+  test("OpenAI channels=split after the file: 400 usage naming the field (mix there is the default, accepted)", async () => {
+    const bytes = readFileSync(join(DIR, "stereo-split.flac"));
+    const late = (value: string) => {
+      const form = new FormData();
+      form.append("file", new Blob([bytes]), "call.flac");
+      form.append("channels", value);
+      return fetch(`${srv.url}/v1/audio/transcriptions`, { method: "POST", body: form });
+    };
+    const r = await late("split");
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as { error: { code: string; param: string; message: string } };
+    expect(body.error.param).toBe("channels");
+    expect(body.error.message).toContain("before the file");
+    expect((await late("mix")).status).toBe(200);
+  });
+
   test("a mono file split is one channel, tagged 0", async () => {
     const j = (await (await fetch(`${srv.url}/v1/transcribe?channels=split`, { method: "POST", body: readFileSync(join(DIR, "mp3-32k-mono.mp3")) })).json()) as {
       text: string;

@@ -2,13 +2,20 @@
  * Audio decoding in the benchmark: decode speed (× real time, one thread, decode +
  * downmix + resampling to 16 kHz, 4 KiB slices as the server feeds them) for each codec,
  * on 60 s files made by Debian's ffmpeg from the benchmark's speech-like clip; and the
- * decode share of end-to-end time for the 16 s clip as MP3 and as M4A (target ≤ 5 %).
- * Runs alone too (`bun scripts/bench/audio-decode.ts`: speeds only).
+ * decode share of end-to-end time for the 16 s clip as MP3 and as M4A (target ≤ 5 %);
+ * and the event-loop lag while a long MP3 and a long M4A upload (LAG_SECONDS each) are
+ * decoded at the same time (p99 of the gaps between 1 ms timer ticks, target ≤ 20 ms:
+ * wall clock, and this thread's own CPU time, which other load on the machine does not
+ * inflate). Runs alone too (`bun scripts/bench/audio-decode.ts`: speeds and lag).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAudioStream } from "../../src/audio/load.ts";
+import { type LoopLag, startLoopLag } from "../../test/helpers/loop-lag.ts";
+
+/** length of each of the two uploads of the loop-lag measurement */
+export const LAG_SECONDS = 600;
 
 export const CODECS: Record<string, { ext: string; args: string[] }> = {
   "MP3 128k stereo 44.1 kHz": { ext: "mp3", args: ["-ar", "44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k"] },
@@ -66,6 +73,8 @@ const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length
 export interface AudioDecodeBench {
   /** codec → × real time */
   speed: Record<string, number | { error: string }>;
+  /** a long MP3 and a long M4A decoded concurrently: loop lag (ms) */
+  lag?: (Omit<LoopLag, "ticks"> & { ticks: number; seconds: number; ms: number }) | { error: string };
   /** 16 s clip as MP3 / M4A: decode ms, end-to-end ms, decode share */
   share?: Record<string, { decode_ms: number; e2e_ms: number; share: number } | { error: string }>;
 }
@@ -98,7 +107,8 @@ export async function benchAudioDecode(clip: Float32Array, reps: number, transcr
         speed[name] = { error: e instanceof Error ? e.message : String(e) };
       }
     }
-    if (!transcribe) return { speed };
+    const lag = await loopLag(dir, sixty);
+    if (!transcribe) return { speed, lag };
     const share: NonNullable<AudioDecodeBench["share"]> = {};
     for (const name of ["MP3 128k stereo 44.1 kHz", "M4A AAC-LC 96k 44.1 kHz"]) {
       try {
@@ -119,9 +129,27 @@ export async function benchAudioDecode(clip: Float32Array, reps: number, transcr
         share[name] = { error: e instanceof Error ? e.message : String(e) };
       }
     }
-    return { speed, share };
+    return { speed, lag, share };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A long MP3 and a long M4A (the 60 s clip looped), decoded at once as two uploads; loop lag meanwhile. */
+async function loopLag(dir: string, sixty: Float32Array): Promise<NonNullable<AudioDecodeBench["lag"]>> {
+  try {
+    const long = new Float32Array(LAG_SECONDS * 16000);
+    for (let o = 0; o < long.length; o += sixty.length) long.set(sixty.subarray(0, Math.min(sixty.length, long.length - o)), o);
+    writeFileSync(join(dir, "long.wav"), wav(long));
+    const files = ["MP3 128k stereo 44.1 kHz", "M4A AAC-LC 96k 44.1 kHz"].map((n) => encode(dir, join(dir, "long.wav"), `long ${n}`, CODECS[n]!));
+    const t = performance.now();
+    const stop = startLoopLag();
+    const got = await Promise.all(files.map((b) => decodeMs(b)));
+    const lag = stop();
+    const r = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+    return { ticks: lag.ticks, seconds: Math.round(got[0]!.seconds + got[1]!.seconds), ms: Math.round(performance.now() - t), wallP99: r(lag.wallP99)!, wallMax: r(lag.wallMax)!, cpuP99: r(lag.cpuP99), cpuMax: r(lag.cpuMax) };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
   }
 }
 
@@ -129,4 +157,5 @@ if (import.meta.main) {
   const { speechLikeClip } = await import("./clip.ts");
   const r = await benchAudioDecode(speechLikeClip(16).samples, 5);
   for (const [k, v] of Object.entries(r.speed)) console.log(`${k.padEnd(28)} ${typeof v === "number" ? `${v}×` : v.error}`);
+  console.log(`loop lag, ${LAG_SECONDS} s MP3 + ${LAG_SECONDS} s M4A decoded at once: ${JSON.stringify(r.lag)}`);
 }

@@ -7,15 +7,16 @@
  * Ogg Vorbis, Ogg Opus, WebM/Matroska Opus or Vorbis, MP4/M4A/MOV and ADTS AAC-LC. Recognised but refused with
  * `unsupported_format` naming what was found: AIFF, CAF, AMR, AU, big-endian WAV,
  * Speex or Theora in Ogg, other codecs in Matroska or MP4. Unrecognised bytes: `invalid_audio`.
+ *
+ * WAV is decoded in-process (plain arithmetic, in slices); every compressed codec runs in
+ * a decode Worker (remote.ts), so WASM loading, codec setup and decoding never hold the
+ * event loop. `inProcess` decodes them here instead (benchmarks, tests of the codecs).
  */
 import { GigasttError } from "../errors.ts";
-import { AdtsDecoder } from "./codecs/aac.ts";
-import { Mp4Decoder } from "./codecs/mp4.ts";
-import { OggOpusDecoder } from "./codecs/ogg-opus.ts";
+import { codecFor } from "./codecs/select.ts";
 import { EMPTY, type Planar, type PcmDecoder, type StreamInfo } from "./codecs/types.ts";
-import { flacDecoder, Mp3Decoder, vorbisDecoder } from "./codecs/wasm.ts";
-import { WebmDecoder } from "./codecs/webm.ts";
-import { type Detected, detect, SNIFF_BYTES, unsupportedContainer } from "./sniff.ts";
+import { RemoteDecoder } from "./remote.ts";
+import { type Detected, detect, SNIFF_BYTES } from "./sniff.ts";
 import { WavStreamDecoder } from "./wav.ts";
 
 export type { Planar, PcmDecoder, StreamInfo } from "./codecs/types.ts";
@@ -55,40 +56,6 @@ class WavDecoder implements PcmDecoder {
   }
 }
 
-/** The decoder for a detected container, or the error saying why there is none. */
-function decoderFor(d: Detected | null, head: Uint8Array, split: boolean): PcmDecoder {
-  if (!d) {
-    // the WAV reader's own diagnosis: empty, too short, not RIFF
-    const w = new WavStreamDecoder();
-    w.push(head);
-    w.finish();
-    throw new GigasttError("invalid_audio", "not a recognised audio file");
-  }
-  switch (d.container) {
-    case "WAV":
-    case "RIFX":
-      return new WavDecoder(split);
-    case "MP3":
-      return new Mp3Decoder();
-    case "FLAC":
-      return flacDecoder("FLAC");
-    case "WebM":
-      return new WebmDecoder();
-    case "Ogg":
-      if (d.codec === "Vorbis") return vorbisDecoder();
-      if (d.codec === "Opus") return new OggOpusDecoder();
-      if (d.codec === "FLAC") return flacDecoder("Ogg");
-      if (d.codec === "unknown") throw new GigasttError("invalid_audio", "Ogg file whose first stream is not a known codec");
-      throw unsupportedContainer("Ogg", `${d.codec} in Ogg`);
-    case "MP4":
-      return new Mp4Decoder();
-    case "ADTS":
-      return new AdtsDecoder();
-    default:
-      throw unsupportedContainer(d.container);
-  }
-}
-
 /**
  * Sniffs, then decodes. Errors: `invalid_audio` (nothing decodable), `unsupported_format`
  * (a known container or codec that is not decoded, naming it).
@@ -102,8 +69,21 @@ export class AudioDecoder {
   /** the container as sniffed (null until enough bytes arrived) */
   detected: Detected | null = null;
 
-  /** `split`: every channel is returned (WAV too); otherwise WAV comes mixed to mono */
-  constructor(private readonly split = false) {}
+  /**
+   * `split`: every channel is returned (WAV too); otherwise WAV comes mixed to mono.
+   * `inProcess`: compressed codecs decode on this thread, not in a decode Worker.
+   */
+  constructor(
+    private readonly split = false,
+    private readonly inProcess = false,
+  ) {}
+
+  /** bytes worth passing to push() at once: small until the container is known, large for WAV, 16 KiB (about 1 s of a 128k MP3) for the Worker */
+  get sliceBytes(): number {
+    if (!this.dec) return 4096;
+    if (this.dec instanceof WavDecoder) return 256 * 1024;
+    return this.dec instanceof RemoteDecoder ? 16 * 1024 : 4096;
+  }
 
   get info(): StreamInfo | null {
     return this.dec?.info ?? null;
@@ -163,6 +143,12 @@ export class AudioDecoder {
     this.dec?.free();
   }
 
+  /** free(), resolved once the codec has released everything (the decode Worker included) */
+  async close(): Promise<void> {
+    if (this.dec instanceof RemoteDecoder) await this.dec.close();
+    else this.dec?.free();
+  }
+
   private async start(): Promise<Planar> {
     const all = new Uint8Array(this.headBytes);
     let o = 0;
@@ -172,7 +158,10 @@ export class AudioDecoder {
     }
     this.head = [];
     this.detected = detect(all.subarray(0, SNIFF_BYTES));
-    this.dec = decoderFor(this.detected, all, this.split);
+    const kind = codecFor(this.detected, all);
+    if (kind === "wav") this.dec = new WavDecoder(this.split);
+    else if (this.inProcess) this.dec = (await import("./codecs/make.ts")).makeDecoder(kind);
+    else this.dec = new RemoteDecoder(kind);
     return this.run(() => this.dec!.push(all));
   }
 

@@ -1,9 +1,10 @@
 /**
  * Audio loading: bytes (a stream, a buffer, a file or stdin) of any supported
  * container (see decoder.ts) → 16 kHz mono float chunks. Memory stays bounded
- * for streams: bytes are decoded and resampled as they arrive, in slices of at
- * most SLICE_BYTES (COMPRESSED_SLICE_BYTES for compressed codecs), and the
- * event loop is given a turn whenever decoding has held it for YIELD_MS.
+ * for streams: bytes are decoded and resampled as they arrive, in slices of the
+ * decoder's size (see AudioDecoder.sliceBytes), and the event loop is given a
+ * turn whenever decoding has held it for YIELD_MS. Compressed codecs decode in a
+ * decode Worker (remote.ts): this thread only resamples.
  *
  * Errors (GigasttError): `invalid_audio` (no recognisable or decodable audio,
  * broken header, empty input unless `emptyCode` says otherwise),
@@ -22,12 +23,10 @@ import { concatSamples } from "./wav.ts";
 
 /** Shortest audio accepted: 20 ms at 16 kHz (one feature frame needs 320 samples). */
 export const MIN_SAMPLES = 320;
-/** Largest slice of bytes decoded at once, so one huge chunk cannot balloon memory. */
-const SLICE_BYTES = 256 * 1024;
-/** Slice for compressed codecs: at most about a second of Opus at 32 kbit/s (a few ms of work). */
-const COMPRESSED_SLICE_BYTES = 4096;
 /** Decoding holds the event loop at most about this long before it yields a turn. */
 const YIELD_MS = 8;
+/** Source samples resampled at once (about 1 ms of work at 44.1 kHz → 16 kHz). */
+const RESAMPLE_PIECE = 8192;
 /** A garbage-collection hint (asynchronous) after every this many seconds of decoded audio. */
 const GC_EVERY_SECONDS = 60;
 /** Read size for files and stdin. */
@@ -44,6 +43,8 @@ export interface AudioLoadOptions {
   onFormat?: (info: StreamInfo) => void;
   /** called once at the end when damage was met (the valid part was decoded) */
   onWarnings?: (warnings: readonly string[]) => void;
+  /** decode compressed codecs on this thread instead of the decode Worker (benchmarks) */
+  inProcess?: boolean;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>;
@@ -154,7 +155,7 @@ const SPLIT_AHEAD = 16;
 async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions, split: boolean): AsyncGenerator<Float32Array[]> {
   const minSamples = opts.minSamples ?? MIN_SAMPLES;
   const maxSeconds = opts.maxSeconds;
-  const dec = new AudioDecoder(split);
+  const dec = new AudioDecoder(split, opts.inProcess === true);
   let resamplers: Resampler[] | null = null;
   let bytesIn = 0;
   let samplesIn = 0;
@@ -178,7 +179,7 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
     yield out;
   }
 
-  function* feed(p: Planar): Generator<Float32Array[]> {
+  async function* feed(p: Planar): AsyncGenerator<Float32Array[]> {
     if (p.length === 0 || p[0]!.length === 0) return;
     const info = dec.info!;
     const planes = split ? p : [downmix(p)];
@@ -195,7 +196,17 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
     }
     if (maxSeconds !== undefined && samplesIn > maxSeconds * info.sampleRate) throw tooLong(maxSeconds);
     const rs = resamplers;
-    yield* gate(planes.map((x, c) => rs[c]!.process(x)));
+    // a big decoded chunk (seconds of audio from the decode Worker) is resampled in pieces,
+    // with a turn of the event loop whenever this thread has been busy for YIELD_MS
+    const n = planes[0]!.length;
+    for (let at = 0; at < n; at += RESAMPLE_PIECE) {
+      const end = Math.min(n, at + RESAMPLE_PIECE);
+      yield* gate(planes.map((x, c) => rs[c]!.process(at === 0 && end === n ? x : x.subarray(at, end))));
+      if (performance.now() - held0 > YIELD_MS) {
+        await turn();
+        held0 = performance.now();
+      }
+    }
   }
 
   let held0 = performance.now();
@@ -212,8 +223,9 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
     for await (const chunk of iterate(src)) {
       held0 = performance.now();
       for (let i = 0; i < chunk.length; ) {
-        // small slices until the stream is known to be WAV: a compressed first chunk is not decoded in one go
-        const size = dec.info?.container === "WAV" ? SLICE_BYTES : COMPRESSED_SLICE_BYTES;
+        // small slices until the container is known (a compressed first chunk is not decoded in one go
+        // on this thread), then the decoder's own size: large for WAV and for the decode Worker
+        const size = dec.sliceBytes;
         const slice = chunk.subarray(i, Math.min(chunk.length, i + size));
         i += slice.length;
         bytesIn += slice.length;
@@ -230,7 +242,7 @@ async function* decodeCore(src: ByteSource | Uint8Array, opts: AudioLoadOptions,
     yield* drain();
     dec.end();
   } finally {
-    dec.free();
+    await dec.close();
   }
   if (!resamplers && dec.info) opts.onFormat?.(dec.info);
   if (dec.warnings.length) opts.onWarnings?.(dec.warnings);

@@ -4,7 +4,7 @@
  * packaging/rootfs.list (apt-get download + dpkg -x, no shell) plus the
  * image's own entries, the tone model in the model volume, `/proc` mounted,
  * and the executable started by `chroot --userspec=65532:65532` like the
- * image's ENTRYPOINT (on loopback): /health, REST, a WebSocket stream, the
+ * image's ENTRYPOINT (on loopback): /health, REST (WAV, MP3, M4A), a WebSocket stream, the
  * binary's healthcheck (0 up, 1 down) and SIGTERM → exit 0.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -13,11 +13,13 @@ import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRootfs, readRootfsList, type RootfsSpec, shellsIn } from "../../scripts/lib/build-rootfs.ts";
+import { PHRASE as FORMATS_PHRASE } from "../fixtures/formats/make.ts";
 import { makeToneModelDir, phraseToAudio, wavBytes } from "../helpers/tone.ts";
 import { pcm16, splitBytes, WsClient } from "../server/streaming-helpers.ts";
 import { ensureDist, ROOT, run, type ServeProcess, startServe } from "./helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
+const FORMATS = join(import.meta.dir, "..", "fixtures", "formats");
 const ARCH = process.arch === "arm64" ? "arm64" : "x64";
 let spec: RootfsSpec;
 let root: string;
@@ -98,6 +100,15 @@ describe("distroless filesystem in a chroot", () => {
       expect(r.status).toBe(200);
       expect(((await r.json()) as { text: string }).text).toBe(PHRASE);
     });
+
+    // compressed formats decode in the decode Worker inside the image too (WASM embedded, no ffmpeg)
+    for (const name of ["mp3-128k-mono.mp3", "aac-96k.m4a", "aac-96k-faststart.m4a"]) {
+      test(`REST transcription of ${name}`, async () => {
+        const r = await fetch(`${srv.url}/v1/transcribe`, { method: "POST", body: readFileSync(join(FORMATS, name)) });
+        expect(r.status).toBe(200);
+        expect(((await r.json()) as { text: string }).text).toBe(FORMATS_PHRASE);
+      });
+    }
 
     test("WebSocket stream", async () => {
       const c = await WsClient.open(srv.ws);

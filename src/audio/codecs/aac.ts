@@ -96,12 +96,17 @@ function ascOf(h: Uint8Array, at: number): Uint8Array {
 }
 
 /** ADTS: a run of self-describing frames; resynchronises on damage. */
+/** encoder priming of AAC-LC (ffmpeg's and most encoders' initial padding), in core-rate samples */
+const ADTS_PRIMING = 1024;
+
 export class AdtsDecoder implements PcmDecoder {
   info: StreamInfo | null = null;
   private readonly w = new Warnings();
   private buf = new Uint8Array(0);
   private aac: AacUnits | null = null;
   private lost = 0;
+  /** priming samples still to drop (−1: the decoder's rate is not known yet) */
+  private skipOut = -1;
 
   get warnings(): readonly string[] {
     return this.w.list;
@@ -144,7 +149,17 @@ export class AdtsDecoder implements PcmDecoder {
     }
     this.buf = b.slice(at);
     if (!this.aac || units.length === 0) return EMPTY;
-    return this.aac.decode(units);
+    let pcm = await this.aac.decode(units);
+    if (!pcm.length) return EMPTY;
+    // ADTS cannot signal the encoder's priming: the AAC-LC norm of 1024 samples (at the core
+    // rate; twice that at an SBR output rate) is dropped, as MP4's edit list would say
+    if (this.skipOut < 0) this.skipOut = Math.round((ADTS_PRIMING * this.aac.rate) / this.info!.sampleRate);
+    if (this.skipOut > 0) {
+      const drop = Math.min(pcm[0]!.length, this.skipOut);
+      pcm = pcm.map((c) => c.subarray(drop));
+      this.skipOut -= drop;
+    }
+    return pcm[0]!.length ? pcm : EMPTY;
   }
 
   async finish(): Promise<Planar> {

@@ -303,6 +303,8 @@ function trexDefault(moov: Uint8Array, id: number): number {
 type State = "head" | "index" | "mdat" | "skip" | "end";
 
 export class Mp4Decoder implements PcmDecoder {
+  /** `tmpDir`: where the spill folder goes (default the OS temporary folder) */
+  constructor(private readonly tmpDir: string = tmpdir()) {}
   info: StreamInfo | null = null;
   private readonly w = new Warnings();
   private state: State = "head";
@@ -491,7 +493,7 @@ export class Mp4Decoder implements PcmDecoder {
   private spill(slice: Uint8Array, at: number): void {
     if (this.spillFd === null) {
       if (this.spillFrom >= 0) return; // a second mdat before the index: not supported, dropped
-      this.spillDir = mkdtempSync(join(tmpdir(), "gigastt-mp4-"));
+      this.spillDir = mkdtempSync(join(this.tmpDir, "gigastt-mp4-"));
       this.spillFd = openSync(join(this.spillDir, "mdat"), "w+", 0o600);
       this.spillFrom = at;
     }

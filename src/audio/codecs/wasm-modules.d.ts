@@ -24,6 +24,7 @@ declare module "#codec/flac" {
     ready: Promise<void>;
     decode(data: Uint8Array): Promise<WasmDecoded>;
     flush(): Promise<WasmDecoded>;
+    reset(): Promise<void>;
     free(): void;
   }
 }

@@ -8,6 +8,7 @@
 import FLACDecoder from "#codec/flac";
 import OggVorbisDecoder, { Decoder as VorbisRaw } from "#codec/ogg-vorbis";
 import MPEGDecoder from "#codec/mpg123";
+import { data as frameData } from "codec-parser";
 import OpusDecoder from "#codec/opus";
 import { isMpegFrame } from "../sniff.ts";
 import { EMPTY, type Planar, type PcmDecoder, type StreamInfo, Warnings } from "./types.ts";
@@ -111,7 +112,33 @@ class ParsedDecoder extends WasmBase {
   }
   async finish(): Promise<Planar> {
     const dec = await this.ready();
+    if (this.container === "FLAC") return this.finishNativeFlac(dec as FLACDecoder);
     const d = await quiet(() => dec.flush());
+    this.seen(d);
+    return take(d, this.w, this.codec);
+  }
+
+  /**
+   * The package's flush() hands libFLAC the last bytes codec-parser held back (the last
+   * frame, or the last two when the final one is partial and has no sync after it), but
+   * libFLAC decodes one frame per call and the package resets right after, dropping a
+   * final frame still in libFLAC's buffer (704 samples of flac-16.flac). Here the held-back
+   * bytes go in, then a few zero bytes that make libFLAC decode what it holds; the zeros
+   * themselves are no frame (their lost-sync error is not a warning).
+   */
+  private async finishNativeFlac(dec: FLACDecoder): Promise<Planar> {
+    const inner = dec as unknown as FlacInternals;
+    if (!inner._codecParser || !inner._decoder) return this.finishWith(await quiet(() => dec.flush()));
+    const held = [...inner._codecParser.flush()].map((f) => (f as Record<symbol | string, Uint8Array>)[frameData] ?? (f as Uint8Array));
+    const a = quiet(() => inner._decoder.decodeFrames(held));
+    const b = quiet(() => inner._decoder.decodeFrames([new Uint8Array(FLAC_PUSH_OUT)]));
+    b.errors = [];
+    await dec.reset();
+    const out = [this.finishWith(a), this.finishWith(b)].filter((p) => p.length);
+    return joinPlanar(out);
+  }
+
+  private finishWith(d: Decoded): Planar {
     this.seen(d);
     return take(d, this.w, this.codec);
   }
@@ -119,6 +146,15 @@ class ParsedDecoder extends WasmBase {
     if (this.dec && !this.freed) this.dec.free();
     this.freed = true;
   }
+}
+
+/** zero bytes fed after the end so libFLAC decodes the frame it still holds */
+const FLAC_PUSH_OUT = 16;
+
+/** the FLACDecoder fields finishNativeFlac reaches into (package version pinned in package.json) */
+interface FlacInternals {
+  _codecParser: { flush(): Iterable<unknown> } | null;
+  _decoder: { decodeFrames(frames: Uint8Array[]): Decoded };
 }
 
 export function flacDecoder(container: "FLAC" | "Ogg"): PcmDecoder {

@@ -24,12 +24,13 @@ const ID = {
   BlockGroup: 0xa0,
   Block: 0xa1,
   SimpleBlock: 0xa3,
+  DiscardPadding: 0x75a2,
 } as const;
 
 /** masters that are entered: their children are read as if they stood at the top */
 const ENTER = new Set<number>([ID.Segment, ID.Cluster, ID.Tracks, ID.TrackEntry, ID.Audio, ID.BlockGroup]);
 /** leaves that are read whole */
-const READ = new Set<number>([ID.TrackNumber, ID.TrackType, ID.CodecID, ID.CodecPrivate, ID.SamplingFrequency, ID.Channels, ID.Block, ID.SimpleBlock]);
+const READ = new Set<number>([ID.TrackNumber, ID.TrackType, ID.CodecID, ID.CodecPrivate, ID.SamplingFrequency, ID.Channels, ID.Block, ID.SimpleBlock, ID.DiscardPadding]);
 /** a leaf larger than this is skipped, not buffered */
 const MAX_LEAF = 4 << 20;
 
@@ -90,6 +91,16 @@ export class WebmDecoder implements PcmDecoder {
   private vorbis: VorbisPackets | null = null;
   private sawCluster = false;
   private broken = false;
+  /**
+   * End padding (DiscardPadding, which ffmpeg writes on the last block): the output of the
+   * latest push is held back, because the padding of a block can arrive in the next push.
+   */
+  private held: Planar = EMPTY;
+  /** samples to cut from the end of the held output / of this push's output */
+  private trimHeld = 0;
+  private trimNow = 0;
+  /** the last Block seen was of the audio track */
+  private lastBlockAudio = false;
 
   get warnings(): readonly string[] {
     return this.w.list;
@@ -146,7 +157,11 @@ export class WebmDecoder implements PcmDecoder {
       at += head + size.value;
     }
     this.buf = this.broken ? new Uint8Array(0) : b.slice(at);
-    return this.decode(frames);
+    const now = cutEnd(await this.decode(frames), this.trimNow);
+    const out = cutEnd(this.held, this.trimHeld);
+    this.trimNow = this.trimHeld = 0;
+    this.held = now;
+    return out;
   }
 
   async finish(): Promise<Planar> {
@@ -154,7 +169,9 @@ export class WebmDecoder implements PcmDecoder {
       if (this.tracks.length > 0) throw new GigasttError("unsupported_format", "WebM/Matroska file has no audio track", { details: { container: "WebM" } });
       throw new GigasttError("invalid_audio", "WebM/Matroska file ends before its track list");
     }
-    return EMPTY;
+    const out = this.held;
+    this.held = EMPTY;
+    return out;
   }
 
   free(): void {
@@ -228,8 +245,19 @@ export class WebmDecoder implements PcmDecoder {
         return;
       case ID.SimpleBlock:
       case ID.Block:
+        this.lastBlockAudio = false;
         if (this.audio) this.block(body, frames);
         return;
+      case ID.DiscardPadding: {
+        // signed nanoseconds to drop from the end of the block just before it (its BlockGroup's)
+        if (!this.lastBlockAudio || !this.info || body.length === 0 || body.length > 8) return;
+        const ns = int(body);
+        if (ns <= 0) return;
+        const n = Math.round((ns * this.info.sampleRate) / 1e9);
+        if (frames.length > 0) this.trimNow += n;
+        else this.trimHeld += n;
+        return;
+      }
     }
   }
 
@@ -240,6 +268,7 @@ export class WebmDecoder implements PcmDecoder {
       return;
     }
     if (tn.value !== this.audio!.number) return;
+    this.lastBlockAudio = true;
     const flags = b[tn.len + 2]!;
     const data = b.subarray(tn.len + 3);
     const lacing = (flags >> 1) & 3;
@@ -258,6 +287,20 @@ export class WebmDecoder implements PcmDecoder {
     if (this.vorbis) return joinPlanar([await this.vorbis.decode(frames)].filter((p) => p.length > 0));
     return EMPTY;
   }
+}
+
+/** Drops the last `n` samples (every channel). */
+function cutEnd(p: Planar, n: number): Planar {
+  if (n <= 0 || p.length === 0) return p;
+  const keep = Math.max(0, p[0]!.length - n);
+  return keep === 0 ? EMPTY : p.map((c) => c.subarray(0, keep));
+}
+
+/** big-endian two's-complement integer of 1–8 bytes */
+function int(b: Uint8Array): number {
+  let v = b[0]! & 0x80 ? -1 : 0;
+  for (const x of b) v = v * 256 + x;
+  return v;
 }
 
 function uint(b: Uint8Array): number {

@@ -95,7 +95,13 @@ async function readRest(reader: MultipartReader, form: OpenAiForm): Promise<void
   for (let head = await reader.next(); head !== null; head = await reader.next()) {
     if (head.name === "file") throw paramError("file", "Only one file may be uploaded");
     if (head.filename !== null) continue;
-    form.set(head.name, await reader.text(MAX_FIELD_BYTES, head.name));
+    const value = await reader.text(MAX_FIELD_BYTES, head.name);
+    // `channels` decides how the file is decoded: after the file only the default can be honoured
+    if (head.name === "channels") {
+      if (parseChannels(value, "channels") === "split") throw paramError("channels", "channels=split must be sent before the file field (it decides how the file is decoded)");
+      continue;
+    }
+    form.set(head.name, value);
   }
 }
 
@@ -131,10 +137,16 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
     if (channels === "split") {
-      if (form.params().stream) throw paramError("stream", "channels=split does not stream; send stream=false");
       // (split mode decodes every channel before the first audio is known: the slot comes first, the body pace bounds a stall)
       slot = await admit(deps, request);
-      return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, maxSeconds: config.maxAudioSecs, filename }));
+      const streams = await decodeChannels(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
+        throw withInputName(e, filename);
+      });
+      if (form.params().stream) {
+        handedOff = true;
+        return liveSplitSse(deps, rc, { request, transcriber, streams, reader, form, slot });
+      }
+      return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, streams }));
     }
     // conversion hints name the uploaded file
     const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
@@ -188,12 +200,13 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
 async function splitResult(
   deps: ServerDeps,
   rc: ReturnType<ServerDeps["context"]>,
-  x: { request: Request; transcriber: NonNullable<ServerDeps["transcriber"]>; reader: MultipartReader; form: OpenAiForm; maxSeconds: number; filename: string | null },
+  x: { request: Request; transcriber: NonNullable<ServerDeps["transcriber"]>; reader: MultipartReader; form: OpenAiForm; streams: AsyncGenerator<Float32Array>[] },
 ): Promise<Response> {
-  const streams = await decodeChannels(x.reader.body(), { maxSeconds: x.maxSeconds, emptyCode: "empty_body" }).catch((e: unknown) => {
-    throw withInputName(e, x.filename);
-  });
+  const streams = x.streams;
   const id = crypto.randomUUID();
+  // each channel's final utterances, for the SSE events when stream=true comes after the file
+  const finals: { start: number; channel: number; text: string }[] = [];
+  const counts = streams.map(() => 0);
   const runs = await Promise.all(
     streams.map((s, i) =>
       runFile(s, {
@@ -201,6 +214,12 @@ async function splitResult(
         session: `${rc.id}:${id}:${i}`,
         signal: x.request.signal,
         partials: false,
+        onEvent: (e) => {
+          if (e.type !== "final" || e.words.length === 0) return;
+          const t = wordsToText(e.words);
+          finals.push({ start: e.words[0]!.start, channel: i, text: counts[i] === 0 ? t : ` ${t}` });
+          counts[i] = (counts[i] ?? 0) + 1;
+        },
         onInference: (sec, a) => noteInference(deps, rc, sec, a),
         onDecodeError: () => false,
       }),
@@ -209,8 +228,91 @@ async function splitResult(
   await readRest(x.reader, x.form);
   const params = x.form.params();
   const merged = mergeChannels(runs);
-  rc.log.info("transcribed (openai)", { audio_seconds: round3(merged.duration), words: merged.words.length, format: params.responseFormat, channels: streams.length });
+  rc.log.info("transcribed (openai)", { audio_seconds: round3(merged.duration), words: merged.words.length, format: params.stream ? "stream" : params.responseFormat, channels: streams.length });
+  // stream=true arrived after the file: the same events as live, all at once
+  if (params.stream) {
+    const events = finals.sort((a, b) => a.start - b.start || a.channel - b.channel);
+    const body = events.map((e) => sseData({ ...deltaEvent(e.text), channel: e.channel })).join("") + sseData(doneEvent(merged.text)) + DONE_LINE;
+    return new Response(body, { headers: SSE_HEADERS });
+  }
   return resultResponse(merged, params);
+}
+
+interface LiveSplitSse {
+  request: Request;
+  transcriber: TranscriberLike;
+  streams: AsyncGenerator<Float32Array>[];
+  reader: MultipartReader;
+  form: OpenAiForm;
+  slot: Slot;
+}
+
+/**
+ * `channels=split` with `stream=true`: a delta per final utterance of each channel as soon as
+ * it is decoded, tagged with its `channel` (a channel's deltas concatenate to its line); the
+ * done event's text is the merged one (`[0] …` / `[1] …`, one line per channel).
+ */
+function liveSplitSse(deps: ServerDeps, rc: RequestContext, s: LiveSplitSse): Response {
+  const gone = new AbortController();
+  const onClientAbort = () => gone.abort();
+  s.request.signal.addEventListener("abort", onClientAbort, { once: true });
+  const writer = new SseWriter({ onCancel: () => gone.abort() });
+  let finished = false;
+  const body = writer.stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      flush(c) {
+        if (finished) c.enqueue(encoder.encode(DONE_LINE));
+      },
+    }),
+  );
+  const id = crypto.randomUUID();
+  const work = (async () => {
+    try {
+      const counts = s.streams.map(() => 0);
+      const runs = await Promise.all(
+        s.streams.map((audio, channel) =>
+          runFile(audio, {
+            decoder: s.transcriber,
+            session: `${rc.id}:${id}:${channel}`,
+            signal: gone.signal,
+            stop: deps.lifecycle.signal,
+            partials: false,
+            onEvent: (e) => {
+              if (e.type !== "final" || e.words.length === 0) return;
+              const t = wordsToText(e.words);
+              const first = counts[channel] === 0;
+              counts[channel] = (counts[channel] ?? 0) + 1;
+              writer.send({ ...deltaEvent(first ? t : ` ${t}`), channel });
+            },
+            onInference: (sec, a) => noteInference(deps, rc, sec, a),
+            onDecodeError: () => false,
+          }),
+        ),
+      );
+      if (!runs.some((r) => r.stopped)) await readRest(s.reader, s.form);
+      const merged = mergeChannels(runs);
+      rc.access.audioSeconds = merged.duration;
+      writer.send(doneEvent(merged.text));
+      finished = true;
+      rc.log.info("transcribed (openai sse)", { audio_seconds: round3(merged.duration), words: merged.words.length, channels: runs.length });
+    } catch (e) {
+      if (!gone.signal.aborted) {
+        const err = isGigasttError(e) ? e : new GigasttError("internal");
+        if (!isGigasttError(e)) rc.log.error("openai sse stream failed", { error: e instanceof Error ? e.message : String(e) });
+        deps.metrics.error(err.code);
+        writer.send(errorEvent(err));
+      } else {
+        rc.log.debug("openai sse client disconnected");
+      }
+    } finally {
+      s.slot.release();
+      s.request.signal.removeEventListener("abort", onClientAbort);
+      s.reader.close();
+      writer.end();
+    }
+  })();
+  void deps.lifecycle.track(work);
+  return new Response(body, { headers: SSE_HEADERS });
 }
 
 function resultOf(words: readonly Word[], duration: number): TranscriptResult {
