@@ -44,11 +44,11 @@ describe("decode Worker", () => {
     }
     expect(audioWorkers()).toBeGreaterThan(0);
     if (process.env.LAG_DEBUG) console.log(lag);
-    // p99 of this thread's own busy time between timer ticks (other processes' load does not count;
+    // p99 ≤ 20 ms (the bound the issue sets for decoding) of this thread's own busy time between timer ticks (other processes' load does not count;
     // a single collection of the whole test process's heap may stand out, so not the maximum):
     // in-process decoding held it 35–85 ms at a codec's first use and 40–100 ms per Vorbis stream
     // (p99 141 ms measured here with inProcess: true)
-    expect(lag.cpuP99 ?? lag.wallP99).toBeLessThan(10);
+    expect(lag.cpuP99 ?? lag.wallP99).toBeLessThan(20);
   }, 30_000);
 
   test("a Worker that dies fails its own decode with invalid_audio; the next decode gets a fresh Worker", async () => {
