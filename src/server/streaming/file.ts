@@ -10,10 +10,11 @@
 import { transcribeOffline } from "../../engine/offline.ts";
 import { GigasttError } from "../../errors.ts";
 import type { Word } from "../../types.ts";
-import type { TranscriberLike } from "../deps.ts";
+import type { SegmentDecoder } from "../../stream/utterances.ts";
 
 export interface FileRunOptions {
-  decoder: Pick<TranscriberLike, "decodeSegment" | "info">;
+  /** the engine's Transcriber, or a wrapper of it (the jobs' checkpoints) */
+  decoder: SegmentDecoder & { readonly info?: { readonly workers: number } };
   session: string;
   /** client gone: stop everything, emit nothing more */
   signal: AbortSignal;
@@ -52,7 +53,8 @@ export async function runFile(
       (samples, offset, signal) => decoder.decodeSegment(samples, offset, { session: opts.session, signal, giveAway: true }),
       resume(first, audio),
       {
-        maxInFlight: decoder.info.workers + 1,
+        // Workers + 1 keeps every Worker busy; a wrapper without `info` paces itself (2)
+        maxInFlight: decoder.info ? decoder.info.workers + 1 : 2,
         signal: opts.signal,
         ...(opts.stop ? { stop: opts.stop } : {}),
         ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
