@@ -23,7 +23,7 @@ import { type ModelFiles, selectModelFiles } from "../src/model/files.ts";
 import { createSession, ortVersion, tensorF32, tensorI64 } from "../src/runtime/ort.ts";
 import { compactPauses } from "../src/segment/compact.ts";
 import { Segmenter } from "../src/segment/segmenter.ts";
-import { STREAM_SEGMENTER } from "../src/server/streaming/utterances.ts";
+import { STREAM_SEGMENTER } from "../src/stream/utterances.ts";
 import type { Word } from "../src/types.ts";
 import { runServe } from "../src/cli/serve.ts";
 import { mappedPaths, writeMappedLayout } from "../src/store/mapped.ts";

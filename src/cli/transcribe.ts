@@ -29,6 +29,8 @@ export interface TranscribeArgs {
   readonly threads?: string;
   /** "mix" (default): one transcript of the channel mean; "split": each channel on its own */
   readonly channels?: string;
+  /** shorten long pauses before the encoder (default true; also GIGASTT_COMPACT_PAUSES) */
+  readonly compactPauses?: boolean;
 }
 
 export interface TranscribeDeps {
@@ -70,6 +72,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
       : positiveInt(args.workers, "--workers");
   const threadsPerWorker = args.threads === undefined ? 1 : positiveInt(args.threads, "--threads");
   const channels = parseChannels(args.channels, "--channels");
+  const compactPauses = args.compactPauses ?? parseBoolEnv("GIGASTT_COMPACT_PAUSES", env.GIGASTT_COMPACT_PAUSES, true);
   let warnings: readonly string[] = [];
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const loadOpts: AudioLoadOptions = {
@@ -78,7 +81,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
       stderr(`warning: damaged audio, the valid part was transcribed: ${w.join("; ")}\n`);
     },
   };
-  if (channels === "split") return runSplit(args, { workers, threadsPerWorker, modelDir, precision, offline, env, format, stdout, loadOpts, warnings: () => warnings });
+  if (channels === "split") return runSplit(args, { workers, threadsPerWorker, compactPauses, modelDir, precision, offline, env, format, stdout, loadOpts, warnings: () => warnings });
   // conversion hints name the user's file, not a placeholder
   const audio = namingInput(decodeAudioStream(openAudioSource(args.file), loadOpts), args.file);
   try {
@@ -93,7 +96,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
     });
     // the Workers map the weights from one shared file per graph (derived once beside the originals)
     const mapped = await useMappedLayout({ files, log: { info: () => {}, warn: (m) => void (warningsOn() && process.stderr.write(`warning: ${m}\n`)) } });
-    const transcriber = await Transcriber.fromFiles(mapped.files, { workers, threadsPerWorker });
+    const transcriber = await Transcriber.fromFiles(mapped.files, { workers, threadsPerWorker, compactPauses });
     try {
       const result = await transcriber.transcribeStream(resume(first, audio));
       const out = formatResult(warnings.length ? { ...result, warnings } : result, format);
@@ -110,6 +113,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
 interface SplitRun {
   workers: number;
   threadsPerWorker: number;
+  compactPauses: boolean;
   modelDir: string;
   precision: Precision;
   offline: boolean;
@@ -130,7 +134,7 @@ async function runSplit(args: TranscribeArgs, r: SplitRun): Promise<number> {
   const streams = args.file === "-" ? null : await pending;
   try {
     const files = await obtainModel({ modelDir: r.modelDir, precision: r.precision, offline: r.offline, env: r.env });
-    const transcriber = await Transcriber.fromFiles(files, { workers: r.workers, threadsPerWorker: r.threadsPerWorker });
+    const transcriber = await Transcriber.fromFiles(files, { workers: r.workers, threadsPerWorker: r.threadsPerWorker, compactPauses: r.compactPauses });
     try {
       const all = streams ?? (await pending);
       const results = await Promise.all(all.map((s) => transcriber.transcribeStream(s)));
@@ -164,6 +168,7 @@ export default defineCommand({
     workers: { type: "string", description: `Inference Workers, each with its own model copy (default: CPU cores, at most ${MAX_DEFAULT_WORKERS}, fewer when the available memory holds fewer)`, valueHint: "N" },
     threads: { type: "string", description: "onnxruntime intra-op threads per Worker (default 1)", valueHint: "N" },
     channels: { type: "enum", options: ["mix", "split"], description: "mix: one transcript of all channels (default); split: each channel on its own, words tagged with their channel", valueHint: "MODE" },
+    "compact-pauses": { type: "boolean", description: "Shorten pauses over 600 ms to 300 ms before the encoder (default on; --no-compact-pauses, GIGASTT_COMPACT_PAUSES=0: off)" },
   },
   run: ({ args }) =>
     runTranscribe({
@@ -175,5 +180,6 @@ export default defineCommand({
       workers: args.workers,
       threads: args.threads,
       channels: args.channels,
+      ...(args["compact-pauses"] !== undefined ? { compactPauses: args["compact-pauses"] } : {}),
     }),
 });

@@ -13,9 +13,8 @@ import { GigasttError } from "../errors.ts";
 import { buildSegments } from "../format/index.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
 import { disableOrtTelemetry } from "../runtime/telemetry.ts";
-import { type Segment, Segmenter } from "../segment/segmenter.ts";
-import { stitchWords } from "../segment/stitch.ts";
 import { SAMPLE_RATE, type Precision, type TranscriptResult, type Word } from "../types.ts";
+import { transcribeOffline } from "./offline.ts";
 import { WorkerPool } from "./pool.ts";
 import { Slots } from "./slots.ts";
 import type { DecodeJob, ModelWorkerInfo, ModelWorkerInit } from "./worker.ts";
@@ -32,8 +31,7 @@ export function workerUrl(moduleUrl: string = import.meta.url): string {
   return new URL("./engine/worker.ts", moduleUrl).href;
 }
 
-/** Longest segment sent to the encoder, seconds. */
-export const MAX_SEGMENT_SECONDS = 20;
+export { MAX_SEGMENT_SECONDS } from "./offline.ts";
 
 export interface JobOptions {
   /** fairness key: jobs round-robin across keys (default: one key per call) */
@@ -44,6 +42,12 @@ export interface JobOptions {
    * one is loaded (`partialEncoder`, e.g. the int8 file) and goes ahead of queued finals.
    */
   readonly purpose?: "final" | "partial";
+  /**
+   * The caller gives `samples` away: their buffer is moved to the Worker (detached here) instead
+   * of copied, when they own all of it. The offline pipeline does this for every segment, so
+   * hours of audio do not leave a copy of each segment behind for the collector.
+   */
+  readonly giveAway?: boolean;
 }
 
 export interface StreamOptions extends JobOptions {
@@ -195,10 +199,10 @@ export class Transcriber {
    * `purpose: "partial"` runs on the partial encoder's Workers (if loaded), else ahead of queued finals.
    */
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts: JobOptions = {}): Promise<Word[]> {
-    // own copy: the caller's buffer is never detached by the transfer
-    const copy = samples.slice();
+    // own copy: the caller's buffer is never detached by the transfer (unless given away)
+    const copy = opts.giveAway && samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
     const partial = opts.purpose === "partial";
-    const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer] };
+    const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer as ArrayBuffer] };
     if (partial && this.#partialPool) return this.#partialPool.run({ samples: copy, offsetSeconds }, run);
     return this.#pool.run({ samples: copy, offsetSeconds }, { ...run, priority: partial });
   }
@@ -209,110 +213,26 @@ export class Transcriber {
   }
 
   /**
-   * Transcribes a stream of 16 kHz mono chunks. Segments decode in parallel; `onSegment`
+   * Transcribes a stream of 16 kHz mono chunks through the offline pipeline (`./offline.ts`, the
+   * same path as every server file route). Segments decode in parallel; `onSegment`
    * runs in order as soon as each segment (and all before it) is done. Words near the end of
    * a segment that reached the length limit (a possible hard cut) are held back until the next
    * segment settles the overlap, so every word is reported once and never retracted.
    */
   async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
-    const local = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
-    const limit = this.#pool.size + 1;
-    const segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, maxSeconds: MAX_SEGMENT_SECONDS });
-    const holdSeconds = segmenter.overlapSamples / SAMPLE_RATE;
-    const words: Word[] = [];
-    let held: Word[] = [];
-    let total = 0;
-    let failure: { error: unknown } | null = null;
-    let chain: Promise<void> = Promise.resolve();
-    const inflight: Promise<void>[] = [];
-
-    const settle = async (seg: SegmentSpan, found: Word[], isLast: boolean): Promise<void> => {
-      const start = seg.start / SAMPLE_RATE;
-      const end = (seg.start + seg.length) / SAMPLE_RATE;
-      const merged = seg.overlap > 0 ? stitchWords(held, found, start, seg.overlap / SAMPLE_RATE) : held.concat(found);
-      // a segment cut at the length limit may be followed by an overlapping one
-      const mayOverlap = !isLast && seg.length >= segmenter.maxSamples;
-      const holdFrom = end - holdSeconds;
-      const ready = mayOverlap ? merged.filter((w) => w.start < holdFrom) : merged;
-      held = mayOverlap ? merged.filter((w) => w.start >= holdFrom) : [];
-      for (const w of ready) words.push(w);
-      await opts.onSegment?.(ready, { start, end });
-    };
-
-    const submit = async (segs: Segment[], last: boolean): Promise<void> => {
-      for (let i = 0; i < segs.length; i++) {
-        const { samples, voiced } = segs[i]!;
-        // the samples move to a Worker: keep only the span
-        const seg: SegmentSpan = { start: segs[i]!.start, length: samples.length, overlap: segs[i]!.overlap };
-        while (inflight.length >= limit) await inflight[0];
-        if (failure) throw failure.error;
-        const isLast = last && i === segs.length - 1;
-        const found = voiced ? this.#decodeOwned(samples, seg.start / SAMPLE_RATE, session, signal) : Promise.resolve<Word[]>([]);
-        found.catch(() => {}); // awaited in order below; no unhandled rejection meanwhile
-        const step = chain.then(async () => {
-          if (failure) return;
-          try {
-            await settle(seg, await found, isLast);
-          } catch (e) {
-            failure = { error: e };
-            local.abort(e);
-          }
-        });
-        chain = step;
-        inflight.push(step.then(() => void inflight.shift()));
-      }
-    };
-
-    try {
-      for await (const chunk of chunks) {
-        signal.throwIfAborted();
-        if (failure) throw (failure as { error: unknown }).error;
-        if (chunk.length === 0) continue;
-        total += chunk.length;
-        await submit(segmenter.push(chunk), false);
-      }
-      await submit(segmenter.flush(), true);
-      await chain;
-      if (failure) throw (failure as { error: unknown }).error;
-      if (held.length > 0) {
-        // the stream ended right after a segment cut at the limit: nothing overlaps it
-        const rest = held;
-        held = [];
-        words.push(...rest);
-        await opts.onSegment?.(rest, { start: rest[0]!.start, end: total / SAMPLE_RATE });
-      }
-    } catch (e) {
-      local.abort(e);
-      await chain;
-      throw e;
-    }
-    return {
-      text: wordsToText(words),
-      duration: total / SAMPLE_RATE,
-      words,
-      segments: buildSegments(words),
-    };
-  }
-
-  /** Runs a segment whose samples the caller gives away (moved, not copied, when they own their buffer). */
-  #decodeOwned(samples: Float32Array, offsetSeconds: number, session: string, signal: AbortSignal): Promise<Word[]> {
-    const owned = samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
-    return this.#pool.run({ samples: owned, offsetSeconds }, { session, signal, transfer: [owned.buffer as ArrayBuffer] });
+    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true }), chunks, {
+      maxInFlight: this.#pool.size + 1,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
+    });
+    return { text: wordsToText(words), duration, words, segments: buildSegments(words) };
   }
 
   /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
   async close(): Promise<void> {
     await Promise.all([this.#pool.close(), this.#partialPool?.close()]);
   }
-}
-
-/** Where a segment lies in the stream, in samples. */
-interface SegmentSpan {
-  readonly start: number;
-  readonly length: number;
-  readonly overlap: number;
 }
 
 /** Feeds a whole buffer in 5 s views so segmenting never holds the thread for long. */

@@ -1,6 +1,6 @@
 /**
  * Per-segment checkpoints of a job. The job's audio goes through the same
- * streaming core as `/v1/transcribe`, whose cuts are a pure function of the
+ * offline pipeline as `/v1/transcribe` (engine/offline.ts), whose cuts are a pure function of the
  * samples; every segment decode is wrapped so that its words are committed to
  * the database (with the progress they bring) as soon as it finishes. After a
  * restart the audio is read again from the start: the segmenter makes the
@@ -9,7 +9,7 @@
  * segment and the result equals an uninterrupted run's.
  */
 import type { JobOptions } from "../server/deps.ts";
-import type { SegmentDecoder } from "../server/streaming/utterances.ts";
+import type { SegmentDecoder } from "../stream/utterances.ts";
 import { SAMPLE_RATE, type Word } from "../types.ts";
 import type { WorkerShare } from "./share.ts";
 
@@ -53,9 +53,11 @@ export function checkpointDecoder(opts: CheckpointOptions): CheckpointDecoder {
         reused++;
         return JSON.parse(known) as Word[];
       }
+      // before the decode: the offline pipeline gives its samples away (moved to a Worker)
+      const endSeconds = offsetSeconds + samples.length / SAMPLE_RATE;
       const words = await opts.share.run(() => opts.decoder.decodeSegment(samples, offsetSeconds, jobOpts), jobOpts?.signal);
       if (!jobOpts?.signal?.aborted) {
-        opts.commit(key, words, offsetSeconds + samples.length / SAMPLE_RATE);
+        opts.commit(key, words, endSeconds);
         decoded++;
       }
       return words;

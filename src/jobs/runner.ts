@@ -1,6 +1,6 @@
 /**
  * One job's run: its stored audio through the same file pipeline as
- * `POST /v1/transcribe` (decodeAudioStream → runFile, or decodeChannels → one
+ * `POST /v1/transcribe` and `gigastt transcribe` (decodeAudioStream → runFile → engine/offline.ts, or decodeChannels → one
  * runFile per channel → mergeChannels for `channels=split`), with every
  * segment checkpointed (resume.ts) and the transcript written atomically
  * before the job is marked done.
@@ -10,7 +10,7 @@ import { namingInput, withInputName } from "../audio/input-name.ts";
 import { wordsToText } from "../decode/detok.ts";
 import { mergeChannels } from "../format/channels.ts";
 import { buildSegments } from "../format/index.ts";
-import type { SegmentDecoder } from "../server/streaming/utterances.ts";
+import type { SegmentDecoder } from "../stream/utterances.ts";
 import { type FileRunOptions, runFile } from "../server/streaming/file.ts";
 import type { TranscriptResult, Word } from "../types.ts";
 import type { JobsDb } from "./db.ts";
@@ -88,11 +88,10 @@ export async function runJob(ctx: RunContext): Promise<RunOutcome> {
     decoder,
     session,
     signal: ctx.signal,
-    partials: false,
     onDecodeError: () => false,
-    onEvent: (e) => {
+    onSegment: (words) => {
       // a split job's channels interleave: no running text for it
-      if (!split && e.type === "final" && e.words.length > 0) ctx.onFinal?.(e.words);
+      if (!split && words.length > 0) ctx.onFinal?.(words);
     },
     ...(ctx.onInference ? { onInference: ctx.onInference } : {}),
   });

@@ -14,7 +14,7 @@ import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import { wordsToText } from "../decode/detok.ts";
 import type { TranscriptResult, Word } from "../types.ts";
-import type { SegmentDecoder } from "../server/streaming/utterances.ts";
+import type { SegmentDecoder } from "../stream/utterances.ts";
 import { DB_FILE, isSqliteFull, JobsDb } from "./db.ts";
 import { JobsLayout, type JobsFs, NODE_FS, publish, receiveToFile, removeQuiet } from "./files.ts";
 import { JobEvents } from "./events.ts";

@@ -100,6 +100,14 @@ describe("flags", () => {
     expect(() => parse(["--partial-precision", "fp16"])).toThrow("--partial-precision");
   });
 
+  test("--compact-pauses: on by default; --no-compact-pauses or GIGASTT_COMPACT_PAUSES=0 turn it off (flag over env)", () => {
+    expect(parse([]).compactPauses).toBe(true);
+    expect(parse(["--no-compact-pauses"]).compactPauses).toBe(false);
+    expect(parse([], { GIGASTT_COMPACT_PAUSES: "0" }).compactPauses).toBe(false);
+    expect(parse(["--compact-pauses"], { GIGASTT_COMPACT_PAUSES: "off" }).compactPauses).toBe(true);
+    expect(() => parse([], { GIGASTT_COMPACT_PAUSES: "maybe" })).toThrow("GIGASTT_COMPACT_PAUSES");
+  });
+
   test("clamps: checkout 0 → 1, drain 0 → 1, rpm > 60000 → 60000, each with a warning", () => {
     const c = parse(["--pool-checkout-timeout-secs", "0", "--shutdown-drain-secs", "0", "--rate-limit-per-minute", "100000"]);
     expect(c.poolCheckoutTimeoutSecs).toBe(1);

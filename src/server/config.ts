@@ -2,6 +2,7 @@
  * `gigastt serve` configuration: one frozen object, parsed once from flags,
  * env and the optional TOML file (precedence CLI > env > file > default).
  */
+import { boolOf, parseBool as parseBoolValue, parsePrecision as parsePrecisionValue } from "../values.ts";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
@@ -57,6 +58,8 @@ export interface ServerConfig extends ReloadableLimits {
   readonly skipQuantize: boolean;
   /** never download the model (fail with exit 4 when it is missing) */
   readonly offline: boolean;
+  /** shorten long pauses before the encoder (default true; the same setting for files and live streams) */
+  readonly compactPauses: boolean;
   /** default fp32 (int8 graphs are used when asked for and present) */
   readonly precision: Precision;
   /** encoder of streaming partials: int8 (default; the dynamic int8 file, created once unless skipQuantize) or fp32 */
@@ -141,6 +144,7 @@ export const SERVE_FLAGS = {
   "model-dir": { kind: "string" },
   config: { kind: "string" },
   "skip-quantize": { kind: "boolean", env: "GIGASTT_SKIP_QUANTIZE" },
+  "compact-pauses": { kind: "boolean", env: "GIGASTT_COMPACT_PAUSES" },
   offline: { kind: "boolean", env: "GIGASTT_OFFLINE" },
   precision: { kind: "string", env: "GIGASTT_PRECISION" },
   "partial-precision": { kind: "string", env: "GIGASTT_PARTIAL_PRECISION" },
@@ -270,16 +274,8 @@ function splitList(s: string, flag: string): string[] {
   return items;
 }
 
-const TRUE = new Set(["1", "true", "yes", "on"]);
-const FALSE = new Set(["0", "false", "no", "off"]);
-
 /** Boolean text as accepted everywhere: 1/0, true/false, yes/no, on/off (any case). */
-export function parseBool(value: string, what: string): boolean {
-  const v = value.trim().toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw usage(`invalid value '${value}' for '${what}': expected 1/0, true/false, yes/no or on/off`);
-}
+export const parseBool = parseBoolValue;
 
 function parseUint(value: string, what: string): number {
   const v = value.trim();
@@ -422,6 +418,9 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const workers = uint("workers", workersChoice?.workers ?? 1);
   if (workers.value < 1) throw usage(`invalid value '0' for '${workers.from}': expected at least 1 worker`);
   const skipQuantize = bool("skip-quantize");
+  const compactPausesFlag = flags["compact-pauses"];
+  const compactPausesEnv = envStr("compact-pauses");
+  const compactPauses = typeof compactPausesFlag === "boolean" ? compactPausesFlag : compactPausesEnv ? parseBool(compactPausesEnv.value, compactPausesEnv.from) : true;
   let logLevel: LogLevelName;
   try {
     logLevel = parseLogLevel(flags["log-level"]);
@@ -478,6 +477,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     configFile,
     skipQuantize,
     offline: bool("offline"),
+    compactPauses,
     precision,
     partialPrecision,
     workers: workers.value,
@@ -577,9 +577,9 @@ function parseTrustProxy(flag: string[] | undefined, env: Sourced<string> | unde
     from = "--trust-proxy";
   } else if (env) {
     from = env.from;
-    const v = env.value.toLowerCase();
-    if (TRUE.has(v)) items = [...LOOPBACK_CIDRS];
-    else if (FALSE.has(v)) items = [];
+    const b = boolOf(env.value);
+    if (b === true) items = [...LOOPBACK_CIDRS];
+    else if (b === false) items = [];
     else items = splitList(env.value, from);
   } else return [];
   const out: string[] = [];
@@ -592,9 +592,7 @@ function parseTrustProxy(flag: string[] | undefined, env: Sourced<string> | unde
 }
 
 function parsePrecision(s: Sourced<string>): Precision {
-  const v = s.value.trim().toLowerCase();
-  if (v === "int8" || v === "fp32") return v;
-  throw usage(`invalid value '${s.value}' for '${s.from}': expected int8 or fp32`);
+  return parsePrecisionValue(s.value, s.from);
 }
 
 /** Fields SIGHUP may change, with their before/after values (for the reload log line). */

@@ -28,6 +28,8 @@ export interface JobOptions {
   signal?: AbortSignal;
   /** "partial": a provisional re-decode (may run on a faster, less exact encoder, ahead of queued finals) */
   purpose?: "final" | "partial";
+  /** the caller gives the samples away (moved to the Worker, not copied) */
+  giveAway?: boolean;
 }
 
 /** The part of the engine's `Transcriber` the server uses (the real one satisfies it). */

@@ -3,28 +3,19 @@
  * precision, offline switch, Hugging Face endpoint and token, proxy selection.
  */
 import { GigasttError } from "../errors.ts";
+import { parseBool, parsePrecision } from "../values.ts";
 import type { Precision } from "../types.ts";
 import { DEFAULT_ENDPOINT } from "./catalog.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const TRUE = new Set(["1", "true", "yes", "on"]);
-const FALSE = new Set(["0", "false", "no", "off", ""]);
-
-/** Boolean env values: 1/0, true/false, yes/no, on/off (case-insensitive); unset → fallback. */
+/** Boolean env values: 1/0, true/false, yes/no, on/off (case-insensitive); unset or empty → fallback. */
 export function parseBoolEnv(name: string, value: string | undefined, fallback = false): boolean {
-  if (value === undefined) return fallback;
-  const v = value.trim().toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new GigasttError("usage", `invalid value '${value}' for ${name}: expected 1/0, true/false, yes/no or on/off`);
+  if (value === undefined || value.trim() === "") return fallback;
+  return parseBool(value, name);
 }
 
-export function parsePrecision(value: string, where: string): Precision {
-  const v = value.trim().toLowerCase();
-  if (v === "fp32" || v === "int8") return v;
-  throw new GigasttError("usage", `invalid value '${value}' for ${where}: expected fp32 or int8`);
-}
+export { parsePrecision };
 
 /** `--precision` flag > GIGASTT_PRECISION > fp32 */
 export function resolvePrecision(flag: string | undefined, env: Env): Precision {

@@ -1,12 +1,8 @@
 /**
- * Wyoming audio: interleaved little-endian PCM16 at the announced rate and
- * channel count → 16 kHz mono float samples (channel mean, then the shared
- * streaming resampler). Chunk-invariant: a frame split across chunks is
- * carried over, so any split of the same bytes yields the same samples.
+ * Wyoming audio formats: the `rate`/`width`/`channels` fields validated. The samples themselves
+ * go through the live transports' one PCM input (stream/pcm-input.ts).
  */
-import { Resampler } from "../audio/resample.ts";
 import { GigasttError } from "../errors.ts";
-import { SAMPLE_RATE } from "../types.ts";
 
 export interface AudioFormat {
   readonly rate: number;
@@ -47,69 +43,4 @@ export function parseAudioFormat(data: Readonly<Record<string, unknown>>): Audio
 
 export function sameFormat(a: AudioFormat, b: AudioFormat): boolean {
   return a.rate === b.rate && a.width === b.width && a.channels === b.channels;
-}
-
-export class WyomingAudioInput {
-  readonly format: AudioFormat;
-  private readonly frameBytes: number;
-  private readonly resampler: Resampler;
-  /** bytes of an incomplete frame */
-  private readonly carry: Uint8Array;
-  private carried = 0;
-  /** whole frames received */
-  private frames = 0;
-
-  constructor(format: AudioFormat) {
-    this.format = format;
-    this.frameBytes = format.width * format.channels;
-    this.carry = new Uint8Array(this.frameBytes);
-    this.resampler = new Resampler(format.rate, SAMPLE_RATE);
-  }
-
-  /** seconds of input audio received (whole frames) */
-  get seconds(): number {
-    return this.frames / this.format.rate;
-  }
-
-  push(bytes: Uint8Array): Float32Array {
-    const fb = this.frameBytes;
-    const total = this.carried + bytes.length;
-    const n = Math.floor(total / fb);
-    const mono = new Float32Array(n);
-    let src = 0; // index into bytes
-    let f = 0;
-    if (this.carried > 0 && n > 0) {
-      const need = fb - this.carried;
-      this.carry.set(bytes.subarray(0, need), this.carried);
-      mono[f++] = this.frame(this.carry, 0);
-      src = need;
-      this.carried = 0;
-    }
-    for (; f < n; f++, src += fb) mono[f] = this.frame(bytes, src);
-    const rest = bytes.length - src;
-    if (rest > 0) {
-      this.carry.set(bytes.subarray(src), this.carried);
-      this.carried += rest;
-    }
-    this.frames += n;
-    return n > 0 ? this.resampler.process(mono) : mono;
-  }
-
-  /** end of input: the resampler's tail; says whether an incomplete frame was dropped */
-  flush(): { samples: Float32Array; droppedBytes: number } {
-    const droppedBytes = this.carried;
-    this.carried = 0;
-    return { samples: this.resampler.flush(), droppedBytes };
-  }
-
-  /** mean of the frame's channels at byte offset `o` */
-  private frame(b: Uint8Array, o: number): number {
-    const c = this.format.channels;
-    let sum = 0;
-    for (let k = 0; k < c; k++, o += 2) {
-      const v = b[o]! | (b[o + 1]! << 8);
-      sum += (v << 16) >> 16;
-    }
-    return sum / (c * 32768);
-  }
 }

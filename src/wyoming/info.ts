@@ -3,7 +3,7 @@
  * (GigaAM v3 e2e RNN-T, Russian), transcript streaming supported.
  */
 import pkg from "../../package.json" with { type: "json" };
-import { MODEL_ID } from "../server/streaming/protocol.ts";
+import { MODEL_ID } from "../stream/language.ts";
 
 export const PROGRAM_NAME = "gigastt";
 export const LANGUAGES = Object.freeze(["ru"]);

@@ -34,10 +34,10 @@ import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import { wordsToText } from "../decode/detok.ts";
 import type { ServerDeps, Slot, TranscriberLike } from "../server/deps.ts";
-import { checkLanguage } from "../server/openai/params.ts";
-import { MODEL_ID } from "../server/streaming/protocol.ts";
-import { UtteranceStream } from "../server/streaming/utterances.ts";
-import { type AudioFormat, parseAudioFormat, sameFormat, WyomingAudioInput } from "./audio.ts";
+import { isAcceptedLanguage, MODEL_ID, unsupportedLanguageMessage } from "../stream/language.ts";
+import { PcmInput } from "../stream/pcm-input.ts";
+import { UtteranceStream } from "../stream/utterances.ts";
+import { type AudioFormat, parseAudioFormat, sameFormat } from "./audio.ts";
 import { encodeEvent, type FramingLimits, WyomingDecoder, type WyomingEvent } from "./framing.ts";
 import { infoData, LANGUAGES, PROGRAM_NAME } from "./info.ts";
 
@@ -91,7 +91,7 @@ export class WyomingSession {
   private draining = false;
   private acquireAbort: AbortController | null = null;
   private slot: Slot | null = null;
-  private input: WyomingAudioInput | null = null;
+  private input: PcmInput | null = null;
   private format: AudioFormat | null = null;
   private stream: UtteranceStream | null = null;
   private texts: string[] = [];
@@ -250,7 +250,7 @@ export class WyomingSession {
     this.streams++;
     this.texts = [];
     this.inferenceFailed = false;
-    this.input = new WyomingAudioInput(format);
+    this.input = new PcmInput(format.rate, format.channels);
     this.stream = this.makeStream(transcriber, `wyoming:${this.o.id}:${this.streams}`);
     this.send("transcript-start", { language: LANGUAGES[0] });
     const cap = this.o.deps.config.maxSessionSecs;
@@ -475,7 +475,8 @@ function checkTranscribe(data: Readonly<Record<string, unknown>>): void {
   const { language, name } = data;
   if (language !== undefined && language !== null) {
     if (typeof language !== "string") throw new GigasttError("unsupported_language", "'language' must be a string such as \"ru\"");
-    checkLanguage(language); // the same rule as the OpenAI route: ru, rus, russian, ru-XX
+    // the same rule as the OpenAI route: ru, rus, russian, ru-XX
+    if (!isAcceptedLanguage(language)) throw new GigasttError("unsupported_language", unsupportedLanguageMessage(language));
   }
   if (name !== undefined && name !== null && name !== MODEL_ID && name !== PROGRAM_NAME) {
     throw new GigasttError("bad_message", `Unknown model ${JSON.stringify(name).slice(0, 80)}: the model is ${MODEL_ID}`);

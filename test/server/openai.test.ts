@@ -11,6 +11,8 @@ const audio = phraseToAudio(PHRASE);
 const wav = wavBytes(audio.samples, 16000);
 /** two utterances (a 1 s pause between them) */
 const two = wavBytes(Float32Array.from([...toneAt(PHRASE, 16000, { tailSec: 1 }), ...toneAt("это тест", 16000)]), 16000);
+/** two file segments: a file is cut only near the 20 s limit, here in the 20 s pause */
+const twoSegments = wavBytes(Float32Array.from([...toneAt(PHRASE, 16000, { tailSec: 20 }), ...toneAt("это тест", 16000)]), 16000);
 const PATH = "/v1/audio/transcriptions";
 
 let srv: TestServer;
@@ -159,8 +161,8 @@ describe("response formats", () => {
 });
 
 describe("stream=true", () => {
-  test("SSE: a transcript.text.delta per utterance, transcript.text.done with the whole text, then data: [DONE]", async () => {
-    const r = await postForm(two, { model: "gigaam-v3", stream: "true" });
+  test("SSE: a transcript.text.delta per segment, transcript.text.done with the whole text, then data: [DONE]", async () => {
+    const r = await postForm(twoSegments, { model: "gigaam-v3", stream: "true" });
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toStartWith("text/event-stream");
     const raw = await r.text();
@@ -203,10 +205,10 @@ describe("stream=true", () => {
   test("deltas arrive while the upload is still coming in; a client that goes away frees its slot", async () => {
     const { body, type } = multipart([
       ["stream", "true"],
-      ["file", two, "two.wav"],
+      ["file", twoSegments, "two.wav"],
     ]);
-    // everything up to 0.8 s into the 1 s pause after the first phrase (`audio` ends 0.3 s after its last tone)
-    const cut = Buffer.from(body).indexOf(two.subarray(0, 64)) + 44 + Math.round((audio.samples.length + 16000 * 0.5) * 2);
+    // everything up to 21 s: past the 20 s limit that closes the first segment, inside the long pause
+    const cut = Buffer.from(body).indexOf(twoSegments.subarray(0, 64)) + 44 + 21 * 16000 * 2;
     let got = "";
     const sock = await Bun.connect({
       hostname: "127.0.0.1",

@@ -11,6 +11,7 @@
  *   other formats ignore them instead of failing, unlike the hosted API).
  * - `stream`: true/false (also 1/0).
  */
+import { isAcceptedLanguage, unsupportedLanguageMessage } from "../../stream/language.ts";
 import { GigasttError } from "../../errors.ts";
 
 export const OPENAI_RESPONSE_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;
@@ -78,14 +79,9 @@ export function parseResponseFormat(v: string): OpenAiResponseFormat {
   throw paramError("response_format", `Unsupported response_format ${JSON.stringify(v.slice(0, 40))}. Supported: ${OPENAI_RESPONSE_FORMATS.join(", ")}`);
 }
 
-const RUSSIAN = new Set(["ru", "rus", "russian"]);
-
-/** Russian or nothing; anything else → 400 `unsupported_language`. */
+/** Russian or nothing (the rule every transport shares, stream/language.ts); anything else → 400 `unsupported_language`. */
 export function checkLanguage(v: string): void {
-  const tag = v.trim().toLowerCase();
-  // "auto" (detect): the model only knows Russian, so that is what it detects; verbose_json says "russian"
-  if (tag === "" || tag === "auto" || RUSSIAN.has(tag) || /^ru[-_][a-z0-9]+$/.test(tag)) return;
-  throw paramError("language", `Unsupported language ${JSON.stringify(v.slice(0, 40))}: this server transcribes Russian only (language "ru")`, "unsupported_language");
+  if (!isAcceptedLanguage(v)) throw paramError("language", unsupportedLanguageMessage(v), "unsupported_language");
 }
 
 function parseGranularity(v: string): Granularity {

@@ -6,13 +6,13 @@
  * The `multipart/form-data` body is parsed while it streams in: fields
  * before the `file` part are checked first (a wrong `language` or
  * `response_format` fails before any audio is read), the file part flows
- * straight into the WAV decoder and the same streaming core as
+ * straight into the decoder and the one offline pipeline, as for
  * `/v1/transcribe` (never held whole as PCM; the body cap counts every byte
  * of the upload), and fields after the file are read when it ends. The text
  * equals `/v1/transcribe`'s for the same audio.
  *
  * `stream=true` sent before the file streams SSE events while decoding:
- * `transcript.text.delta` per final utterance, `transcript.text.done`, then
+ * `transcript.text.delta` per decoded segment, `transcript.text.done`, then
  * `data: [DONE]`; sent after the file, the same events come at once at the end.
  *
  * Errors use OpenAI's shape `{"error": {"message", "type", "param", "code"}}`
@@ -172,9 +172,8 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
         decoder: transcriber,
         session,
         signal: request.signal,
-        partials: false,
-        onEvent: (e) => {
-          if (e.type === "final" && e.words.length > 0) finals.push(wordsToText(e.words));
+        onSegment: (words) => {
+          if (words.length > 0) finals.push(wordsToText(words));
         },
         onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
@@ -213,11 +212,10 @@ async function splitResult(
         decoder: x.transcriber,
         session: `${rc.id}:${id}:${i}`,
         signal: x.request.signal,
-        partials: false,
-        onEvent: (e) => {
-          if (e.type !== "final" || e.words.length === 0) return;
-          const t = wordsToText(e.words);
-          finals.push({ start: e.words[0]!.start, channel: i, text: counts[i] === 0 ? t : ` ${t}` });
+        onSegment: (words) => {
+          if (words.length === 0) return;
+          const t = wordsToText(words);
+          finals.push({ start: words[0]!.start, channel: i, text: counts[i] === 0 ? t : ` ${t}` });
           counts[i] = (counts[i] ?? 0) + 1;
         },
         onInference: (sec, a) => noteInference(deps, rc, sec, a),
@@ -276,10 +274,9 @@ function liveSplitSse(deps: ServerDeps, rc: RequestContext, s: LiveSplitSse): Re
             session: `${rc.id}:${id}:${channel}`,
             signal: gone.signal,
             stop: deps.lifecycle.signal,
-            partials: false,
-            onEvent: (e) => {
-              if (e.type !== "final" || e.words.length === 0) return;
-              const t = wordsToText(e.words);
+            onSegment: (words) => {
+              if (words.length === 0) return;
+              const t = wordsToText(words);
               const first = counts[channel] === 0;
               counts[channel] = (counts[channel] ?? 0) + 1;
               writer.send({ ...deltaEvent(first ? t : ` ${t}`), channel });
@@ -340,7 +337,7 @@ interface LiveSse {
   session: string;
 }
 
-/** SSE while decoding: a delta per final utterance as soon as it is decoded. */
+/** SSE while decoding: a delta per segment as soon as it (and all before it) is decoded. */
 function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
@@ -366,10 +363,9 @@ function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
           session: s.session,
           signal: gone.signal,
           stop: deps.lifecycle.signal,
-          partials: false,
-          onEvent: (e) => {
-            if (e.type !== "final" || e.words.length === 0) return;
-            const t = wordsToText(e.words);
+            onSegment: (words) => {
+            if (words.length === 0) return;
+            const t = wordsToText(words);
             const d = n++ === 0 ? t : ` ${t}`;
             text += d;
             writer.send(deltaEvent(d));

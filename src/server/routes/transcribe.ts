@@ -1,14 +1,14 @@
 /**
  * `POST /v1/transcribe` (one result: json | text | srt | vtt) and
- * `POST /v1/transcribe/stream` (SSE `partial`/`final` events, then `done`).
+ * `POST /v1/transcribe/stream` (SSE: a `final` event per decoded segment, in order, then `done`).
  *
  * Both: raw audio body (Content-Type ignored), Content-Length checked before
  * anything is read, bytes counted while the body streams through the decoder
  * (never held whole as PCM) and paced (408 `body_timeout` for a stalled or
  * trickling upload), an admission slot taken once the first audio is decoded
  * and held until the response is complete (released on every path), and the
- * same streaming core as the WebSocket, so the text equals the concatenated
- * WebSocket finals for the same audio.
+ * one offline pipeline (`engine/offline.ts`, via `streaming/file.ts`), so the
+ * words and times equal `gigastt transcribe`'s for the same bytes.
  */
 import { Elysia } from "elysia";
 import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
@@ -152,7 +152,6 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         decoder: transcriber,
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
-        partials: false,
         onInference: (s, a) => noteInference(deps, rc, s, a),
         onDecodeError: () => false,
       }, first);
@@ -215,8 +214,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
             decoder: transcriber,
             session: `${rc.id}:${id}:${i}`,
             signal: request.signal,
-            partials: false,
-            onInference: (sec, a) => noteInference(deps, rc, sec, a),
+                onInference: (sec, a) => noteInference(deps, rc, sec, a),
             onDecodeError: () => false,
           }),
         ),
@@ -268,10 +266,9 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
           session: `${rc.id}:${crypto.randomUUID()}`,
           signal: gone.signal,
           stop: deps.lifecycle.signal,
-          partials: true,
-          onEvent: (e) => {
-            if (e.type === "final" && e.last && e.words.length === 0) return;
-            writer.send({ type: e.type, text: wordsToText(e.words), timestamp: now(), words: e.words.map(roundWord) });
+          onSegment: (words) => {
+            if (words.length === 0) return;
+            writer.send({ type: "final", text: wordsToText(words), timestamp: now(), words: words.map(roundWord) });
           },
           onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
@@ -354,10 +351,9 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
             session: `${rc.id}:${id}:${channel}`,
             signal: gone.signal,
             stop: deps.lifecycle.signal,
-            partials: true,
-            onEvent: (e) => {
-              if (e.type === "final" && e.last && e.words.length === 0) return;
-              writer.send({ type: e.type, channel, text: wordsToText(e.words), timestamp: now(), words: e.words.map((w) => ({ ...roundWord(w), channel })) });
+            onSegment: (words) => {
+              if (words.length === 0) return;
+              writer.send({ type: "final", channel, text: wordsToText(words), timestamp: now(), words: words.map((w) => ({ ...roundWord(w), channel })) });
             },
             onInference: (sec, a) => noteInference(deps, rc, sec, a),
             onDecodeError: (e) => {

@@ -1,33 +1,34 @@
 /**
- * An uploaded file through the same streaming core as a live WebSocket
- * session: decoded 16 kHz chunks → {@link UtteranceStream} → finals in order.
- * REST collects the finals into one result; SSE forwards every event.
- * Memory stays bounded: the reader waits while two utterances are still
+ * An uploaded file through the one offline pipeline (`engine/offline.ts`), the
+ * same code path and settings as `gigastt transcribe` and the library's
+ * `Transcriber.transcribeStream`: the same bytes give the same words and
+ * times on every file route. Each segment's words reach `onSegment` in order
+ * as soon as they are decoded (SSE forwards them; REST collects the result).
+ * Memory stays bounded: the reader waits while `workers + 1` segments are
  * being decoded, so a 3-hour upload is never held whole as PCM.
  */
+import { transcribeOffline } from "../../engine/offline.ts";
 import { GigasttError } from "../../errors.ts";
 import type { Word } from "../../types.ts";
-import { type SegmentDecoder, type UtteranceEvent, UtteranceStream } from "./utterances.ts";
-
-/** utterances that may wait for their decode before reading more input */
-const MAX_PENDING_FINALS = 2;
+import type { SegmentDecoder } from "../../stream/utterances.ts";
 
 export interface FileRunOptions {
-  decoder: SegmentDecoder;
+  /** the engine's Transcriber, or a wrapper of it (the jobs' checkpoints) */
+  decoder: SegmentDecoder & { readonly info?: { readonly workers: number } };
   session: string;
   /** client gone: stop everything, emit nothing more */
   signal: AbortSignal;
   /** drain: stop reading input, finish with what was read */
   stop?: AbortSignal;
-  partials: boolean;
-  onEvent?(e: UtteranceEvent): void;
+  /** each segment's new words, in order, as soon as it (and all before it) is decoded */
+  onSegment?(words: readonly Word[], span: { start: number; end: number }): void;
   onInference?(seconds: number, audioSeconds: number): void;
-  /** a final's decode failed; `false` aborts the run with that error (REST), `true` continues (SSE) */
+  /** a segment's decode failed; `false` aborts the run with that error (REST), `true` continues (SSE) */
   onDecodeError(e: unknown): boolean;
 }
 
 export interface FileRunResult {
-  /** every final's words, in order */
+  /** every segment's words, in order */
   readonly words: readonly Word[];
   /** seconds of 16 kHz audio read */
   readonly duration: number;
@@ -46,72 +47,40 @@ export async function runFile(
   opts: FileRunOptions,
   first?: IteratorResult<Float32Array>,
 ): Promise<FileRunResult> {
-  const words: Word[] = [];
-  let failure: unknown = null;
-  const stream = new UtteranceStream({
-    decoder: opts.decoder,
-    session: opts.session,
-    partials: opts.partials,
-    onEvent(e) {
-      if (e.type === "final") words.push(...e.words);
-      opts.onEvent?.(e);
-    },
-    onError(e) {
-      if (failure === null && !opts.onDecodeError(e)) {
-        failure = e;
-        stream.close();
-      }
-    },
-    ...(opts.onInference ? { onInference: opts.onInference } : {}),
-  });
-  const aborted = () => opts.signal.aborted || failure !== null;
-  const onAbort = () => stream.close();
-  opts.signal.addEventListener("abort", onAbort, { once: true });
-  let stopped = false;
+  const decoder = opts.decoder;
   try {
-    let r = first ?? (await nextOrStop(audio, opts.stop));
-    while (r !== STOP && !r.done) {
-      if (aborted()) break;
-      stream.push(r.value);
-      await stream.whenBelow(MAX_PENDING_FINALS);
-      if (aborted()) break;
-      r = await nextOrStop(audio, opts.stop);
-    }
-    if (r === STOP) {
-      stopped = true;
-      void audio.return?.(undefined)?.catch?.(() => {});
-    }
-    if (!aborted()) await stream.finish();
-  } catch (e) {
-    stream.close();
-    void audio.return?.(undefined)?.catch?.(() => {});
-    throw e;
-  } finally {
-    opts.signal.removeEventListener("abort", onAbort);
-  }
-  if (failure !== null) throw failure;
-  if (opts.signal.aborted) throw new GigasttError("internal", "client disconnected");
-  return { words, duration: stream.duration, stopped };
-}
-
-const STOP = Symbol("stop");
-
-/** the next chunk, or STOP as soon as `stop` fires (the pending read is abandoned) */
-function nextOrStop(audio: AsyncIterator<Float32Array>, stop?: AbortSignal): Promise<IteratorResult<Float32Array> | typeof STOP> {
-  if (!stop) return audio.next();
-  if (stop.aborted) return Promise.resolve(STOP);
-  return new Promise((resolve, reject) => {
-    const onStop = () => resolve(STOP);
-    stop.addEventListener("abort", onStop, { once: true });
-    audio.next().then(
-      (r) => {
-        stop.removeEventListener("abort", onStop);
-        resolve(r);
-      },
-      (e: unknown) => {
-        stop.removeEventListener("abort", onStop);
-        reject(e);
+    const run = await transcribeOffline(
+      (samples, offset, signal) => decoder.decodeSegment(samples, offset, { session: opts.session, signal, giveAway: true }),
+      resume(first, audio),
+      {
+        // Workers + 1 keeps every Worker busy; a wrapper without `info` paces itself (2)
+        maxInFlight: decoder.info ? decoder.info.workers + 1 : 2,
+        signal: opts.signal,
+        ...(opts.stop ? { stop: opts.stop } : {}),
+        ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
+        ...(opts.onInference ? { onInference: opts.onInference } : {}),
+        onDecodeError: opts.onDecodeError,
       },
     );
-  });
+    // drained: the pending read was abandoned; let the decoder go
+    if (run.stopped) void audio.return?.(undefined)?.catch?.(() => {});
+    return run;
+  } catch (e) {
+    void audio.return?.(undefined)?.catch?.(() => {});
+    if (opts.signal.aborted) throw new GigasttError("internal", "client disconnected");
+    throw e;
+  }
+}
+
+/** The chunk already taken from `rest` (if any), then the rest of it. */
+async function* resume(first: IteratorResult<Float32Array> | undefined, rest: AsyncIterator<Float32Array>): AsyncGenerator<Float32Array> {
+  if (first) {
+    if (first.done) return;
+    yield first.value;
+  }
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    yield r.value;
+  }
 }

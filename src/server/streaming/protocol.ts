@@ -9,7 +9,8 @@ import { wordsToText } from "../../decode/detok.ts";
 import type { Word } from "../../types.ts";
 
 export const PROTOCOL_VERSION = "1.0";
-export const MODEL_ID = "gigaam-v3-e2e-rnnt";
+export { MODEL_ID } from "../../stream/language.ts";
+import { MODEL_ID } from "../../stream/language.ts";
 /** input rates a client may announce (`configure` or `?sample_rate=`) */
 export const SUPPORTED_RATES = Object.freeze([8000, 16000, 24000, 44100, 48000] as const);
 /** the rate assumed when the client says nothing (the Rust server's default) */

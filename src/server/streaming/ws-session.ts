@@ -19,7 +19,7 @@ import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import type { Word } from "../../types.ts";
 import type { Slot, ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
-import { PcmInput } from "./pcm-input.ts";
+import { PcmInput } from "../../stream/pcm-input.ts";
 import {
   DEFAULT_INPUT_RATE,
   MAX_CONTROL_MESSAGE_BYTES,
@@ -31,7 +31,7 @@ import {
   readyMessage,
   resultMessage,
 } from "./protocol.ts";
-import { UtteranceStream } from "./utterances.ts";
+import { UtteranceStream } from "../../stream/utterances.ts";
 
 /** what the session needs from the socket */
 export interface WsPeer {
@@ -236,7 +236,7 @@ export class WsSession {
     if (error) this.sendError(error);
     const stream = this.ensureStream();
     const tail = this.input?.flush();
-    if (tail?.danglingByte) this.o.log.debug("ws stream ended with an odd byte (half a sample) left over");
+    if (tail && tail.droppedBytes > 0) this.o.log.debug("ws stream ended with an odd byte (half a sample) left over");
     if (tail && tail.samples.length) stream.push(tail.samples);
     stream.finish().then(
       () => this.closeWith(code, reason),

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Slots } from "../../engine/slots.ts";
-import { Transcriber } from "../../engine/transcriber.ts";
-import { DEFAULT_TONE_PIECES, makeToneModelDir, phraseToAudio, piecesToText } from "../../../test/helpers/tone.ts";
-import { concat, rng } from "../../../test/helpers/wav.ts";
-import type { Word } from "../../types.ts";
-import type { JobOptions } from "../deps.ts";
+import { Slots } from "../engine/slots.ts";
+import { Transcriber } from "../engine/transcriber.ts";
+import { DEFAULT_TONE_PIECES, makeToneModelDir, phraseToAudio, piecesToText } from "../../test/helpers/tone.ts";
+import { concat, rng } from "../../test/helpers/wav.ts";
+import type { Word } from "../types.ts";
+import type { JobOptions } from "../engine/transcriber.ts";
 import { type SegmentDecoder, type UtteranceEvent, UtteranceStream, type UtteranceStreamOptions } from "./utterances.ts";
 
 let t: Transcriber;

@@ -26,11 +26,11 @@
  * are the same words, only earlier; a 250–499 ms pause costs one discarded
  * decode. At most one speculation runs per stream.
  */
-import { GigasttError } from "../../errors.ts";
-import { QuietDetector, frameEnergyDb } from "../../segment/energy.ts";
-import { Segmenter, type Segment } from "../../segment/segmenter.ts";
-import { SAMPLE_RATE, type Word } from "../../types.ts";
-import type { JobOptions } from "../deps.ts";
+import { GigasttError } from "../errors.ts";
+import { QuietDetector, frameEnergyDb } from "../segment/energy.ts";
+import { Segmenter, type Segment } from "../segment/segmenter.ts";
+import { SAMPLE_RATE, type Word } from "../types.ts";
+import type { JobOptions } from "../engine/transcriber.ts";
 
 /** The engine call this module needs (the Transcriber satisfies it). */
 export interface SegmentDecoder {
