@@ -80,6 +80,9 @@ export function systemRoutes(deps: ServerDeps) {
       const t = deps.transcriber;
       if (!t) throw new GigasttError("not_ready");
       return json({
+        // OpenAI clients list models from `object` + `data` (client.models.list()); Rust clients read the rest
+        object: "list",
+        data: [{ id: MODEL_ID, object: "model", created: 0, owned_by: "gigastt" }],
         id: MODEL_ID,
         name: MODEL_NAME,
         version: pkg.version,
