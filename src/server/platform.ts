@@ -19,7 +19,7 @@ import { withFields } from "./request-log.ts";
 import { createRefusalThrottle } from "./refusal-log.ts";
 import { pathOf } from "./url.ts";
 import { OPENAI_TRANSCRIPTIONS_PATH } from "./routes/openai.ts";
-import { createClientIpResolver, createHostPolicy, createOriginPolicy, HSTS, type OriginDecision, requestIdFor, SECURITY_HEADERS, wantsHsts } from "./security.ts";
+import { createClientIpResolver, createHostPolicy, createOriginPolicy, HSTS, isSameOrigin, type OriginDecision, requestIdFor, SECURITY_HEADERS, wantsHsts } from "./security.ts";
 
 /** Paths that skip Host/Origin/rate-limit checks (probes). */
 export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
@@ -265,7 +265,8 @@ export function createPlatform(opts: PlatformOptions): Platform {
       const host = request.headers.get("host");
       if (!hostPolicy(host)) return reject(state, new GigasttError("host_not_allowed"), request, undefined, { host });
       const origin = request.headers.get("origin");
-      const decision = originPolicy(origin);
+      // the built-in page calls its own origin: allowed wherever it was loaded from (no CORS headers needed)
+      const decision: OriginDecision = isSameOrigin(origin, host) ? { allowed: true, cors: null } : originPolicy(origin);
       if (!decision.allowed) return reject(state, new GigasttError("origin_denied"), request, undefined, { origin });
       Object.assign(state.headers, corsHeaders(decision));
       const limiter = opts.limiter();
