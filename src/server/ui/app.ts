@@ -288,7 +288,12 @@ export const APP_JS = String.raw`(function () {
       })
       .catch(function () { say($("filestatus"), t("e_network"), true); });
   }
-  $("file").addEventListener("change", function () { transcribeFile($("file").files[0]); });
+  $("file").addEventListener("change", function () {
+    var f = $("file").files[0];
+    // cleared, so that picking the same file again transcribes it again
+    $("file").value = "";
+    transcribeFile(f);
+  });
   var zone = $("dropzone");
   zone.addEventListener("dragover", function (ev) { ev.preventDefault(); zone.className = "drop over"; });
   zone.addEventListener("dragleave", function () { zone.className = "drop"; });
