@@ -13,6 +13,18 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { phraseToAudio, wavBytes } from "../helpers/tone.ts";
 import { closeToneTranscriber, startToneServer, type TestServer } from "./streaming-helpers.ts";
 
+/** the browser globals the page callbacks use (the project compiles without the DOM library) */
+interface El {
+  textContent: string | null;
+}
+declare const document: {
+  getElementById(id: string): El | null;
+  querySelector(sel: string): El | null;
+  documentElement: { scrollWidth: number };
+  addEventListener(type: "securitypolicyviolation", f: (e: { violatedDirective: string; blockedURI: string }) => void): void;
+};
+declare const sessionStorage: { getItem(k: string): string | null };
+
 const CHROMIUM = "/usr/bin/chromium";
 const PHRASE = "привет мир, как дела?";
 const KEY = "page-key-0123456789";
@@ -53,7 +65,7 @@ async function openPage(url: string, locale = "en-US"): Promise<Watched> {
   const violations: string[] = [];
   await page.exposeFunction("__cspViolation", (v: string) => void violations.push(v));
   await page.addInitScript(() => {
-    document.addEventListener("securitypolicyviolation", (e) => (window as unknown as { __cspViolation(v: string): void }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener("securitypolicyviolation", (e) => (globalThis as unknown as { __cspViolation(v: string): void }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`));
   });
   page.on("console", (m) => {
     if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
