@@ -165,7 +165,7 @@ export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config
   for (const [method, paths] of server.routes) {
     if (method === "OPTIONS" || method === "WS") continue;
     for (const path of paths) {
-      if (path === "/v1/ws") continue; // listed as `websocket`
+      if (path === "/v1/ws" || path === "/v1/realtime") continue; // WebSocket routes: listed as `websocket`
       if (path === "/metrics" && !config.metrics) continue;
       out.push(`${method} ${server.url}${path}`);
     }
@@ -178,6 +178,7 @@ function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaIns
   log.info("gigastt listening", {
     url: server.url,
     websocket: `${ws}/v1/ws`,
+    realtime: `${ws}/v1/realtime?intent=transcription`,
     rest: restRoutes(server, config),
     pool_size: config.poolSize,
     workers: config.workers,

@@ -36,6 +36,7 @@ export const ENDPOINTS: readonly { readonly method: string; readonly path: strin
   { method: "DELETE", path: "/v1/jobs/:id", what: "cancel a queued or processing job" },
   { method: "GET", path: "/v1/jobs/:id/events", what: "a job's progress as Server-Sent Events (progress, done, failed, cancelled)" },
   { method: "GET", path: "/v1/ws", what: "WebSocket streaming, protocol 1.0 (PCM16; ?sample_rate=, default 48000)" },
+  { method: "GET", path: "/v1/realtime", what: "OpenAI Realtime transcription WebSocket (?intent=transcription)" },
   { method: "GET", path: "/metrics", what: "Prometheus metrics (with --metrics)" },
 ]);
 
