@@ -55,5 +55,5 @@ test("Bun: REST, then the WebSocket final", async () => {
 
 test("every client example has a test (names)", () => {
   const names = [...readme.matchAll(/<!-- client: ([a-z-]+) -->/g)].map((m) => m[1]).sort();
-  expect(names).toEqual(["bun", "curl", "python-openai", "python-websockets"]);
+  expect(names).toEqual(["bun", "curl", "python-openai", "python-openai-realtime", "python-websockets"]);
 });

@@ -42,3 +42,7 @@ def test_python_websockets(server: Server, folder: Path, cases: dict) -> None:
 
 def test_python_openai(server: Server, folder: Path, cases: dict) -> None:
     assert run(block("python-openai"), server, folder) == [cases["short"]["text"], "gigaam-v3-e2e-rnnt"]
+
+
+def test_python_openai_realtime(server: Server, folder: Path, cases: dict) -> None:
+    assert run(block("python-openai-realtime"), server, folder) == [cases["short"]["text"]]
