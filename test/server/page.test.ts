@@ -48,3 +48,21 @@ test("API routes keep default-src 'none'; the worklet is JavaScript", async () =
   expect(w.headers.get("content-type")).toStartWith("text/javascript");
   expect(await w.text()).toContain('registerProcessor("pcm16-capture"');
 });
+
+test("the page's own origin passes the Origin check on any allowed Host (POST and the WS upgrade); a foreign one does not", async () => {
+  const { rawRequest, upgradeHeaders } = await import("./http-helpers.ts");
+  const own = await startToneServer(["--allow-host", "stt.lan"]);
+  try {
+    const port = own.server.port;
+    const host = `stt.lan:${port}`;
+    const same = await rawRequest(port, { method: "POST", path: "/v1/transcribe", headers: { host, origin: `http://${host}` }, body: "" });
+    expect(same.status).toBe(400); // empty_body: past the Origin check
+    expect(same.json()).toMatchObject({ code: "empty_body" });
+    const ws = await rawRequest(port, { path: "/v1/ws", headers: upgradeHeaders({ host, origin: `http://${host}` }) });
+    expect(ws.status).toBe(101);
+    const foreign = await rawRequest(port, { method: "POST", path: "/v1/transcribe", headers: { host, origin: "http://evil.example" }, body: "" });
+    expect(foreign.status).toBe(403);
+  } finally {
+    await own.stop();
+  }
+});

@@ -38,7 +38,9 @@ export class RealtimeSession {
   private readonly inner: WsSession;
   private readonly peer: WsPeer;
   private events = 0;
+  /** completed items */
   private items = 0;
+  private itemSeq = 0;
   private turn: TurnDetection = { type: "server_vad", silence_duration_ms: REALTIME_DEFAULT_SILENCE_MS };
   private readonly sessionId = `sess_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
   /** the utterance being spoken: its item id and the text already sent as deltas */
@@ -202,7 +204,7 @@ export class RealtimeSession {
   /** the open item, opened (speech_started) by the first words of an utterance */
   private item(words: readonly Word[]): { id: string; sent: string; started: boolean } {
     if (!this.open) {
-      this.open = { id: `item_${String(++this.events).padStart(6, "0")}${this.sessionId.slice(5, 13)}`, sent: "", started: false };
+      this.open = { id: `item_${this.sessionId.slice(5, 13)}${String(++this.itemSeq).padStart(6, "0")}`, sent: "", started: false };
     }
     if (!this.open.started) {
       this.open.started = true;
