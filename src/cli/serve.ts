@@ -203,7 +203,7 @@ function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY:
   try {
     next = parseServeConfig(argv, env, { isTTY });
   } catch (e) {
-    log.error("SIGHUP: config reload failed, keeping the current limits and keys", { file, error: e instanceof Error ? e.message : String(e) });
+    log.error("SIGHUP: config reload failed, keeping the current limits", { file, error: e instanceof Error ? e.message : String(e) });
     return;
   }
   const diff = server.reload(next);
