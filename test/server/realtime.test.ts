@@ -112,6 +112,20 @@ describe("transcription session", () => {
     c.close();
   });
 
+  test("raw frames: a deeply nested event and a binary frame get OpenAI errors; the session goes on", async () => {
+    const c = new WsClient(rtUrl(srv));
+    await c.opened;
+    await c.next("session.created");
+    c.send("[".repeat(5000) + "]".repeat(5000));
+    c.send(new Uint8Array([1, 2, 3, 4]));
+    const until = Date.now() + 5000;
+    while (c.ofType("error").length < 2 && Date.now() < until) await Bun.sleep(20);
+    expect(c.ofType("error").map((e) => (e as unknown as { error: { code: string } }).error.code)).toEqual(["invalid_json", "binary_not_supported"]);
+    c.json({ type: "session.update", session: { audio: { input: { format: { type: "audio/pcm", rate: 16000 } } } } });
+    await c.next("session.updated");
+    c.close();
+  });
+
   test("another intent (or none) is refused at the upgrade with 400", async () => {
     for (const path of ["/v1/realtime", "/v1/realtime?intent=conversation"]) {
       const r = await rawRequest(srv.server.port, { path, headers: upgradeHeaders() });

@@ -3,12 +3,14 @@
  * WebSocket. Refused at the upgrade like `/v1/ws` (503 `shutting_down` /
  * `not_ready`; keys, Origin and Host by the platform) and for another
  * `intent` (400 `bad_message`); the session is a {@link RealtimeSession}
- * (an adapter over the same WsSession core as `/v1/ws`).
+ * (an adapter over the same WsSession core as `/v1/ws`), fed raw frames
+ * through the same transport ({@link attachRawSession}).
  */
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
 import type { ServerDeps } from "../deps.ts";
 import { checkIntent, RealtimeSession } from "../streaming/realtime.ts";
+import { attachRawSession, boundedSend, detachRawSession } from "./ws.ts";
 
 export const REALTIME_PATH = "/v1/realtime";
 
@@ -17,7 +19,6 @@ interface UpgradeData {
 }
 
 export function realtimeRoutes(deps: ServerDeps) {
-  const sessions = new WeakMap<object, RealtimeSession>();
   return new Elysia({ name: "gigastt-realtime" }).ws(REALTIME_PATH, {
     upgrade(ctx) {
       if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
@@ -33,19 +34,15 @@ export function realtimeRoutes(deps: ServerDeps) {
         return;
       }
       const session = new RealtimeSession(
-        { send: (text) => void ws.raw.sendText(text), close: (code, reason) => ws.raw.close(code, reason) },
+        { send: boundedSend(ws.raw, deps, rc.log), close: (code, reason) => ws.raw.close(code, reason) },
         { deps, transcriber, config: deps.config, log: rc.log, id: `${rc.id}:${crypto.randomUUID()}` },
       );
-      sessions.set(ws.raw, session);
+      // raw frames, as on /v1/ws: never parsed by Elysia before the size and nesting checks
+      attachRawSession(ws.raw, session);
       session.start();
     },
-    message(ws, message) {
-      sessions.get(ws.raw)?.onMessage(message);
-    },
     close(ws, code, reason) {
-      const s = sessions.get(ws.raw);
-      sessions.delete(ws.raw);
-      s?.onClose(code, reason ?? "");
+      (detachRawSession(ws.raw) as RealtimeSession | undefined)?.onClose(code, reason ?? "");
     },
   });
 }

@@ -15,6 +15,7 @@
  * text) and `.completed` (finals), and `error` in OpenAI's shape.
  */
 import { GigasttError } from "../../errors.ts";
+import { jsonTooDeep } from "../../json-guard.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import type { Word } from "../../types.ts";
 import { MODEL_ID, SUPPORTED_RATES } from "./protocol.ts";
@@ -52,9 +53,12 @@ export class RealtimeSession {
   private uncommitted = 0;
   private committing = false;
   private chain: Promise<void> = Promise.resolve();
+  /** an append carries base64 (4/3 of its audio): twice the frame cap, like Bun's own limit */
+  private readonly maxEventBytes: number;
 
   constructor(peer: WsPeer, opts: Omit<WsSessionOptions, "sampleRate"> & { sampleRate?: number }) {
     this.peer = peer;
+    this.maxEventBytes = opts.config.wsFrameMaxBytes * 2;
     this.inner = new WsSession({ send: (t) => this.fromCore(t), close: (c, r) => peer.close(c, r) }, { ...opts, sampleRate: opts.sampleRate ?? REALTIME_DEFAULT_RATE });
   }
 
@@ -84,6 +88,9 @@ export class RealtimeSession {
 
   private async handle(data: unknown): Promise<void> {
     if (data instanceof Uint8Array || data instanceof ArrayBuffer) return this.error("invalid_request_error", "binary_not_supported", "Send audio as input_audio_buffer.append events (base64)", null);
+    if (typeof data === "string" && Buffer.byteLength(data) > this.maxEventBytes)
+      return this.error("invalid_request_error", "event_too_large", `The event exceeds ${this.maxEventBytes} bytes`, null);
+    if (typeof data === "string" && jsonTooDeep(data)) return this.error("invalid_request_error", "invalid_json", "The event is nested too deeply", null);
     let ev: Record<string, unknown>;
     try {
       const v = typeof data === "string" ? JSON.parse(data) : data;
