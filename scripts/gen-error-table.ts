@@ -27,6 +27,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   not_found: "unknown path",
   upgrade_required: "plain `GET /v1/ws` without `Upgrade: websocket` (answered with `Upgrade: websocket`)",
   method_not_allowed: "wrong method on a known path",
+  unauthorized: "API keys are set and the request has no valid `Authorization: Bearer KEY` (WS: nor a `gigastt-key.KEY` sub-protocol); `WWW-Authenticate: Bearer`",
   origin_denied: "browser `Origin` not allowed (REST and WS upgrade)",
   host_not_allowed: "`Host` header not allowed (DNS-rebinding guard)",
   payload_too_large: "body over `--body-limit-bytes`",

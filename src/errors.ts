@@ -67,6 +67,7 @@ export const CATALOGUE = {
   not_found: { http: 404, exit: EXIT.usage, message: "Not found" },
   upgrade_required: { http: 426, exit: EXIT.usage, message: "This endpoint speaks WebSocket: send an Upgrade: websocket request" },
   method_not_allowed: { http: 405, exit: EXIT.usage, message: "Method not allowed" },
+  unauthorized: { http: 401, exit: EXIT.usage, wsClose: 1008, message: "A valid API key is required (Authorization: Bearer KEY)" },
   origin_denied: { http: 403, exit: EXIT.usage, wsClose: 1008, message: "Origin not allowed", rust: true },
   host_not_allowed: { http: 421, exit: EXIT.usage, wsClose: 1008, message: "Host not allowed" },
   payload_too_large: { http: 413, exit: EXIT.usage, wsClose: 1009, message: "Payload too large", rust: true },

@@ -11,6 +11,7 @@ import { Transcriber } from "../engine/transcriber.ts";
 import { EXIT, GigasttError } from "../errors.ts";
 import { configureLogger } from "../log.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
+import { keyFingerprint } from "../server/auth.ts";
 import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
@@ -163,7 +164,7 @@ export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config
   for (const [method, paths] of server.routes) {
     if (method === "OPTIONS" || method === "WS") continue;
     for (const path of paths) {
-      if (path === "/v1/ws") continue; // listed as `websocket`
+      if (path === "/v1/ws" || path === "/v1/realtime") continue; // WebSocket routes: listed as `websocket`
       if (path === "/metrics" && !config.metrics) continue;
       out.push(`${method} ${server.url}${path}`);
     }
@@ -176,6 +177,7 @@ function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaIns
   log.info("gigastt listening", {
     url: server.url,
     websocket: `${ws}/v1/ws`,
+    realtime: `${ws}/v1/realtime?intent=transcription`,
     rest: restRoutes(server, config),
     pool_size: config.poolSize,
     workers: config.workers,
@@ -184,13 +186,16 @@ function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaIns
     cors: config.corsAllowAny ? "any origin (*)" : "loopback origins" + (config.allowOrigin.length ? ` + ${config.allowOrigin.join(", ")}` : ""),
     trust_proxy: config.trustProxy.length ? config.trustProxy : "off",
     rate_limit: config.rateLimitPerMinute > 0 ? { per_minute: config.rateLimitPerMinute, burst: config.rateLimitBurst } : "off",
+    // never the keys themselves: a short hash of each
+    api_keys: config.apiKeys.length ? config.apiKeys.map(keyFingerprint) : "off",
+    ui: config.ui,
   });
 }
 
 function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY: boolean, log: ConsolaInstance): void {
-  const file = server.deps.config.configFile;
+  const file = server.deps.config.configFile ?? server.deps.config.apiKeyFile;
   if (!file) {
-    log.info("SIGHUP ignored: no --config file");
+    log.info("SIGHUP ignored: no --config or --api-key-file");
     return;
   }
   let next: ServerConfig;
@@ -243,6 +248,10 @@ const serveCommand = defineCommand({
     "jobs-max-bytes": { type: "string", description: "Audio bytes waiting in the queue (default 536870912; GIGASTT_JOBS_MAX_BYTES)", valueHint: "BYTES" },
     "jobs-ttl-secs": { type: "string", description: "How long a finished job stays fetchable, 0 = forever (default 3600; GIGASTT_JOBS_TTL_SECS)", valueHint: "SECS" },
     "batch-pool-size": { type: "string", description: "Workers jobs may use at once, at most workers − 1 (default 1; GIGASTT_BATCH_POOL_SIZE)", valueHint: "N" },
+    "wyoming-allow-unauthenticated": { type: "boolean", description: "Start a non-loopback Wyoming listener although API keys are set (Wyoming has no authentication)" },
+    "api-key": { type: "string", description: "Require Authorization: Bearer KEY on the API (repeatable; also GIGASTT_API_KEYS=K1,K2)", valueHint: "KEY" },
+    "api-key-file": { type: "string", description: "API keys, one per line; re-read on SIGHUP (GIGASTT_API_KEY_FILE)", valueHint: "FILE" },
+    ui: { type: "boolean", description: "Serve the built-in page at / (default on; --no-ui or GIGASTT_NO_UI=1 turns it off)" },
   },
   run: ({ rawArgs }) => runServe(rawArgs),
 });

@@ -6,6 +6,7 @@ import type { ServerDeps } from "./deps.ts";
 import type { Platform } from "./platform.ts";
 import { jobsRoutes } from "./routes/jobs.ts";
 import { openaiRoutes } from "./routes/openai.ts";
+import { realtimeRoutes } from "./routes/realtime.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { transcribeRoutes } from "./routes/transcribe.ts";
 import { wsRoutes } from "./routes/ws.ts";
@@ -14,8 +15,8 @@ import { transportFrameLimit } from "./streaming/ws-session.ts";
 // biome-ignore lint/suspicious/noExplicitAny: any Elysia plugin instance
 export type RouteFactory = (deps: ServerDeps) => Elysia<any, any, any, any, any, any, any>;
 
-/** The transcription routes (REST, SSE, WebSocket, OpenAI-compatible, jobs). */
-export const DEFAULT_ROUTES: readonly RouteFactory[] = [transcribeRoutes, wsRoutes, openaiRoutes, jobsRoutes];
+/** The transcription routes (REST, SSE, WebSocket, OpenAI-compatible, OpenAI Realtime, jobs). */
+export const DEFAULT_ROUTES: readonly RouteFactory[] = [transcribeRoutes, wsRoutes, openaiRoutes, realtimeRoutes, jobsRoutes];
 
 export function createApp(deps: ServerDeps, platform: Platform, routes: readonly RouteFactory[] = DEFAULT_ROUTES) {
   const app = platform.install(

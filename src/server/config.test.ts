@@ -371,3 +371,41 @@ describe("jobs (the Rust names)", () => {
     expect(() => parse([], { GIGASTT_JOBS_TTL_SECS: "-1" })).toThrow("GIGASTT_JOBS_TTL_SECS");
   });
 });
+
+describe("API keys, page, Wyoming without auth", () => {
+  const p = (argv: string[], env: Record<string, string> = {}, readFile?: (p: string) => string) =>
+    parseServeConfig(argv, env, { isTTY: false, cpus: 1, ...(readFile ? { readFile } : {}) });
+  test("--api-key (repeatable), GIGASTT_API_KEYS and --api-key-file add up, de-duplicated", () => {
+    const c = p(["--api-key", "key-one-123", "--api-key", "key-two-456", "--api-key-file", "/k"], { GIGASTT_API_KEYS: "key-two-456, key-3-789" }, () => "# c\nkey-4-0000\n");
+    expect(c.apiKeys).toEqual(["key-one-123", "key-two-456", "key-3-789", "key-4-0000"]);
+    expect(c.apiKeyFile).toBe("/k");
+    expect(p([]).apiKeys).toEqual([]);
+  });
+  test("a bad key, a missing or empty key file are errors naming the source", () => {
+    expect(() => p(["--api-key", "with space"])).toThrow(/--api-key/);
+    expect(() => p([], { GIGASTT_API_KEYS: "short" })).toThrow(/GIGASTT_API_KEYS/);
+    expect(() => p(["--api-key-file", "/nope/keys"], {}, () => { throw Object.assign(new Error("x"), { code: "ENOENT" }); })).toThrow(/no such file/);
+    expect(() => p(["--api-key-file", "/k"], {}, () => "# none\n")).toThrow(/holds no key/);
+  });
+  test("the page is on by default; --no-ui and GIGASTT_NO_UI=1 turn it off", () => {
+    expect(p([]).ui).toBe(true);
+    expect(p(["--no-ui"]).ui).toBe(false);
+    expect(p([], { GIGASTT_NO_UI: "1" }).ui).toBe(false);
+    expect(p([], { GIGASTT_NO_UI: "0" }).ui).toBe(true);
+    expect(p(["--ui"], { GIGASTT_NO_UI: "1" }).ui).toBe(true);
+  });
+  test("with keys, a non-loopback Wyoming listener needs --wyoming-allow-unauthenticated", () => {
+    const base = ["--host", "0.0.0.0", "--bind-all", "--wyoming-port", "10300", "--api-key", "key-one-123"];
+    expect(() => p(base)).toThrow(/--wyoming-allow-unauthenticated/);
+    expect(p([...base, "--wyoming-allow-unauthenticated"]).wyomingPort).toBe(10300);
+    expect(p(["--wyoming-port", "10300", "--api-key", "key-one-123"]).wyomingPort).toBe(10300); // loopback
+    expect(p(["--host", "0.0.0.0", "--bind-all", "--wyoming-port", "10300"]).wyomingPort).toBe(10300); // no keys
+  });
+  test("a wildcard bind without keys and without --allow-host: one warning naming both", () => {
+    const w = p(["--host", "0.0.0.0", "--bind-all"]).warnings.filter((x) => x.includes("0.0.0.0"));
+    expect(w).toHaveLength(1);
+    expect(w[0]).toContain("--api-key");
+    expect(w[0]).toContain("--allow-host");
+    expect(p(["--host", "0.0.0.0", "--bind-all", "--api-key", "key-one-123", "--allow-host", "stt.lan"]).warnings.filter((x) => x.includes("0.0.0.0"))).toHaveLength(0);
+  });
+});

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { parseLogLevel } from "../log.ts";
+import { readKeyFile, validKey } from "./auth.ts";
 import { isLoopbackIp, isWildcardIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "./net.ts";
 import { availableMemory, chooseWorkers, hostCores, type WorkerChoice } from "./workers.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
@@ -76,6 +77,14 @@ export interface ServerConfig extends ReloadableLimits {
   readonly maxAudioSecs: number;
   /** Wyoming (Home Assistant) TCP listener port on `host`; null = off (0 = any free port) */
   readonly wyomingPort: number | null;
+  /** API keys (`--api-key`, GIGASTT_API_KEYS, `--api-key-file`); empty = no authentication */
+  readonly apiKeys: readonly string[];
+  /** `--api-key-file`, re-read on SIGHUP */
+  readonly apiKeyFile: string | undefined;
+  /** serve the built-in page at `/` (off with --no-ui / GIGASTT_NO_UI=1) */
+  readonly ui: boolean;
+  /** start a non-loopback Wyoming listener although API keys are set (Wyoming has no authentication) */
+  readonly wyomingAllowUnauthenticated: boolean;
   /** warnings to log once at startup (clamps, no-op flags, risky settings) */
   readonly warnings: readonly string[];
   /** the `/v1/jobs` API (otherwise 404 `jobs_disabled`) */
@@ -158,6 +167,10 @@ export const SERVE_FLAGS = {
   "jobs-ttl-secs": { kind: "string", env: "GIGASTT_JOBS_TTL_SECS" },
   "jobs-dir": { kind: "string", env: "GIGASTT_JOBS_DIR" },
   "batch-pool-size": { kind: "string", env: "GIGASTT_BATCH_POOL_SIZE" },
+  "wyoming-allow-unauthenticated": { kind: "boolean" },
+  "api-key": { kind: "list" },
+  "api-key-file": { kind: "string", env: "GIGASTT_API_KEY_FILE" },
+  ui: { kind: "boolean" },
 } as const satisfies Record<string, FlagSpec>;
 
 export type ServeFlag = keyof typeof SERVE_FLAGS;
@@ -362,7 +375,6 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
       `refusing to bind non-loopback address '${hostText}': pass --bind-all or set GIGASTT_ALLOW_BIND_ANY=1 to expose the server to the network`,
     );
   }
-  if (!bind.loopback) warnings.push(`binding ${hostText}: anyone on the network can reach this server (no authentication; put a TLS reverse proxy in front)`);
 
   // ---- limits -------------------------------------------------------------
   const poolSize = uint("pool-size", DEFAULT_POOL_SIZE);
@@ -402,8 +414,26 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const corsAllowAny = bool("cors-allow-any");
   if (corsAllowAny) warnings.push("--cors-allow-any: every web page can call this server from a browser (Access-Control-Allow-Origin: *)");
   const allowHost = (flags["allow-host"] ?? []).map(normalizeAllowHost);
-  if (bind.wildcard && allowHost.length === 0)
-    warnings.push(`wildcard bind ${hostText} without --allow-host: any Host header is accepted (no DNS-rebinding protection)`);
+
+  // ---- API keys -------------------------------------------------------------
+  const apiKeyFile = flagOrEnvStr("api-key-file")?.value.trim() || undefined;
+  const apiKeys = parseApiKeys(flags["api-key"] ?? [], env.GIGASTT_API_KEYS, apiKeyFile, opts.readFile);
+  if (!bind.loopback) {
+    if (bind.wildcard && allowHost.length === 0 && apiKeys.length === 0)
+      warnings.push(
+        `wildcard bind ${hostText} without --api-key and without --allow-host: anyone on the network can reach this server (no authentication) and any Host header is accepted (no DNS-rebinding protection)`,
+      );
+    else if (apiKeys.length === 0) warnings.push(`binding ${hostText} without --api-key: anyone on the network can reach this server (no authentication; put a TLS reverse proxy in front)`);
+    else if (bind.wildcard && allowHost.length === 0)
+      warnings.push(`wildcard bind ${hostText} without --allow-host: any Host header is accepted (no DNS-rebinding protection)`);
+  }
+  const wyomingAllowUnauthenticated = bool("wyoming-allow-unauthenticated");
+  if (apiKeys.length > 0 && wyomingPort !== null && !bind.loopback && !wyomingAllowUnauthenticated)
+    throw usage(
+      `refusing to start the Wyoming listener on non-loopback '${hostText}' with API keys set: Wyoming has no authentication; pass --wyoming-allow-unauthenticated to start it anyway`,
+    );
+  const noUiEnv = env.GIGASTT_NO_UI?.trim();
+  const ui = typeof flags.ui === "boolean" ? flags.ui : noUiEnv ? !parseBool(noUiEnv, "GIGASTT_NO_UI") : true;
   const trustProxy = parseTrustProxy(flags["trust-proxy"], envStr("trust-proxy"));
 
   // ---- engine / logging -----------------------------------------------------
@@ -486,6 +516,10 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     trustProxy: Object.freeze(trustProxy),
     maxAudioSecs: DEFAULT_MAX_AUDIO_SECS,
     wyomingPort,
+    apiKeys: Object.freeze(apiKeys),
+    apiKeyFile,
+    ui,
+    wyomingAllowUnauthenticated,
     warnings: Object.freeze(warnings),
     enableJobs,
     jobsMax: jobsMax.value,
@@ -501,6 +535,23 @@ export function resolveJobsDir(given: string | undefined, env: Env = process.env
   if (given) return resolve(cwd, given);
   const home = env.HOME || env.USERPROFILE;
   return home ? resolve(home, ".gigastt", "jobs") : resolve(cwd, ".gigastt", "jobs");
+}
+
+/** Keys from every source, de-duplicated; each must be a token (it may travel in a WebSocket sub-protocol entry). */
+export function parseApiKeys(flagKeys: readonly string[], envKeys: string | undefined, file: string | undefined, read?: (p: string) => string): string[] {
+  const out: string[] = [];
+  const add = (k: string, from: string) => {
+    if (!validKey(k)) throw usage(`invalid API key in ${from}: expected 8–256 letters, digits or !#$%&'*+-.^_|~ (no spaces or commas: a key may travel in a WebSocket sub-protocol entry)`);
+    if (!out.includes(k)) out.push(k);
+  };
+  for (const k of flagKeys) add(k.trim(), "--api-key");
+  for (const k of (envKeys ?? "").split(",").map((x) => x.trim()).filter(Boolean)) add(k, "GIGASTT_API_KEYS");
+  if (file) {
+    const keys = readKeyFile(file, read);
+    if (keys.length === 0) throw new GigasttError("invalid_config", `API key file '${file}' holds no key`);
+    for (const k of keys) add(k, `'${file}'`);
+  }
+  return out;
 }
 
 function readConfig(path: string, readFile: ((p: string) => string) | undefined): string {

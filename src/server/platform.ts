@@ -13,15 +13,18 @@ import { GigasttError } from "../errors.ts";
 import type { RequestContext, ServerDeps } from "./deps.ts";
 import { errorResponse, fromFrameworkError } from "./errors.ts";
 import { openAiErrorResponse } from "./openai/render.ts";
+import { type Keyring, selectProtocol, WWW_AUTHENTICATE } from "./auth.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { withFields } from "./request-log.ts";
 import { createRefusalThrottle } from "./refusal-log.ts";
 import { pathOf } from "./url.ts";
 import { OPENAI_TRANSCRIPTIONS_PATH } from "./routes/openai.ts";
-import { createClientIpResolver, createHostPolicy, createOriginPolicy, HSTS, type OriginDecision, requestIdFor, SECURITY_HEADERS, wantsHsts } from "./security.ts";
+import { createClientIpResolver, createHostPolicy, createOriginPolicy, HSTS, isSameOrigin, type OriginDecision, requestIdFor, SECURITY_HEADERS, wantsHsts } from "./security.ts";
 
 /** Paths that skip Host/Origin/rate-limit checks (probes). */
 export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
+/** Paths open without an API key besides the probes: the page (it asks for the key) and its audio worklet. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(["/", "/ui/worklet.js"]);
 
 interface RequestState extends RequestContext {
   readonly path: string;
@@ -53,6 +56,8 @@ export interface PlatformOptions {
   wsPaths?: () => ReadonlySet<string>;
   /** clock of the refusal-log throttle (ms) */
   now?: () => number;
+  /** API keys (disabled when empty) */
+  keyring: Keyring;
 }
 
 export interface Platform {
@@ -260,7 +265,8 @@ export function createPlatform(opts: PlatformOptions): Platform {
       const host = request.headers.get("host");
       if (!hostPolicy(host)) return reject(state, new GigasttError("host_not_allowed"), request, undefined, { host });
       const origin = request.headers.get("origin");
-      const decision = originPolicy(origin);
+      // the built-in page calls its own origin: allowed wherever it was loaded from (no CORS headers needed)
+      const decision: OriginDecision = isSameOrigin(origin, host) ? { allowed: true, cors: null } : originPolicy(origin);
       if (!decision.allowed) return reject(state, new GigasttError("origin_denied"), request, undefined, { origin });
       Object.assign(state.headers, corsHeaders(decision));
       const limiter = opts.limiter();
@@ -275,6 +281,16 @@ export function createPlatform(opts: PlatformOptions): Platform {
         if (!isKnownPath(state.path)) return reject(state, new GigasttError("not_found"), request);
         state.status = 204;
         return new Response(null, { status: 204, headers: { ...state.headers, allow: allowedMethods(state.path).join(", ") } });
+      }
+      const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+      if (!OPEN_PATHS.has(state.path)) {
+        const auth = opts.keyring.check(request.headers, upgrade);
+        if (!auth.ok) return reject(state, new GigasttError("unauthorized"), request, { "www-authenticate": WWW_AUTHENTICATE });
+        if (auth.key) state.log.debug("api key accepted", { key: auth.key });
+      }
+      if (upgrade) {
+        const protocol = selectProtocol(request.headers);
+        if (protocol) state.headers["sec-websocket-protocol"] = protocol;
       }
       const declared = request.headers.get("content-length");
       if (declared !== null && Number(declared) > deps.config.bodyLimitBytes)

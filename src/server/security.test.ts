@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createClientIpResolver, createHostPolicy, createOriginPolicy, requestIdFor, wantsHsts } from "./security.ts";
+import { createClientIpResolver, createHostPolicy, createOriginPolicy, isSameOrigin, requestIdFor, wantsHsts } from "./security.ts";
 
 describe("origin policy", () => {
   const policy = createOriginPolicy({ allowOrigin: ["https://app.example.com"], allowAny: false });
@@ -101,4 +101,15 @@ test("request ids: safe ≤ 128 chars kept, anything else replaced by a UUIDv7",
   expect(minted).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   for (const bad of ["", "with space", "new\nline", "<script>", "ümlaut", "x\"y"]) expect(requestIdFor(bad, () => "minted")).toBe("minted");
   expect(requestIdFor(null, () => "minted")).toBe("minted");
+});
+
+describe("same origin", () => {
+  test("the Origin naming the request's Host is same-origin; anything else is not", () => {
+    expect(isSameOrigin("http://192.168.1.5:9876", "192.168.1.5:9876")).toBe(true);
+    expect(isSameOrigin("https://STT.example.com", "stt.example.com")).toBe(true);
+    expect(isSameOrigin("http://evil.example", "stt.example.com")).toBe(false);
+    expect(isSameOrigin("http://stt.example.com:1", "stt.example.com")).toBe(false);
+    expect(isSameOrigin(null, "a")).toBe(false);
+    expect(isSameOrigin("http://a/x", "a")).toBe(false);
+  });
 });

@@ -33,6 +33,17 @@ export function createOriginPolicy(opts: { allowOrigin: readonly string[]; allow
   };
 }
 
+/**
+ * A same-origin request from a page this server served: the Origin's
+ * `host[:port]` is the request's Host (which the Host policy has already
+ * accepted), so the built-in page works on any address it is reached at.
+ */
+export function isSameOrigin(origin: string | null, host: string | null): boolean {
+  if (!origin || !host) return false;
+  const m = /^https?:\/\/([^/]+)\/?$/i.exec(origin);
+  return m !== null && m[1]!.toLowerCase() === host.trim().toLowerCase();
+}
+
 // ---- Host ----------------------------------------------------------------------
 
 /**

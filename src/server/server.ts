@@ -12,6 +12,7 @@ import type { Server } from "bun";
 import type { ConsolaInstance } from "consola";
 import { createLogger } from "../log.ts";
 import { createAdmission } from "./admission.ts";
+import { createKeyring } from "./auth.ts";
 import { createApp, DEFAULT_ROUTES, type RouteFactory, routeTable, wsPaths } from "./app.ts";
 import { limitsDiff, type ReloadableLimits, type ServerConfig } from "./config.ts";
 import type { Admission, ServerDeps, TranscriberLike } from "./deps.ts";
@@ -108,7 +109,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     context: (request) => platform.context(request),
   };
   let sockets = new Set<string>();
-  const platform = createPlatform({ deps, limiter: () => limiter, port: () => server?.port ?? config.port, routes: () => routes, wsPaths: () => sockets });
+  const keyring = createKeyring(config.apiKeys ?? []);
+  const platform = createPlatform({ deps, keyring, limiter: () => limiter, port: () => server?.port ?? config.port, routes: () => routes, wsPaths: () => sockets });
   const app = createApp(deps, platform, opts.routes ?? DEFAULT_ROUTES);
   routes = routeTable(app);
   sockets = wsPaths(app);
@@ -194,6 +196,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         if (current.wsFrameMaxBytes === config.wsFrameMaxBytes) delete diff.wsFrameMaxBytes;
       }
       current = Object.freeze({ ...current, ...limits });
+      // --api-key-file is re-read on SIGHUP (key rotation); flag and env keys stay
+      if (config.apiKeyFile && next.apiKeys.length > 0) {
+        const before = keyring.size;
+        keyring.replace(next.apiKeys);
+        current = Object.freeze({ ...current, apiKeys: next.apiKeys });
+        log.info("api keys reloaded", { file: config.apiKeyFile, keys: keyring.size, before });
+      }
       if ("rateLimitPerMinute" in diff || "rateLimitBurst" in diff) {
         limiter?.close();
         limiter = makeLimiter(current);

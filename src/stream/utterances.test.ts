@@ -452,3 +452,46 @@ describe("speculative finals", () => {
     }
   });
 });
+
+describe("UtteranceStream: commit and clear (the Realtime adapter)", () => {
+  const text = (ev: UtteranceEvent[]) => finals(ev).map((e) => e.words.map((w) => w.word).join(" "));
+
+  test("without endpointing, nothing is final until cut(); cut() emits the open utterance and the stream goes on", async () => {
+    const events: UtteranceEvent[] = [];
+    const s = new UtteranceStream({ decoder: t, session: "cut", onEvent: (e) => events.push(e), segmenter: { endpoint: false } });
+    s.push(first.samples);
+    await Bun.sleep(50);
+    expect(text(events)).toEqual([]);
+    await s.cut();
+    expect(text(events)).toEqual(["привет мир, как дела?"]);
+    s.push(second.samples);
+    await s.finish();
+    expect(text(events)).toEqual(["привет мир, как дела?", "это тест"]);
+    // times stay relative to the stream start after a cut
+    expect(finals(events)[1]!.words[0]!.start).toBeGreaterThan(first.samples.length / 16000);
+  });
+
+  test("discardOpen() drops the open utterance; earlier finals are kept", async () => {
+    const events: UtteranceEvent[] = [];
+    const s = new UtteranceStream({ decoder: t, session: "clear", onEvent: (e) => events.push(e), segmenter: { endpoint: false } });
+    s.push(first.samples);
+    await s.cut();
+    s.push(second.samples);
+    s.discardOpen();
+    await s.finish();
+    expect(text(events).filter(Boolean)).toEqual(["привет мир, как дела?"]);
+  });
+
+  test("a longer minimum pause keeps a short gap inside one utterance", async () => {
+    const gap = concat(first.samples, phraseToAudio("это тест", { leadSec: 0.3, tailSec: 1.5 }).samples);
+    const split = async (minPauseMs: number) => {
+      const events: UtteranceEvent[] = [];
+      const s = new UtteranceStream({ decoder: t, session: "vad", onEvent: (e) => events.push(e), segmenter: { minPauseMs } });
+      s.push(gap);
+      await s.finish();
+      return text(events).filter(Boolean);
+    };
+    expect(await split(200)).toEqual(["привет мир, как дела?", "это тест"]);
+    expect(await split(1000)).toEqual(["привет мир, как дела? это тест"]);
+  });
+});

@@ -84,6 +84,8 @@ export interface UtteranceStreamOptions {
   /** words in the first seconds of a clipped window come from the previous partial (default 2 s) */
   partialContextSeconds?: number;
   now?: () => number;
+  /** endpointing of this stream (default {@link STREAM_SEGMENTER}): the pause that ends an utterance, or none (`endpoint: false`) */
+  segmenter?: { readonly minPauseMs?: number; readonly endpoint?: boolean };
 }
 
 /** a final's decode, started at `started` (performance clock) */
@@ -104,7 +106,7 @@ interface Speculation {
 
 export class UtteranceStream {
   private readonly opts: UtteranceStreamOptions;
-  private readonly segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, ...STREAM_SEGMENTER });
+  private readonly segmenter: Segmenter;
   private readonly abort = new AbortController();
   private readonly now: () => number;
   /** 16 kHz samples pushed */
@@ -136,6 +138,7 @@ export class UtteranceStream {
   constructor(opts: UtteranceStreamOptions) {
     this.opts = opts;
     this.now = opts.now ?? (() => performance.now());
+    this.segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, ...STREAM_SEGMENTER, ...opts.segmenter });
   }
 
   /** seconds of 16 kHz audio pushed so far */
@@ -195,6 +198,32 @@ export class UtteranceStream {
     this.enqueue(this.segmenter.flush().map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), true);
     this.withdraw(); // the flushed segment took it if it was the same span
     return this.tail;
+  }
+
+  /**
+   * Cut the open utterance now (a client's commit): its final (if it has
+   * words) is emitted after every earlier one; the stream stays open.
+   * Resolves once it is emitted.
+   */
+  cut(): Promise<void> {
+    if (this.state !== "open") return this.tail;
+    const segs = this.segmenter.flush();
+    this.openStart = this.segmenter.pending().start;
+    this.withdraw();
+    if (segs.length > 0) this.enqueue(segs.map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), false);
+    else this.generation++;
+    return this.tail;
+  }
+
+  /** Drop the open utterance without decoding it (a client's clear); earlier finals still arrive. */
+  discardOpen(): void {
+    if (this.state !== "open") return;
+    this.segmenter.flush();
+    this.openStart = this.segmenter.pending().start;
+    this.withdraw();
+    this.generation++; // a partial in flight is stale
+    this.answered = Math.max(this.answered, this.total);
+    this.partialMark = this.total;
   }
 
   /** Abandon the stream: in-flight decodes are aborted, nothing more is emitted. */

@@ -107,3 +107,9 @@ def test_websocket_finals_equal_native(name: str, server: Server, native: dict, 
     words = [w for f in finals for w in f["words"]]
     assert_same_words([(w["word"], w["start"]) for w in native[name]["words"]], [(w["word"], w["start"]) for w in words], name)
     assert all(abs(a["end"] - b["end"]) <= FRAME for a, b in zip(native[name]["words"], words, strict=True))
+
+
+def test_models_list_with_the_sdk(client: OpenAI) -> None:
+    """client.models.list() reads `data`; the Rust clients' fields stay beside it (checked in test/server/platform.test.ts)."""
+    models = client.models.list()
+    assert [(m.id, m.object, m.owned_by) for m in models.data] == [(MODEL, "model", "gigastt")]

@@ -34,9 +34,9 @@ export interface PlatformServer {
 
 export async function startPlatform(
   flags: readonly string[] = [],
-  opts: { transcriber?: TranscriberLike | null; routes?: readonly RouteFactory[]; env?: Record<string, string> } = {},
+  opts: { transcriber?: TranscriberLike | null; routes?: readonly RouteFactory[]; env?: Record<string, string>; readFile?: (path: string) => string } = {},
 ): Promise<PlatformServer> {
-  const config = parseServeConfig(["--port", "0", "--log-level", "debug", ...flags], opts.env ?? {}, { isTTY: false, cpus: 1 });
+  const config = parseServeConfig(["--port", "0", "--log-level", "debug", ...flags], opts.env ?? {}, { isTTY: false, cpus: 1, ...(opts.readFile ? { readFile: opts.readFile } : {}) });
   const logs: Record<string, unknown>[] = [];
   const log = createLogger({ level: "debug", format: "json", write: (s) => void logs.push(JSON.parse(s)) });
   const server = await startServer(config, { transcriber: opts.transcriber ?? null, log, ...(opts.routes ? { routes: opts.routes } : {}) });

@@ -92,7 +92,9 @@ describe("endpoints", () => {
       supported_rates: [8000, 16000, 24000, 44100, 48000],
       diarization: false,
     });
-    expect(body.capabilities).toMatchObject({ rest: true, sse: true, websocket: true, protocol_version: "1.0" });
+    expect(body.capabilities).toMatchObject({ rest: true, sse: true, websocket: true, protocol_version: "1.0" });    // OpenAI clients (client.models.list()) read a list of model objects
+    expect(body.object).toBe("list");
+    expect(body.data).toEqual([{ id: "gigaam-v3-e2e-rnnt", object: "model", created: 0, owned_by: "gigastt" }]);
   });
 
   test("unknown path → 404 not_found JSON; wrong method → 405 method_not_allowed with Allow", async () => {

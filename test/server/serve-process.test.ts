@@ -303,6 +303,28 @@ describe("signals", () => {
   });
 });
 
+describe("API key rotation", () => {
+  test("SIGHUP re-reads --api-key-file: the new key works, the old one gets 401; no key reaches the log", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gigastt-keys-"));
+    const file = join(dir, "keys");
+    writeFileSync(file, "first-key-00000001\n");
+    const { p, url } = await startReady(["--api-key-file", file]);
+    const models = (k: string) => fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${k}` } }).then((r) => r.status);
+    expect(await models("first-key-00000001")).toBe(200);
+    writeFileSync(file, "# rotated\nsecond-key-0000002\n");
+    p.proc.kill("SIGHUP");
+    await p.waitFor((l) => l.msg === "api keys reloaded");
+    expect(await models("first-key-00000001")).toBe(401);
+    expect(await models("second-key-0000002")).toBe(200);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    p.proc.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    const all = JSON.stringify(p.lines);
+    expect(all).not.toContain("first-key-00000001");
+    expect(all).not.toContain("second-key-0000002");
+  });
+});
+
 describe("logs as an operator reads them", () => {
   test("JSON mode: every stderr line is one JSON object (the model store's warning and the access lines too)", async () => {
     // no --workers: the default is chosen from cores and memory, and logged with the reason

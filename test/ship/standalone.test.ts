@@ -11,6 +11,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { makeToneModelDir, phraseToAudio, wavBytes } from "../helpers/tone.ts";
 import { pcm16, splitBytes, WsClient } from "../server/streaming-helpers.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { DOCS_URL, ENDPOINTS } from "../../src/server/routes/system.ts";
+import { PAGE_CSP, pageHtml, WORKLET_JS, WORKLET_PATH } from "../../src/server/ui/page.ts";
 import { DIST, ensureDist, run, type ServeProcess, startServe } from "./helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
@@ -163,6 +166,16 @@ describe("linux-x64 executable alone in an empty folder", () => {
       const text = await r.text();
       for (const name of ["gigastt_http_requests_total", "gigastt_pool_size", "gigastt_inference_real_time_factor", "process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds", "nodejs_gc_duration_seconds", "nodejs_active_handles_total"])
         expect(text).toContain(`# TYPE ${name} `);
+    });
+
+    test("the built-in page and its worklet are inside the binary, byte for byte the source's, with the strict CSP", async () => {
+      const r = await fetch(`${srv.url}/`, { headers: { accept: "text/html" } });
+      expect(r.status).toBe(200);
+      expect(await r.text()).toBe(pageHtml({ version: pkg.version, endpoints: ENDPOINTS, docs: DOCS_URL }));
+      expect(r.headers.get("content-security-policy")).toBe(PAGE_CSP);
+      expect(r.headers.get("permissions-policy")).toContain("microphone=(self)");
+      const w = await fetch(`${srv.url}${WORKLET_PATH}`);
+      expect(await w.text()).toBe(WORKLET_JS);
     });
 
     test("REST transcription", async () => {

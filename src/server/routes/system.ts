@@ -1,6 +1,7 @@
 /**
- * Platform routes: `GET /` (an index of the API: JSON, or HTML for a
- * browser), `GET /health` (liveness), `GET /ready` (readiness),
+ * Platform routes: `GET /` (an index of the API as JSON, or for a browser
+ * the built-in page — 404 with `--no-ui`), `GET /ui/worklet.js` (the page's
+ * AudioWorklet), `GET /health` (liveness), `GET /ready` (readiness),
  * `GET /v1/models` (capabilities), `GET /metrics` (Prometheus, opt-in).
  */
 import { Elysia } from "elysia";
@@ -9,6 +10,7 @@ import { GigasttError } from "../../errors.ts";
 import { SAMPLE_RATE } from "../../types.ts";
 import type { ServerDeps } from "../deps.ts";
 import { MODEL_ID, PROTOCOL_VERSION, SUPPORTED_RATES } from "../streaming/protocol.ts";
+import { PAGE_CSP, PERMISSIONS_POLICY, pageHtml, WORKLET_CSP, WORKLET_JS, WORKLET_PATH } from "../ui/page.ts";
 
 export const MODEL_NAME = "GigaAM v3 RNN-T";
 /** containers decoded (src/audio/decoder.ts), by their usual extension */
@@ -19,7 +21,8 @@ export const DOCS_URL = "https://github.com/gigastt/gigastt#server";
 
 /** Every route the server mounts, for `GET /` (test/server/index.test.ts checks it against the route table). */
 export const ENDPOINTS: readonly { readonly method: string; readonly path: string; readonly what: string }[] = Object.freeze([
-  { method: "GET", path: "/", what: "this index" },
+  { method: "GET", path: "/", what: "this index (JSON); a browser gets the built-in page (live microphone, files)" },
+  { method: "GET", path: WORKLET_PATH, what: "the page's audio worklet" },
   { method: "GET", path: "/health", what: "liveness (200 while the process runs)" },
   { method: "GET", path: "/ready", what: "readiness (503 while the model loads or the server drains)" },
   { method: "GET", path: "/v1/models", what: "the model and the server's capabilities" },
@@ -33,39 +36,34 @@ export const ENDPOINTS: readonly { readonly method: string; readonly path: strin
   { method: "DELETE", path: "/v1/jobs/:id", what: "cancel a queued or processing job" },
   { method: "GET", path: "/v1/jobs/:id/events", what: "a job's progress as Server-Sent Events (progress, done, failed, cancelled)" },
   { method: "GET", path: "/v1/ws", what: "WebSocket streaming, protocol 1.0 (PCM16; ?sample_rate=, default 48000)" },
+  { method: "GET", path: "/v1/realtime", what: "OpenAI Realtime transcription WebSocket (?intent=transcription)" },
   { method: "GET", path: "/metrics", what: "Prometheus metrics (with --metrics)" },
 ]);
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function indexHtml(): string {
-  const rows = ENDPOINTS.map((e) => `<li><code>${e.method} ${escapeHtml(e.path)}</code> — ${escapeHtml(e.what)}</li>`).join("\n");
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>gigastt ${escapeHtml(pkg.version)}</title></head>
-<body>
-<h1>gigastt ${escapeHtml(pkg.version)}</h1>
-<p>Local Russian speech-to-text (${escapeHtml(MODEL_NAME)}). There is no web page yet: this server speaks HTTP, SSE and WebSocket APIs.
-Documentation: <a href="${DOCS_URL}">${DOCS_URL}</a></p>
-<ul>
-${rows}
-</ul>
-<p>Try: <code>curl -F file=@talk.wav http://HOST:PORT/v1/transcribe</code></p>
-</body></html>
-`;
-}
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
 }
 
 export function systemRoutes(deps: ServerDeps) {
+  const ui = deps.config.ui !== false;
+  const page = pageHtml({ version: pkg.version, endpoints: ENDPOINTS, docs: DOCS_URL });
   const pool = () => ({ pool_available: Math.max(0, deps.admission.size - deps.admission.inUse), pool_total: deps.admission.size });
   return new Elysia({ name: "gigastt-system" })
-    .get("/", ({ request }) => {
-      // a browser gets a page, everything else JSON
-      if (/\btext\/html\b/.test(request.headers.get("accept") ?? ""))
-        return new Response(indexHtml(), { headers: { "content-type": "text/html; charset=utf-8" } });
+    .get("/", ({ request, set }) => {
+      // a browser gets the page (unless --no-ui), everything else the JSON index
+      if (/\btext\/html\b/.test(request.headers.get("accept") ?? "")) {
+        if (!ui) throw new GigasttError("not_found", "The built-in page is off (--no-ui)");
+        const headers = { "content-type": "text/html; charset=utf-8", "content-security-policy": PAGE_CSP, "permissions-policy": PERMISSIONS_POLICY, "cache-control": "no-cache" };
+        Object.assign(set.headers, headers);
+        return new Response(page, { headers });
+      }
       return json({ name: "gigastt", version: pkg.version, model: MODEL_ID, docs: DOCS_URL, endpoints: ENDPOINTS });
+    })
+    .get(WORKLET_PATH, ({ set }) => {
+      if (!ui) throw new GigasttError("not_found", "The built-in page is off (--no-ui)");
+      const headers = { "content-type": "text/javascript; charset=utf-8", "content-security-policy": WORKLET_CSP, "cache-control": "no-cache" };
+      Object.assign(set.headers, headers);
+      return new Response(WORKLET_JS, { headers });
     })
     .get("/health", () => json({ status: "ok", version: pkg.version, model: MODEL_ID }))
     .get("/ready", () => {
@@ -80,6 +78,9 @@ export function systemRoutes(deps: ServerDeps) {
       const t = deps.transcriber;
       if (!t) throw new GigasttError("not_ready");
       return json({
+        // OpenAI clients list models from `object` + `data` (client.models.list()); Rust clients read the rest
+        object: "list",
+        data: [{ id: MODEL_ID, object: "model", created: 0, owned_by: "gigastt" }],
         id: MODEL_ID,
         name: MODEL_NAME,
         version: pkg.version,

@@ -31,8 +31,45 @@ interface UpgradeData {
  */
 export const WS_OUTBOUND_LIMIT = 1 << 20;
 
+/** what a raw frame is handed to (a protocol-1.0 WsSession, or the Realtime adapter) */
+export interface RawFrameSink {
+  onMessage(frame: unknown): void;
+}
+
 /** the session of each Bun socket (keyed by the socket, so one map serves every app) */
-const sessions = new WeakMap<object, WsSession>();
+const sessions = new WeakMap<object, RawFrameSink>();
+
+/** route a socket's raw frames to `sink` (every gigastt WebSocket route does, so Elysia never parses them) */
+export function attachRawSession(socket: object, sink: RawFrameSink): void {
+  sessions.set(socket, sink);
+}
+
+/** stop routing a socket's frames; returns the sink it had */
+export function detachRawSession(socket: object): RawFrameSink | undefined {
+  const s = sessions.get(socket);
+  sessions.delete(socket);
+  return s;
+}
+
+/**
+ * A peer `send` that cuts a client which does not read (Bun's outbound buffer past
+ * {@link WS_OUTBOUND_LIMIT}: it returned 0), logged with code `backlog_exceeded`.
+ */
+export function boundedSend(
+  raw: { sendText(t: string): number; terminate(): void },
+  deps: Pick<ServerDeps, "metrics">,
+  log: { warn(msg: string, fields: Record<string, unknown>): void },
+): (text: string) => void {
+  let overflowed = false;
+  return (text) => {
+    // 0: Bun dropped it — more than WS_OUTBOUND_LIMIT bytes wait for a client that does not read
+    if (raw.sendText(text) !== 0 || overflowed) return;
+    overflowed = true;
+    log.warn("ws client does not read its messages: closing", { code: "backlog_exceeded", limit_bytes: WS_OUTBOUND_LIMIT });
+    deps.metrics.error("backlog_exceeded");
+    raw.terminate(); // a close frame would wait behind the unread data
+  };
+}
 
 type RawFrame = string | Uint8Array | ArrayBuffer;
 
@@ -68,17 +105,9 @@ export function wsRoutes(deps: ServerDeps) {
         return;
       }
       const sampleRate = parseRateParam(queryParam(request.url, "sample_rate"));
-      let overflowed = false;
       const session = new WsSession(
         {
-          send: (text) => {
-            // 0: Bun dropped it — more than WS_OUTBOUND_LIMIT bytes wait for a client that does not read
-            if (ws.raw.sendText(text) !== 0 || overflowed) return;
-            overflowed = true;
-            rc.log.warn("ws client does not read its messages: closing", { code: "backlog_exceeded", limit_bytes: WS_OUTBOUND_LIMIT });
-            deps.metrics.error("backlog_exceeded");
-            ws.raw.terminate(); // a close frame would wait behind the unread data
-          },
+          send: boundedSend(ws.raw, deps, rc.log),
           close: (code, reason) => ws.raw.close(code, reason),
         },
         {
@@ -90,13 +119,11 @@ export function wsRoutes(deps: ServerDeps) {
           ...(sampleRate !== undefined ? { sampleRate } : {}),
         },
       );
-      sessions.set(ws.raw, session);
+      attachRawSession(ws.raw, session);
       session.start();
     },
     close(ws, code, reason) {
-      const s = sessions.get(ws.raw);
-      sessions.delete(ws.raw);
-      s?.onClose(code, reason ?? "");
+      (detachRawSession(ws.raw) as WsSession | undefined)?.onClose(code, reason ?? "");
     },
   });
 }

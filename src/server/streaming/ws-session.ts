@@ -106,6 +106,7 @@ export class WsSession {
   private emptyFrames = 0;
   private readonly startedAt = performance.now();
   private finals = 0;
+  private endpointing: { minPauseMs?: number; endpoint?: boolean } | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribeDrain: () => void = () => {};
@@ -175,6 +176,41 @@ export class WsSession {
     }
     this.touch();
     this.handle(msg);
+  }
+
+  /** the input rate (the default, `?sample_rate=` or the last `configure`) */
+  get sampleRate(): number {
+    return this.rate;
+  }
+
+  /** whether audio has arrived (the rate and endpointing are fixed from then on) */
+  get hasAudio(): boolean {
+    return this.input !== null;
+  }
+
+  /**
+   * Endpointing for this session (before its first audio): the pause that
+   * ends an utterance, or none. Used by the Realtime adapter's `turn_detection`.
+   * Returns false when audio already arrived.
+   */
+  setEndpointing(e: { minPauseMs?: number; endpoint?: boolean }): boolean {
+    if (this.input !== null || this.stream !== null) return false;
+    this.endpointing = e;
+    return true;
+  }
+
+  /** End the open utterance now (the client's commit); resolves once its final (if any) was sent. */
+  commit(): Promise<void> {
+    if (this.state !== "active") return Promise.resolve();
+    this.touch();
+    return this.ensureStream().cut();
+  }
+
+  /** Drop the audio of the open utterance (the client's clear). */
+  clear(): void {
+    if (this.state !== "active") return;
+    this.touch();
+    this.stream?.discardOpen();
   }
 
   /** the client closed the socket (or it broke) */
@@ -366,6 +402,7 @@ export class WsSession {
     this.stream = new UtteranceStream({
       decoder: this.o.transcriber,
       session: this.o.id,
+      ...(this.endpointing ? { segmenter: this.endpointing } : {}),
       onEvent: (e) => {
         if (this.state === "closed") return;
         if (e.type === "final") this.finals++;
