@@ -39,10 +39,18 @@ export function serverUrl(url: string | undefined, env: Env): string {
   return `http://${probeHost(env.GIGASTT_HOST)}:${port}`;
 }
 
+/** The key sent to a server that has API keys: GIGASTT_API_KEY, else the first of the server's GIGASTT_API_KEYS. */
+export function clientApiKey(env: Env): string | undefined {
+  const one = env.GIGASTT_API_KEY?.trim();
+  if (one) return one;
+  return env.GIGASTT_API_KEYS?.split(",").map((k) => k.trim()).find((k) => k.length > 0);
+}
+
 async function call(deps: JobsCliDeps, base: string, method: string, path: string): Promise<Response> {
   let res: Response;
+  const key = clientApiKey(deps.env ?? process.env);
   try {
-    res = await (deps.fetch ?? fetch)(`${base}${path}`, { method });
+    res = await (deps.fetch ?? fetch)(`${base}${path}`, { method, ...(key ? { headers: { authorization: `Bearer ${key}` } } : {}) });
   } catch (e) {
     throw new GigasttError("network_error", `cannot reach the server at ${base}: ${(e as Error).message} (is 'gigastt serve --enable-jobs' running? pass --url)`);
   }
