@@ -13,8 +13,8 @@ import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_POOL_SIZE, DEFAULT_PORT, FILE_KEY
 const README = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
 /** flags the CLI runner takes for every command (not in serve's own args) */
 const GLOBAL: readonly ServeFlag[] = ["log-level"];
-/** env vars read outside the serve parser, by the model store (resolveModelDir) */
-const ENV_ELSEWHERE: Partial<Record<ServeFlag, string>> = { "model-dir": "GIGASTT_MODEL_DIR" };
+/** env vars read outside the generic per-flag env lookup: the model store (resolveModelDir) and the API-key list (comma-separated)*/
+const ENV_ELSEWHERE: Partial<Record<ServeFlag, string>> = { "model-dir": "GIGASTT_MODEL_DIR", "api-key": "GIGASTT_API_KEYS" };
 
 interface Row {
   flags: string[];
