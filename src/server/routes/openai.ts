@@ -35,7 +35,7 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
-import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow } from "./transcribe.ts";
+import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow, streamFailed } from "./transcribe.ts";
 import { countedBytes } from "../streaming/upload.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
@@ -293,14 +293,12 @@ function liveSplitSse(deps: ServerDeps, rc: RequestContext, s: LiveSplitSse): Re
       finished = true;
       rc.log.info("transcribed (openai sse)", { audio_seconds: round3(merged.duration), words: merged.words.length, channels: runs.length });
     } catch (e) {
-      if (!gone.signal.aborted) {
-        const err = isGigasttError(e) ? e : new GigasttError("internal");
-        if (!isGigasttError(e)) rc.log.error("openai sse stream failed", { error: e instanceof Error ? e.message : String(e) });
-        deps.metrics.error(err.code);
-        writer.send(errorEvent(err));
-      } else {
-        rc.log.debug("openai sse client disconnected");
-      }
+      streamFailed(deps, rc, e, {
+        clientGone: gone.signal.aborted,
+        what: "openai sse stream failed",
+        send: (err) => writer.send(errorEvent(err)),
+        onClientGone: () => rc.log.debug("openai sse client disconnected"),
+      });
     } finally {
       s.slot.release();
       s.request.signal.removeEventListener("abort", onClientAbort);
@@ -381,14 +379,12 @@ function liveSse(deps: ServerDeps, rc: RequestContext, s: LiveSse): Response {
       finished = true;
       rc.log.info("transcribed (openai sse)", { audio_seconds: round3(run.duration), words: run.words.length, stopped: run.stopped });
     } catch (e) {
-      if (!gone.signal.aborted) {
-        const err = isGigasttError(e) ? e : new GigasttError("internal");
-        if (!isGigasttError(e)) rc.log.error("openai sse stream failed", { error: e instanceof Error ? e.message : String(e) });
-        deps.metrics.error(err.code);
-        writer.send(errorEvent(err));
-      } else {
-        rc.log.debug("openai sse client disconnected");
-      }
+      streamFailed(deps, rc, e, {
+        clientGone: gone.signal.aborted,
+        what: "openai sse stream failed",
+        send: (err) => writer.send(errorEvent(err)),
+        onClientGone: () => rc.log.debug("openai sse client disconnected"),
+      });
     } finally {
       s.slot.release();
       s.request.signal.removeEventListener("abort", onClientAbort);

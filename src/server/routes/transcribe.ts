@@ -290,14 +290,12 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
       });
       rc.log.info("transcribed (sse)", { audio_seconds: round3(run.duration), words: run.words.length, stopped: run.stopped });
     } catch (e) {
-      if (!gone.signal.aborted) {
-        const err = isGigasttError(e) ? e : new GigasttError("internal");
-        if (!isGigasttError(e)) rc.log.error("sse stream failed", { error: e instanceof Error ? e.message : String(e) });
-        deps.metrics.error(err.code);
-        writer.send(errorMessage(err));
-      } else {
-        rc.log.info("client disconnected", { path: "/v1/transcribe/stream", stage: "streaming" });
-      }
+      streamFailed(deps, rc, e, {
+        clientGone: gone.signal.aborted,
+        what: "sse stream failed",
+        send: (err) => writer.send(errorMessage(err)),
+        onClientGone: () => rc.log.info("client disconnected", { path: "/v1/transcribe/stream", stage: "streaming" }),
+      });
     } finally {
       slot.release();
       request.signal.removeEventListener("abort", onClientAbort);
@@ -374,14 +372,12 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
       writer.send({ type: "done", text: merged.text, duration: merged.duration, timestamp: now(), ...(stopped ? { reason: "shutting_down" } : {}) });
       rc.log.info("transcribed (sse)", { audio_seconds: round3(merged.duration), words: merged.words.length, stopped, channels: streams.length });
     } catch (e) {
-      if (!gone.signal.aborted) {
-        const err = isGigasttError(e) ? e : new GigasttError("internal");
-        if (!isGigasttError(e)) rc.log.error("sse stream failed", { error: e instanceof Error ? e.message : String(e) });
-        deps.metrics.error(err.code);
-        writer.send(errorMessage(err));
-      } else {
-        rc.log.info("client disconnected", { path: "/v1/transcribe/stream", stage: "streaming" });
-      }
+      streamFailed(deps, rc, e, {
+        clientGone: gone.signal.aborted,
+        what: "sse stream failed",
+        send: (err) => writer.send(errorMessage(err)),
+        onClientGone: () => rc.log.info("client disconnected", { path: "/v1/transcribe/stream", stage: "streaming" }),
+      });
     } finally {
       slot.release();
       request.signal.removeEventListener("abort", onClientAbort);
@@ -390,6 +386,23 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
   })();
   void deps.lifecycle.track(work);
   return new Response(writer.stream, { headers: SSE_HEADERS });
+}
+
+/**
+ * A streamed response (SSE) that failed after its headers went out: unless the client is gone, the error
+ * is counted and sent as the stream's last event (an unexpected one as `internal`, logged with its cause).
+ */
+export function streamFailed(
+  deps: ServerDeps,
+  rc: RequestContext,
+  e: unknown,
+  o: { clientGone: boolean; what: string; send(err: GigasttError): void; onClientGone(): void },
+): void {
+  if (o.clientGone) return o.onClientGone();
+  const err = isGigasttError(e) ? e : new GigasttError("internal");
+  if (!isGigasttError(e)) rc.log.error(o.what, { error: e instanceof Error ? e.message : String(e) });
+  deps.metrics.error(err.code);
+  o.send(err);
 }
 
 /** one inference job: the metrics and the request's access line (its real-time factor) */
