@@ -31,7 +31,7 @@ class WavDecoder implements PcmDecoder {
   get info(): StreamInfo | null {
     const f = this.dec.format;
     if (!f) return null;
-    const codec = { pcm: "PCM", float: "float PCM", alaw: "A-law", mulaw: "µ-law", "ima-adpcm": "IMA ADPCM" }[f.encoding];
+    const codec = { pcm: "PCM", float: "float PCM", alaw: "A-law", mulaw: "µ-law", "ima-adpcm": "IMA ADPCM", g722: "G.722" }[f.encoding];
     return { container: "WAV", codec, sampleRate: f.sampleRate, channels: f.channels };
   }
   /** the WAV reader's own format record */

@@ -88,3 +88,32 @@ describe("raw telephone streams", () => {
     expect((await collect(rawAsWav([new Uint8Array(0)], { codec: "g722", sampleRate: 16000 }))).length).toBe(0);
   });
 });
+
+describe("G.722 in WAV (format tag 0x028F, ffmpeg -c:a g722; 0x0064)", () => {
+  test("the payload decodes as the raw stream does: ffmpeg's own decoding, at 16 kHz", async () => {
+    const wav = new Uint8Array(readFileSync(join(FIX, "g722.wav")));
+    const ref = new Int16Array(new Uint8Array(readFileSync(join(FIX, "g722.s16"))).buffer);
+    const pcm = await readAudio(wav);
+    expect(pcm.length).toBe(ref.length);
+    let diff = 0;
+    for (let i = 0; i < ref.length; i++) if (Math.round(pcm[i]! * 32768) !== ref[i]) diff++;
+    expect(diff).toBe(0);
+  });
+
+  test("tag 0x0064 is the same codec; stereo G.722 is refused by name", async () => {
+    const wav = new Uint8Array(readFileSync(join(FIX, "g722.wav")));
+    const legacy = wav.slice();
+    legacy[20] = 0x64;
+    legacy[21] = 0x00;
+    expect((await readAudio(legacy)).length).toBe((await readAudio(wav)).length);
+    const stereo = wav.slice();
+    stereo[22] = 2;
+    let code = "";
+    try {
+      await readAudio(stereo);
+    } catch (e) {
+      code = isGigasttError(e) ? `${e.code}: ${e.message}` : String(e);
+    }
+    expect(code).toStartWith("unsupported_format: WAV G.722 with 2 channels");
+  });
+});
