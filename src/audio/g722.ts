@@ -8,12 +8,12 @@
  */
 
 /** lower band: 6-bit inverse quantizer (INVQBL), 4-bit one (INVQAL) */
-const QM6 = [
+const QM6 = Int32Array.of(
   -136, -136, -136, -136, -24808, -21904, -19008, -16704, -14984, -13512, -12280, -11192, -10232, -9360, -8576, -7856, -7192, -6576, -6000, -5456, -4944, -4464, -4008,
   -3576, -3168, -2776, -2400, -2032, -1688, -1360, -1040, -728, 24808, 21904, 19008, 16704, 14984, 13512, 12280, 11192, 10232, 9360, 8576, 7856, 7192, 6576, 6000, 5456,
   4944, 4464, 4008, 3576, 3168, 2776, 2400, 2032, 1688, 1360, 1040, 728, 432, 136, -432, -136,
-];
-const QM4 = [0, -20456, -12896, -8968, -6288, -4240, -2584, -1200, 20456, 12896, 8968, 6288, 4240, 2584, 1200, 0];
+);
+const QM4 = Int32Array.of(0, -20456, -12896, -8968, -6288, -4240, -2584, -1200, 20456, 12896, 8968, 6288, 4240, 2584, 1200, 0);
 /** higher band: 2-bit inverse quantizer (INVQAH) */
 const QM2 = [-7408, -1616, 7408, 1616];
 /** log-scale factor adaptation (LOGSCL / LOGSCH) */
@@ -27,7 +27,7 @@ const ILB = [
   3756, 3838, 3922, 4008,
 ];
 /** receive QMF coefficients (half of the symmetric 24 taps) */
-const QMF = [3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11];
+const QMF = Int32Array.of(3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11);
 
 const sat = (v: number) => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
@@ -39,14 +39,14 @@ class Band {
   sz = 0;
   nb = 0;
   det: number;
-  readonly r = [0, 0, 0];
-  readonly p = [0, 0, 0];
-  readonly a = [0, 0, 0];
-  readonly ap = [0, 0, 0];
-  readonly d = [0, 0, 0, 0, 0, 0, 0];
-  readonly b = [0, 0, 0, 0, 0, 0, 0];
-  readonly bp = [0, 0, 0, 0, 0, 0, 0];
-  readonly sg = [0, 0, 0, 0, 0, 0, 0];
+  readonly r = new Int32Array(3);
+  readonly p = new Int32Array(3);
+  readonly a = new Int32Array(3);
+  readonly ap = new Int32Array(3);
+  readonly d = new Int32Array(7);
+  readonly b = new Int32Array(7);
+  readonly bp = new Int32Array(7);
+  readonly sg = new Int32Array(7);
 
   constructor(det: number) {
     this.det = det;
@@ -62,42 +62,44 @@ class Band {
 
   /** block 4: update the pole (2) and zero (6) predictor with the difference `dq` */
   update(dq: number): void {
-    this.d[0] = dq;
-    this.r[0] = sat(this.s + dq);
-    this.p[0] = sat(this.sz + dq);
-    for (let i = 0; i < 3; i++) this.sg[i] = this.p[i]! >> 15;
+    const { r, p, a, ap, d, b, bp, sg } = this;
+    d[0] = dq;
+    r[0] = sat(this.s + dq);
+    p[0] = sat(this.sz + dq);
+    const s0 = p[0]! >> 15;
+    const s1 = p[1]! >> 15;
+    const s2 = p[2]! >> 15;
     // UPPOL2
-    const wd1 = sat(this.a[1]! << 2);
-    let wd2 = this.sg[0] === this.sg[1] ? -wd1 : wd1;
+    const wd1 = sat(a[1]! << 2);
+    let wd2 = s0 === s1 ? -wd1 : wd1;
     if (wd2 > 32767) wd2 = 32767;
-    let wd3 = (wd2 >> 7) + (this.sg[0] === this.sg[2] ? 128 : -128);
-    wd3 += (this.a[2]! * 32512) >> 15;
-    this.ap[2] = clamp(wd3, -12288, 12288);
+    const ap2 = clamp((wd2 >> 7) + (s0 === s2 ? 128 : -128) + ((a[2]! * 32512) >> 15), -12288, 12288);
+    ap[2] = ap2;
     // UPPOL1
-    const up = this.sg[0] === this.sg[1] ? 192 : -192;
-    const lim = sat(15360 - this.ap[2]!);
-    this.ap[1] = clamp(sat(up + ((this.a[1]! * 32640) >> 15)), -lim, lim);
+    const lim = sat(15360 - ap2);
+    ap[1] = clamp(sat((s0 === s1 ? 192 : -192) + ((a[1]! * 32640) >> 15)), -lim, lim);
     // UPZERO
     const step = dq === 0 ? 0 : 128;
-    this.sg[0] = dq >> 15;
+    const sgq = dq >> 15;
     for (let i = 1; i < 7; i++) {
-      this.sg[i] = this.d[i]! >> 15;
-      this.bp[i] = sat((this.sg[i] === this.sg[0] ? step : -step) + ((this.b[i]! * 32640) >> 15));
+      sg[i] = d[i]! >> 15;
+      bp[i] = sat((sg[i] === sgq ? step : -step) + ((b[i]! * 32640) >> 15));
     }
     // DELAYA
     for (let i = 6; i > 0; i--) {
-      this.d[i] = this.d[i - 1]!;
-      this.b[i] = this.bp[i]!;
+      d[i] = d[i - 1]!;
+      b[i] = bp[i]!;
     }
-    for (let i = 2; i > 0; i--) {
-      this.r[i] = this.r[i - 1]!;
-      this.p[i] = this.p[i - 1]!;
-      this.a[i] = this.ap[i]!;
-    }
+    r[2] = r[1]!;
+    r[1] = r[0]!;
+    p[2] = p[1]!;
+    p[1] = p[0]!;
+    a[2] = ap[2]!;
+    a[1] = ap[1]!;
     // FILTEP, FILTEZ, PREDIC
-    this.sp = sat(((this.a[1]! * sat(this.r[1]! * 2)) >> 15) + ((this.a[2]! * sat(this.r[2]! * 2)) >> 15));
+    this.sp = sat(((a[1]! * sat(r[1]! * 2)) >> 15) + ((a[2]! * sat(r[2]! * 2)) >> 15));
     let sz = 0;
-    for (let i = 6; i > 0; i--) sz += (this.b[i]! * sat(this.d[i]! * 2)) >> 15;
+    for (let i = 6; i > 0; i--) sz += (b[i]! * sat(d[i]! * 2)) >> 15;
     this.sz = sat(sz);
     this.s = sat(this.sp + this.sz);
   }
@@ -106,8 +108,9 @@ class Band {
 export class G722Decoder {
   private readonly low = new Band(32);
   private readonly high = new Band(8);
-  /** QMF delay line */
-  private readonly x = new Int32Array(24);
+  /** QMF delay line, each value twice (slots k and k + 24), so the 24 newest are x[pos..pos+24) */
+  private readonly x = new Int32Array(48);
+  private pos = 0;
 
   /** two int16 samples (16 kHz) per input byte */
   decode(bytes: Uint8Array): Int16Array {
@@ -127,15 +130,18 @@ export class G722Decoder {
       const rhigh = clamp(dhigh + high.s, -16384, 16383);
       high.scale(clamp(((high.nb * 127) >> 7) + WH[RH2[ihigh]!]!, 0, 22528), 10);
       high.update(dhigh);
-      // receive QMF
-      x.copyWithin(0, 2);
-      x[22] = rlow + rhigh;
-      x[23] = rlow - rhigh;
+      // receive QMF: the two oldest values of the 24-value window make room for the bands' sum and
+      // difference; each value is kept at slot k and k + 24, so the window is x[head..head+24)
+      const old = this.pos;
+      x[old] = x[old + 24] = rlow + rhigh;
+      x[old + 1] = x[old + 25] = rlow - rhigh;
+      const at = old === 22 ? 0 : old + 2;
+      this.pos = at;
       let xout1 = 0;
       let xout2 = 0;
       for (let i = 0; i < 12; i++) {
-        xout2 += x[2 * i]! * QMF[i]!;
-        xout1 += x[2 * i + 1]! * QMF[11 - i]!;
+        xout2 += x[at + 2 * i]! * QMF[i]!;
+        xout1 += x[at + 2 * i + 1]! * QMF[11 - i]!;
       }
       out[2 * j] = sat(xout1 >> 11);
       out[2 * j + 1] = sat(xout2 >> 11);
