@@ -170,6 +170,15 @@ describe("codec + sample_rate: headerless telephone audio", () => {
     });
   }
 
+  test("an empty body with a codec is still 400 empty_body; a byte of it is too short", async () => {
+    for (const path of ["/v1/transcribe", "/v1/transcribe/stream"]) {
+      const r = await post("?codec=pcmu&sample_rate=8000", new Uint8Array(0), path);
+      expect(`${path} ${r.status} ${((await r.json()) as { code: string }).code}`).toBe(`${path} 400 empty_body`);
+    }
+    const one = await post("?codec=g722&sample_rate=16000", new Uint8Array([0x7f]));
+    expect(`${one.status} ${((await one.json()) as { code: string }).code}`).toBe("422 audio_too_short");
+  });
+
   test("without codec the same bytes are not audio (the hint is needed)", async () => {
     expect((await post("", new Uint8Array(readFileSync(join(FIX, "pcmu-8k.raw"))))).status).toBe(422);
   });
