@@ -83,6 +83,11 @@ describe("download", () => {
     expect((await post("?format=srt")).headers.get("content-disposition")).toBeNull();
   });
 
+  test("a name over 255 characters → 400 usage", async () => {
+    expect(await refused(`?download=${"я".repeat(256)}`, 400, "usage")).toContain("255");
+    expect((await post(`?format=txt&download=${"я".repeat(255)}`)).status).toBe(200);
+  });
+
   test("a name with quotes and a semicolon cannot add a parameter", async () => {
     const r = await post(`?format=vtt&download=${encodeURIComponent('a"; filename=evil.exe')}`);
     expect(r.headers.get("content-disposition")).toBe(`attachment; filename="a_; filename=evil.exe"; filename*=UTF-8''a%22%3B%20filename%3Devil.exe`);

@@ -31,6 +31,8 @@ export interface FileOptions extends Rendering {
 
 /** the longest line limit accepted (a larger one is no limit in practice) */
 const MAX_LINE_LIMIT = 100_000;
+/** the longest `download=` name (a file name, as most file systems allow) */
+const MAX_DOWNLOAD_NAME = 255;
 const given = (v: string | undefined): v is string => v !== undefined && v !== "";
 
 /** `name` as a boolean (true/false, 1/0, yes/no, on/off); null when absent; 400 `usage` otherwise */
@@ -68,7 +70,9 @@ export function renderingOf(q: Query): Rendering {
     ...(queryBool(q, "word_timestamps") ? { wordTimestamps: true } : {}),
     ...(queryBool(q, "segments") ? { segments: true } : {}),
   };
-  return { format, render, download: q.download === undefined ? null : q.download.trim() };
+  const download = q.download === undefined ? null : q.download.trim();
+  if (download !== null && [...download].length > MAX_DOWNLOAD_NAME) throw new GigasttError("usage", `'download' names a file of at most ${MAX_DOWNLOAD_NAME} characters`);
+  return { format, render, download };
 }
 
 export function withFormat(r: Rendering, format: OutputFormat): Rendering {
