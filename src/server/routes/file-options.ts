@@ -36,7 +36,7 @@ const MAX_DOWNLOAD_NAME = 255;
 const given = (v: string | undefined): v is string => v !== undefined && v !== "";
 
 /** `name` as a boolean (true/false, 1/0, yes/no, on/off); null when absent; 400 `usage` otherwise */
-export function queryBool(q: Query, name: string): boolean | null {
+function queryBool(q: Query, name: string): boolean | null {
   const v = q[name];
   if (!given(v)) return null;
   const b = boolOf(v);
@@ -80,7 +80,7 @@ export function withFormat(r: Rendering, format: OutputFormat): Rendering {
 }
 
 /** the model here: GigaAM v3 e2e_rnnt (Rust's `variant` token; `e2e-rnnt` and any case accepted) */
-export const LOADED_VARIANT = "e2e_rnnt";
+const LOADED_VARIANT = "e2e_rnnt";
 
 /** Every option of a file request, checked in Rust's order. */
 export function fileOptionsOf(q: Query): FileOptions {

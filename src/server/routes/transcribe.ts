@@ -80,7 +80,7 @@ export function bodyPace(deps: ServerDeps, config: ServerConfig): BodyPace {
 }
 
 /** the upload's bytes as the decoder reads them: a raw telephone stream (`codec=`) wrapped as WAV */
-export function audioBytes(upload: Upload, raw: RawAudio | null): AsyncGenerator<Uint8Array> {
+function audioBytes(upload: Upload, raw: RawAudio | null): AsyncGenerator<Uint8Array> {
   return raw ? rawAsWav(upload.bytes, raw) : upload.bytes;
 }
 
@@ -150,7 +150,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         segments: buildSegments(run.words),
         ...(warnings.length ? { warnings } : {}),
       };
-      const r = renderingOf(upload, query, opts);
+      const r = formRendering(upload, query, opts);
       rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format: r.format });
       return renderedResponse(formatResult(result, r.format, r.render), r);
     } catch (e) {
@@ -165,7 +165,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
 }
 
 /** a form's format field (before or after the file) counts when the query names none */
-function renderingOf(upload: Upload, query: Query, r: Rendering): Rendering {
+function formRendering(upload: Upload, query: Query, r: Rendering): Rendering {
   return upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? withFormat(r, parseFormat(upload.fields.get("format"), upload.fields.get("response_format"))) : r;
 }
 
@@ -208,7 +208,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
       const merged = mergeChannels(runs);
       rc.access.audioSeconds = merged.duration;
       const result: TranscriptResult = warnings.length ? { ...merged, warnings } : merged;
-      const r = renderingOf(upload, query, opts);
+      const r = formRendering(upload, query, opts);
       rc.log.info("transcribed", { audio_seconds: round3(result.duration), words: result.words.length, format: r.format, channels: streams.length });
       return renderedResponse(formatResult(result, r.format, r.render), r);
     } catch (e) {
@@ -400,7 +400,7 @@ export function noteInference(deps: ServerDeps, rc: RequestContext, seconds: num
 }
 
 /** `confidence` of an SSE event: the words' duration-weighted mean (4 decimals); nothing without words (as Rust) */
-export function confidenceOf(words: readonly Word[]): { confidence?: number } {
+function confidenceOf(words: readonly Word[]): { confidence?: number } {
   const c = transcriptConfidence(words);
   return c === null ? {} : { confidence: Math.round(c * 10000) / 10000 };
 }
