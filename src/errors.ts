@@ -52,6 +52,12 @@ export const CATALOGUE = {
   transcription_error: { http: 422, exit: EXIT.runtime, message: "Transcription failed. Check audio format.", rust: true },
   // ---- usage / config ----------------------------------------------------
   usage: { http: 400, exit: EXIT.usage, message: "Invalid usage" },
+  invalid_format: { http: 400, exit: EXIT.usage, message: "Unsupported export format", rust: true },
+  unsupported_codec: { http: 400, exit: EXIT.usage, message: "Unsupported codec. Supported: pcmu (ulaw), pcma (alaw), g722", rust: true },
+  conflicting_modes: { http: 400, exit: EXIT.usage, message: "channels=split and diarization=true are mutually exclusive", rust: true },
+  punctuation_not_available: { http: 409, exit: EXIT.usage, message: "punctuation requested but no punctuation model is loaded", rust: true },
+  variant_not_loaded: { http: 409, exit: EXIT.usage, message: "Requested model variant is not loaded", rust: true },
+  diarization_not_available: { http: 409, exit: EXIT.usage, message: "Speaker diarization is not available on this server: for a stereo call use channels=split" },
   unsupported_language: { http: 400, exit: EXIT.usage, message: "Unsupported language: only Russian (ru) is supported" },
   invalid_config: { http: 500, exit: EXIT.usage, message: "Invalid configuration" },
   bind_refused: { http: 500, exit: EXIT.usage, message: "Refusing to bind a non-loopback address without --bind-all" },

@@ -10,6 +10,7 @@ import { namingInput, withInputName } from "../audio/input-name.ts";
 import { wordsToText } from "../decode/detok.ts";
 import { mergeChannels } from "../format/channels.ts";
 import { buildSegments } from "../format/index.ts";
+import { rawAsWav } from "../audio/raw.ts";
 import type { SegmentDecoder } from "../stream/utterances.ts";
 import { type FileRunOptions, runFile } from "../server/streaming/file.ts";
 import type { TranscriptResult, Word } from "../types.ts";
@@ -82,7 +83,8 @@ export async function runJob(ctx: RunContext): Promise<RunOutcome> {
       ctx.onWarnings?.(w);
     },
   };
-  const bytes = readCounted(ctx.layout.audio(row.id), counter);
+  const stored = readCounted(ctx.layout.audio(row.id), counter);
+  const bytes = params.codec ? rawAsWav(stored, { codec: params.codec, sampleRate: params.sample_rate ?? 8000 }) : stored;
   const split = params.channels === "split";
   const fileOpts = (session: string): FileRunOptions => ({
     decoder,

@@ -13,10 +13,15 @@ export function isTerminal(s: JobStatus): boolean {
 
 /** Options captured at submission (the same query as `/v1/transcribe`). */
 export interface JobParams {
-  /** json | text | srt | vtt: the default of `/result` */
+  /** json | txt | srt | vtt | md (older jobs: text): the default of `/result` */
   readonly format: string;
   /** `?channels=split`: each source channel transcribed on its own (as on /v1/transcribe) */
   readonly channels?: "mix" | "split";
+  /** `?codec=` + `?sample_rate=`: the upload is headerless telephone audio */
+  readonly codec?: "pcmu" | "pcma" | "g722";
+  readonly sample_rate?: number;
+  /** the submission's rendering query options (`max_chars_per_line`, `segments`, `download`, …): the default of `/result` */
+  readonly render?: Record<string, string>;
 }
 
 /** One row of the `jobs` table. */

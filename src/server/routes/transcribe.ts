@@ -1,6 +1,7 @@
 /**
- * `POST /v1/transcribe` (one result: json | text | srt | vtt) and
- * `POST /v1/transcribe/stream` (SSE: a `final` event per decoded segment, in order, then `done`).
+ * `POST /v1/transcribe` (one result: json | txt | srt | vtt | md, the query options of
+ * `file-options.ts`) and `POST /v1/transcribe/stream` (SSE: a `final` event per decoded
+ * segment, in order, then `done`).
  *
  * Both: raw audio body (Content-Type ignored), Content-Length checked before
  * anything is read, bytes counted while the body streams through the decoder
@@ -14,9 +15,10 @@ import { Elysia } from "elysia";
 import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
-import { mergeChannels, parseChannels } from "../../format/channels.ts";
-import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
-import type { TranscriptResult } from "../../types.ts";
+import { mergeChannels } from "../../format/channels.ts";
+import { buildSegments, formatResult, transcriptConfidence } from "../../format/index.ts";
+import { rawAsWav, type RawAudio } from "../../audio/raw.ts";
+import type { TranscriptResult, Word } from "../../types.ts";
 import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
 import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { checkContentLength, type BodyPace } from "../streaming/body.ts";
@@ -25,27 +27,7 @@ import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
-
-export const CONTENT_TYPES: Record<OutputFormat, string> = {
-  json: "application/json; charset=utf-8",
-  text: "text/plain; charset=utf-8",
-  srt: "application/x-subrip; charset=utf-8",
-  vtt: "text/vtt; charset=utf-8",
-};
-
-/**
- * `?format=`, or its alias `?response_format=` (the OpenAI route's name, which
- * people carry over): one of json, text, srt, vtt. Both given and different → 400.
- */
-export function parseFormat(v: unknown, alias?: unknown): OutputFormat {
-  const given = (x: unknown) => x !== undefined && x !== null && x !== "";
-  if (given(v) && given(alias) && v !== alias) throw new GigasttError("usage", `format=${String(v).slice(0, 20)} and response_format=${String(alias).slice(0, 20)} disagree: give one of them`);
-  const f = given(v) ? v : alias;
-  if (!given(f)) return "json";
-  if (typeof f === "string" && isOutputFormat(f)) return f;
-  const also = f === "verbose_json" ? " (verbose_json is on POST /v1/audio/transcriptions)" : "";
-  throw new GigasttError("usage", `Unknown format ${JSON.stringify(String(f).slice(0, 20))}. Supported: ${OUTPUT_FORMATS.join(", ")} (?format= or ?response_format=)${also}`);
-}
+import { type FileOptions, fileOptionsOf, parseFormat, type Query, type Rendering, renderedResponse, withFormat } from "./file-options.ts";
 
 interface Ctx {
   request: Request;
@@ -97,10 +79,15 @@ export function bodyPace(deps: ServerDeps, config: ServerConfig): BodyPace {
   return { idleMs: config.bodyIdleTimeoutSecs * 1000, minBytesPerSec: config.bodyMinBytesPerSec, stop: deps.lifecycle.signal };
 }
 
+/** the upload's bytes as the decoder reads them: a raw telephone stream (`codec=`) wrapped as WAV */
+function audioBytes(upload: Upload, raw: RawAudio | null): AsyncGenerator<Uint8Array> {
+  return raw ? rawAsWav(upload.bytes, raw) : upload.bytes;
+}
+
 /** the raw body or a form's `file` part, decoded and paced; conversion hints name the uploaded file */
-function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, raw: RawAudio | null, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
   const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-  const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
+  const audio = decodeAudioStream(audioBytes(upload, raw), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
   return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
@@ -125,8 +112,8 @@ async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>)
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
-  const queryFormat = parseFormat(query.format, query.response_format);
-  if (parseChannels(query.channels, "channels") === "split") return transcribeSplit(deps, { request, query, server }, queryFormat);
+  const opts = fileOptionsOf(query);
+  if (opts.channels === "split") return transcribeSplit(deps, { request, query, server }, opts);
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
@@ -135,7 +122,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
     warnings = w;
     rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
   };
-  const { upload, audio } = audioOf(deps, request, config, rc, onWarnings);
+  const { upload, audio } = audioOf(deps, request, config, rc, opts.raw, onWarnings);
   const first = await firstAudio(request, audio);
   if (!first) return clientGone(deps, request, "transcribing");
   const slot = await admit(deps, request).catch((e: unknown) => {
@@ -163,10 +150,9 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         segments: buildSegments(run.words),
         ...(warnings.length ? { warnings } : {}),
       };
-      // a form's format field (before or after the file) counts when the query names none
-      const format = upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
-      rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
-      return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+      const r = formRendering(upload, query, opts);
+      rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format: r.format });
+      return renderedResponse(formatResult(result, r.format, r.render), r);
     } catch (e) {
       // a broken upload or an aborted decode after the client left is the client's doing
       if (request.signal.aborted) return clientGone(deps, request, "transcribing");
@@ -179,15 +165,15 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
 }
 
 /** a form's format field (before or after the file) counts when the query names none */
-function formatOf(upload: Upload, query: Ctx["query"], queryFormat: OutputFormat): OutputFormat {
-  return upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
+function formRendering(upload: Upload, query: Query, r: Rendering): Rendering {
+  return upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? withFormat(r, parseFormat(upload.fields.get("format"), upload.fields.get("response_format"))) : r;
 }
 
 /**
  * `?channels=split`: each source channel transcribed on its own (concurrently, one slot),
  * words and segments tagged with their channel and merged by time.
  */
-async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, queryFormat: OutputFormat): Promise<Response> {
+async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, opts: FileOptions): Promise<Response> {
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0);
@@ -197,7 +183,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
   const work = (async () => {
     try {
       const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-      const streams = await decodeChannels(upload.bytes, {
+      const streams = await decodeChannels(audioBytes(upload, opts.raw), {
         maxSeconds: config.maxAudioSecs,
         emptyCode: "empty_body",
         onWarnings: (w) => {
@@ -222,9 +208,9 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
       const merged = mergeChannels(runs);
       rc.access.audioSeconds = merged.duration;
       const result: TranscriptResult = warnings.length ? { ...merged, warnings } : merged;
-      const format = formatOf(upload, query, queryFormat);
-      rc.log.info("transcribed", { audio_seconds: round3(result.duration), words: result.words.length, format, channels: streams.length });
-      return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+      const r = formRendering(upload, query, opts);
+      rc.log.info("transcribed", { audio_seconds: round3(result.duration), words: result.words.length, format: r.format, channels: streams.length });
+      return renderedResponse(formatResult(result, r.format, r.render), r);
     } catch (e) {
       if (request.signal.aborted) return clientGone(deps, request, "transcribing");
       throw e;
@@ -236,11 +222,12 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
 }
 
 async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx): Promise<Response> {
-  if (parseChannels(query.channels, "channels") === "split") return transcribeSseSplit(deps, { request, server, query });
+  const opts = fileOptionsOf(query);
+  if (opts.channels === "split") return transcribeSseSplit(deps, { request, server, query }, opts);
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
-  const { audio } = audioOf(deps, request, config, rc);
+  const { audio } = audioOf(deps, request, config, rc, opts.raw);
   const first = await firstAudio(request, audio);
   if (!first) return clientGone(deps, request, "transcribing");
   const slot = await admit(deps, request).catch((e: unknown) => {
@@ -268,7 +255,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
           stop: deps.lifecycle.signal,
           onSegment: (words) => {
             if (words.length === 0) return;
-            writer.send({ type: "final", text: wordsToText(words), timestamp: now(), words: words.map(roundWord) });
+            writer.send({ type: "final", text: wordsToText(words), timestamp: now(), words: words.map(roundWord), ...confidenceOf(words) });
           },
           onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
@@ -285,6 +272,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
         type: "done",
         text: wordsToText(run.words),
         duration: run.duration,
+        ...confidenceOf(run.words),
         timestamp: now(),
         ...(run.stopped ? { reason: "shutting_down" } : {}),
       });
@@ -314,7 +302,7 @@ export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fie
 }
 
 /** SSE with `?channels=split`: partial/final events carry `channel`; `done` has the merged text. */
-async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): Promise<Response> {
+async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx, opts: FileOptions): Promise<Response> {
   const { config, transcriber } = preflight(deps, request);
   const rc = deps.context(request);
   server?.timeout(request, 0);
@@ -327,7 +315,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
   try {
     // header and format errors still get a proper HTTP status
     const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-    streams = await decodeChannels(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
+    streams = await decodeChannels(audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
       throw withInputName(e, upload.filename);
     });
   } catch (e) {
@@ -351,7 +339,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
             stop: deps.lifecycle.signal,
             onSegment: (words) => {
               if (words.length === 0) return;
-              writer.send({ type: "final", channel, text: wordsToText(words), timestamp: now(), words: words.map((w) => ({ ...roundWord(w), channel })) });
+              writer.send({ type: "final", channel, text: wordsToText(words), timestamp: now(), words: words.map((w) => ({ ...roundWord(w), channel })), ...confidenceOf(words) });
             },
             onInference: (sec, a) => noteInference(deps, rc, sec, a),
             onDecodeError: (e) => {
@@ -369,7 +357,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
       const merged = mergeChannels(runs);
       rc.access.audioSeconds = merged.duration;
       const stopped = runs.some((r) => r.stopped);
-      writer.send({ type: "done", text: merged.text, duration: merged.duration, timestamp: now(), ...(stopped ? { reason: "shutting_down" } : {}) });
+      writer.send({ type: "done", text: merged.text, duration: merged.duration, ...confidenceOf(merged.words), timestamp: now(), ...(stopped ? { reason: "shutting_down" } : {}) });
       rc.log.info("transcribed (sse)", { audio_seconds: round3(merged.duration), words: merged.words.length, stopped, channels: streams.length });
     } catch (e) {
       streamFailed(deps, rc, e, {
@@ -409,6 +397,12 @@ export function streamFailed(
 export function noteInference(deps: ServerDeps, rc: RequestContext, seconds: number, audioSeconds: number): void {
   deps.metrics.inference(seconds, audioSeconds);
   rc.access.inferenceSeconds += seconds;
+}
+
+/** `confidence` of an SSE event: the words' duration-weighted mean (4 decimals); nothing without words (as Rust) */
+function confidenceOf(words: readonly Word[]): { confidence?: number } {
+  const c = transcriptConfidence(words);
+  return c === null ? {} : { confidence: Math.round(c * 10000) / 10000 };
 }
 
 function round3(x: number): number {
