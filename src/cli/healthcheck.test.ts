@@ -92,7 +92,7 @@ describe("gigastt healthcheck", () => {
       };
       const hc = cmd({ GIGASTT_PORT: String(s.port), GIGASTT_HOST: "0.0.0.0" });
       expect(await hc(["--ready"])).toBe(1);
-      expect(err).toContain("HTTP 503 (loading)");
+      expect(err).toContain("HTTP 503 (initializing)");
       expect(await hc([])).toBe(0);
       s.server.setTranscriber({ info: { precision: "fp32", vocabSize: 1, workers: 1 } } as unknown as TranscriberLike);
       expect(await hc(["--ready"])).toBe(0);

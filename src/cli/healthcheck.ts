@@ -82,7 +82,7 @@ export function parseHealthArgs(args: HealthArgs = {}, env: Env = {}): { url: UR
 export async function probeHealth(url: URL, timeoutMs: number, fetchImpl: typeof fetch = fetch): Promise<ProbeResult> {
   try {
     const res = await fetchImpl(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual", headers: { accept: "application/json" } });
-    // /ready's 503 says why (loading, shutting_down)
+    // /ready's 503 says why (initializing, pool_exhausted, shutting_down)
     let reason = `HTTP ${res.status}`;
     if (res.status < 200 || res.status >= 300) {
       const body = await res.text().catch(() => "");
