@@ -157,7 +157,8 @@ describe("POST /v1/admin/reload", () => {
   test("forwarded by a proxy for a remote client → 403 loopback_only (also with --trust-proxy)", async () => {
     srv = await startToneServer(["--trust-proxy"], {}, boot);
     srv.server.setModelLoader(loaderOf(UPPER, made));
-    for (const h of [{ "x-forwarded-for": "203.0.113.7" }, { "x-real-ip": "203.0.113.7" }, { forwarded: 'for="[2001:db8::1]:4711"' }, { "x-forwarded-for": "127.0.0.1, 198.51.100.2" }]) {
+    const forwarded: Record<string, string>[] = [{ "x-forwarded-for": "203.0.113.7" }, { "x-real-ip": "203.0.113.7" }, { forwarded: 'for="[2001:db8::1]:4711"' }, { "x-forwarded-for": "127.0.0.1, 198.51.100.2" }];
+    for (const h of forwarded) {
       const r = await reload(srv.url, "", h);
       expect(r.status).toBe(403);
       expect(((await r.json()) as { code: string }).code).toBe("loopback_only");
