@@ -36,8 +36,8 @@ export interface RustHeadFiles {
 }
 
 export const RUST_HEADS: readonly RustHeadFiles[] = Object.freeze([
-  { variant: "rnnt", what: "GigaAM v3 RNN-T (Rust's default head: lowercase without punctuation, a 34-letter vocabulary)", encoder: "v3_rnnt_encoder.onnx", encoderInt8: "v3_rnnt_encoder_int8.onnx", decoder: "v3_rnnt_decoder.onnx", joint: "v3_rnnt_joint.onnx", vocab: "v3_vocab.txt" },
+  { variant: "rnnt", what: "GigaAM v3 RNN-T, Rust's default head, lowercase text without punctuation", encoder: "v3_rnnt_encoder.onnx", encoderInt8: "v3_rnnt_encoder_int8.onnx", decoder: "v3_rnnt_decoder.onnx", joint: "v3_rnnt_joint.onnx", vocab: "v3_vocab.txt" },
   { variant: "e2e_rnnt", what: "GigaAM v3 E2E RNN-T", encoder: "v3_e2e_rnnt_encoder.onnx", encoderInt8: "v3_e2e_rnnt_encoder_int8.onnx", decoder: "v3_e2e_rnnt_decoder.onnx", joint: "v3_e2e_rnnt_joint.onnx", vocab: "v3_e2e_rnnt_vocab.txt" },
-  { variant: "ml_ctc", what: "GigaAM Multilingual CTC (220M, ru/en/kk/ky/uz)", encoder: "multilingual_ctc.onnx", encoderInt8: "multilingual_ctc.int8.onnx", vocab: "multilingual_vocab.txt" },
-  { variant: "ml_ctc_large", what: "GigaAM Multilingual CTC large (600M)", encoder: "multilingual_large_ctc.onnx", encoderInt8: "multilingual_large_ctc.int8.onnx", vocab: "multilingual_vocab.txt" },
+  { variant: "ml_ctc", what: "GigaAM Multilingual CTC 220M, ru/en/kk/ky/uz", encoder: "multilingual_ctc.onnx", encoderInt8: "multilingual_ctc.int8.onnx", vocab: "multilingual_vocab.txt" },
+  { variant: "ml_ctc_large", what: "GigaAM Multilingual CTC large 600M", encoder: "multilingual_large_ctc.onnx", encoderInt8: "multilingual_large_ctc.int8.onnx", vocab: "multilingual_vocab.txt" },
 ] as const satisfies readonly RustHeadFiles[]);
