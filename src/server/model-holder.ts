@@ -80,13 +80,17 @@ export function createModelHolder(opts: ModelHolderOptions): ModelHolder {
     }
   }
 
-  async function counted<T>(g: Generation, run: (t: ClosableTranscriber) => Promise<T>): Promise<T> {
+  /** `run` on the generation `g`'s calls go to, counted while it runs; a synchronous throw stays synchronous */
+  function counted<T>(g: Generation, run: (t: ClosableTranscriber) => Promise<T>): Promise<T> {
     const t = enter(g);
+    let p: Promise<T>;
     try {
-      return await run(t.real);
-    } finally {
+      p = run(t.real);
+    } catch (e) {
       leave(t);
+      throw e;
     }
+    return Promise.resolve(p).finally(() => leave(t));
   }
 
   function makeHandle(g: Omit<Generation, "handle">): TranscriberLike {
