@@ -24,7 +24,7 @@ export const ENDPOINTS: readonly { readonly method: string; readonly path: strin
   { method: "GET", path: "/", what: "this index (JSON); a browser gets the built-in page (live microphone, files)" },
   { method: "GET", path: WORKLET_PATH, what: "the page's audio worklet" },
   { method: "GET", path: "/health", what: "liveness (200 while the process runs)" },
-  { method: "GET", path: "/ready", what: "readiness (503 while the model loads or the server drains)" },
+  { method: "GET", path: "/ready", what: "readiness (503 while the model loads, every slot is busy, or the server drains)" },
   { method: "GET", path: "/v1/models", what: "the model and the server's capabilities" },
   { method: "POST", path: "/v1/transcribe", what: "audio (raw body or multipart file) → json, text, srt or vtt (?format=)" },
   { method: "POST", path: "/v1/transcribe/stream", what: "audio → Server-Sent Events (partial, final, done)" },
