@@ -75,9 +75,9 @@ describe("files and formats", () => {
     expect([...AUDIO_EXTENSIONS]).toEqual([...SUPPORTED_FORMATS]);
   });
 
-  test("formats: Rust's comma list (txt = text), de-duplicated in order; others refused", () => {
-    expect(parseBatchFormats("txt, json ,TXT,srt,vtt,text").map((f) => `${f.format}.${f.ext}`)).toEqual(["text.txt", "json.json", "srt.srt", "vtt.vtt"]);
-    expect(() => parseBatchFormats("txt,docx")).toThrow(/invalid value 'docx' for '--format'/);
+  test("formats: Rust's comma list (text = txt, markdown = md), de-duplicated in order; others → invalid_format", () => {
+    expect(parseBatchFormats("txt, json ,TXT,srt,vtt,text,Markdown,md").map((f) => `${f.format}.${f.ext}`)).toEqual(["txt.txt", "json.json", "srt.srt", "vtt.vtt", "md.md"]);
+    expect(() => parseBatchFormats("txt,docx")).toThrow(/unsupported export format "docx" for '--format'/);
     expect(() => parseBatchFormats(" , ")).toThrow(/at least one format/);
   });
 
@@ -95,14 +95,16 @@ describe("files and formats", () => {
     expect(refuse({}, { GIGASTT_MODEL_VARIANT: "ml_ctc" })).toMatch(/GIGASTT_MODEL_VARIANT ml_ctc/);
     expect(refuse({ punctuation: "on" })).toMatch(/RuPunct pass belongs to the rnnt head/);
     expect(refuse({ itn: "on" })).toMatch(/ITN pass/);
-    expect(refuse({ vad: true })).toMatch(/Silero VAD is not available/);
-    expect(refuse({}, { GIGASTT_VAD: "1" })).toMatch(/--vad/);
-    expect(refuse({ "hotwords-file": "/h.txt" })).toMatch(/--hotwords-file: hotword biasing is not available/);
+    expect(refuse({ vad: true })).toMatch(/^--vad comes with voice activity detection/);
+    expect(refuse({}, { GIGASTT_VAD: "1" })).toMatch(/^--vad .*\(GIGASTT_VAD is set\)$/);
+    expect(refuse({ "hotwords-file": "/h.txt" })).toMatch(/^--hotwords-file comes with voice activity detection and hotwords/);
+    expect(refuse({ "vad-threshold": "0.4" })).toMatch(/^--vad-threshold/);
     expect(refuse({ "move-to": "done", "delete-source": true })).toMatch(/exclude each other/);
     expect(refuse({ "pool-size": "0" })).toMatch(/invalid value '0' for '--pool-size'/);
     const ok = parseBatchSetup({ "model-variant": "E2E_RNNT", punctuation: "auto", itn: "off", "pool-size": "3" }, { GIGASTT_FORMAT: "srt", GIGASTT_BATCH_RETRIES: "4" }, { retries: 0 });
     expect(ok).toMatchObject({ workers: 3, retries: 4, formats: [{ format: "srt", ext: "srt" }] });
-    expect(parseBatchSetup({ "max-chars-per-line": "40" }, {}, { retries: 0 }).notes[0]).toMatch(/--max-chars-per-line 40 is not applied yet/);
+    expect(parseBatchSetup({ "max-chars-per-line": "40", "word-timestamps": true }, { GIGASTT_MAX_WORDS_PER_LINE: "3" }, { retries: 0 }).render).toEqual({ maxChars: 40, maxWords: 3, wordTimestamps: true });
+    expect(parseBatchSetup({}, { GIGASTT_VAD: "0" }, { retries: 0 }).render).toEqual({});
   });
 });
 
@@ -140,6 +142,17 @@ describe("transcribe-batch", () => {
     await Bun.sleep(20);
     expect(await run({ overwrite: true })).toBe(0);
     expect(statSync(join(d, "a.txt")).mtimeMs).toBeGreaterThan(before);
+  });
+
+  test("-f md,srt with the line limits: Markdown with the word table, cues of at most N words", async () => {
+    const d = work();
+    writeWav(join(d, "talk.wav"), "привет мир как дела");
+    expect(await runTranscribeBatch([join(d, "talk.wav")], { format: "md,srt", "max-words-per-line": "2", "word-timestamps": true }, { env, log, engine: shared })).toBe(0);
+    const srt = readFileSync(join(d, "talk.srt"), "utf8");
+    expect(srt.split("\n\n").filter(Boolean).map((c) => c.split("\n")[2])).toEqual(["привет мир", "как дела"]);
+    const md = readFileSync(join(d, "talk.md"), "utf8");
+    expect(md).toContain("привет мир как дела");
+    expect(md).toMatch(/\|\s*привет\s*\|/);
   });
 
   test("a bad file is logged with its code and left in place; the others are done; exit 1", async () => {

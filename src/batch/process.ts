@@ -9,7 +9,7 @@
 import { copyFileSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { EXIT, GigasttError, isGigasttError } from "../errors.ts";
-import { formatResult } from "../format/index.ts";
+import { formatResult, type RenderOptions } from "../format/index.ts";
 import type { TranscriptResult } from "../types.ts";
 import type { BatchFormat } from "./formats.ts";
 import { outputPathFor } from "./files.ts";
@@ -27,6 +27,8 @@ export interface ProcessContext {
   /** null: next to each source */
   readonly outputDir: string | null;
   readonly formats: readonly BatchFormat[];
+  /** line limits, the Markdown word table */
+  readonly render?: RenderOptions;
   /** move a transcribed source into this folder */
   readonly moveTo: string | null;
   /** delete a transcribed source */
@@ -74,7 +76,7 @@ async function attemptOnce(path: string, ctx: ProcessContext, signal: AbortSigna
   const outputs: string[] = [];
   for (const f of ctx.formats) {
     const out = outputPathFor(path, ctx.outputDir, f.ext);
-    writeAtomic(out, formatResult(result, f.format));
+    writeAtomic(out, formatResult(result, f.format, ctx.render));
     outputs.push(out);
   }
   if (ctx.moveTo) moveFile(path, join(ctx.moveTo, basename(path)));

@@ -16,6 +16,7 @@ import { DEFAULT_BATCH_FORMATS, type BatchFormat, parseBatchFormats } from "../b
 import type { BatchLog, TranscribeFile } from "../batch/process.ts";
 import { Transcriber } from "../engine/transcriber.ts";
 import { GigasttError } from "../errors.ts";
+import type { RenderOptions } from "../format/index.ts";
 import { warningsOn } from "../log.ts";
 import { resolveModelDir } from "../model/files.ts";
 import { useMappedLayout } from "../store/mapped-model.ts";
@@ -24,6 +25,8 @@ import { availableMemory, chooseWorkers } from "../server/workers.ts";
 import type { Precision } from "../types.ts";
 import { prepareMainInt8Encoder } from "./partial-encoder.ts";
 import { MAX_DEFAULT_WORKERS, obtainModel } from "./transcribe.ts";
+import { UNAVAILABLE_FLAGS } from "./transcribe-options.ts";
+import { parseBool, parseCount } from "../values.ts";
 
 /** the flags of both commands (Rust's OfflineEngineArgs + BatchOutputArgs, and ours) */
 export const BATCH_ARGS = {
@@ -37,23 +40,23 @@ export const BATCH_ARGS = {
   punctuation: { type: "string", description: "auto|off (default auto: the e2e_rnnt head punctuates itself; `on` needs the rnnt head's RuPunct pass, not available; GIGASTT_PUNCTUATION)", valueHint: "MODE" },
   "punct-model-dir": { type: "string", description: "Folder of the RuPunct model (GIGASTT_PUNCT_MODEL_DIR; unused: no punctuation pass runs)", valueHint: "DIR" },
   itn: { type: "string", description: "auto|off (default auto: the e2e_rnnt head writes numbers as digits itself; GIGASTT_ITN)", valueHint: "MODE" },
-  "hotwords-file": { type: "string", description: "Not available yet (GIGASTT_HOTWORDS_FILE): the command stops with a message", valueHint: "FILE" },
+  "hotwords-file": { type: "string", description: "Not available yet (GIGASTT_HOTWORDS_FILE): the command stops with one line saying so", valueHint: "FILE" },
   "hotwords-default": { type: "boolean", description: "Not available yet (GIGASTT_HOTWORDS_DEFAULT)" },
   "hotwords-boost": { type: "string", description: "Not available yet (GIGASTT_HOTWORDS_BOOST)", valueHint: "X" },
   vad: { type: "boolean", description: "Not available yet (GIGASTT_VAD): long pauses are shortened instead (--compact-pauses)" },
   "vad-threshold": { type: "string", description: "Not available yet (GIGASTT_VAD_THRESHOLD)", valueHint: "P" },
   "vad-min-silence-ms": { type: "string", description: "Not available yet (GIGASTT_VAD_MIN_SILENCE_MS)", valueHint: "MS" },
-  "vad-model-dir": { type: "string", description: "Folder of the Silero VAD model (GIGASTT_VAD_MODEL_DIR; unused without --vad)", valueHint: "DIR" },
+  "vad-model-dir": { type: "string", description: "Not available yet (GIGASTT_VAD_MODEL_DIR)", valueHint: "DIR" },
   "compact-pauses": { type: "boolean", description: "Shorten pauses over 600 ms to 300 ms before the encoder (default on; --no-compact-pauses, GIGASTT_COMPACT_PAUSES=0: off)" },
-  format: { type: "string", alias: "f", description: "Formats, comma-separated: txt, json, srt, vtt; one <stem>.<ext> each (default txt,json; GIGASTT_FORMAT)", valueHint: "LIST" },
+  format: { type: "string", alias: "f", description: "Formats, comma-separated: txt, json, srt, vtt, md; one <stem>.<ext> each (default txt,json; GIGASTT_FORMAT)", valueHint: "LIST" },
   "output-dir": { type: "string", alias: "o", description: "Write the transcripts into this folder (default: next to each source)", valueHint: "DIR" },
   "move-to": { type: "string", description: "Move each transcribed source into this folder (GIGASTT_BATCH_MOVE_TO); not with --delete-source", valueHint: "DIR" },
   "delete-source": { type: "boolean", description: "Delete each transcribed source; failed ones always stay (GIGASTT_BATCH_DELETE_SOURCE)" },
   retries: { type: "string", description: "Extra attempts per file after a failure (default 0 for transcribe-batch, 2 for watch; GIGASTT_BATCH_RETRIES)", valueHint: "N" },
   overwrite: { type: "boolean", description: "Transcribe again files whose transcripts are already there and newer than them" },
-  "max-chars-per-line": { type: "string", description: "SRT/VTT line length (GIGASTT_MAX_CHARS_PER_LINE; not applied yet: cues hold ≤ 84 characters)", valueHint: "N" },
-  "max-words-per-line": { type: "string", description: "SRT/VTT words per line (GIGASTT_MAX_WORDS_PER_LINE; not applied yet)", valueHint: "N" },
-  "word-timestamps": { type: "boolean", description: "Per-word timestamps in Markdown (GIGASTT_WORD_TIMESTAMPS; Markdown is not available yet)" },
+  "max-chars-per-line": { type: "string", description: "Longest SRT/VTT/Markdown cue in characters (default 80, 0 = no limit; GIGASTT_MAX_CHARS_PER_LINE)", valueHint: "N" },
+  "max-words-per-line": { type: "string", description: "Most words in a cue (default 14, 0 = no limit; GIGASTT_MAX_WORDS_PER_LINE)", valueHint: "N" },
+  "word-timestamps": { type: "boolean", description: "Markdown: a table of every word's times (GIGASTT_WORD_TIMESTAMPS)" },
 } as const satisfies ArgsDef;
 
 export type BatchArgValues = Partial<Record<keyof typeof BATCH_ARGS, string | boolean | undefined>>;
@@ -67,12 +70,14 @@ export interface BatchSetup {
   readonly threadsPerWorker: number;
   readonly compactPauses: boolean;
   readonly formats: readonly BatchFormat[];
+  /** line limits and the Markdown word table, as `transcribe` */
+  readonly render: RenderOptions;
   readonly outputDir: string | null;
   readonly moveTo: string | null;
   readonly deleteSource: boolean;
   readonly retries: number;
   readonly overwrite: boolean;
-  /** lines to log before starting (flags accepted but not applied) */
+  /** lines to log before starting (flags accepted without effect) */
   readonly notes: readonly string[];
 }
 
@@ -118,11 +123,16 @@ function refuseUnavailable(a: BatchArgValues, env: Env): void {
       throw new GigasttError("usage", `${v.where} ${v.value}: the extra ${flag === "itn" ? "ITN" : "RuPunct"} pass belongs to the rnnt head, which this server does not run; the e2e_rnnt head already writes ${what} (use auto or off)`);
     throw new GigasttError("usage", `invalid value '${v.value}' for '${v.where}': expected auto, on or off`);
   }
-  const vad = flagOn(a, "vad", env, "GIGASTT_VAD") || pick(a, "vad-threshold", env, "GIGASTT_VAD_THRESHOLD") || pick(a, "vad-min-silence-ms", env, "GIGASTT_VAD_MIN_SILENCE_MS");
-  if (vad) throw new GigasttError("usage", "--vad (GIGASTT_VAD, --vad-threshold, --vad-min-silence-ms): Silero VAD is not available in this server yet; run without it (long pauses are shortened anyway: --compact-pauses)");
-  const hot = pick(a, "hotwords-file", env, "GIGASTT_HOTWORDS_FILE") ?? pick(a, "hotwords-boost", env, "GIGASTT_HOTWORDS_BOOST");
-  if (hot || flagOn(a, "hotwords-default", env, "GIGASTT_HOTWORDS_DEFAULT"))
-    throw new GigasttError("usage", `${hot?.where ?? "--hotwords-default"}: hotword biasing is not available in this server yet; run without it`);
+  // VAD and hotwords: the lines `transcribe` gives (src/cli/transcribe-options.ts)
+  for (const [flag, line] of Object.entries(UNAVAILABLE_FLAGS)) {
+    const envName = `GIGASTT_${flag.toUpperCase().replaceAll("-", "_")}`;
+    const given = a[flag as keyof typeof BATCH_ARGS];
+    if (given === true || (typeof given === "string" && given !== "")) throw new GigasttError("usage", line);
+    const e = env[envName]?.trim();
+    if (!e) continue;
+    if ((flag === "vad" || flag === "hotwords-default") && !parseBool(e, envName)) continue;
+    throw new GigasttError("usage", `${line} (${envName} is set)`);
+  }
 }
 
 export function parseBatchSetup(a: BatchArgValues, env: Env, defaults: { retries: number }): BatchSetup {
@@ -139,14 +149,15 @@ export function parseBatchSetup(a: BatchArgValues, env: Env, defaults: { retries
   const threads = pick(a, "encoder-intra-threads", env, "GIGASTT_ENCODER_INTRA_THREADS");
   const retries = pick(a, "retries", env, "GIGASTT_BATCH_RETRIES");
   const notes: string[] = [];
-  for (const [flag, name] of [
-    ["max-chars-per-line", "GIGASTT_MAX_CHARS_PER_LINE"],
-    ["max-words-per-line", "GIGASTT_MAX_WORDS_PER_LINE"],
-  ] as const) {
+  if (pick(a, "punct-model-dir", env, "GIGASTT_PUNCT_MODEL_DIR")) notes.push("--punct-model-dir has no effect: it is used only by --punctuation on (the RuPunct model), which this gigastt does not have");
+  const limit = (flag: "max-chars-per-line" | "max-words-per-line", name: string) => {
     const v = pick(a, flag, env, name);
-    if (v) notes.push(`${v.where} ${count(v, 0, 100_000)} is not applied yet: SRT/VTT cues hold at most 84 characters and 7 s`);
-  }
-  if (flagOn(a, "word-timestamps", env, "GIGASTT_WORD_TIMESTAMPS")) notes.push("--word-timestamps applies to Markdown, which is not available yet; the JSON transcript has every word's times");
+    return v === undefined ? undefined : parseCount(v.value, v.where, 100_000);
+  };
+  const maxChars = limit("max-chars-per-line", "GIGASTT_MAX_CHARS_PER_LINE");
+  const maxWords = limit("max-words-per-line", "GIGASTT_MAX_WORDS_PER_LINE");
+  const wordTimestamps = flagOn(a, "word-timestamps", env, "GIGASTT_WORD_TIMESTAMPS");
+  const render: RenderOptions = Object.freeze({ ...(maxChars === undefined ? {} : { maxChars }), ...(maxWords === undefined ? {} : { maxWords }), ...(wordTimestamps ? { wordTimestamps } : {}) });
   return Object.freeze({
     modelDir: resolveModelDir(str(a["model-dir"]), env),
     precision,
@@ -155,6 +166,7 @@ export function parseBatchSetup(a: BatchArgValues, env: Env, defaults: { retries
     workers,
     threadsPerWorker: threads ? count(threads, 1, 256) : 1,
     compactPauses: typeof a["compact-pauses"] === "boolean" ? a["compact-pauses"] : parseBoolEnv("GIGASTT_COMPACT_PAUSES", env.GIGASTT_COMPACT_PAUSES, true),
+    render,
     formats: Object.freeze(parseBatchFormats(pick(a, "format", env, "GIGASTT_FORMAT")?.value ?? DEFAULT_BATCH_FORMATS, str(a.format) !== undefined ? "--format" : env.GIGASTT_FORMAT ? "GIGASTT_FORMAT" : "--format")),
     outputDir: str(a["output-dir"]) ?? null,
     moveTo,
