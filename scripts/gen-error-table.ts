@@ -64,6 +64,10 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   runtime_unavailable: "the executable could not extract or load its onnxruntime library (set `GIGASTT_RUNTIME_DIR` to a writable folder that allows executables)",
   inference_error: "the model failed on this input (session continues)",
   internal: "unexpected failure (details only in the log)",
+  loopback_only: "`POST /v1/admin/reload` from a non-loopback peer, or forwarded by a proxy for a non-loopback client",
+  reload_in_progress: "`POST /v1/admin/reload` while another reload runs",
+  reload_unsupported: "`POST /v1/admin/reload` on a server that cannot load its model again (embedded, not `gigastt serve`)",
+  reload_failed: "the reloaded model could not be loaded; the previous model keeps serving (details only in the log)",
 };
 
 export function errorTable(): string {

@@ -106,6 +106,11 @@ export const CATALOGUE = {
   runtime_unavailable: { http: 503, exit: EXIT.runtime, message: "The inference runtime could not be loaded" },
   inference_error: { http: 500, exit: EXIT.runtime, message: "Inference failed", rust: true },
   internal: { http: 500, exit: EXIT.runtime, wsClose: 1011, message: "Internal error", rust: true },
+  // ---- admin (POST /v1/admin/reload) -------------------------------------
+  loopback_only: { http: 403, exit: EXIT.usage, message: "Model reload is only available from loopback", rust: true },
+  reload_in_progress: { http: 409, exit: EXIT.runtime, message: "A model reload is already in progress", rust: true },
+  reload_unsupported: { http: 503, exit: EXIT.runtime, message: "Model reload is not available on this server", rust: true },
+  reload_failed: { http: 503, exit: EXIT.runtime, message: "Model reload failed; the previous model is still serving", rust: true },
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -21,6 +21,7 @@ import type { StoreLog } from "../store/ensure.ts";
 import { prepareMainInt8Encoder, preparePartialEncoder } from "./partial-encoder.ts";
 import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
 import type { Precision } from "../types.ts";
+import { E2E_RNNT_HEAD } from "../model/head.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -73,7 +74,6 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     log.info("wyoming listening", { url: wyoming.url });
   }
 
-  let transcriber: (TranscriberLike & { close(): Promise<void> }) | null = null;
   let signalled = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -94,40 +94,31 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   signals.on("SIGTERM", onStop);
   signals.on("SIGINT", onStop);
   if (process.platform !== "win32") signals.on("SIGHUP", onHup);
+  const recipe: ModelRecipe = { config, modelDir, env, log, deps, signal: stopModel.signal, stopped: () => signalled > 0 };
   try {
     // 3. model, then the Workers
     try {
-      const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal, log });
-      // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
-      const files = signalled === 0 ? await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log) : obtained;
-      const partialEncoder =
-        signalled === 0
-          ? await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log)
-          : undefined;
-      // every graph's weights in one file the Workers map and share (derived once beside the originals)
-      const layout =
-        signalled === 0
-          ? await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l })))(files, partialEncoder, log)
-          : { files, partialEncoder };
-      if (signalled === 0) {
-        const started = performance.now();
-        transcriber = await (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
-          ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
-          compactPauses: config.compactPauses,
+      const started = performance.now();
+      const transcriber = await loadServedModel(recipe);
+      if (transcriber && signalled === 0) {
+        // the server owns it from here (a reload retires it; closeModels() closes it)
+        server.setTranscriber(transcriber, { owned: true, head: E2E_RNNT_HEAD });
+        // POST /v1/admin/reload builds through the same recipe (a model replaced on disk is picked up)
+        server.setModelLoader(async () => {
+          const t = await loadServedModel({ ...recipe, signal: server.deps.lifecycle.signal, stopped: () => false });
+          if (!t) throw new Error("model load was stopped");
+          return { transcriber: t, head: E2E_RNNT_HEAD };
         });
-        if (signalled === 0) {
-          server.setTranscriber(transcriber);
-          const info = transcriber.info;
-          if (info.partialEncoderError) log.warn("the int8 encoder for partials could not be loaded: partials use the main encoder", { error: info.partialEncoderError });
-          log.info("model loaded: ready", {
-            precision: info.precision,
-            partial_encoder: info.partialEncoder ? "int8" : info.precision,
-            workers: info.workers,
-            vocab_size: info.vocabSize,
-            load_ms: Math.round(performance.now() - started),
-          });
-        }
-      }
+        const info = transcriber.info;
+        if (info.partialEncoderError) log.warn("the int8 encoder for partials could not be loaded: partials use the main encoder", { error: info.partialEncoderError });
+        log.info("model loaded: ready", {
+          precision: info.precision,
+          partial_encoder: info.partialEncoder ? "int8" : info.precision,
+          workers: info.workers,
+          vocab_size: info.vocabSize,
+          load_ms: Math.round(performance.now() - started),
+        });
+      } else await transcriber?.close();
     } catch (e) {
       if (signalled === 0) {
         await server.stop();
@@ -141,8 +132,42 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     signals.off("SIGINT", onStop);
     if (process.platform !== "win32") signals.off("SIGHUP", onHup);
     await wyoming?.close();
-    await transcriber?.close().catch((e: unknown) => log.warn("closing the model failed", { error: String(e) }));
+    await server.closeModels().catch((e: unknown) => log.warn("closing the model failed", { error: String(e) }));
   }
+}
+
+interface ModelRecipe {
+  readonly config: ServerConfig;
+  readonly modelDir: string;
+  readonly env: Env;
+  readonly log: ConsolaInstance;
+  readonly deps: ServeDeps;
+  readonly signal: AbortSignal;
+  /** a signal arrived: skip the remaining steps */
+  readonly stopped: () => boolean;
+}
+
+/**
+ * The model → its int8 encoders → the mapped layout the Workers share → the
+ * Transcriber; null when stopped by a signal on the way. Boot and
+ * `POST /v1/admin/reload` both load through it.
+ */
+async function loadServedModel(r: ModelRecipe): Promise<(TranscriberLike & { close(): Promise<void> }) | null> {
+  const { config, log, deps } = r;
+  const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir: r.modelDir, precision: config.precision, offline: config.offline, env: r.env, signal: r.signal, log });
+  if (r.stopped()) return null;
+  // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
+  const files = await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log);
+  if (r.stopped()) return null;
+  const partialEncoder = await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log);
+  if (r.stopped()) return null;
+  // every graph's weights in one file the Workers map and share (derived once beside the originals)
+  const layout = await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l })))(files, partialEncoder, log);
+  if (r.stopped()) return null;
+  return (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
+    ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
+    compactPauses: config.compactPauses,
+  });
 }
 
 async function listen(config: ServerConfig, log: ConsolaInstance): Promise<RunningServer> {

@@ -17,6 +17,8 @@ import type { Precision, TranscriptResult, Word } from "../types.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
 import type { JobsService } from "../jobs/service.ts";
+import type { ModelHead } from "../model/head.ts";
+import type { Reloader } from "./reload.ts";
 
 export type { ServerConfig } from "./config.ts";
 export type { Metrics } from "./metrics.ts";
@@ -111,6 +113,10 @@ export interface ServerDeps {
   readonly config: ServerConfig;
   /** null until the model is loaded (/ready is 503 then; routes answer 503 `not_ready`) */
   readonly transcriber: TranscriberLike | null;
+  /** the loaded model's head (variant, id, name); null until a model is loaded */
+  readonly head?: ModelHead | null;
+  /** `POST /v1/admin/reload` (absent: the route answers 503 `reload_unsupported`) */
+  readonly reloader?: Reloader;
   readonly admission: Admission;
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
