@@ -61,6 +61,7 @@ export const CATALOGUE = {
   unsupported_language: { http: 400, exit: EXIT.usage, message: "Unsupported language: only Russian (ru) is supported" },
   invalid_config: { http: 500, exit: EXIT.usage, message: "Invalid configuration" },
   bind_refused: { http: 500, exit: EXIT.usage, message: "Refusing to bind a non-loopback address without --bind-all" },
+  feature_unavailable: { http: 409, exit: EXIT.usage, message: "This feature needs a model or capability this server does not have" },
   // ---- model / store -----------------------------------------------------
   model_missing: { http: 503, exit: EXIT.model, message: "The model is not installed" },
   model_invalid: { http: 500, exit: EXIT.model, message: "The model files are invalid" },
@@ -105,6 +106,7 @@ export const CATALOGUE = {
   not_ready: { http: 503, exit: EXIT.runtime, message: "The model is not loaded yet" },
   runtime_unavailable: { http: 503, exit: EXIT.runtime, message: "The inference runtime could not be loaded" },
   inference_error: { http: 500, exit: EXIT.runtime, message: "Inference failed", rust: true },
+  inference_timeout: { http: 504, exit: EXIT.runtime, message: "Inference took longer than the server allows", rust: true },
   internal: { http: 500, exit: EXIT.runtime, wsClose: 1011, message: "Internal error", rust: true },
   // ---- admin (POST /v1/admin/reload) -------------------------------------
   loopback_only: { http: 403, exit: EXIT.usage, message: "Model reload is only available from loopback", rust: true },

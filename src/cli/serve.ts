@@ -13,6 +13,7 @@ import { configureLogger } from "../log.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { keyFingerprint } from "../server/auth.ts";
 import { parseServeConfig, type ServerConfig } from "../server/config.ts";
+import { cittyArgs } from "../server/flag-schema.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { ensureModel } from "../store/index.ts";
@@ -25,6 +26,31 @@ import { E2E_RNNT_HEAD } from "../model/head.ts";
 
 type Env = Record<string, string | undefined>;
 
+/** What serve's flags ask of the engine (src/engine/transcriber.ts's options). */
+export interface EngineOptions {
+  readonly partialEncoder?: string;
+  readonly compactPauses?: boolean;
+  readonly threadsPerWorker?: number;
+  readonly inferenceTimeoutMs?: number;
+  readonly minWorkers?: number;
+  readonly fileWorkers?: number;
+  readonly fileConcurrency?: number;
+  readonly onWorkersShort?: (loaded: number, error: string) => void;
+}
+
+export function engineOptions(config: ServerConfig, log: Pick<ConsolaInstance, "warn">): EngineOptions {
+  return {
+    compactPauses: config.compactPauses,
+    threadsPerWorker: config.encoderIntraThreads,
+    inferenceTimeoutMs: config.inferenceTimeoutSecs * 1000,
+    minWorkers: config.poolMinSize,
+    fileWorkers: config.batchPoolSize,
+    ...(config.fileWindowConcurrency !== null ? { fileConcurrency: config.fileWindowConcurrency } : {}),
+    onWorkersShort: (loaded, error) =>
+      log.warn("some inference Workers failed to load: starting on fewer (--pool-min-size)", { loaded, requested: config.workers, min: config.poolMinSize, error }),
+  };
+}
+
 export interface ServeDeps {
   readonly env?: Env;
   readonly isTTY?: boolean;
@@ -33,7 +59,7 @@ export interface ServeDeps {
   /** the model files to load (default: the model store's ensureModel) */
   /** `log`: where the store's warnings, notices and progress go (serve's logger) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean }) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: EngineOptions) => Promise<TranscriberLike & { close(): Promise<void> }>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
@@ -166,7 +192,7 @@ async function loadServedModel(r: ModelRecipe): Promise<(TranscriberLike & { clo
   if (r.stopped()) return null;
   return (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
     ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
-    compactPauses: config.compactPauses,
+    ...engineOptions(config, log),
   });
 }
 
@@ -184,13 +210,13 @@ async function listen(config: ServerConfig, log: ConsolaInstance): Promise<Runni
 }
 
 /** Every HTTP route the server mounted (from its route table, so none is forgotten), as `METHOD url`. */
-export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics">): string[] {
+export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics"> & Partial<Pick<ServerConfig, "metricsListen">>): string[] {
   const out: string[] = [];
   for (const [method, paths] of server.routes) {
     if (method === "OPTIONS" || method === "WS") continue;
     for (const path of paths) {
       if (path === "/v1/ws" || path === "/v1/realtime") continue; // WebSocket routes: listed as `websocket`
-      if (path === "/metrics" && !config.metrics) continue;
+      if (path === "/metrics" && (!config.metrics || config.metricsListen)) continue;
       out.push(`${method} ${server.url}${path}`);
     }
   }
@@ -206,6 +232,7 @@ function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaIns
     rest: restRoutes(server, config),
     pool_size: config.poolSize,
     workers: config.workers,
+    ...(server.metricsUrl ? { metrics: `${server.metricsUrl}/metrics` } : {}),
   });
   log.info("CORS/origin policy", {
     cors: config.corsAllowAny ? "any origin (*)" : "loopback origins" + (config.allowOrigin.length ? ` + ${config.allowOrigin.join(", ")}` : ""),
@@ -231,53 +258,17 @@ function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY:
     return;
   }
   const diff = server.reload(next);
+  const was = server.deps.config;
+  const restartOnly = (["inferenceTimeoutSecs", "enableJobs", "jobsRetry"] as const).filter((k) => was[k] !== next[k]);
+  if (restartOnly.length) log.warn("SIGHUP: these settings take effect after a restart", { file, settings: restartOnly, now: Object.fromEntries(restartOnly.map((k) => [k, was[k]])) });
   if (Object.keys(diff).length === 0) log.info("SIGHUP: config reloaded, no limit changed", { file });
   else log.info("SIGHUP: config reloaded", { file, changed: diff });
 }
 
 const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the HTTP + WebSocket server (REST, SSE, WS streaming) on 127.0.0.1:9876" },
-  args: {
-    port: { type: "string", alias: "p", description: "Port (default 9876; GIGASTT_PORT)", valueHint: "PORT" },
-    host: { type: "string", description: "Bind address: an IP (IPv6 with or without brackets) or localhost (default 127.0.0.1; GIGASTT_HOST)", valueHint: "ADDR" },
-    "bind-all": { type: "boolean", description: "Allow a non-loopback bind (also GIGASTT_ALLOW_BIND_ANY=1)" },
-    "pool-size": { type: "string", description: "Sessions (WS, SSE, REST) admitted at once (default 4)", valueHint: "N" },
-    "pool-checkout-timeout-secs": { type: "string", description: "Wait for a free slot before 503 timeout (default 30; GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS)", valueHint: "SECS" },
-    "idle-timeout-secs": { type: "string", description: "WS idle timeout (default 300; GIGASTT_IDLE_TIMEOUT_SECS)", valueHint: "SECS" },
-    "max-session-secs": { type: "string", description: "WS wall-clock cap, 0 = off (default 3600; GIGASTT_MAX_SESSION_SECS)", valueHint: "SECS" },
-    "shutdown-drain-secs": { type: "string", description: "Drain window on SIGTERM/SIGINT (default 10; GIGASTT_SHUTDOWN_DRAIN_SECS)", valueHint: "SECS" },
-    "body-limit-bytes": { type: "string", description: "REST body cap (default 52428800; GIGASTT_BODY_LIMIT_BYTES)", valueHint: "BYTES" },
-    "body-idle-timeout-secs": { type: "string", description: "Upload stalls this long without a byte → 408 body_timeout (default 30; GIGASTT_BODY_IDLE_TIMEOUT_SECS)", valueHint: "SECS" },
-    "body-min-bytes-per-sec": { type: "string", description: "Least upload rate over each such window, 0 = off (default 1024; GIGASTT_BODY_MIN_BYTES_PER_SEC)", valueHint: "BYTES" },
-    "ws-frame-max-bytes": { type: "string", description: "WS frame cap (default 524288; GIGASTT_WS_FRAME_MAX_BYTES)", valueHint: "BYTES" },
-    "rate-limit-per-minute": { type: "string", description: "Per-client requests per minute, 0 = off (GIGASTT_RATE_LIMIT_PER_MINUTE)", valueHint: "N" },
-    "rate-limit-burst": { type: "string", description: "Token bucket size (default 10; GIGASTT_RATE_LIMIT_BURST)", valueHint: "N" },
-    "allow-origin": { type: "string", description: "Extra allowed browser Origin, exact match (repeatable)", valueHint: "ORIGIN" },
-    "cors-allow-any": { type: "boolean", description: "Allow any Origin (Access-Control-Allow-Origin: *)" },
-    metrics: { type: "boolean", description: "Enable GET /metrics (GIGASTT_METRICS)" },
-    "log-format": { type: "enum", options: ["json", "pretty"], description: "Log format (default json when stderr is not a TTY)", valueHint: "FORMAT" },
-    "model-dir": { type: "string", description: "Model directory (default $GIGASTT_MODEL_DIR or ~/.gigastt/models)", valueHint: "DIR" },
-    config: { type: "string", description: "TOML file with limits; re-read on SIGHUP", valueHint: "FILE" },
-    "skip-quantize": { type: "boolean", description: "Never create the int8 encoder for partials (GIGASTT_SKIP_QUANTIZE)" },
-    offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
-    "compact-pauses": { type: "boolean", description: "Shorten pauses over 600 ms to 300 ms before the encoder (default on; --no-compact-pauses, GIGASTT_COMPACT_PAUSES=0: off)" },
-    precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
-    "partial-precision": { type: "enum", options: ["int8", "fp32"], description: "Encoder of streaming partials (default int8; GIGASTT_PARTIAL_PRECISION)", valueHint: "PRECISION" },
-    workers: { type: "string", description: "Inference Workers; they share the mapped weights, ≈ 100 MB each beyond them (default: CPU cores, fewer when the available memory holds fewer; GIGASTT_WORKERS)", valueHint: "N" },
-    "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
-    "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
-    "wyoming-port": { type: "string", description: "Also speak the Wyoming protocol (Home Assistant) on this TCP port of --host; off by default (GIGASTT_WYOMING_PORT)", valueHint: "PORT" },
-    "enable-jobs": { type: "boolean", description: "Turn on the /v1/jobs API (durable, SQLite in --jobs-dir) (GIGASTT_ENABLE_JOBS)" },
-    "jobs-dir": { type: "string", description: "Where jobs are kept (default ~/.gigastt/jobs; GIGASTT_JOBS_DIR)", valueHint: "DIR" },
-    "jobs-max": { type: "string", description: "Jobs kept, queued to finished (default 100; GIGASTT_JOBS_MAX)", valueHint: "N" },
-    "jobs-max-bytes": { type: "string", description: "Audio bytes waiting in the queue (default 536870912; GIGASTT_JOBS_MAX_BYTES)", valueHint: "BYTES" },
-    "jobs-ttl-secs": { type: "string", description: "How long a finished job stays fetchable, 0 = forever (default 3600; GIGASTT_JOBS_TTL_SECS)", valueHint: "SECS" },
-    "batch-pool-size": { type: "string", description: "Workers jobs may use at once, at most workers − 1 (default 1; GIGASTT_BATCH_POOL_SIZE)", valueHint: "N" },
-    "wyoming-allow-unauthenticated": { type: "boolean", description: "Start a non-loopback Wyoming listener although API keys are set (Wyoming has no authentication)" },
-    "api-key": { type: "string", description: "Require Authorization: Bearer KEY on the API (repeatable; also GIGASTT_API_KEYS=K1,K2)", valueHint: "KEY" },
-    "api-key-file": { type: "string", description: "API keys, one per line; re-read on SIGHUP (GIGASTT_API_KEY_FILE)", valueHint: "FILE" },
-    ui: { type: "boolean", description: "Serve the built-in page at / (default on; --no-ui or GIGASTT_NO_UI=1 turns it off)" },
-  },
+  // from the one flag schema (src/server/flag-schema.ts), like the parser and README's table
+  args: cittyArgs(),
   run: ({ rawArgs }) => runServe(rawArgs),
 });
 

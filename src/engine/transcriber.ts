@@ -40,8 +40,10 @@ export interface JobOptions {
   /**
    * "partial": a provisional re-decode of an open utterance. It runs on the partial encoder when
    * one is loaded (`partialEncoder`, e.g. the int8 file) and goes ahead of queued finals.
+   * "file": a segment of a file (REST, SSE, OpenAI route, jobs, `transcribeStream`): it runs on the
+   * file Workers when there are any (`fileWorkers`), else with the live ones.
    */
-  readonly purpose?: "final" | "partial";
+  readonly purpose?: "final" | "partial" | "file";
   /**
    * The caller gives `samples` away: their buffer is moved to the Worker (detached here) instead
    * of copied, when they own all of it. The offline pipeline does this for every segment, so
@@ -89,6 +91,18 @@ export interface TranscriberOptions {
    * private copy of the encoder instead of sharing the mapped file's pages (BENCHMARKS.md: session layouts).
    */
   readonly prepack?: boolean;
+  /** a segment decode running longer fails with `inference_timeout` and its Worker is replaced (default 0: no limit) */
+  readonly inferenceTimeoutMs?: number;
+  /** main Workers that must load (default: all); fewer loaded than `workers` → `onWorkersShort` */
+  readonly minWorkers?: number;
+  readonly onWorkersShort?: (loaded: number, error: string) => void;
+  /**
+   * Workers of their own for files (`purpose: "file"`), taken from `workers` (at most workers − 1),
+   * so a long file never slows live streams (default 0: files and live streams share the Workers).
+   */
+  readonly fileWorkers?: number;
+  /** segments of one file decoding at once (default: its Workers + 1) */
+  readonly fileConcurrency?: number;
 }
 
 export interface TranscriberInfo {
@@ -100,6 +114,10 @@ export interface TranscriberInfo {
   readonly partialEncoder: string | null;
   /** Workers running partials on it (0 when partialEncoder is null) */
   readonly partialWorkers: number;
+  /** of `workers`, the ones that only run files (0: shared) */
+  readonly fileWorkers: number;
+  /** segments of one file decoding at once */
+  readonly fileConcurrency: number;
   /** why the requested partial encoder is not used */
   readonly partialEncoderError?: string;
 }
@@ -113,25 +131,36 @@ export class Transcriber {
   readonly #partialPool: Pool | null;
   /** one per Worker that runs partials: a partial takes its audio only once it can start */
   readonly #partialSlots: Slots;
+  /** Workers that only run file segments, if any */
+  readonly #filePool: Pool | null;
 
-  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined) {
+  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined, filePool: Pool | null, fileConcurrency: number | undefined) {
     this.#pool = pool;
+    this.#filePool = filePool;
     this.#partialPool = partial?.pool ?? null;
     this.#partialSlots = new Slots(partial?.pool.size ?? pool.size);
+    const fileSize = filePool?.size ?? pool.size;
     this.info = Object.freeze({
       precision: files.precision,
       vocabSize: pool.info.vocabSize,
-      workers: pool.size,
+      workers: pool.size + (filePool?.size ?? 0),
       files,
       partialEncoder: partial?.encoder ?? null,
       partialWorkers: partial?.pool.size ?? 0,
+      fileWorkers: filePool?.size ?? 0,
+      fileConcurrency: fileConcurrency ?? fileSize + 1,
       ...(partialError ? { partialEncoderError: partialError } : {}),
     });
   }
 
   /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
   get available(): boolean {
-    return this.#pool.alive > 0;
+    return this.#pool.alive > 0 && (this.#filePool?.alive ?? 1) > 0;
+  }
+
+  /** segment decodes that ran past the inference timeout (their Workers were replaced) */
+  get timeouts(): number {
+    return this.#pool.timeouts + (this.#filePool?.timeouts ?? 0) + (this.#partialPool?.timeouts ?? 0);
   }
 
   /** Selects the files (`model_missing`), starts the Workers and loads the model in each (`model_invalid`). */
@@ -156,27 +185,51 @@ export class Transcriber {
     // load holds little memory of its own, so a start lasts as long as the slowest load, not the sum.
     // A partial encoder that cannot be loaded costs speed (partials then run on the main Workers), never the model
     const partialEncoder = opts.partialEncoder;
+    const timeout = opts.inferenceTimeoutMs ?? 0;
+    const fileWorkers = Math.max(0, Math.min(opts.fileWorkers ?? 0, workers - 1));
+    const liveWorkers = workers - fileWorkers;
     const partialStart: Promise<{ pool: Pool } | { error: string }> | null = partialEncoder
       ? WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
           url,
           size: partialWorkers,
           init: { files: Object.freeze({ ...files, encoder: partialEncoder, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
+          jobTimeoutMs: timeout,
         }).then(
           (p) => ({ pool: p }),
           (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
         )
       : null;
+    const init: ModelWorkerInit = { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) };
+    const minWorkers = Math.min(workers, Math.max(1, opts.minWorkers ?? workers));
+    const short: { error?: string } = {};
+    const onShort = (_loaded: number, error: string) => void (short.error ??= error);
     let pool: Pool;
+    let filePool: Pool | null = null;
     try {
-      pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) } });
+      // the file Workers load beside the live ones; each pool needs at least one
+      const starts = [
+        WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({ url, size: liveWorkers, init, jobTimeoutMs: timeout, minSize: Math.max(1, minWorkers - fileWorkers), onShort }),
+        ...(fileWorkers > 0 ? [WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({ url, size: fileWorkers, init, jobTimeoutMs: timeout, minSize: 1, onShort })] : []),
+      ];
+      const started = await Promise.allSettled(starts);
+      const bad = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (bad) {
+        await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+        throw bad.reason;
+      }
+      pool = (started[0] as PromiseFulfilledResult<Pool>).value;
+      filePool = fileWorkers > 0 ? (started[1] as PromiseFulfilledResult<Pool>).value : null;
     } catch (e) {
       const p = await partialStart;
       if (p && "pool" in p) await p.pool.close();
       throw e;
     }
-    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined);
+    if (short.error !== undefined) opts.onWorkersShort?.(pool.size + (filePool?.size ?? 0), short.error);
+    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined, filePool, opts.fileConcurrency);
     const partial = await partialStart;
-    return "pool" in partial ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined) : new Transcriber(pool, files, null, partial.error);
+    return "pool" in partial
+      ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined, filePool, opts.fileConcurrency)
+      : new Transcriber(pool, files, null, partial.error, filePool, opts.fileConcurrency);
   }
 
   /**
@@ -191,7 +244,12 @@ export class Transcriber {
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
   get load(): { queued: number; busy: number; workers: number } {
     const p = this.#partialPool;
-    return { queued: this.#pool.queued + (p?.queued ?? 0), busy: this.#pool.busy + (p?.busy ?? 0), workers: this.#pool.size + (p?.size ?? 0) };
+    const f = this.#filePool;
+    return {
+      queued: this.#pool.queued + (p?.queued ?? 0) + (f?.queued ?? 0),
+      busy: this.#pool.busy + (p?.busy ?? 0) + (f?.busy ?? 0),
+      workers: this.#pool.size + (p?.size ?? 0) + (f?.size ?? 0),
+    };
   }
 
   /**
@@ -204,6 +262,7 @@ export class Transcriber {
     const partial = opts.purpose === "partial";
     const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer as ArrayBuffer] };
     if (partial && this.#partialPool) return this.#partialPool.run({ samples: copy, offsetSeconds }, run);
+    if (opts.purpose === "file" && this.#filePool) return this.#filePool.run({ samples: copy, offsetSeconds }, run);
     return this.#pool.run({ samples: copy, offsetSeconds }, { ...run, priority: partial });
   }
 
@@ -221,8 +280,8 @@ export class Transcriber {
    */
   async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
-    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true }), chunks, {
-      maxInFlight: this.#pool.size + 1,
+    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true, purpose: "file" }), chunks, {
+      maxInFlight: this.info.fileConcurrency,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     });
@@ -231,7 +290,7 @@ export class Transcriber {
 
   /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
   async close(): Promise<void> {
-    await Promise.all([this.#pool.close(), this.#partialPool?.close()]);
+    await Promise.all([this.#pool.close(), this.#partialPool?.close(), this.#filePool?.close()]);
   }
 }
 

@@ -139,7 +139,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
     if (channels === "split") {
       // (split mode decodes every channel before the first audio is known: the slot comes first, the body pace bounds a stall)
       slot = await admit(deps, request);
-      const streams = await decodeChannels(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
+      const streams = await decodeChannels(reader.body(), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body" }).catch((e: unknown) => {
         throw withInputName(e, filename);
       });
       if (form.params().stream) {
@@ -149,7 +149,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
       return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, streams }));
     }
     // conversion hints name the uploaded file
-    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
+    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body" }), filename);
     // the slot is taken once there is audio to decode (a stalled upload waits on its own
     // connection and body timeout); header and format errors still get a proper HTTP status
     const first = await audio.next();

@@ -87,7 +87,7 @@ function audioBytes(upload: Upload, raw: RawAudio | null): AsyncGenerator<Uint8A
 /** the raw body or a form's `file` part, decoded and paced; conversion hints name the uploaded file */
 function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, raw: RawAudio | null, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
   const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-  const audio = decodeAudioStream(audioBytes(upload, raw), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
+  const audio = decodeAudioStream(audioBytes(upload, raw), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body", onWarnings });
   return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
@@ -184,7 +184,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
     try {
       const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
       const streams = await decodeChannels(audioBytes(upload, opts.raw), {
-        maxSeconds: config.maxAudioSecs,
+        maxSeconds: config.maxAudioSecs || undefined,
         emptyCode: "empty_body",
         onWarnings: (w) => {
           warnings = w;
@@ -315,7 +315,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx, op
   try {
     // header and format errors still get a proper HTTP status
     const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-    streams = await decodeChannels(audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
+    streams = await decodeChannels(audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body" }).catch((e: unknown) => {
       throw withInputName(e, upload.filename);
     });
   } catch (e) {
