@@ -306,7 +306,8 @@ export function cittyArgs(): Record<string, { type: "string" | "boolean" | "enum
   for (const [name, d] of Object.entries(SERVE_SCHEMA) as [string, FlagDef][]) {
     if (d.global) continue;
     const env = d.env ?? d.envNote?.replaceAll("`", "");
-    const description = `${plain(d.help)} (default ${plain(d.def)}${env ? `; ${env}` : ""})`;
+    const help = plain(d.help);
+    const description = `${help.charAt(0).toUpperCase()}${help.slice(1)} (default ${plain(d.def)}${env ? `; ${env}` : ""})`;
     const type = d.choices ? "enum" : d.kind === "boolean" || d.kind === "optional-list" ? "boolean" : "string";
     out[name] = {
       type,

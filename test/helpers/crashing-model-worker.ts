@@ -3,7 +3,8 @@
  * fault suites: a segment holding a sample above 0.95 (the tone model's audio
  * stays at 0.5) kills the Worker thread mid-job (`process.exit`, like a native
  * crash); one above 0.9 (and ≤ 0.95) makes the "runtime" throw a plain Error,
- * as onnxruntime does. Anything else decodes normally. While a file
+ * as onnxruntime does; one above 0.8 (and ≤ 0.9) never answers (a decode
+ * stuck in native code, for the inference timeout). Anything else decodes normally. While a file
  * `FAIL_INIT_MARKER` exists next to the encoder, a (replacement) Worker fails
  * to load.
  */
@@ -33,6 +34,7 @@ serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
     let peak = 0;
     for (const x of payload.samples) peak = Math.max(peak, Math.abs(x));
     if (peak > 0.95) process.exit(9);
+    if (peak > 0.8 && peak <= 0.9) return new Promise(() => {});
     try {
       if (peak > 0.9) throw new Error("onnxruntime: Non-zero status code returned while running Conv node");
       return { result: await decodeSamples(model, mel, payload) };

@@ -24,7 +24,7 @@ import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { checkContentLength, type BodyPace } from "../streaming/body.ts";
 import { type Upload, uploadOf } from "../streaming/upload.ts";
 import { runFile } from "../streaming/file.ts";
-import { errorMessage, roundWord } from "../streaming/protocol.ts";
+import { errorMessage, inferenceFailure, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
 import { type FileOptions, fileOptionsOf, parseFormat, type Query, type Rendering, renderedResponse, withFormat } from "./file-options.ts";
@@ -260,8 +260,9 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
           onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
             rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
-            deps.metrics.error("inference_error");
-            writer.send(errorMessage(new GigasttError("inference_error")));
+            const failure = inferenceFailure(e);
+            deps.metrics.error(failure.code);
+            writer.send(errorMessage(failure));
             return true;
           },
         },
@@ -346,8 +347,9 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx, op
               rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
               if (!failed) {
                 failed = true;
-                deps.metrics.error("inference_error");
-                writer.send(errorMessage(new GigasttError("inference_error")));
+                const failure = inferenceFailure(e);
+                deps.metrics.error(failure.code);
+                writer.send(errorMessage(failure));
               }
               return true;
             },

@@ -113,6 +113,11 @@ export function resultMessage(type: "partial" | "final", words: readonly Word[],
   return { type, text: wordsToText(words), words: words.map(roundWord), is_final: type === "final", timestamp };
 }
 
+/** What a client is told when a decode failed mid-stream: `inference_timeout` as such (Rust's code), anything else as `inference_error`. */
+export function inferenceFailure(e: unknown): GigasttError {
+  return e instanceof GigasttError && e.code === "inference_timeout" ? e : new GigasttError("inference_error");
+}
+
 /** A safe client-facing error: the code's message (or the error's own safe message) and retry hint. */
 export function errorMessage(e: unknown): ErrorMessage {
   if (e instanceof GigasttError) {

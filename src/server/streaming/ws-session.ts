@@ -25,6 +25,7 @@ import {
   MAX_CONTROL_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   errorMessage,
+  inferenceFailure,
   invalidRate,
   isSupportedRate,
   parseClientMessage,
@@ -410,7 +411,7 @@ export class WsSession {
       },
       onError: (e) => {
         this.o.log.warn("ws inference failed", { error: e instanceof Error ? e.message : String(e) });
-        this.sendError(new GigasttError("inference_error"));
+        this.sendError(inferenceFailure(e));
       },
       onInference: (seconds, audio) => metrics.inference(seconds, audio),
     });
