@@ -5,6 +5,7 @@
  * closes at once); SIGHUP reloads the limits from `--config`, keeping
  * CLI/env overrides.
  */
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { Transcriber } from "../engine/transcriber.ts";
@@ -85,6 +86,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     log.info("inference workers", { workers: c.workers, limited_by: c.limitedBy, cores: c.cores, available_mb: Math.round(c.availableBytes / 1e6), per_worker_mb: Math.round(c.perWorkerBytes / 1e6), reason: c.reason });
   }
   const modelDir = resolveModelDir(config.modelDir, env);
+  const cacheDir = usableCacheDir(config.optimizedCacheDir, log);
 
   // 2. listen first: /health answers, /ready is 503 until the model is loaded
   const server = await listen(config, log);
@@ -120,7 +122,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   signals.on("SIGTERM", onStop);
   signals.on("SIGINT", onStop);
   if (process.platform !== "win32") signals.on("SIGHUP", onHup);
-  const recipe: ModelRecipe = { config, modelDir, env, log, deps, signal: stopModel.signal, stopped: () => signalled > 0 };
+  const recipe: ModelRecipe = { config, modelDir, env, log, deps, signal: stopModel.signal, stopped: () => signalled > 0, ...(cacheDir ? { cacheDir } : {}) };
   try {
     // 3. model, then the Workers
     try {
@@ -171,6 +173,8 @@ interface ModelRecipe {
   readonly signal: AbortSignal;
   /** a signal arrived: skip the remaining steps */
   readonly stopped: () => boolean;
+  /** `--optimized-cache-dir` (usable): where derived files go */
+  readonly cacheDir?: string;
 }
 
 /**
@@ -185,15 +189,28 @@ async function loadServedModel(r: ModelRecipe): Promise<(TranscriberLike & { clo
   // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
   const files = await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log);
   if (r.stopped()) return null;
-  const partialEncoder = await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log);
+  const partialEncoder = await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l, ...(r.cacheDir ? { cacheDir: r.cacheDir } : {}) })))(files, config, log);
   if (r.stopped()) return null;
   // every graph's weights in one file the Workers map and share (derived once beside the originals)
-  const layout = await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l })))(files, partialEncoder, log);
+  const layout = await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l, ...(r.cacheDir ? { cacheDir: r.cacheDir } : {}) })))(files, partialEncoder, log);
   if (r.stopped()) return null;
   return (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
     ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
     ...engineOptions(config, log),
   });
+}
+
+/** `--optimized-cache-dir`, created if missing; one that cannot be written is skipped with a warning (as Rust does). */
+function usableCacheDir(dir: string | undefined, log: ConsolaInstance): string | undefined {
+  if (!dir) return undefined;
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return dir;
+  } catch (e) {
+    log.warn("--optimized-cache-dir cannot be written: the files derived from the model go beside it", { dir, error: e instanceof Error ? e.message : String(e) });
+    return undefined;
+  }
 }
 
 async function listen(config: ServerConfig, log: ConsolaInstance): Promise<RunningServer> {

@@ -237,7 +237,7 @@ export const SERVE_SCHEMA = {
     env: "GIGASTT_OPTIMIZED_CACHE_DIR",
     def: "the model folder",
     hint: "DIR",
-    help: "where the files derived from the model (the mapped layout, the int8 encoders) are written, for a read-only model folder",
+    help: "where the files derived from the model (the mapped layout, the int8 encoder of partials) are written, for a read-only model folder (created if missing; one that cannot be written is skipped, warned)",
   },
   "stream-max-window-secs": {
     kind: "string",
