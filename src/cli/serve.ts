@@ -39,7 +39,7 @@ export interface EngineOptions {
   readonly onWorkersShort?: (loaded: number, error: string) => void;
 }
 
-export function engineOptions(config: ServerConfig, log: Pick<ConsolaInstance, "warn">): EngineOptions {
+export function engineOptions(config: ServerConfig, log: { warn(msg: string, fields?: Record<string, unknown>): void }): EngineOptions {
   return {
     compactPauses: config.compactPauses,
     threadsPerWorker: config.encoderIntraThreads,

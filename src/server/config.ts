@@ -4,6 +4,9 @@
  */
 import { boolOf, parseBool as parseBoolValue, parseNumberIn, parsePrecision as parsePrecisionValue, parseUint as parseUintValue } from "../values.ts";
 import { FILE_KEYS, type FlagDef, SERVE_SCHEMA, type ServeFlagName } from "./flag-schema.ts";
+import { type ConfigFileValues, noEffectWarnings, parseConfigFile, refuseUnavailable, type Sourced } from "./config-sources.ts";
+
+export { type ConfigFileValues, parseConfigFile, refuseUnavailable };
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
@@ -250,11 +253,6 @@ export const parseBool = parseBoolValue;
 
 const parseUint = parseUintValue;
 
-/** The source of a value, for messages: `--flag`, `GIGASTT_X` or `key in FILE`. */
-interface Sourced<T> {
-  value: T;
-  from: string;
-}
 
 export interface ParseOptions {
   /** content of the `--config` file; read from disk when omitted and `--config` is given */
@@ -534,21 +532,6 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   });
 }
 
-/** Rust 2.15 flags accepted here with nothing to do: one warning line each, never silence. */
-function noEffectWarnings(punctDir: Sourced<string> | undefined, window: Sourced<string> | undefined, stablePrefix: boolean | Sourced<string> | undefined): string[] {
-  const out: string[] = [];
-  if (punctDir) out.push(`${punctDir.from} has no effect: it is the RuPunct model's folder, used only by --punctuation on (e2e_rnnt punctuates itself)`);
-  if (window) {
-    parseNumberIn(window.value, window.from, 0.1, 3600);
-    out.push(`${window.from} has no effect: partials here re-decode the whole open utterance (≤ 20 s), there is no smaller streaming window to widen`);
-  }
-  if (stablePrefix !== undefined) {
-    if (typeof stablePrefix !== "boolean") parseBool(stablePrefix.value, stablePrefix.from);
-    out.push(`${typeof stablePrefix === "boolean" ? "--stream-stable-prefix" : stablePrefix.from} has no effect: finals here are decoded from the whole utterance, nothing is committed at a window cap`);
-  }
-  return out;
-}
-
 /** `ADDR:PORT` of a listener (`127.0.0.1:9090`, `[::1]:9090`, `localhost:9090`), as Rust's SocketAddr. */
 export function parseListenAddr(text: string, from: string): { host: string; port: number; loopback: boolean; wildcard: boolean } {
   const t = text.trim();
@@ -589,69 +572,6 @@ function readConfig(path: string, readFile: ((p: string) => string) | undefined)
   } catch (e) {
     const why = (e as NodeJS.ErrnoException)?.code === "ENOENT" ? "no such file" : ((e as Error)?.message ?? String(e));
     throw new GigasttError("invalid_config", `cannot read config file '${path}': ${why}`, { cause: e });
-  }
-}
-
-export interface ConfigFileValues {
-  /** flag → value (numbers for counts and durations, booleans for switches) */
-  readonly values: Partial<Record<ServeFlag, Sourced<number | boolean>>>;
-  /** one line per unknown key (ignored, as the Rust gigastt ignores them) */
-  readonly warnings: readonly string[];
-}
-
-/** Parses the TOML config file: bad values are errors naming the key; unknown keys are warnings. */
-export function parseConfigFile(text: string, path = "config file"): ConfigFileValues {
-  let doc: unknown;
-  try {
-    doc = Bun.TOML.parse(text);
-  } catch (e) {
-    throw new GigasttError("invalid_config", `cannot parse '${path}': ${(e as Error)?.message ?? e}`, { cause: e });
-  }
-  const values: Partial<Record<ServeFlag, Sourced<number | boolean>>> = {};
-  const warnings: string[] = [];
-  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    const flag = FILE_KEYS[key];
-    if (!flag) {
-      warnings.push(`unknown key '${key}' in '${path}' ignored (known: ${Object.keys(FILE_KEYS).join(", ")})`);
-      continue;
-    }
-    const from = `${key} in ${path}`;
-    if ((SERVE_SCHEMA[flag] as FlagSpec).kind === "boolean") {
-      if (typeof value !== "boolean") throw new GigasttError("invalid_config", `invalid value for '${key}' in '${path}': expected true or false`);
-      values[flag] = { value, from };
-      continue;
-    }
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
-      throw new GigasttError("invalid_config", `invalid value for '${key}' in '${path}': expected a non-negative integer`);
-    values[flag] = { value, from };
-  }
-  return { values, warnings };
-}
-
-/**
- * A Rust gigastt flag (or its env var) asking for a model or feature this server does not have:
- * one `feature_unavailable` line naming it and what to use instead. A value outside the flag's
- * choices is a usage error. Harmless values (`--vad=false`, `--punctuation auto`) pass.
- */
-export function refuseUnavailable(flags: Partial<Record<ServeFlag, unknown>>, env: Env): void {
-  for (const [name, def] of Object.entries(SERVE_SCHEMA) as [ServeFlag, FlagSpec][]) {
-    if (!def.refuse && !def.values) continue;
-    let value: string | boolean | undefined;
-    let from: string;
-    const given = flags[name];
-    if (given !== undefined) {
-      value = given as string | boolean;
-      from = typeof given === "boolean" ? (given ? `--${name}` : `--${name}=false`) : `--${name} ${given}`;
-    } else {
-      const raw = def.env ? env[def.env]?.trim() : undefined;
-      if (!raw) continue;
-      from = `${def.env}=${raw}`;
-      value = def.kind === "boolean" ? parseBool(raw, def.env!) : raw;
-    }
-    if (def.values && typeof value === "string" && !def.values.includes(value.trim().toLowerCase()))
-      throw usage(`invalid value '${value}' for '${given !== undefined ? `--${name}` : def.env}': expected ${def.values.join(", ")}`);
-    const why = def.refuse?.(typeof value === "string" ? value.trim() : value);
-    if (why) throw new GigasttError("feature_unavailable", `${from}: ${why}`);
   }
 }
 
