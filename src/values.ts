@@ -54,3 +54,11 @@ export function parseNumberIn(value: string, where: string, min: number, max: nu
   if (v === "" || !Number.isFinite(n) || n < min || n > max) throw new GigasttError("usage", `invalid value '${value}' for '${where}': expected a number from ${min} to ${max}`);
   return n;
 }
+
+/** An integer within [min, max] (`--workers`, `--port`, `--timeout-ms`). */
+export function parseUintIn(value: string, where: string, min: number, max: number): number {
+  const v = value.trim();
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) throw new GigasttError("usage", `invalid value '${value}' for '${where}': expected an integer from ${min} to ${max}`);
+  return n;
+}
