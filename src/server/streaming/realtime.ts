@@ -201,7 +201,7 @@ export class RealtimeSession {
         return;
       case "error": {
         const code = m.code ?? "internal";
-        const spec = code === "internal" || code === "inference_error" ? "server_error" : "invalid_request_error";
+        const spec = code === "internal" || code === "inference_error" || code === "inference_timeout" ? "server_error" : "invalid_request_error";
         this.error(spec, code, m.message ?? "Error", null);
         return;
       }
