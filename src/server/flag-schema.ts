@@ -37,7 +37,7 @@ export interface FlagDef {
   readonly refuse?: (value: string | boolean) => string | null;
 }
 
-const VAD_LATER = "comes with voice activity detection and hotwords, which this build does not have yet";
+const VAD_LATER = "is not available in this build yet (it comes with VAD and hotwords)";
 
 /** `--vad`-style switches: on is refused, off is the default behaviour */
 function refuseOn(what: string, instead: string) {
@@ -278,7 +278,7 @@ export const SERVE_SCHEMA = {
     hint: "auto|assistant|manual",
     values: ["auto", "assistant", "manual"],
     help: "`auto` (live streams end utterances at pauses) is accepted; `assistant`/`manual` → `feature_unavailable` (comes with VAD)",
-    refuse: (v) => (String(v).trim().toLowerCase() === "auto" ? null : `endpoint modes other than auto come with voice activity detection, which this build does not have yet; use --endpoint-mode auto or leave it out`),
+    refuse: (v) => (String(v).trim().toLowerCase() === "auto" ? null : `endpoint modes other than auto are not available in this build yet (they come with VAD and hotwords); use --endpoint-mode auto or leave it out`),
   },
   "hotwords-file": { kind: "string", env: "GIGASTT_HOTWORDS_FILE", def: "—", hint: "FILE", help: "→ `feature_unavailable` (comes with hotwords)", refuse: refuseAny("contextual hotword biasing", "remove it") },
   "hotwords-default": { kind: "boolean", env: "GIGASTT_HOTWORDS_DEFAULT", def: "off", help: "→ `feature_unavailable` (comes with hotwords)", refuse: refuseOn("contextual hotword biasing", "remove it") },
