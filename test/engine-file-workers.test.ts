@@ -8,9 +8,13 @@ import { afterAll, expect, test } from "bun:test";
 import { engineOptions } from "../src/cli/serve.ts";
 import { Transcriber } from "../src/engine/transcriber.ts";
 import { parseServeConfig } from "../src/server/config.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { makeToneModelDir, phraseToAudio } from "./helpers/tone.ts";
 
 const WORKER = new URL("./helpers/crashing-model-worker.ts", import.meta.url).href;
+/** test/helpers/crashing-model-worker.ts's FAIL_FIRST_INIT_MARKER (that module is a Worker entry: not imported here) */
+const FAIL_FIRST_INIT_MARKER = ".fail-first-worker-init";
 const dir = makeToneModelDir();
 const open: Transcriber[] = [];
 afterAll(async () => {
@@ -33,7 +37,7 @@ test("a file stuck on its own Worker does not hold up a live decode; the timeout
   // the live Worker answered while the file's was stuck; the file then fails with the timeout
   expect(await file).toBe("inference_timeout");
   expect((await t.transcribe(phraseToAudio("привет мир").samples)).text).toBe("привет мир");
-});
+}, 30_000);
 
 test("without file Workers every decode shares the pool; --file-window-concurrency sets a file's segments in flight", async () => {
   const t = await Transcriber.load({ modelDir: dir, workers: 2, fileConcurrency: 1 });
@@ -44,6 +48,21 @@ test("without file Workers every decode shares the pool; --file-window-concurren
   const capped = await Transcriber.load({ modelDir: dir, workers: 1, fileWorkers: 3 });
   open.push(capped);
   expect(capped.info).toMatchObject({ workers: 1, fileWorkers: 0 });
+});
+
+test("--pool-min-size: a Worker that fails to load leaves the engine on the others, said once; below the minimum the load fails", async () => {
+  const d = makeToneModelDir();
+  writeFileSync(join(d, FAIL_FIRST_INIT_MARKER), "");
+  const short: [number, string][] = [];
+  const t = await Transcriber.load({ modelDir: d, workers: 2, minWorkers: 1, workerUrl: WORKER, onWorkersShort: (n, e) => short.push([n, e]) });
+  open.push(t);
+  expect(t.info.workers).toBe(1);
+  expect(short).toEqual([[1, "scripted: the first Worker cannot load the model"]]);
+  expect((await t.transcribe(phraseToAudio("привет мир").samples)).text).toBe("привет мир");
+  const again = makeToneModelDir();
+  writeFileSync(join(again, FAIL_FIRST_INIT_MARKER), "");
+  const e = await Transcriber.load({ modelDir: again, workers: 2, minWorkers: 2, workerUrl: WORKER }).catch((x: { code?: string }) => x);
+  expect((e as { code?: string }).code).toBe("model_invalid");
 });
 
 test("serve's flags reach the engine's options", () => {

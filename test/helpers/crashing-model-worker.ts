@@ -10,7 +10,7 @@
  */
 import { decodeSamples, type DecodeJob } from "../../src/engine/decode-segment.ts";
 import type { ModelWorkerInfo, ModelWorkerInit } from "../../src/engine/worker.ts";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { serveWorker } from "../../src/engine/protocol.ts";
 import { GigasttError } from "../../src/errors.ts";
@@ -19,12 +19,16 @@ import type { RnntModel } from "../../src/model/rnnt.ts";
 import type { Word } from "../../src/types.ts";
 
 export const FAIL_INIT_MARKER = ".fail-worker-init";
+/** while this file exists next to the encoder, the first Worker to load fails (the others load) */
+export const FAIL_FIRST_INIT_MARKER = ".fail-first-worker-init";
 
 let model: RnntModel | undefined;
 const mel = new LogMelExtractor();
 serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
   async init({ files, intraOpThreads }) {
     if (existsSync(join(dirname(files.encoder), FAIL_INIT_MARKER))) throw new GigasttError("model_invalid", "scripted: this Worker cannot load the model");
+    if (existsSync(join(dirname(files.encoder), FAIL_FIRST_INIT_MARKER)) && firstToCreate(join(dirname(files.encoder), `${FAIL_FIRST_INIT_MARKER}.taken`)))
+      throw new GigasttError("model_invalid", "scripted: the first Worker cannot load the model");
     const { RnntModel } = await import("../../src/model/rnnt.ts");
     model = await RnntModel.load(files, { intraOpThreads });
     return { vocabSize: model.vocabSize, blankId: model.blankId };
@@ -43,3 +47,12 @@ serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
     }
   },
 });
+
+function firstToCreate(path: string): boolean {
+  try {
+    writeFileSync(path, "", { flag: "wx" });
+    return true;
+  } catch {
+    return false;
+  }
+}

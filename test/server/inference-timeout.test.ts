@@ -6,9 +6,12 @@
  * tone model, with a Worker that hangs on cue (test/helpers/crashing-model-worker.ts: a sample
  * between 0.8 and 0.9), over real sockets.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { Transcriber } from "../../src/engine/transcriber.ts";
 import { finalText, makeToneModelDir, pcm16, splitBytes, startToneServer, type TestServer, toneAt, WsClient, wavBytes } from "./streaming-helpers.ts";
+
+// each test waits out one 2 s timeout (and a Worker's replacement) on a loaded machine
+setDefaultTimeout(30_000);
 
 const WORKER = new URL("../helpers/crashing-model-worker.ts", import.meta.url).href;
 const FIRST = "привет мир,";
