@@ -17,8 +17,8 @@ function bias(seqs: number[][], boost = 5, weights?: number[]): ContextBias {
 }
 
 /** candidate tokens of a state, sorted */
-function cands(b: ContextBias, state: number, starts = true): number[] {
-  return [...b.candidates(state, starts).keys()].sort((x, y) => x - y);
+function cands(b: ContextBias, state: number): number[] {
+  return [...b.candidates(state).keys()].sort((x, y) => x - y);
 }
 
 describe("ContextBias: prefix tree and state", () => {
@@ -63,20 +63,19 @@ describe("ContextBias: prefix tree and state", () => {
     expect(cands(b, b.root)).toEqual([2]);
   });
 
-  test("without starts (a frame that already emitted) only continuations compete", () => {
-    const b = bias([[1, 2], [3]]);
-    const s1 = b.advance(b.root, 1);
-    expect(cands(b, s1, false)).toEqual([2]);
-    expect(cands(b, b.root, false)).toEqual([]);
+  test("pick: the argmax piece unless a candidate beats it with its boost (strictly)", () => {
+    const b = bias([[2]], 1);
+    const row = new Float32Array([-5, -0.9, -1.9, -9, -9, -9, -9, -9, -9, -1]);
+    expect(b.pick(row, 0, V, BLANK, b.root)).toBe(1); // -1.9 + 1 = -0.9 ties piece 1: the argmax stays
+    row[2] = -1.8;
+    expect(b.pick(row, 0, V, BLANK, b.root)).toBe(2);
   });
 
-  test("pick: argmax unless a candidate beats it with its boost (strictly)", () => {
-    const b = bias([[2]], 1);
-    const row = new Float32Array([-5, -1, -1.5, -9, -9, -9, -9, -9, -9, -0.5]);
-    expect(b.pick(row, 0, V, BLANK, b.root, true)).toBe(9); // -1.5 + 1 = -0.5 ties blank: blank stays
-    row[2] = -1.4;
-    expect(b.pick(row, 0, V, BLANK, b.root, true)).toBe(2);
-    expect(b.pick(row, 0, V, BLANK, b.root, false)).toBe(9);
+  test("pick: a row the model calls blank stays blank at any boost", () => {
+    const b = bias([[2]], 20);
+    const row = new Float32Array([-5, -3, -1.5, -9, -9, -9, -9, -9, -9, -0.4]);
+    expect(b.pick(row, 0, V, BLANK, b.root)).toBe(BLANK);
+    expect(b.pick(row, 0, V, BLANK, b.advance(b.root, 2))).toBe(BLANK);
   });
 });
 
@@ -203,7 +202,7 @@ describe("greedyDecode with hotwords", () => {
   });
 
   test("a hotword start is not repeated on the frame where it was just emitted", async () => {
-    // frame 2 emits 1; on the same frame the model then leans blank with 1 at -3 (1 + 5 would beat blank)
+    // frame 2 emits 1; on the same frame the model then says blank with 1 at -3 (1 + 5 would beat blank)
     const step = fakeStep((f, last) => (f === 2 ? (last === 1 ? rowOf({ 1: -3 }, -0.1) : rowOf({ 1: -0.1 }, -4)) : rowOf({})));
     expect(await ids(step, 6, bias([[1]]))).toEqual([1]);
   });

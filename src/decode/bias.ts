@@ -8,16 +8,17 @@
  *   capitalised (the e2e model writes names and sentence starts that way).
  * - State: the trie node of the longest hotword prefix the emitted pieces end with (the root
  *   when none). Blank leaves it as it is (a hotword's pieces may sit frames apart).
- * - Boost: on each joint row, every piece that extends the state (directly, or after falling
- *   back to a shorter prefix, down to a hotword's first piece at the root) competes with
- *   `logp + boost·weight`; blank is never boosted. The model's own probability is what the token
- *   reports.
+ * - Boost: on each joint row where the model's own choice is a piece, every piece that extends
+ *   the state (directly, or after falling back to a shorter prefix, down to a hotword's first
+ *   piece at the root) competes with `logp + boost·weight`. Blank is never boosted, and a row the
+ *   model calls blank stays blank: biasing changes which piece is emitted, never whether one is,
+ *   so it cannot insert a hotword into silence nor repeat a piece on a frame that already emitted
+ *   it (a boosted start could otherwise re-win the same frame up to the symbol cap). The cost: a
+ *   hotword the model drops entirely is not restored (that needs a beam search). The token
+ *   reports the model's own probability.
  * - Break: a piece that extends nothing sends the state back to the longest suffix that is
  *   still a prefix (usually the root). Greedy decoding keeps no running score, so nothing else
  *   is left to take back: a half-matched hotword biases no later choice.
- * - Guard: a hotword may start only on a frame's first emission (not right after a piece on the
- *   same frame), so the start boost cannot repeat a piece on one frame up to the symbol cap;
- *   continuations are bounded by the phrase length.
  */
 import type { Vocab } from "./vocab.ts";
 import { PieceKind } from "./vocab.ts";
@@ -28,18 +29,15 @@ interface Entry {
   readonly token: number;
   readonly next: number;
   readonly boost: number;
-  /** the transition starts a hotword (a child of the root) */
-  readonly start: boolean;
 }
 
 /** The compiled form of a {@link HotwordList} for one vocabulary; immutable, shared by decodes. */
 export class ContextBias {
   /** per node: every token that leads somewhere other than the root */
   readonly #entries: readonly (readonly Entry[])[];
-  /** per node: tokens of its entries (parallel), boosts, start flags — for the hot loop */
+  /** per node: tokens of its entries and their boosts (parallel arrays for the hot loop) */
   readonly #tokens: readonly Int32Array[];
   readonly #boosts: readonly Float32Array[];
-  readonly #starts: readonly Uint8Array[];
   /** phrase variants compiled (after dropping the unrepresentable) */
   readonly sequences: number;
   /** phrases none of whose variants could be split into pieces */
@@ -49,7 +47,6 @@ export class ContextBias {
     this.#entries = entries;
     this.#tokens = entries.map((e) => Int32Array.from(e, (x) => x.token));
     this.#boosts = entries.map((e) => Float32Array.from(e, (x) => x.boost));
-    this.#starts = entries.map((e) => Uint8Array.from(e, (x) => (x.start ? 1 : 0)));
     this.sequences = sequences;
     this.dropped = Object.freeze(dropped);
   }
@@ -95,7 +92,7 @@ export class ContextBias {
     }
     const entries: Entry[][] = new Array(children.length);
     for (const n of order) {
-      const own: Entry[] = [...children[n]!].map(([token, next]) => ({ token, next, boost: nodeBoost[next]!, start: n === 0 }));
+      const own: Entry[] = [...children[n]!].map(([token, next]) => ({ token, next, boost: nodeBoost[next]! }));
       const have = new Set(own.map((e) => e.token));
       const inherited = n === 0 ? [] : entries[fail[n]!]!.filter((e) => !have.has(e.token));
       entries[n] = own.concat(inherited);
@@ -134,11 +131,11 @@ export class ContextBias {
   }
 
   /**
-   * The piece greedy decoding takes from one joint row: the argmax of `logp` (first max wins),
-   * unless a candidate of `state` beats it with its boost (strictly). `starts`: hotword starts
-   * may compete (false right after an emission on the same frame).
+   * The class greedy decoding takes from one joint row: the argmax of `logp` (first max wins;
+   * `fallback` when no value is > −∞); when that is a piece, a candidate of `state` that beats it
+   * with its boost (strictly) instead. `fallback` is the blank id.
    */
-  pick(logp: Float32Array, off: number, n: number, fallback: number, state: number, starts: boolean): number {
+  pick(logp: Float32Array, off: number, n: number, fallback: number, state: number): number {
     let best = fallback;
     let bestVal = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
@@ -148,12 +145,12 @@ export class ContextBias {
         best = i;
       }
     }
+    if (best === fallback) return best;
     const toks = this.#tokens[state]!;
     const boosts = this.#boosts[state]!;
-    const st = this.#starts[state]!;
     for (let j = 0; j < toks.length; j++) {
       const k = toks[j]!;
-      if (k >= n || (!starts && st[j] === 1)) continue;
+      if (k >= n) continue;
       const v = logp[off + k]! + boosts[j]!;
       if (v > bestVal) {
         bestVal = v;
@@ -164,9 +161,9 @@ export class ContextBias {
   }
 
   /** Tokens boosted in `state` with their boosts (tests, diagnostics). */
-  candidates(state: number, starts = true): Map<number, number> {
+  candidates(state: number): Map<number, number> {
     const m = new Map<number, number>();
-    for (const e of this.#entries[state]!) if (starts || !e.start) m.set(e.token, e.boost);
+    for (const e of this.#entries[state]!) m.set(e.token, e.boost);
     return m;
   }
 }

@@ -14,9 +14,9 @@
  * is the one the frame-by-frame loop produces. K adapts: it doubles while whole blocks are blank
  * (up to 64) and follows the length of the last blank run otherwise.
  *
- * Hotwords (`opts.bias`): each row's pick also weighs the boosted candidates of the bias state,
- * which changes only on an emission, so batching stays exact; a hotword start may not compete on
- * the row of a frame that has already emitted (see `./bias.ts`).
+ * Hotwords (`opts.bias`): on a row whose argmax is a piece, the boosted candidates of the bias
+ * state compete too (see `./bias.ts`); the state changes only on an emission, so batching stays
+ * exact.
  */
 import { GigasttError } from "../errors.ts";
 import type { Token } from "../types.ts";
@@ -100,7 +100,7 @@ export async function greedyDecode(step: RnntStep, enc: Float32Array, frames: nu
     let hit = -1;
     let k = blank;
     for (let i = 0; i < count; i++) {
-      k = bias ? bias.pick(logp, i * V, V, blank, state, i > 0 || emitted === 0) : argmax(logp, i * V, V, blank);
+      k = bias ? bias.pick(logp, i * V, V, blank, state) : argmax(logp, i * V, V, blank);
       if (k !== blank) {
         hit = i;
         break;
