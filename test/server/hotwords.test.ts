@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEFAULT_TONE_PIECES } from "../../scripts/make-tone-model.ts";
 import { requestList } from "../../src/decode/hotwords.ts";
 import { Transcriber } from "../../src/engine/transcriber.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../src/log.ts";
 import { parseServeConfig } from "../../src/server/config.ts";
+import { startServer } from "../../src/server/server.ts";
 import { chordsToAudio, makeToneModelDir, type ToneStep } from "../helpers/tone.ts";
 import { finalText, parseSse, pcm16, startToneServer, streamSession, type TestServer, WsClient, wavBytes } from "./streaming-helpers.ts";
 
@@ -145,6 +150,34 @@ describe("WebSocket configure hotwords", () => {
     await c.closed;
     expect(c.ofType("error").map((e) => e.code)).toEqual(["too_many_hotwords", "bad_message", "invalid_hotwords_boost"]);
     expect(finalText(c.messages)).toBe("привет голос мир");
+  });
+});
+
+describe("POST /v1/jobs hotwords", () => {
+  test("?hotwords= is fixed at submission and decides the job's decode; a bad list is refused before anything is stored", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gigastt-hw-jobs-"));
+    const config = parseServeConfig(["--port", "0", "--enable-jobs", "--jobs-dir", dir], {}, { isTTY: false, cpus: 1 });
+    const server = await startServer(config, { transcriber: plain, log: createLogger({ level: "silent", format: "json", write: () => {} }) });
+    try {
+      const run = async (query: string) => {
+        const r = await fetch(`${server.url}/v1/jobs${query}`, { method: "POST", body: WAV });
+        expect(r.status).toBe(202);
+        const { job_id } = (await r.json()) as { job_id: string };
+        for (let i = 0; i < 1000; i++) {
+          const j = (await (await fetch(`${server.url}/v1/jobs/${job_id}`)).json()) as { status: string };
+          if (j.status === "done") break;
+          if (j.status === "failed") throw new Error("job failed");
+          await Bun.sleep(20);
+        }
+        return ((await (await fetch(`${server.url}/v1/jobs/${job_id}/result`)).json()) as { text: string }).text;
+      };
+      expect(await run("")).toBe("привет город мир");
+      expect(await run("?hotwords=голос")).toBe("привет голос мир");
+      const bad = await fetch(`${server.url}/v1/jobs?hotwords=a&hotwords_boost=x`, { method: "POST", body: WAV });
+      expect([bad.status, ((await bad.json()) as { code: string }).code]).toEqual([400, "invalid_hotwords_boost"]);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
