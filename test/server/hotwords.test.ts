@@ -181,6 +181,52 @@ describe("POST /v1/jobs hotwords", () => {
   });
 });
 
+describe("gigastt serve --hotwords-file", () => {
+  test("the file's list reaches the Workers: requests without hotwords are biased by it", async () => {
+    const { EventEmitter } = await import("node:events");
+    const { createServer } = await import("node:net");
+    const { writeFileSync } = await import("node:fs");
+    const { runServe } = await import("../../src/cli/serve.ts");
+    const { selectModelFiles } = await import("../../src/model/files.ts");
+    const dir = makeToneModelDir(DEFAULT_TONE_PIECES, { rivals: [["▁город", "▁голос"]] });
+    const list = join(dir, "hotwords.txt");
+    writeFileSync(list, "# ours\nголос\t1.5\n");
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const signals = new EventEmitter();
+    let given: unknown;
+    let loaded!: () => void;
+    const ready = new Promise<void>((r) => (loaded = r));
+    const run = runServe(["--port", String(port), "--model-dir", dir, "--log-level", "silent", "--workers", "1", "--hotwords-file", list], {
+      isTTY: false,
+      signals: signals as unknown as Pick<NodeJS.Process, "on" | "off">,
+      obtainModel: async () => selectModelFiles(dir, "fp32"),
+      partialEncoder: async () => undefined,
+      mappedLayout: async (files) => ({ files, partialEncoder: undefined }),
+      loadTranscriber: async (f, workers, o) => {
+        given = o?.hotwords;
+        const t = await Transcriber.fromFiles(f, { workers, ...o });
+        loaded();
+        return t;
+      },
+    });
+    await ready;
+    try {
+      expect(given).toEqual({ phrases: [{ text: "голос", weight: 1.5 }], boost: 5 });
+      const url = `http://127.0.0.1:${port}`;
+      expect((await rest(url, "")).body.text).toBe("привет голос мир");
+      expect((await rest(url, "?hotwords=")).body.text).toBe("привет город мир");
+    } finally {
+      signals.emit("SIGTERM", "SIGTERM");
+      expect(await run).toBe(0);
+    }
+  });
+});
+
 describe("serve flags --hotwords-*", () => {
   const parse = (argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}) =>
     parseServeConfig(argv, env, {
