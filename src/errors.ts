@@ -59,6 +59,9 @@ export const CATALOGUE = {
   variant_not_loaded: { http: 409, exit: EXIT.usage, message: "Requested model variant is not loaded", rust: true },
   diarization_not_available: { http: 409, exit: EXIT.usage, message: "Speaker diarization is not available on this server: for a stereo call use channels=split" },
   unsupported_language: { http: 400, exit: EXIT.usage, message: "Unsupported language: only Russian (ru) is supported" },
+  too_many_hotwords: { http: 400, exit: EXIT.usage, message: "Too many hotwords (at most 64)", rust: true },
+  hotword_phrase_too_long: { http: 400, exit: EXIT.usage, message: "A hotword phrase is longer than 64 characters", rust: true },
+  invalid_hotwords_boost: { http: 400, exit: EXIT.usage, message: "hotwords_boost must be a number from 0 to 20" },
   invalid_config: { http: 500, exit: EXIT.usage, message: "Invalid configuration" },
   bind_refused: { http: 500, exit: EXIT.usage, message: "Refusing to bind a non-loopback address without --bind-all" },
   // ---- model / store -----------------------------------------------------

@@ -8,6 +8,7 @@
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { Transcriber } from "../engine/transcriber.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { EXIT, GigasttError } from "../errors.ts";
 import { configureLogger } from "../log.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
@@ -33,7 +34,7 @@ export interface ServeDeps {
   /** the model files to load (default: the model store's ensureModel) */
   /** `log`: where the store's warnings, notices and progress go (serve's logger) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean }) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean; hotwords?: HotwordList }) => Promise<TranscriberLike & { close(): Promise<void> }>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
@@ -116,6 +117,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
           partial_encoder: info.partialEncoder ? "int8" : info.precision,
           workers: info.workers,
           vocab_size: info.vocabSize,
+          ...(config.hotwords ? { hotwords: config.hotwords.phrases.length, hotwords_boost: config.hotwords.boost } : {}),
           load_ms: Math.round(performance.now() - started),
         });
       } else await transcriber?.close();
@@ -167,6 +169,7 @@ async function loadServedModel(r: ModelRecipe): Promise<(TranscriberLike & { clo
   return (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
     ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
     compactPauses: config.compactPauses,
+    ...(config.hotwords ? { hotwords: config.hotwords } : {}),
   });
 }
 
@@ -276,6 +279,9 @@ const serveCommand = defineCommand({
     "wyoming-allow-unauthenticated": { type: "boolean", description: "Start a non-loopback Wyoming listener although API keys are set (Wyoming has no authentication)" },
     "api-key": { type: "string", description: "Require Authorization: Bearer KEY on the API (repeatable; also GIGASTT_API_KEYS=K1,K2)", valueHint: "KEY" },
     "api-key-file": { type: "string", description: "API keys, one per line; re-read on SIGHUP (GIGASTT_API_KEY_FILE)", valueHint: "FILE" },
+    "hotwords-file": { type: "string", description: "Phrases to bias decoding toward, one per line, optional TAB weight, # comments (GIGASTT_HOTWORDS_FILE)", valueHint: "FILE" },
+    "hotwords-default": { type: "boolean", description: "Also bias toward the built-in list of brands and services (GIGASTT_HOTWORDS_DEFAULT)" },
+    "hotwords-boost": { type: "string", description: "Boost added to a hotword piece's log-probability, 0..20 (default 5; GIGASTT_HOTWORDS_BOOST)", valueHint: "N" },
     ui: { type: "boolean", description: "Serve the built-in page at / (default on; --no-ui or GIGASTT_NO_UI=1 turns it off)" },
   },
   run: ({ rawArgs }) => runServe(rawArgs),

@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import { wordsToText } from "../decode/detok.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { GigasttError } from "../errors.ts";
 import { buildSegments } from "../format/index.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
@@ -48,6 +49,11 @@ export interface JobOptions {
    * hours of audio do not leave a copy of each segment behind for the collector.
    */
   readonly giveAway?: boolean;
+  /**
+   * Hotwords for this job (src/decode/hotwords.ts): a list biases decoding toward it, `null`
+   * turns biasing off, absent uses the Transcriber's default (`TranscriberOptions.hotwords`).
+   */
+  readonly hotwords?: HotwordList | null;
 }
 
 export interface StreamOptions extends JobOptions {
@@ -89,6 +95,8 @@ export interface TranscriberOptions {
    * private copy of the encoder instead of sharing the mapped file's pages (BENCHMARKS.md: session layouts).
    */
   readonly prepack?: boolean;
+  /** hotwords of every job that names none (`--hotwords-file`); default none */
+  readonly hotwords?: HotwordList | null;
 }
 
 export interface TranscriberInfo {
@@ -102,6 +110,8 @@ export interface TranscriberInfo {
   readonly partialWorkers: number;
   /** why the requested partial encoder is not used */
   readonly partialEncoderError?: string;
+  /** phrases of the default hotword list (0: none) */
+  readonly hotwords: number;
 }
 
 type Pool = WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
@@ -113,9 +123,12 @@ export class Transcriber {
   readonly #partialPool: Pool | null;
   /** one per Worker that runs partials: a partial takes its audio only once it can start */
   readonly #partialSlots: Slots;
+  /** the default hotword list */
+  readonly #hotwords: HotwordList | null;
 
-  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined) {
+  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined, hotwords: HotwordList | null) {
     this.#pool = pool;
+    this.#hotwords = hotwords;
     this.#partialPool = partial?.pool ?? null;
     this.#partialSlots = new Slots(partial?.pool.size ?? pool.size);
     this.info = Object.freeze({
@@ -125,6 +138,7 @@ export class Transcriber {
       files,
       partialEncoder: partial?.encoder ?? null,
       partialWorkers: partial?.pool.size ?? 0,
+      hotwords: hotwords?.phrases.length ?? 0,
       ...(partialError ? { partialEncoderError: partialError } : {}),
     });
   }
@@ -174,9 +188,12 @@ export class Transcriber {
       if (p && "pool" in p) await p.pool.close();
       throw e;
     }
-    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined);
+    const hotwords = opts.hotwords ?? null;
+    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined, hotwords);
     const partial = await partialStart;
-    return "pool" in partial ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined) : new Transcriber(pool, files, null, partial.error);
+    return "pool" in partial
+      ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined, hotwords)
+      : new Transcriber(pool, files, null, partial.error, hotwords);
   }
 
   /**
@@ -203,8 +220,10 @@ export class Transcriber {
     const copy = opts.giveAway && samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
     const partial = opts.purpose === "partial";
     const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer as ArrayBuffer] };
-    if (partial && this.#partialPool) return this.#partialPool.run({ samples: copy, offsetSeconds }, run);
-    return this.#pool.run({ samples: copy, offsetSeconds }, { ...run, priority: partial });
+    const hotwords = opts.hotwords === undefined ? this.#hotwords : opts.hotwords;
+    const job: DecodeJob = hotwords ? { samples: copy, offsetSeconds, hotwords } : { samples: copy, offsetSeconds };
+    if (partial && this.#partialPool) return this.#partialPool.run(job, run);
+    return this.#pool.run(job, { ...run, priority: partial });
   }
 
   /** Transcribes 16 kHz mono samples. */
@@ -221,7 +240,7 @@ export class Transcriber {
    */
   async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
-    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true }), chunks, {
+    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true, ...(opts.hotwords !== undefined ? { hotwords: opts.hotwords } : {}) }), chunks, {
       maxInFlight: this.#pool.size + 1,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),

@@ -31,6 +31,7 @@ import { QuietDetector, frameEnergyDb } from "../segment/energy.ts";
 import { Segmenter, type Segment } from "../segment/segmenter.ts";
 import { SAMPLE_RATE, type Word } from "../types.ts";
 import type { JobOptions } from "../engine/transcriber.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 
 /** The engine call this module needs (the Transcriber satisfies it). */
 export interface SegmentDecoder {
@@ -68,6 +69,8 @@ export interface UtteranceStreamOptions {
   decoder: SegmentDecoder;
   /** fairness key for the Worker pool */
   session: string;
+  /** hotwords of every decode (a list, null = none; absent: the decoder's default) */
+  hotwords?: HotwordList | null;
   onEvent(e: UtteranceEvent): void;
   /** a final's decode failed (not aborted): its words are lost, the stream goes on */
   onError?(e: unknown): void;
@@ -215,6 +218,11 @@ export class UtteranceStream {
     return this.tail;
   }
 
+  /** the decode options that carry this stream's hotwords (none when it names none) */
+  private hotwordOpts(): Pick<JobOptions, "hotwords"> {
+    return this.opts.hotwords !== undefined ? { hotwords: this.opts.hotwords } : {};
+  }
+
   /** Drop the open utterance without decoding it (a client's clear); earlier finals still arrive. */
   discardOpen(): void {
     if (this.state !== "open") return;
@@ -283,7 +291,7 @@ export class UtteranceStream {
     const started = this.now();
     let words: Promise<Word[]>;
     try {
-      words = this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, { session: this.opts.session, signal, purpose: "final" });
+      words = this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, { session: this.opts.session, signal, purpose: "final", ...this.hotwordOpts() });
     } catch (e) {
       words = Promise.reject(e);
     }
@@ -406,7 +414,7 @@ export class UtteranceStream {
     const prev = this.lastPartial?.generation === generation ? this.lastPartial.words : [];
     this.partialBusy = true;
     this.opts.decoder
-      .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal, purpose: "partial" })
+      .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal, purpose: "partial", ...this.hotwordOpts() })
       .then(
         (got) => {
           release?.();
