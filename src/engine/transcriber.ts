@@ -77,6 +77,14 @@ export interface TranscriberOptions {
    * partials use the main Workers (ahead of queued finals) and `info.partialEncoderError` says why.
    */
   readonly partialEncoder?: string;
+  /**
+   * Start the partial Workers only once the main ones have loaded, and resolve without waiting
+   * for them (default false: `fromFiles` waits for both). Until they are loaded (or if they fail)
+   * partials run on the main Workers ahead of queued finals, as when no partial encoder is set;
+   * `partialWorkersReady()` says when that ends. `serve` uses this: on a 2-core machine the
+   * partial Worker's encoder session was ≈ ⅕ of the CPU spent before `/ready` with 4 Workers.
+   */
+  readonly lazyPartialWorkers?: boolean;
   /** Workers for partials when `partialEncoder` is set (default: one per 4 main Workers, at least 1) */
   readonly partialWorkers?: number;
   /**
@@ -112,35 +120,69 @@ export interface TranscriberInfo {
   readonly partialEncoderError?: string;
   /** phrases of the default hotword list (0: none) */
   readonly hotwords: number;
+  /** the partial Workers are still loading (`lazyPartialWorkers`): partials run on the main Workers meanwhile */
+  readonly partialWorkersLoading?: boolean;
 }
 
 type Pool = WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
+type PartialStart = Promise<{ pool: Pool } | { error: string }>;
 
 export class Transcriber {
-  readonly info: TranscriberInfo;
   readonly #pool: Pool;
-  /** Workers with the partial encoder, if any */
-  readonly #partialPool: Pool | null;
+  readonly #files: ModelFiles;
+  /** Workers with the partial encoder, once loaded */
+  #partialPool: Pool | null = null;
+  #partialEncoder: string | null = null;
+  #partialError: string | undefined;
+  /** settles when the partial Workers have loaded or failed (at once when there are none) */
+  readonly #partialSettled: Promise<void>;
+  #partialLoading = false;
+  #closed = false;
   /** one per Worker that runs partials: a partial takes its audio only once it can start */
-  readonly #partialSlots: Slots;
+  #partialSlots: Slots | null = null;
   /** the default hotword list */
   readonly #hotwords: HotwordList | null;
+  readonly #mainSlots: Slots;
 
-  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined, hotwords: HotwordList | null) {
+  private constructor(pool: Pool, files: ModelFiles, partial: { start: PartialStart; encoder: string } | null, hotwords: HotwordList | null) {
     this.#pool = pool;
     this.#hotwords = hotwords;
-    this.#partialPool = partial?.pool ?? null;
-    this.#partialSlots = new Slots(partial?.pool.size ?? pool.size);
-    this.info = Object.freeze({
-      precision: files.precision,
-      vocabSize: pool.info.vocabSize,
-      workers: pool.size,
-      files,
-      partialEncoder: partial?.encoder ?? null,
-      partialWorkers: partial?.pool.size ?? 0,
-      hotwords: hotwords?.phrases.length ?? 0,
-      ...(partialError ? { partialEncoderError: partialError } : {}),
+    this.#files = files;
+    this.#mainSlots = new Slots(pool.size);
+    if (!partial) {
+      this.#partialSettled = Promise.resolve();
+      return;
+    }
+    this.#partialLoading = true;
+    this.#partialSettled = partial.start.then(async (r) => {
+      this.#partialLoading = false;
+      if ("error" in r) this.#partialError = r.error;
+      else if (this.#closed) await r.pool.close();
+      else {
+        this.#partialPool = r.pool;
+        this.#partialEncoder = partial.encoder;
+        this.#partialSlots = new Slots(r.pool.size);
+      }
     });
+  }
+
+  get info(): TranscriberInfo {
+    return Object.freeze({
+      precision: this.#files.precision,
+      vocabSize: this.#pool.info.vocabSize,
+      workers: this.#pool.size,
+      files: this.#files,
+      partialEncoder: this.#partialEncoder,
+      partialWorkers: this.#partialPool?.size ?? 0,
+      ...(this.#partialError ? { partialEncoderError: this.#partialError } : {}),
+      hotwords: this.#hotwords?.phrases.length ?? 0,
+      ...(this.#partialLoading ? { partialWorkersLoading: true } : {}),
+    });
+  }
+
+  /** Resolves once the partial Workers have loaded or failed (`info` then says which); at once without them. */
+  partialWorkersReady(): Promise<void> {
+    return this.#partialSettled;
   }
 
   /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
@@ -166,34 +208,35 @@ export class Transcriber {
     if (opts.partialEncoder && (!Number.isInteger(partialThreads) || partialThreads < 1)) {
       throw new GigasttError("invalid_config", `partial threads must be a positive integer, got ${partialThreads}`);
     }
-    // the main and the partial Workers load at once: with the weights mapped (src/store/mapped.ts) a
-    // load holds little memory of its own, so a start lasts as long as the slowest load, not the sum.
     // A partial encoder that cannot be loaded costs speed (partials then run on the main Workers), never the model
     const partialEncoder = opts.partialEncoder;
-    const partialStart: Promise<{ pool: Pool } | { error: string }> | null = partialEncoder
-      ? WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-          url,
-          size: partialWorkers,
-          init: { files: Object.freeze({ ...files, encoder: partialEncoder, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
-        }).then(
-          (p) => ({ pool: p }),
-          (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
-        )
-      : null;
+    const startPartial = (): PartialStart =>
+      WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
+        url,
+        size: partialWorkers,
+        init: { files: Object.freeze({ ...files, encoder: partialEncoder!, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
+      }).then(
+        (p) => ({ pool: p }),
+        (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
+      );
+    // eager: the main and the partial Workers load at once (with the weights mapped, src/store/mapped.ts,
+    // a load holds little memory of its own, so a start lasts as long as the slowest load, not the sum);
+    // lazy: the partial Workers start once the main ones are loaded, so they take no CPU from them
+    const lazy = opts.lazyPartialWorkers === true;
+    const eager: PartialStart | null = partialEncoder && !lazy ? startPartial() : null;
     let pool: Pool;
     try {
       pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) } });
     } catch (e) {
-      const p = await partialStart;
+      const p = await eager;
       if (p && "pool" in p) await p.pool.close();
       throw e;
     }
     const hotwords = opts.hotwords ?? null;
-    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined, hotwords);
-    const partial = await partialStart;
-    return "pool" in partial
-      ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined, hotwords)
-      : new Transcriber(pool, files, null, partial.error, hotwords);
+    if (!partialEncoder) return new Transcriber(pool, files, null, hotwords);
+    const t = new Transcriber(pool, files, { start: eager ?? startPartial(), encoder: partialEncoder }, hotwords);
+    if (!lazy) await t.#partialSettled;
+    return t;
   }
 
   /**
@@ -202,7 +245,7 @@ export class Transcriber {
    * aging in a queue. FIFO across callers; abortable while waiting.
    */
   partialSlot(signal?: AbortSignal): Promise<() => void> {
-    return this.#partialSlots.acquire(signal);
+    return (this.#partialSlots ?? this.#mainSlots).acquire(signal);
   }
 
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
@@ -250,7 +293,9 @@ export class Transcriber {
 
   /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
   async close(): Promise<void> {
-    await Promise.all([this.#pool.close(), this.#partialPool?.close()]);
+    this.#closed = true;
+    // partial Workers still loading are closed as soon as they are up
+    await Promise.all([this.#pool.close(), this.#partialSettled.then(() => this.#partialPool?.close())]);
   }
 }
 

@@ -56,6 +56,8 @@ export interface TranscriberLike {
     /** the encoder file partials run on, when not the main one */
     readonly partialEncoder?: string | null;
     readonly partialEncoderError?: string;
+    /** the partial Workers are still loading (partials run on the main Workers meanwhile) */
+    readonly partialWorkersLoading?: boolean;
   };
 }
 

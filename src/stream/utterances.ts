@@ -11,7 +11,7 @@
  * though their decodes run concurrently in the Worker pool.
  *
  * Partials re-decode the open utterance (a sliding window of the last few
- * seconds) after every `partialEverySeconds` of new audio that was not all
+ * seconds, shorter when the partial had to wait for a Worker) after every `partialEverySeconds` of new audio that was not all
  * quiet (the segmenter's energy rule on the same 10 ms grid, so a silent or
  * idle stream costs no decoding); a partial is skipped while the previous
  * partial decode still runs (cadence adapts to load), and a partial result is
@@ -49,6 +49,9 @@ export type UtteranceEvent =
   /** a closed utterance; `last` marks the one sent by `finish()` (possibly empty) */
   | { readonly type: "final"; readonly words: readonly Word[]; readonly last: boolean };
 
+/** A partial that waited this long for a Worker runs under load: on the shorter window. */
+export const UNDER_LOAD_WAIT_MS = 50;
+
 /** Utterance endpointing of every stream (WS, SSE, REST): the same cuts everywhere. */
 export const STREAM_SEGMENTER = Object.freeze({ minPauseMs: 500, maxSeconds: 20, endpoint: true });
 
@@ -84,6 +87,11 @@ export interface UtteranceStreamOptions {
   partialEverySeconds?: number;
   /** longest audio re-decoded for a partial (default 8 s) */
   partialWindowSeconds?: number;
+  /**
+   * under load (the partial waited ≥ 50 ms for a Worker, so others want them too), the longest audio
+   * re-decoded for a partial instead (default 4 s; the words before it come from the previous partial)
+   */
+  partialWindowUnderLoadSeconds?: number;
   /** words in the first seconds of a clipped window come from the previous partial (default 2 s) */
   partialContextSeconds?: number;
   now?: () => number;
@@ -366,6 +374,7 @@ export class UtteranceStream {
     }
     // wait for a Worker that can start it, then take the newest audio (not the audio of now)
     this.partialBusy = true;
+    const asked = this.now();
     slot.call(this.opts.decoder, this.abort.signal).then(
       (release) => {
         if (this.state !== "open" || this.speculation || !this.partialDue()) {
@@ -374,7 +383,7 @@ export class UtteranceStream {
           return;
         }
         try {
-          this.startPartial(release);
+          this.startPartial(release, this.now() - asked >= UNDER_LOAD_WAIT_MS);
         } catch (e) {
           release();
           this.partialBusy = false;
@@ -397,7 +406,7 @@ export class UtteranceStream {
   }
 
   /** decodes the open utterance now; `release` frees the partial slot when the decode settles */
-  private startPartial(release: (() => void) | null): void {
+  private startPartial(release: (() => void) | null, underLoad = false): void {
     const open = this.segmenter.pending();
     if (open.samples.length === 0) {
       release?.();
@@ -406,7 +415,8 @@ export class UtteranceStream {
     }
     this.partialMark = open.start + open.samples.length;
 
-    const window = Math.round((this.opts.partialWindowSeconds ?? 8) * SAMPLE_RATE);
+    const full = this.opts.partialWindowSeconds ?? 8;
+    const window = Math.round((underLoad ? Math.min(full, this.opts.partialWindowUnderLoadSeconds ?? 4) : full) * SAMPLE_RATE);
     const skip = Math.max(0, open.samples.length - window);
     const startSec = (open.start + skip) / SAMPLE_RATE;
     const keepBefore = skip > 0 ? startSec + (this.opts.partialContextSeconds ?? 2) : -Infinity;
