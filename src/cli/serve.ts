@@ -9,6 +9,7 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { Transcriber } from "../engine/transcriber.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { EXIT, GigasttError } from "../errors.ts";
 import { configureLogger } from "../log.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
@@ -37,11 +38,14 @@ export interface EngineOptions {
   readonly fileWorkers?: number;
   readonly fileConcurrency?: number;
   readonly onWorkersShort?: (loaded: number, error: string) => void;
+  readonly lazyPartialWorkers?: boolean;
+  readonly hotwords?: HotwordList;
 }
 
 export function engineOptions(config: ServerConfig, log: { warn(msg: string, fields?: Record<string, unknown>): void }): EngineOptions {
   return {
     compactPauses: config.compactPauses,
+    ...(config.hotwords ? { hotwords: config.hotwords } : {}),
     threadsPerWorker: config.encoderIntraThreads,
     inferenceTimeoutMs: config.inferenceTimeoutSecs * 1000,
     minWorkers: config.poolMinSize,
@@ -52,6 +56,9 @@ export function engineOptions(config: ServerConfig, log: { warn(msg: string, fie
   };
 }
 
+/** What `serve` loads: the server's view of the Transcriber, and (optionally) when its partial Workers are up. */
+type LoadedTranscriber = TranscriberLike & { close(): Promise<void>; partialWorkersReady?(): Promise<void> };
+
 export interface ServeDeps {
   readonly env?: Env;
   readonly isTTY?: boolean;
@@ -60,7 +67,7 @@ export interface ServeDeps {
   /** the model files to load (default: the model store's ensureModel) */
   /** `log`: where the store's warnings, notices and progress go (serve's logger) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: EngineOptions) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: EngineOptions) => Promise<LoadedTranscriber>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
@@ -138,14 +145,25 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
           return { transcriber: t, head: E2E_RNNT_HEAD };
         });
         const info = transcriber.info;
-        if (info.partialEncoderError) log.warn("the int8 encoder for partials could not be loaded: partials use the main encoder", { error: info.partialEncoderError });
+        logPartialWorkers(info, log);
         log.info("model loaded: ready", {
           precision: info.precision,
-          partial_encoder: info.partialEncoder ? "int8" : info.precision,
+          // the partial Worker loads after the main ones: ready does not wait for it
+          partial_encoder: info.partialEncoder || info.partialWorkersLoading ? "int8" : info.precision,
+          ...(info.partialWorkersLoading ? { partial_workers: "loading" } : {}),
           workers: info.workers,
           vocab_size: info.vocabSize,
+          ...(config.hotwords ? { hotwords: config.hotwords.phrases.length, hotwords_boost: config.hotwords.boost } : {}),
           load_ms: Math.round(performance.now() - started),
         });
+        if (info.partialWorkersLoading && transcriber.partialWorkersReady) {
+          void transcriber.partialWorkersReady().then(
+            () => {
+              if (signalled === 0) logPartialWorkers(transcriber.info, log, Math.round(performance.now() - started));
+            },
+            () => {},
+          );
+        }
       } else await transcriber?.close();
     } catch (e) {
       if (signalled === 0) {
@@ -182,7 +200,7 @@ interface ModelRecipe {
  * Transcriber; null when stopped by a signal on the way. Boot and
  * `POST /v1/admin/reload` both load through it.
  */
-async function loadServedModel(r: ModelRecipe): Promise<(TranscriberLike & { close(): Promise<void> }) | null> {
+async function loadServedModel(r: ModelRecipe): Promise<LoadedTranscriber | null> {
   const { config, log, deps } = r;
   const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir: r.modelDir, precision: config.precision, offline: config.offline, env: r.env, signal: r.signal, log });
   if (r.stopped()) return null;
@@ -194,8 +212,9 @@ async function loadServedModel(r: ModelRecipe): Promise<(TranscriberLike & { clo
   // every graph's weights in one file the Workers map and share (derived once beside the originals)
   const layout = await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l, ...(r.cacheDir ? { cacheDir: r.cacheDir } : {}) })))(files, partialEncoder, log);
   if (r.stopped()) return null;
+  // ready once the main Workers are loaded; the partial Worker loads after them (partials run on the main Workers until then)
   return (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
-    ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
+    ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder, lazyPartialWorkers: true } : {}),
     ...engineOptions(config, log),
   });
 }
@@ -211,6 +230,13 @@ function usableCacheDir(dir: string | undefined, log: ConsolaInstance): string |
     log.warn("--optimized-cache-dir cannot be written: the files derived from the model go beside it", { dir, error: e instanceof Error ? e.message : String(e) });
     return undefined;
   }
+}
+
+/** The partial Worker's state once known: loaded (with `load_ms` when it loaded after ready) or why not. */
+function logPartialWorkers(info: LoadedTranscriber["info"] & { partialWorkersLoading?: boolean }, log: ConsolaInstance, loadMs?: number): void {
+  if (info.partialWorkersLoading) return;
+  if (info.partialEncoderError) log.warn("the int8 encoder for partials could not be loaded: partials use the main encoder", { error: info.partialEncoderError });
+  else if (loadMs !== undefined && info.partialEncoder) log.info("partial worker loaded", { partial_encoder: "int8", load_ms: loadMs });
 }
 
 async function listen(config: ServerConfig, log: ConsolaInstance): Promise<RunningServer> {

@@ -5,7 +5,7 @@
  * `--max-words-per-line`, `--word-timestamps`, `--stereo-speakers` (= `--channels split`),
  * `--codec` + `--sample-rate`, `--model-variant`, `--punctuation`, `--itn`,
  * `--encoder-intra-threads` (= `--threads`). Flags that need what this build does not have
- * (VAD, hotwords, the RuPunct model, the ITN pass, other heads) fail with one clear line.
+ * (VAD, the RuPunct model, the ITN pass, other heads) fail with one clear line.
  */
 import { type RawAudio, rawAudioOf } from "../audio/raw.ts";
 import { GigasttError } from "../errors.ts";
@@ -49,7 +49,7 @@ export interface TranscribeOutput {
 }
 
 const LINE_MAX = 100_000;
-const VAD_LATER = "comes with voice activity detection and hotwords, which this build does not have yet";
+const VAD_LATER = "comes with voice activity detection, which this build does not have yet";
 
 /** the features this build lacks, and what to say when their flag is given */
 export const UNAVAILABLE_FLAGS: Readonly<Record<string, string>> = {
@@ -57,9 +57,6 @@ export const UNAVAILABLE_FLAGS: Readonly<Record<string, string>> = {
   "vad-threshold": `--vad-threshold ${VAD_LATER}; leave it out`,
   "vad-min-silence-ms": `--vad-min-silence-ms ${VAD_LATER}; leave it out`,
   "vad-model-dir": `--vad-model-dir ${VAD_LATER}; leave it out`,
-  "hotwords-file": `--hotwords-file ${VAD_LATER}; leave it out`,
-  "hotwords-default": `--hotwords-default ${VAD_LATER}; leave it out`,
-  "hotwords-boost": `--hotwords-boost ${VAD_LATER}; leave it out`,
 };
 
 function pick(flag: string | undefined, env: Env, name: string): string | undefined {
@@ -80,7 +77,7 @@ function checkUnavailable(given: RustTranscribeArgs["unavailable"], env: Env): v
     const envName = `GIGASTT_${name.toUpperCase().replaceAll("-", "_")}`;
     const v = given?.[name] ?? env[envName];
     if (v === undefined || v === "" || v === false) continue;
-    if (typeof v === "string" && (name === "vad" || name === "hotwords-default") && !parseBool(v, envName)) continue;
+    if (typeof v === "string" && name === "vad" && !parseBool(v, envName)) continue;
     throw new GigasttError("feature_unavailable", line);
   }
 }

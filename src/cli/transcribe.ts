@@ -24,6 +24,8 @@ import { warningsOn } from "../log.ts";
 import { prepareMainInt8Encoder } from "./partial-encoder.ts";
 import { type Env, parseBoolEnv, resolveOffline, resolvePrecision } from "../store/env.ts";
 import type { Precision } from "../types.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
+import { parseHotwordsConfig } from "../server/hotwords-config.ts";
 
 export interface TranscribeArgs extends RustTranscribeArgs {
   readonly file: string;
@@ -33,6 +35,10 @@ export interface TranscribeArgs extends RustTranscribeArgs {
   readonly workers?: string;
   /** shorten long pauses before the encoder (default true; also GIGASTT_COMPACT_PAUSES) */
   readonly compactPauses?: boolean;
+  /** hotwords (the Rust flags; also GIGASTT_HOTWORDS_FILE / _DEFAULT / _BOOST) */
+  readonly hotwordsFile?: string;
+  readonly hotwordsDefault?: boolean;
+  readonly hotwordsBoost?: string;
 }
 
 export interface TranscribeDeps {
@@ -74,6 +80,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   let warnings: readonly string[] = [];
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   for (const w of out.warnings) if (warningsOn()) stderr(`warning: ${w}\n`);
+  const hotwords = transcribeHotwords(args, env, stderr);
   const emit = (result: TranscriptResult) => {
     const text = formatResult(warnings.length ? { ...result, warnings } : result, out.format, out.render);
     const whole = text.endsWith("\n") ? text : `${text}\n`;
@@ -86,7 +93,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
       stderr(`warning: damaged audio, the valid part was transcribed: ${w.join("; ")}\n`);
     },
   };
-  if (out.channels === "split") return runSplit(args, { workers, threadsPerWorker, compactPauses, modelDir, precision, offline, env, out, emit, loadOpts });
+  if (out.channels === "split") return runSplit(args, { workers, threadsPerWorker, compactPauses, hotwords, modelDir, precision, offline, env, out, emit, loadOpts });
   // conversion hints name the user's file, not a placeholder
   const audio = namingInput(decodeAudioStream(sourceOf(args.file, out), loadOpts), args.file);
   try {
@@ -101,7 +108,7 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
     });
     // the Workers map the weights from one shared file per graph (derived once beside the originals)
     const mapped = await useMappedLayout({ files, log: { info: () => {}, warn: (m) => void (warningsOn() && process.stderr.write(`warning: ${m}\n`)) } });
-    const transcriber = await Transcriber.fromFiles(mapped.files, { workers, threadsPerWorker, compactPauses });
+    const transcriber = await Transcriber.fromFiles(mapped.files, { workers, threadsPerWorker, compactPauses, hotwords });
     try {
       emit(await transcriber.transcribeStream(resume(first, audio)));
       return 0;
@@ -113,10 +120,29 @@ export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps =
   }
 }
 
+/** `--hotwords-file`/`--hotwords-default`/`--hotwords-boost` (flag > env), as `serve` reads them */
+function transcribeHotwords(args: TranscribeArgs, env: Env, stderr: (s: string) => void): HotwordList | null {
+  const sourced = (flag: string | undefined, name: string, envName: string) =>
+    flag !== undefined ? { value: flag, from: `--${name}` } : env[envName]?.trim() ? { value: env[envName]!.trim(), from: envName } : undefined;
+  const warnings: string[] = [];
+  const list = parseHotwordsConfig(
+    {
+      file: sourced(args.hotwordsFile, "hotwords-file", "GIGASTT_HOTWORDS_FILE"),
+      withDefaults: args.hotwordsDefault ?? parseBoolEnv("GIGASTT_HOTWORDS_DEFAULT", env.GIGASTT_HOTWORDS_DEFAULT, false),
+      boost: sourced(args.hotwordsBoost, "hotwords-boost", "GIGASTT_HOTWORDS_BOOST"),
+    },
+    undefined,
+    warnings,
+  );
+  if (warningsOn()) for (const w of warnings) stderr(`warning: ${w}\n`);
+  return list;
+}
+
 interface SplitRun {
   workers: number;
   threadsPerWorker: number;
   compactPauses: boolean;
+  hotwords: HotwordList | null;
   modelDir: string;
   precision: Precision;
   offline: boolean;
@@ -141,7 +167,7 @@ async function runSplit(args: TranscribeArgs, r: SplitRun): Promise<number> {
   const streams = args.file === "-" ? null : await pending;
   try {
     const files = await obtainModel({ modelDir: r.modelDir, precision: r.precision, offline: r.offline, env: r.env });
-    const transcriber = await Transcriber.fromFiles(files, { workers: r.workers, threadsPerWorker: r.threadsPerWorker, compactPauses: r.compactPauses });
+    const transcriber = await Transcriber.fromFiles(files, { workers: r.workers, threadsPerWorker: r.threadsPerWorker, compactPauses: r.compactPauses, hotwords: r.hotwords });
     try {
       const all = streams ?? (await pending);
       const results = await Promise.all(all.map((s) => transcriber.transcribeStream(s)));
@@ -162,7 +188,7 @@ async function* resume(first: IteratorResult<Float32Array> | undefined, rest: As
 }
 
 const unavailable = Object.fromEntries(
-  Object.keys(UNAVAILABLE_FLAGS).map((name) => [name, { type: name === "vad" || name === "hotwords-default" ? "boolean" : "string", description: "Not available in this build (fails with a clear message)", valueHint: "X" }]),
+  Object.keys(UNAVAILABLE_FLAGS).map((name) => [name, { type: name === "vad" ? "boolean" : "string", description: "Not available in this build (fails with a clear message)", valueHint: "X" }]),
 ) as Record<string, { type: "boolean" | "string"; description: string; valueHint: string }>;
 
 export default defineCommand({
@@ -189,6 +215,9 @@ export default defineCommand({
     "punct-model-dir": { type: "string", description: "Folder of the RuPunct model: no effect here (warned)", valueHint: "DIR" },
     itn: { type: "string", description: "auto|off: e2e_rnnt writes numbers as digits itself (on: refused)", valueHint: "MODE" },
     "compact-pauses": { type: "boolean", description: "Shorten pauses over 600 ms to 300 ms before the encoder (default on; --no-compact-pauses, GIGASTT_COMPACT_PAUSES=0: off)" },
+    "hotwords-file": { type: "string", description: "Phrases to bias decoding toward, one per line, optional TAB weight (GIGASTT_HOTWORDS_FILE)", valueHint: "FILE" },
+    "hotwords-default": { type: "boolean", description: "Also bias toward the built-in list of brands and services (GIGASTT_HOTWORDS_DEFAULT)" },
+    "hotwords-boost": { type: "string", description: "Boost added to a hotword piece's log-probability, 0..20 (default 5; GIGASTT_HOTWORDS_BOOST)", valueHint: "N" },
     ...unavailable,
   },
   run: ({ args }) =>
@@ -215,5 +244,8 @@ export default defineCommand({
       itn: args.itn,
       unavailable: Object.fromEntries(Object.keys(UNAVAILABLE_FLAGS).map((k) => [k, (args as Record<string, string | boolean | undefined>)[k]])),
       ...(args["compact-pauses"] !== undefined ? { compactPauses: args["compact-pauses"] } : {}),
+      ...(args["hotwords-file"] !== undefined ? { hotwordsFile: args["hotwords-file"] } : {}),
+      ...(args["hotwords-default"] !== undefined ? { hotwordsDefault: args["hotwords-default"] } : {}),
+      ...(args["hotwords-boost"] !== undefined ? { hotwordsBoost: args["hotwords-boost"] } : {}),
     }),
 });

@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import { wordsToText } from "../decode/detok.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { GigasttError } from "../errors.ts";
 import { buildSegments } from "../format/index.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
@@ -40,8 +41,6 @@ export interface JobOptions {
   /**
    * "partial": a provisional re-decode of an open utterance. It runs on the partial encoder when
    * one is loaded (`partialEncoder`, e.g. the int8 file) and goes ahead of queued finals.
-   * "file": a segment of a file (REST, SSE, OpenAI route, jobs, `transcribeStream`): it runs on the
-   * file Workers when there are any (`fileWorkers`), else with the live ones.
    */
   readonly purpose?: "final" | "partial" | "file";
   /**
@@ -50,6 +49,11 @@ export interface JobOptions {
    * hours of audio do not leave a copy of each segment behind for the collector.
    */
   readonly giveAway?: boolean;
+  /**
+   * Hotwords for this job (src/decode/hotwords.ts): a list biases decoding toward it, `null`
+   * turns biasing off, absent uses the Transcriber's default (`TranscriberOptions.hotwords`).
+   */
+  readonly hotwords?: HotwordList | null;
 }
 
 export interface StreamOptions extends JobOptions {
@@ -73,6 +77,14 @@ export interface TranscriberOptions {
    * partials use the main Workers (ahead of queued finals) and `info.partialEncoderError` says why.
    */
   readonly partialEncoder?: string;
+  /**
+   * Start the partial Workers only once the main ones have loaded, and resolve without waiting
+   * for them (default false: `fromFiles` waits for both). Until they are loaded (or if they fail)
+   * partials run on the main Workers ahead of queued finals, as when no partial encoder is set;
+   * `partialWorkersReady()` says when that ends. `serve` uses this: on a 2-core machine the
+   * partial Worker's encoder session was ≈ ⅕ of the CPU spent before `/ready` with 4 Workers.
+   */
+  readonly lazyPartialWorkers?: boolean;
   /** Workers for partials when `partialEncoder` is set (default: one per 4 main Workers, at least 1) */
   readonly partialWorkers?: number;
   /**
@@ -91,6 +103,8 @@ export interface TranscriberOptions {
    * private copy of the encoder instead of sharing the mapped file's pages (BENCHMARKS.md: session layouts).
    */
   readonly prepack?: boolean;
+  /** hotwords of every job that names none (`--hotwords-file`); default none */
+  readonly hotwords?: HotwordList | null;
   /** a segment decode running longer fails with `inference_timeout` and its Worker is replaced (default 0: no limit) */
   readonly inferenceTimeoutMs?: number;
   /** main Workers that must load (default: all); fewer loaded than `workers` → `onWorkersShort` */
@@ -120,37 +134,84 @@ export interface TranscriberInfo {
   readonly fileConcurrency: number;
   /** why the requested partial encoder is not used */
   readonly partialEncoderError?: string;
+  /** phrases of the default hotword list (0: none) */
+  readonly hotwords: number;
+  /** the partial Workers are still loading (`lazyPartialWorkers`): partials run on the main Workers meanwhile */
+  readonly partialWorkersLoading?: boolean;
 }
 
 type Pool = WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
+type PartialStart = Promise<{ pool: Pool } | { error: string }>;
 
 export class Transcriber {
-  readonly info: TranscriberInfo;
   readonly #pool: Pool;
-  /** Workers with the partial encoder, if any */
-  readonly #partialPool: Pool | null;
+  readonly #files: ModelFiles;
+  /** Workers with the partial encoder, once loaded */
+  #partialPool: Pool | null = null;
+  #partialEncoder: string | null = null;
+  #partialError: string | undefined;
+  /** settles when the partial Workers have loaded or failed (at once when there are none) */
+  readonly #partialSettled: Promise<void>;
+  #partialLoading = false;
+  #closed = false;
   /** one per Worker that runs partials: a partial takes its audio only once it can start */
-  readonly #partialSlots: Slots;
+  #partialSlots: Slots | null = null;
+  /** the default hotword list */
+  readonly #hotwords: HotwordList | null;
+  readonly #mainSlots: Slots;
   /** Workers that only run file segments, if any */
   readonly #filePool: Pool | null;
+  readonly #fileConcurrency: number | undefined;
 
-  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined, filePool: Pool | null, fileConcurrency: number | undefined) {
+  private constructor(
+    pool: Pool,
+    files: ModelFiles,
+    partial: { start: PartialStart; encoder: string } | null,
+    hotwords: HotwordList | null,
+    file: { pool: Pool | null; concurrency: number | undefined } = { pool: null, concurrency: undefined },
+  ) {
     this.#pool = pool;
-    this.#filePool = filePool;
-    this.#partialPool = partial?.pool ?? null;
-    this.#partialSlots = new Slots(partial?.pool.size ?? pool.size);
-    const fileSize = filePool?.size ?? pool.size;
-    this.info = Object.freeze({
-      precision: files.precision,
-      vocabSize: pool.info.vocabSize,
-      workers: pool.size + (filePool?.size ?? 0),
-      files,
-      partialEncoder: partial?.encoder ?? null,
-      partialWorkers: partial?.pool.size ?? 0,
-      fileWorkers: filePool?.size ?? 0,
-      fileConcurrency: fileConcurrency ?? fileSize + 1,
-      ...(partialError ? { partialEncoderError: partialError } : {}),
+    this.#filePool = file.pool;
+    this.#fileConcurrency = file.concurrency;
+    this.#hotwords = hotwords;
+    this.#files = files;
+    this.#mainSlots = new Slots(pool.size);
+    if (!partial) {
+      this.#partialSettled = Promise.resolve();
+      return;
+    }
+    this.#partialLoading = true;
+    this.#partialSettled = partial.start.then(async (r) => {
+      this.#partialLoading = false;
+      if ("error" in r) this.#partialError = r.error;
+      else if (this.#closed) await r.pool.close();
+      else {
+        this.#partialPool = r.pool;
+        this.#partialEncoder = partial.encoder;
+        this.#partialSlots = new Slots(r.pool.size);
+      }
     });
+  }
+
+  get info(): TranscriberInfo {
+    return Object.freeze({
+      precision: this.#files.precision,
+      vocabSize: this.#pool.info.vocabSize,
+      workers: this.#pool.size + (this.#filePool?.size ?? 0),
+      files: this.#files,
+      partialEncoder: this.#partialEncoder,
+      partialWorkers: this.#partialPool?.size ?? 0,
+      fileWorkers: this.#filePool?.size ?? 0,
+      fileConcurrency: this.#fileConcurrency ?? (this.#filePool ?? this.#pool).size + 1,
+      ...(this.#partialError ? { partialEncoderError: this.#partialError } : {}),
+      hotwords: this.#hotwords?.phrases.length ?? 0,
+      ...(this.#partialLoading ? { partialWorkersLoading: true } : {}),
+    });
+  }
+
+  /** Resolves once the partial Workers have loaded or failed (`info` then says which); at once without them. */
+  partialWorkersReady(): Promise<void> {
+    return this.#partialSettled;
   }
 
   /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
@@ -181,55 +242,40 @@ export class Transcriber {
     if (opts.partialEncoder && (!Number.isInteger(partialThreads) || partialThreads < 1)) {
       throw new GigasttError("invalid_config", `partial threads must be a positive integer, got ${partialThreads}`);
     }
-    // the main and the partial Workers load at once: with the weights mapped (src/store/mapped.ts) a
-    // load holds little memory of its own, so a start lasts as long as the slowest load, not the sum.
     // A partial encoder that cannot be loaded costs speed (partials then run on the main Workers), never the model
     const partialEncoder = opts.partialEncoder;
     const timeout = opts.inferenceTimeoutMs ?? 0;
     const fileWorkers = Math.max(0, Math.min(opts.fileWorkers ?? 0, workers - 1));
-    const liveWorkers = workers - fileWorkers;
-    const partialStart: Promise<{ pool: Pool } | { error: string }> | null = partialEncoder
-      ? WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-          url,
-          size: partialWorkers,
-          init: { files: Object.freeze({ ...files, encoder: partialEncoder, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
-          jobTimeoutMs: timeout,
-        }).then(
-          (p) => ({ pool: p }),
-          (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
-        )
-      : null;
-    const init: ModelWorkerInit = { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) };
-    const minWorkers = Math.min(workers, Math.max(1, opts.minWorkers ?? workers));
-    const short: { error?: string } = {};
-    const onShort = (_loaded: number, error: string) => void (short.error ??= error);
+    const startPartial = (): PartialStart =>
+      WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
+        url,
+        size: partialWorkers,
+        init: { files: Object.freeze({ ...files, encoder: partialEncoder!, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
+        jobTimeoutMs: timeout,
+      }).then(
+        (p) => ({ pool: p }),
+        (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
+      );
+    // eager: the main and the partial Workers load at once (with the weights mapped, src/store/mapped.ts,
+    // a load holds little memory of its own, so a start lasts as long as the slowest load, not the sum);
+    // lazy: the partial Workers start once the main ones are loaded, so they take no CPU from them
+    const lazy = opts.lazyPartialWorkers === true;
+    const eager: PartialStart | null = partialEncoder && !lazy ? startPartial() : null;
     let pool: Pool;
     let filePool: Pool | null = null;
     try {
-      // the file Workers load beside the live ones; each pool needs at least one
-      const starts = [
-        WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({ url, size: liveWorkers, init, jobTimeoutMs: timeout, minSize: Math.max(1, minWorkers - fileWorkers), onShort }),
-        ...(fileWorkers > 0 ? [WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({ url, size: fileWorkers, init, jobTimeoutMs: timeout, minSize: 1, onShort })] : []),
-      ];
-      const started = await Promise.allSettled(starts);
-      const bad = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (bad) {
-        await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
-        throw bad.reason;
-      }
-      pool = (started[0] as PromiseFulfilledResult<Pool>).value;
-      filePool = fileWorkers > 0 ? (started[1] as PromiseFulfilledResult<Pool>).value : null;
+      ({ pool, filePool } = await startMainPools(url, workers, fileWorkers, { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) }, timeout, opts));
     } catch (e) {
-      const p = await partialStart;
+      const p = await eager;
       if (p && "pool" in p) await p.pool.close();
       throw e;
     }
-    if (short.error !== undefined) opts.onWorkersShort?.(pool.size + (filePool?.size ?? 0), short.error);
-    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined, filePool, opts.fileConcurrency);
-    const partial = await partialStart;
-    return "pool" in partial
-      ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined, filePool, opts.fileConcurrency)
-      : new Transcriber(pool, files, null, partial.error, filePool, opts.fileConcurrency);
+    const hotwords = opts.hotwords ?? null;
+    const file = { pool: filePool, concurrency: opts.fileConcurrency };
+    if (!partialEncoder) return new Transcriber(pool, files, null, hotwords, file);
+    const t = new Transcriber(pool, files, { start: eager ?? startPartial(), encoder: partialEncoder }, hotwords, file);
+    if (!lazy) await t.#partialSettled;
+    return t;
   }
 
   /**
@@ -238,7 +284,7 @@ export class Transcriber {
    * aging in a queue. FIFO across callers; abortable while waiting.
    */
   partialSlot(signal?: AbortSignal): Promise<() => void> {
-    return this.#partialSlots.acquire(signal);
+    return (this.#partialSlots ?? this.#mainSlots).acquire(signal);
   }
 
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
@@ -261,9 +307,11 @@ export class Transcriber {
     const copy = opts.giveAway && samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
     const partial = opts.purpose === "partial";
     const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer as ArrayBuffer] };
-    if (partial && this.#partialPool) return this.#partialPool.run({ samples: copy, offsetSeconds }, run);
-    if (opts.purpose === "file" && this.#filePool) return this.#filePool.run({ samples: copy, offsetSeconds }, run);
-    return this.#pool.run({ samples: copy, offsetSeconds }, { ...run, priority: partial });
+    const hotwords = opts.hotwords === undefined ? this.#hotwords : opts.hotwords;
+    const job: DecodeJob = hotwords ? { samples: copy, offsetSeconds, hotwords } : { samples: copy, offsetSeconds };
+    if (partial && this.#partialPool) return this.#partialPool.run(job, run);
+    if (opts.purpose === "file" && this.#filePool) return this.#filePool.run(job, run);
+    return this.#pool.run(job, { ...run, priority: partial });
   }
 
   /** Transcribes 16 kHz mono samples. */
@@ -280,7 +328,7 @@ export class Transcriber {
    */
   async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
-    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true, purpose: "file" }), chunks, {
+    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true, purpose: "file", ...(opts.hotwords !== undefined ? { hotwords: opts.hotwords } : {}) }), chunks, {
       maxInFlight: this.info.fileConcurrency,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
@@ -290,8 +338,38 @@ export class Transcriber {
 
   /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
   async close(): Promise<void> {
-    await Promise.all([this.#pool.close(), this.#partialPool?.close(), this.#filePool?.close()]);
+    this.#closed = true;
+    // partial Workers still loading are closed as soon as they are up
+    await Promise.all([this.#pool.close(), this.#filePool?.close(), this.#partialSettled.then(() => this.#partialPool?.close())]);
   }
+}
+
+/**
+ * The live Workers and (with `fileWorkers`) the file Workers, loading at once; each pool needs at
+ * least one Worker, the live one `minWorkers` − fileWorkers (a degraded start says so once).
+ */
+async function startMainPools(
+  url: string,
+  workers: number,
+  fileWorkers: number,
+  init: ModelWorkerInit,
+  timeout: number,
+  opts: Pick<TranscriberOptions, "minWorkers" | "onWorkersShort">,
+): Promise<{ pool: Pool; filePool: Pool | null }> {
+  const minWorkers = Math.min(workers, Math.max(1, opts.minWorkers ?? workers));
+  const short: { error?: string } = {};
+  const onShort = (_loaded: number, error: string) => void (short.error ??= error);
+  const start = (size: number, minSize: number) => WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({ url, size, init, jobTimeoutMs: timeout, minSize, onShort });
+  const started = await Promise.allSettled([start(workers - fileWorkers, Math.max(1, minWorkers - fileWorkers)), ...(fileWorkers > 0 ? [start(fileWorkers, 1)] : [])]);
+  const bad = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (bad) {
+    await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+    throw bad.reason;
+  }
+  const pool = (started[0] as PromiseFulfilledResult<Pool>).value;
+  const filePool = fileWorkers > 0 ? (started[1] as PromiseFulfilledResult<Pool>).value : null;
+  if (short.error !== undefined) opts.onWorkersShort?.(pool.size + (filePool?.size ?? 0), short.error);
+  return { pool, filePool };
 }
 
 /** Feeds a whole buffer in 5 s views so segmenting never holds the thread for long. */

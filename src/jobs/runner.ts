@@ -62,8 +62,11 @@ export async function runJob(ctx: RunContext): Promise<RunOutcome> {
   const params = JSON.parse(row.params) as JobParams;
   const counter = { read: 0 };
   const total = Math.max(1, row.bytes);
+  const hotwords = params.hotwords;
+  const inner: SegmentDecoder =
+    hotwords === undefined ? ctx.decoder : { decodeSegment: (samples, offset, jobOpts) => ctx.decoder.decodeSegment(samples, offset, { ...jobOpts, hotwords }) };
   const decoder = checkpointDecoder({
-    decoder: ctx.decoder,
+    decoder: inner,
     share: ctx.share,
     done: db.segments(row.id),
     commit(key, words, endSeconds) {

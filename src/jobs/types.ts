@@ -1,4 +1,5 @@
 /** The shapes of the jobs module (the store's rows and the API's views). */
+import type { HotwordList } from "../decode/hotwords.ts";
 
 export const JOB_STATUSES = ["queued", "processing", "done", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -22,6 +23,8 @@ export interface JobParams {
   readonly sample_rate?: number;
   /** the submission's rendering query options (`max_chars_per_line`, `segments`, `download`, …): the default of `/result` */
   readonly render?: Record<string, string>;
+  /** `?hotwords=`: the list (null = none) fixed at submission, so a resumed job decodes as it began */
+  readonly hotwords?: HotwordList | null;
 }
 
 /** One row of the `jobs` table. */

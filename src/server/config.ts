@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { parseLogLevel } from "../log.ts";
+import { type HotwordList, parseHotwordsConfig } from "./hotwords-config.ts";
 import { readKeyFile, validKey } from "./auth.ts";
 import { isLoopbackIp, isWildcardIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "./net.ts";
 import { availableMemory, chooseWorkers, hostCores, type WorkerChoice } from "./workers.ts";
@@ -97,6 +98,8 @@ export interface ServerConfig extends ReloadableLimits {
   readonly jobsDir: string;
   /** Workers of their own for files and jobs (0: shared; jobs then use one at a time); at most workers − 1 */
   readonly batchPoolSize: number;
+  /** the default hotword list (`--hotwords-file`, `--hotwords-default`, `--hotwords-boost`); null = none */
+  readonly hotwords: HotwordList | null;
   /** a segment decode running longer fails with `inference_timeout` and its Worker is replaced; 0 = off */
   readonly inferenceTimeoutSecs: number;
   /** runs of a job interrupted by a server crash before it fails */
@@ -305,7 +308,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const profile = (profileRaw?.value.trim().toLowerCase() ?? "default") as "default" | "edge";
   if (profile === "edge")
     warnings.push(
-      `${profileRaw!.from}=edge: --pool-size 1 and --workers 1 where not set; Rust's edge profile also turns on VAD, which comes with voice activity detection and hotwords (not in this build yet)`,
+      `${profileRaw!.from}=edge: --pool-size 1 and --workers 1 where not set; Rust's edge profile also turns on VAD, which is not in this build yet`,
     );
 
   // ---- config file ----------------------------------------------------------
@@ -475,6 +478,9 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   if (metricsListen && metrics && metricsListen.port !== 0 && metricsListen.port === port.value && (metricsListen.host === bind.address || metricsListen.wildcard || bind.wildcard))
     throw usage(`invalid value '${metricsListenRaw!.value}' for '${metricsListenRaw!.from}': the metrics listener needs a port of its own (not --port)`);
 
+  // ---- hotwords -----------------------------------------------------------------
+  const hotwords = parseHotwordsConfig({ file: flagOrEnvStr("hotwords-file"), withDefaults: bool("hotwords-default"), boost: flagOrEnvStr("hotwords-boost") }, opts.readFile, warnings);
+
   return Object.freeze({
     port: port.value,
     host: bind.address,
@@ -529,6 +535,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     fileWindowConcurrency,
     optimizedCacheDir,
     profile,
+    hotwords,
   });
 }
 

@@ -20,6 +20,8 @@ import type { JobsService } from "../jobs/service.ts";
 import type { ModelHead } from "../model/head.ts";
 import type { Reloader } from "./reload.ts";
 
+import type { HotwordList } from "../decode/hotwords.ts";
+
 export type { ServerConfig } from "./config.ts";
 export type { Metrics } from "./metrics.ts";
 
@@ -32,6 +34,8 @@ export interface JobOptions {
   purpose?: "final" | "partial";
   /** the caller gives the samples away (moved to the Worker, not copied) */
   giveAway?: boolean;
+  /** hotwords of this job: a list, null = off, absent = the server's default (`--hotwords-file`) */
+  hotwords?: HotwordList | null;
 }
 
 /** The part of the engine's `Transcriber` the server uses (the real one satisfies it). */
@@ -54,6 +58,8 @@ export interface TranscriberLike {
     /** the encoder file partials run on, when not the main one */
     readonly partialEncoder?: string | null;
     readonly partialEncoderError?: string;
+    /** the partial Workers are still loading (partials run on the main Workers meanwhile) */
+    readonly partialWorkersLoading?: boolean;
   };
 }
 

@@ -37,7 +37,7 @@ export interface FlagDef {
   readonly refuse?: (value: string | boolean) => string | null;
 }
 
-const VAD_LATER = "is not available in this build yet (it comes with VAD and hotwords)";
+const VAD_LATER = "is not available in this build yet (it comes with voice activity detection)";
 
 /** `--vad`-style switches: on is refused, off is the default behaviour */
 function refuseOn(what: string, instead: string) {
@@ -266,8 +266,8 @@ export const SERVE_SCHEMA = {
     help: "never create or rewrite an int8 encoder (one already in the model folder is still used where it is exact on this CPU)",
   },
   offline: { kind: "boolean", env: "GIGASTT_OFFLINE", def: "off", help: "never download the model" },
-  // ---- VAD, hotwords, endpointing: Rust 2.15 flags that come with VAD and hotwords ------
-  vad: { kind: "boolean", env: "GIGASTT_VAD", def: "off", help: "voice activity detection: → `feature_unavailable` (comes with VAD and hotwords)", refuse: refuseOn("voice activity detection", "remove it (live streams already end utterances at pauses)") },
+  // ---- VAD and endpointing: Rust 2.15 flags that come with VAD ---------------------------
+  vad: { kind: "boolean", env: "GIGASTT_VAD", def: "off", help: "voice activity detection: → `feature_unavailable` (comes with VAD)", refuse: refuseOn("voice activity detection", "remove it (live streams already end utterances at pauses)") },
   "vad-threshold": { kind: "string", env: "GIGASTT_VAD_THRESHOLD", def: "—", hint: "P", help: "→ `feature_unavailable` (comes with VAD)", refuse: refuseAny("voice activity detection", "remove it") },
   "vad-min-silence-ms": { kind: "string", env: "GIGASTT_VAD_MIN_SILENCE_MS", def: "—", hint: "MS", help: "→ `feature_unavailable` (comes with VAD)", refuse: refuseAny("voice activity detection", "remove it") },
   "vad-model-dir": { kind: "string", env: "GIGASTT_VAD_MODEL_DIR", def: "—", hint: "DIR", help: "→ `feature_unavailable` (comes with VAD)", refuse: refuseAny("voice activity detection", "remove it") },
@@ -278,11 +278,18 @@ export const SERVE_SCHEMA = {
     hint: "auto|assistant|manual",
     values: ["auto", "assistant", "manual"],
     help: "`auto` (live streams end utterances at pauses) is accepted; `assistant`/`manual` → `feature_unavailable` (comes with VAD)",
-    refuse: (v) => (String(v).trim().toLowerCase() === "auto" ? null : `endpoint modes other than auto are not available in this build yet (they come with VAD and hotwords); use --endpoint-mode auto or leave it out`),
+    refuse: (v) => (String(v).trim().toLowerCase() === "auto" ? null : `endpoint modes other than auto are not available in this build yet (they come with voice activity detection); use --endpoint-mode auto or leave it out`),
   },
-  "hotwords-file": { kind: "string", env: "GIGASTT_HOTWORDS_FILE", def: "—", hint: "FILE", help: "→ `feature_unavailable` (comes with hotwords)", refuse: refuseAny("contextual hotword biasing", "remove it") },
-  "hotwords-default": { kind: "boolean", env: "GIGASTT_HOTWORDS_DEFAULT", def: "off", help: "→ `feature_unavailable` (comes with hotwords)", refuse: refuseOn("contextual hotword biasing", "remove it") },
-  "hotwords-boost": { kind: "string", env: "GIGASTT_HOTWORDS_BOOST", def: "—", hint: "X", help: "→ `feature_unavailable` (comes with hotwords)", refuse: refuseAny("contextual hotword biasing", "remove it") },
+  // ---- hotwords (contextual biasing) --------------------------------------------------
+  "hotwords-file": {
+    kind: "string",
+    env: "GIGASTT_HOTWORDS_FILE",
+    def: "—",
+    hint: "FILE",
+    help: "phrases to bias decoding toward, one a line (optional `<TAB>weight`, `#` comments); the default of every request, see [Hotwords](#hotwords-contextual-biasing)",
+  },
+  "hotwords-default": { kind: "boolean", env: "GIGASTT_HOTWORDS_DEFAULT", def: "off", help: "also bias toward a built-in list of 20 brands and services (Яндекс, Сбербанк, Госуслуги, …)" },
+  "hotwords-boost": { kind: "string", env: "GIGASTT_HOTWORDS_BOOST", def: "5", hint: "N", help: "added to a hotword piece's log-probability, 0–20 (0 = off)" },
   // ---- process ------------------------------------------------------------------------
   config: { kind: "string", def: "—", hint: "FILE", help: "TOML limits file, re-read on SIGHUP; unknown keys are warned about" },
   "log-level": { kind: "string", def: "info", hint: "LEVEL", global: true, help: "silent, error, warn, info, debug, trace (any command)" },

@@ -14,6 +14,7 @@
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
 import { formatResult } from "../../format/index.ts";
+import { queryHotwords } from "../request-hotwords.ts";
 import type { JobsService } from "../../jobs/service.ts";
 import { type JobEvent, isJobStatus, isTerminal } from "../../jobs/types.ts";
 import type { ServerDeps } from "../deps.ts";
@@ -65,6 +66,7 @@ function json(body: unknown, status = 200): Response {
 async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Response> {
   const jobs = jobsOf(deps);
   const opts = fileOptionsOf(query);
+  const hotwords = queryHotwords(query);
   const config = deps.config;
   checkContentLength(request.headers, config.bodyLimitBytes);
   const key = idempotencyKey(request.headers);
@@ -82,6 +84,7 @@ async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Respon
       ...(opts.channels === "split" ? { channels: opts.channels } : {}),
       ...(opts.raw ? { codec: opts.raw.codec, sample_rate: opts.raw.sampleRate } : {}),
       ...renderQuery(query),
+      ...(hotwords !== undefined ? { hotwords } : {}),
     }),
   });
   rc.log.info(reused ? "job submission repeated (Idempotency-Key)" : "job submitted", { job_id: view.job_id });

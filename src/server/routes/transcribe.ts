@@ -27,6 +27,7 @@ import { runFile } from "../streaming/file.ts";
 import { errorMessage, inferenceFailure, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
+import { queryHotwords, withHotwords } from "../request-hotwords.ts";
 import { type FileOptions, fileOptionsOf, parseFormat, type Query, type Rendering, renderedResponse, withFormat } from "./file-options.ts";
 
 interface Ctx {
@@ -41,14 +42,15 @@ export function transcribeRoutes(deps: ServerDeps) {
     .post("/v1/transcribe/stream", (ctx) => transcribeSse(deps, ctx as unknown as Ctx), { parse: "none" });
 }
 
-/** checks that come before a slot is taken; returns the config snapshot and the model */
-function preflight(deps: ServerDeps, request: Request): { config: ServerConfig; transcriber: TranscriberLike } {
+/** checks that come before a slot is taken; returns the config snapshot and the model (deciding with the request's hotwords) */
+function preflight(deps: ServerDeps, request: Request, query: Ctx["query"]): { config: ServerConfig; transcriber: TranscriberLike } {
+  const hotwords = queryHotwords(query);
   const config = deps.config;
   checkContentLength(request.headers, config.bodyLimitBytes);
   if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
   const transcriber = deps.transcriber;
   if (!transcriber) throw new GigasttError("not_ready");
-  return { config, transcriber };
+  return { config, transcriber: withHotwords(transcriber, hotwords) };
 }
 
 /**
@@ -114,7 +116,7 @@ async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>)
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
   const opts = fileOptionsOf(query);
   if (opts.channels === "split") return transcribeSplit(deps, { request, query, server }, opts);
-  const { config, transcriber } = preflight(deps, request);
+  const { config, transcriber } = preflight(deps, request, query);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
   let warnings: readonly string[] = [];
@@ -174,7 +176,7 @@ function formRendering(upload: Upload, query: Query, r: Rendering): Rendering {
  * words and segments tagged with their channel and merged by time.
  */
 async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, opts: FileOptions): Promise<Response> {
-  const { config, transcriber } = preflight(deps, request);
+  const { config, transcriber } = preflight(deps, request, query);
   const rc = deps.context(request);
   server?.timeout(request, 0);
   const slot = await admit(deps, request);
@@ -224,7 +226,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
 async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx): Promise<Response> {
   const opts = fileOptionsOf(query);
   if (opts.channels === "split") return transcribeSseSplit(deps, { request, server, query }, opts);
-  const { config, transcriber } = preflight(deps, request);
+  const { config, transcriber } = preflight(deps, request, query);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
   const { audio } = audioOf(deps, request, config, rc, opts.raw);
@@ -303,8 +305,8 @@ export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fie
 }
 
 /** SSE with `?channels=split`: partial/final events carry `channel`; `done` has the merged text. */
-async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx, opts: FileOptions): Promise<Response> {
-  const { config, transcriber } = preflight(deps, request);
+async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: Ctx, opts: FileOptions): Promise<Response> {
+  const { config, transcriber } = preflight(deps, request, query);
   const rc = deps.context(request);
   server?.timeout(request, 0);
   const slot = await admit(deps, request);

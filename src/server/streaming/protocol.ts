@@ -19,7 +19,14 @@ export const DEFAULT_INPUT_RATE = 48000;
 export const MAX_CONTROL_MESSAGE_BYTES = 16 * 1024;
 
 export type ClientMessage =
-  | { readonly type: "configure"; readonly sampleRate?: number; readonly protocolVersion?: string }
+  | {
+      readonly type: "configure";
+      readonly sampleRate?: number;
+      readonly protocolVersion?: string;
+      /** as sent (an array of strings or a comma-separated string); checked by the session */
+      readonly hotwords?: unknown;
+      readonly hotwordsBoost?: unknown;
+    }
   | { readonly type: "stop" };
 
 export interface ReadyMessage {
@@ -87,9 +94,11 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     case "stop":
       return { type: "stop" };
     case "configure": {
-      const msg: { type: "configure"; sampleRate?: number; protocolVersion?: string } = { type: "configure" };
+      const msg: { type: "configure"; sampleRate?: number; protocolVersion?: string; hotwords?: unknown; hotwordsBoost?: unknown } = { type: "configure" };
       if (o.sample_rate !== undefined && o.sample_rate !== null) msg.sampleRate = o.sample_rate as number;
       if (o.protocol_version !== undefined && o.protocol_version !== null) msg.protocolVersion = o.protocol_version as string;
+      if (o.hotwords !== undefined) msg.hotwords = o.hotwords;
+      if (o.hotwords_boost !== undefined && o.hotwords_boost !== null) msg.hotwordsBoost = o.hotwords_boost;
       return msg;
     }
     default:

@@ -18,6 +18,7 @@
 import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import type { Word } from "../../types.ts";
+import { type HotwordList, requestHotwords } from "../../decode/hotwords.ts";
 import type { Slot, ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
 import { PcmInput } from "../../stream/pcm-input.ts";
 import {
@@ -108,6 +109,8 @@ export class WsSession {
   private readonly startedAt = performance.now();
   private finals = 0;
   private endpointing: { minPauseMs?: number; endpoint?: boolean } | undefined;
+  /** `configure.hotwords` (undefined: the server's default; null: none) */
+  private hotwords: HotwordList | null | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribeDrain: () => void = () => {};
@@ -395,6 +398,17 @@ export class WsSession {
       if (isSupportedRate(msg.sampleRate)) this.rate = msg.sampleRate;
       else this.sendError(invalidRate());
     }
+    if (msg.hotwords !== undefined || msg.hotwordsBoost !== undefined) this.configureHotwords(msg.hotwords, msg.hotwordsBoost);
+  }
+
+  /** `configure.hotwords` / `hotwords_boost`: a bad value is an error and the session goes on with the previous list */
+  private configureHotwords(hotwords: unknown, boost: unknown): void {
+    try {
+      const list = requestHotwords(hotwords, boost);
+      if (list !== undefined) this.hotwords = list;
+    } catch (e) {
+      this.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
+    }
   }
 
   private ensureStream(): UtteranceStream {
@@ -404,6 +418,7 @@ export class WsSession {
       decoder: this.o.transcriber,
       session: this.o.id,
       ...(this.endpointing ? { segmenter: this.endpointing } : {}),
+      ...(this.hotwords !== undefined ? { hotwords: this.hotwords } : {}),
       onEvent: (e) => {
         if (this.state === "closed") return;
         if (e.type === "final") this.finals++;
