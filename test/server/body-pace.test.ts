@@ -119,6 +119,30 @@ describe("a stalled upload", () => {
   });
 });
 
+describe("a stalled channels=split upload holds no slot", () => {
+  const CHANNELS_FIELD = enc.encode(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="channels"\r\n\r\nsplit\r\n`);
+  const cases: [string, string, Uint8Array[], string | undefined][] = [
+    ["REST", "/v1/transcribe?channels=split", [HEADER_ONLY], undefined],
+    ["SSE", "/v1/transcribe/stream?channels=split", [HEADER_ONLY], undefined],
+    ["OpenAI", "/v1/audio/transcriptions", [CHANNELS_FIELD, FILE_HEAD, HEADER_ONLY], MULTIPART],
+  ];
+  for (const [name, path, chunks, type] of cases) {
+    test(`${name}: a header and then nothing takes no slot (another upload gets in); it ends in 408 body_timeout`, async () => {
+      const stall = stalled(path, chunks, type);
+      await Bun.sleep(300);
+      expect(srv.server.deps.admission.inUse).toBe(0);
+      // with --pool-size 1 and a 1 s checkout timeout, a slot held by the stalled upload would give 503 timeout
+      const ok = await fetch(`${srv.url}/v1/transcribe?format=text`, { method: "POST", body: wav });
+      expect(ok.status).toBe(200);
+      expect((await ok.text()).trim()).toBe(PHRASE);
+      const r = await stall;
+      expect(r.status).toBe(408);
+      expect(codeOf(r.body)).toBe("body_timeout");
+      expect(srv.server.deps.admission.inUse).toBe(0);
+    });
+  }
+});
+
 describe("a stalled jobs upload (POST /v1/jobs)", () => {
   let jobs: TestServer;
   let dir = "";
