@@ -69,6 +69,12 @@ async function decodeMs(b: Uint8Array): Promise<{ ms: number; seconds: number }>
   return { ms: performance.now() - t, seconds: n / 16000 };
 }
 
+/** CPU time of this process (every thread: the decode and inference Workers too), ms */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 export interface AudioDecodeBench {
@@ -76,8 +82,8 @@ export interface AudioDecodeBench {
   speed: Record<string, number | { error: string }>;
   /** a long MP3 and a long M4A decoded concurrently: loop lag (ms) */
   lag?: (Omit<LoopLag, "ticks"> & { ticks: number; seconds: number; ms: number }) | { error: string };
-  /** 16 s clip as MP3 / M4A: decode ms, end-to-end ms, decode share */
-  share?: Record<string, { decode_ms: number; e2e_ms: number; share: number } | { error: string }>;
+  /** 16 s clip as MP3 / M4A: decode ms, end-to-end ms, decode share; the same by CPU time (this process, Workers included) */
+  share?: Record<string, { decode_ms: number; e2e_ms: number; share: number; decode_cpu_ms: number; e2e_cpu_ms: number; cpu_share: number } | { error: string }>;
 }
 
 /**
@@ -135,15 +141,21 @@ async function shareIn(dir: string, reps: number, transcribe: (audio: AsyncItera
       await transcribe(decodeAudioStream(slices(b)));
       const dec: number[] = [];
       const e2e: number[] = [];
+      const decCpu: number[] = [];
+      const e2eCpu: number[] = [];
       for (let i = 0; i < reps; i++) {
+        let c = cpuMs();
         dec.push((await decodeMs(b)).ms);
+        decCpu.push(cpuMs() - c);
         const t = performance.now();
+        c = cpuMs();
         await transcribe(decodeAudioStream(slices(b)));
         e2e.push(performance.now() - t);
+        e2eCpu.push(cpuMs() - c);
       }
-      const d = median(dec);
-      const e = median(e2e);
-      share[name] = { decode_ms: Math.round(d * 10) / 10, e2e_ms: Math.round(e), share: Math.round((d / e) * 1e4) / 1e4 };
+      const [d, e, dc, ec] = [median(dec), median(e2e), median(decCpu), median(e2eCpu)];
+      const ratio = (x: number, y: number) => Math.round((x / y) * 1e4) / 1e4;
+      share[name] = { decode_ms: Math.round(d * 10) / 10, e2e_ms: Math.round(e), share: ratio(d, e), decode_cpu_ms: Math.round(dc), e2e_cpu_ms: Math.round(ec), cpu_share: ratio(dc, ec) };
     } catch (e) {
       share[name] = { error: e instanceof Error ? e.message : String(e) };
     }
