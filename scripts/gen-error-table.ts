@@ -9,7 +9,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   empty_body: "zero-length request body",
   invalid_audio: "not audio, a broken header, or a file with no decodable audio at all (damage after valid audio is not an error: the valid part is transcribed)",
   unsupported_format:
-    "a recognised container or codec that is not decoded (AIFF, CAF, AMR, AU, Speex in Ogg, AC-3 in Matroska, ALAC in MP4, an MP4 without an audio track, MS ADPCM WAV, HE-AAC, …: the message names it and, where it helps, gives the ffmpeg command), rate outside 8–192 kHz",
+    "a recognised container or codec that is not decoded (AIFF, CAF, AMR, AU, Speex in Ogg, AC-3 in Matroska, ALAC in MP4, an MP4 without an audio track, MS ADPCM WAV, AAC Main/LTP/LD/ELD, xHE-AAC, …: the message names it and, where it helps, gives the ffmpeg command), rate outside 8–192 kHz",
   audio_too_short: "less than 20 ms of audio",
   audio_too_long: "longer than the duration cap (3 h on the server)",
   transcription_error: "kept for Rust clients; not emitted (the specific audio/inference code is used)",
