@@ -59,7 +59,10 @@ export class RealtimeSession {
   constructor(peer: WsPeer, opts: Omit<WsSessionOptions, "sampleRate"> & { sampleRate?: number }) {
     this.peer = peer;
     this.maxEventBytes = opts.config.wsFrameMaxBytes * 2;
-    this.inner = new WsSession({ send: (t) => this.fromCore(t), close: (c, r) => peer.close(c, r) }, { ...opts, sampleRate: opts.sampleRate ?? REALTIME_DEFAULT_RATE });
+    this.inner = new WsSession(
+      { send: (t) => this.fromCore(t), close: (c, r) => peer.close(c, r), ...(peer.ping ? { ping: () => peer.ping?.() } : {}) },
+      { ...opts, sampleRate: opts.sampleRate ?? REALTIME_DEFAULT_RATE, name: "realtime" },
+    );
   }
 
   get done(): Promise<void> {
@@ -72,6 +75,11 @@ export class RealtimeSession {
 
   onClose(code: number, reason: string): void {
     this.inner.onClose(code, reason);
+  }
+
+  /** the client answered a keepalive ping */
+  onPong(): void {
+    this.inner.onPong();
   }
 
   /** a client event (text; already parsed or raw) — binary frames are not part of this protocol */
@@ -153,7 +161,7 @@ export class RealtimeSession {
       return this.error("invalid_request_error", "session_update_too_late", "The input format and turn detection are fixed once audio was appended", "session", clientId);
     if (rate !== undefined && rate !== this.inner.sampleRate) this.inner.onMessage(JSON.stringify({ type: "configure", sample_rate: rate }));
     this.turn = turn;
-    this.inner.setEndpointing(turn ? { endpoint: true, minPauseMs: turn.silence_duration_ms } : { endpoint: false });
+    this.inner.setEndpointing(turn ? { mode: "auto", minSilenceMs: turn.silence_duration_ms } : { mode: "manual" });
     this.send({ type: kind === "session.update" ? "session.updated" : "transcription_session.updated", session: this.sessionObject() });
   }
 
