@@ -102,7 +102,7 @@ describe("import boundaries", () => {
 
   test("the live transports share the stream core: /v1/ws, Realtime and Wyoming run on its session lifecycle", () => {
     expect(graph.get("server/streaming/ws-session.ts")!.local).toContain("stream/live-session.ts");
-    expect(graph.get("server/streaming/realtime.ts")!.local).toContain("server/streaming/ws-session.ts");
+    expect(graph.get("server/streaming/realtime.ts")!.local).toContain("stream/live-session.ts");
     for (const f of ["wyoming/session.ts", "stream/live-session.ts"]) expect(graph.get(f)!.local).toEqual(expect.arrayContaining(["stream/audio-stream.ts", "stream/connection.ts"]));
   });
 

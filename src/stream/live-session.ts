@@ -177,6 +177,11 @@ export class LiveSession {
     this.guard(run);
   }
 
+  /** the client did something that is not a message of its own (restarts the idle timer) */
+  touch(): void {
+    if (this.state === "active") this.conn.touch();
+  }
+
   /** PCM16 bytes at the session's rate (an empty frame counts towards the empty-frame policy) */
   pushAudio(bytes: Uint8Array): void {
     if (this.state !== "active") return;

@@ -192,6 +192,12 @@ describe("keepalive", () => {
     expect((await alive.closed).code).toBe(1000);
   });
 
+  test("the OpenAI Realtime route has the same keepalive", async () => {
+    const silent = await RawWs.open(new URL(`${quick.ws.replace("/v1/ws", "/v1/realtime")}?intent=transcription`));
+    await silent.until(() => silent.texts.some((t) => t.includes('"session.created"')));
+    expect(await silent.closed).toEqual({ code: 1001, reason: "ping timeout" });
+  });
+
   test("frames from the client count as answers", async () => {
     const busy = await RawWs.open(new URL(quick.ws));
     await busy.until(() => busy.texts.some((t) => t.includes('"ready"')));
@@ -252,7 +258,7 @@ class RawWs {
       socket: { data: (_s, b) => c.onData(b), close: () => c.finish(1006, "") },
     });
     c.socket.write(
-      `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
     return c;
   }

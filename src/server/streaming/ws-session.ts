@@ -20,6 +20,7 @@ import { requestHotwords } from "../../decode/hotwords.ts";
 import type { ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
 import { type Endpointing, ENDPOINT_MODES, type EndpointMode, MIN_SILENCE_MS, type StreamResult } from "../../stream/audio-stream.ts";
 import { type CloseCause, LiveSession } from "../../stream/live-session.ts";
+import { Keepalive } from "./keepalive.ts";
 import {
   ACCEPTED_PROTOCOL_VERSIONS,
   type ConfigureMessage,
@@ -44,9 +45,7 @@ export interface WsPeer {
   ping?(): void;
 }
 
-/** server pings: every 30 s; the session closes after this many in a row go unanswered */
-export const PING_INTERVAL_MS = 30_000;
-export const MAX_MISSED_PONGS = 2;
+export { MAX_MISSED_PONGS, PING_INTERVAL_MS } from "./keepalive.ts";
 
 /**
  * Bun's own WebSocket message limit, above the configured frame cap: frames
@@ -67,7 +66,8 @@ export const CLOSE = Object.freeze({
   tryAgainLater: 1013,
 });
 
-const CLOSE_CODES: Readonly<Record<CloseCause, number>> = {
+/** the WebSocket close code of each way a live session ends (every WebSocket transport uses it) */
+export const CLOSE_CODES: Readonly<Record<CloseCause, number>> = {
   stop: CLOSE.normal,
   drain: CLOSE.goingAway,
   idle: CLOSE.goingAway,
@@ -108,8 +108,7 @@ export class WsSession {
   private readonly live: LiveSession;
   private readonly now: () => number;
   private endpointing: Endpointing = { mode: "auto" };
-  private pingTimer: ReturnType<typeof setInterval> | undefined;
-  private unanswered = 0;
+  private readonly keepalive: Keepalive;
 
   constructor(peer: WsPeer, opts: WsSessionOptions) {
     this.peer = peer;
@@ -137,6 +136,13 @@ export class WsSession {
         name: opts.name ?? "ws",
       },
     );
+    this.keepalive = new Keepalive(
+      () => peer.ping?.(),
+      (missed) => {
+        opts.log.info("ws client does not answer pings: closing", { missed });
+        this.live.closeNow("keepalive", "ping timeout");
+      },
+    );
   }
 
   /** settles when the session is over (slot released, socket closed) */
@@ -156,9 +162,8 @@ export class WsSession {
 
   /** the socket is open: keepalive, then wait for a slot and `ready` */
   start(): void {
-    const every = this.o.pingIntervalMs ?? PING_INTERVAL_MS;
-    if (every > 0 && this.peer.ping) this.pingTimer = setInterval(() => this.keepalive(), every);
-    void this.live.done.then(() => clearInterval(this.pingTimer));
+    if (this.peer.ping) this.keepalive.start(this.o.pingIntervalMs);
+    void this.live.done.then(() => this.keepalive.stop());
     this.live.start();
   }
 
@@ -167,7 +172,7 @@ export class WsSession {
    * measured on the wire and its nesting checked before JSON.parse) or binary.
    */
   onMessage(data: string | Uint8Array | ArrayBuffer): void {
-    this.unanswered = 0;
+    this.keepalive.answered();
     if (typeof data === "string") this.live.message(Buffer.byteLength(data), () => this.text(data));
     else {
       const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -177,7 +182,7 @@ export class WsSession {
 
   /** the client answered a ping */
   onPong(): void {
-    this.unanswered = 0;
+    this.keepalive.answered();
   }
 
   /** Endpointing for this session (before its first audio; the Realtime adapter's `turn_detection`). False once audio arrived. */
@@ -199,7 +204,7 @@ export class WsSession {
 
   /** the client closed the socket (or it broke) */
   onClose(code: number, reason: string): void {
-    clearInterval(this.pingTimer);
+    this.keepalive.stop();
     if (code === CLOSE.tooBig || /too big/i.test(reason)) this.o.deps.metrics.error("frame_too_large");
     this.live.clientClosed(code);
   }
@@ -217,7 +222,7 @@ export class WsSession {
   }
 
   private closePeer(cause: CloseCause, reason: string): number {
-    clearInterval(this.pingTimer);
+    this.keepalive.stop();
     const code = CLOSE_CODES[cause];
     try {
       this.peer.close(code, reason);
@@ -225,20 +230,6 @@ export class WsSession {
       // already gone
     }
     return code;
-  }
-
-  private keepalive(): void {
-    if (this.unanswered >= MAX_MISSED_PONGS) {
-      this.o.log.info("ws client does not answer pings: closing", { missed: this.unanswered });
-      this.live.closeNow("keepalive", "ping timeout");
-      return;
-    }
-    try {
-      this.peer.ping?.();
-    } catch {
-      return; // socket gone; the close handler tears down
-    }
-    this.unanswered++;
   }
 
   // ---- wire → core -----------------------------------------------------------
