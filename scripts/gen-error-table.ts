@@ -32,7 +32,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   offline: "model missing and downloads disabled, or no route to the host",
   network_error: "download failed after retries",
   disk_full: "not enough disk space for the model, or for a job upload (nothing of it is kept)",
-  bad_message: "malformed WS JSON, unknown `type`, control message too large or nested too deeply (session continues)",
+  bad_message: "malformed WS JSON or no `type`, a `configure` field of the wrong type or out of range (`min_silence_ms`), control message too large or nested too deeply (session continues; Rust ignores all of these silently; a well-formed message of an unknown `type` is ignored here too)",
   not_found: "unknown path",
   upgrade_required: "plain `GET /v1/ws` without `Upgrade: websocket` (answered with `Upgrade: websocket`)",
   method_not_allowed: "wrong method on a known path",
