@@ -202,7 +202,7 @@ export class AudioStream {
       decoder: this.o.decoder,
       session: this.o.session,
       ...(this.o.partials === false ? { partials: false } : {}),
-      segmenter: e.mode === "auto" ? { endpoint: true, minPauseMs: e.minSilenceMs ?? MIN_SILENCE_MS.default } : { endpoint: false },
+      segmenter: segmenterFor(e),
       ...(this.hotwords !== undefined ? { hotwords: this.hotwords } : {}),
       onEvent: (ev) => {
         if (this.closed) return;
@@ -221,6 +221,17 @@ export class AudioStream {
     });
     return this.stream;
   }
+}
+
+/**
+ * The UtteranceStream endpointing of an {@link Endpointing}: the one place an endpoint mode
+ * becomes cuts. `auto` is the energy pause endpoint; `manual` cuts only at stop/commit;
+ * `assistant` means VAD silence only — the VAD endpointer is wired here (by the VAD work) when
+ * one is loaded; without it, as in the Rust server without `--vad`, only stop/commit end it.
+ */
+export function segmenterFor(e: Endpointing): { readonly endpoint: boolean; readonly minPauseMs?: number } {
+  if (e.mode === "auto") return { endpoint: true, minPauseMs: e.minSilenceMs ?? MIN_SILENCE_MS.default };
+  return { endpoint: false };
 }
 
 /** our energy endpoint is the non-VAD silence rule, Rust's `blank`; the 20 s cap is no endpoint */
