@@ -276,7 +276,9 @@ export class WyomingSession {
       if (this.draining) throw new GigasttError("shutting_down");
       throw e;
     }
-    if (!admitted || this.state !== "waiting") return;
+    if (this.state !== "waiting") return; // closed meanwhile
+    // the slot came just as the drain closed the stream: answer like a drain during the wait
+    if (!admitted) throw new GigasttError("shutting_down");
     this.state = "streaming";
     this.texts = [];
     this.inferenceFailed = false;
