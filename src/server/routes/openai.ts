@@ -34,7 +34,7 @@ import { MultipartReader, multipartBoundary } from "../openai/multipart.ts";
 import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
-import { runFile } from "../streaming/file.ts";
+import { runFile } from "../../stream/file.ts";
 import { withHotwords } from "../request-hotwords.ts";
 import { admitSplit, bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow, streamFailed } from "./transcribe.ts";
 import { countedBytes } from "../streaming/upload.ts";

@@ -8,7 +8,7 @@
  * (never held whole as PCM) and paced (408 `body_timeout` for a stalled or
  * trickling upload), an admission slot taken once the first audio is decoded
  * and held until the response is complete (released on every path), and the
- * one offline pipeline (`engine/offline.ts`, via `streaming/file.ts`), so the
+ * one offline pipeline (`engine/offline.ts`, via `stream/file.ts`), so the
  * words and times equal `gigastt transcribe`'s for the same bytes.
  */
 import { Elysia } from "elysia";
@@ -23,7 +23,7 @@ import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } 
 import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { checkContentLength, type BodyPace } from "../streaming/body.ts";
 import { type Upload, uploadOf } from "../streaming/upload.ts";
-import { runFile } from "../streaming/file.ts";
+import { runFile } from "../../stream/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
