@@ -18,6 +18,7 @@ RUN bun install --frozen-lockfile
 COPY src ./src
 COPY scripts ./scripts
 COPY packaging ./packaging
+COPY THIRD_PARTY_NOTICES LICENSE ./
 ARG TARGETARCH
 ARG GIGASTT_COMMIT=unknown
 RUN case "${TARGETARCH:-amd64}" in amd64) echo x64 ;; arm64) echo arm64 ;; *) echo "unsupported TARGETARCH ${TARGETARCH}" >&2; exit 1 ;; esac > /tmp/arch \

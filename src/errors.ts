@@ -87,10 +87,11 @@ export const CATALOGUE = {
   configure_too_late: { http: 400, exit: EXIT.usage, message: "Configure must be sent before first audio frame", rust: true },
   invalid_sample_rate: { http: 400, exit: EXIT.usage, message: "Unsupported sample rate", rust: true },
   unsupported_protocol_version: { http: 400, exit: EXIT.usage, wsClose: 1002, message: "Unsupported protocol version", rust: true },
+  invalid_endpoint_mode: { http: 400, exit: EXIT.usage, message: "Unsupported endpoint_mode. Supported: auto, assistant, manual", rust: true },
   body_timeout: { http: 408, exit: EXIT.runtime, message: "The request body arrived too slowly" },
   idle_timeout: { http: 408, exit: EXIT.runtime, wsClose: 1001, message: "Idle timeout" },
   max_session_duration_exceeded: { http: 408, exit: EXIT.runtime, wsClose: 1008, message: "Maximum session duration exceeded", rust: true },
-  too_many_empty_frames: { http: 400, exit: EXIT.usage, wsClose: 1008, message: "Too many empty frames" },
+  policy_violation: { http: 400, exit: EXIT.usage, wsClose: 1008, message: "Empty frame limit exceeded", rust: true },
   backlog_exceeded: { http: 429, exit: EXIT.runtime, wsClose: 1008, message: "Audio arrives faster than it can be transcribed" },
   // ---- jobs API (--enable-jobs) -------------------------------------------
   jobs_disabled: { http: 404, exit: EXIT.usage, message: "Job API is not enabled", rust: true },
@@ -109,7 +110,7 @@ export const CATALOGUE = {
   not_ready: { http: 503, exit: EXIT.runtime, message: "The model is not loaded yet" },
   runtime_unavailable: { http: 503, exit: EXIT.runtime, message: "The inference runtime could not be loaded" },
   inference_error: { http: 500, exit: EXIT.runtime, message: "Inference failed", rust: true },
-  inference_timeout: { http: 504, exit: EXIT.runtime, message: "Inference took longer than the server allows", rust: true },
+  inference_timeout: { http: 504, exit: EXIT.runtime, wsClose: 1001, message: "Inference timed out", rust: true },
   internal: { http: 500, exit: EXIT.runtime, wsClose: 1011, message: "Internal error", rust: true },
   // ---- admin (POST /v1/admin/reload) -------------------------------------
   loopback_only: { http: 403, exit: EXIT.usage, message: "Model reload is only available from loopback", rust: true },

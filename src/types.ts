@@ -6,7 +6,7 @@ export interface Word {
   readonly start: number;
   /** seconds: (last token frame + 1) × 0.04 */
   readonly end: number;
-  /** mean token probability, 0..1 */
+  /** mean probability of the word's tokens (each `Token.prob`, the decoder's softmax score), 0..1 */
   readonly confidence: number;
   /** source channel (0, 1, …) when channels were transcribed apart (`channels=split`) */
   readonly channel?: number;
@@ -26,6 +26,12 @@ export interface TranscriptResult {
   readonly duration: number;
   readonly words: readonly Word[];
   readonly segments: readonly SegmentText[];
+  /**
+   * the words' confidences averaged weighted by their durations (`wordsConfidence` in
+   * decode/confidence.ts: Rust's top-level `confidence`); absent when there are no words or
+   * the producer does not set it
+   */
+  readonly confidence?: number;
   /** damage met while decoding the audio (the valid part was transcribed); absent when none */
   readonly warnings?: readonly string[];
 }

@@ -91,6 +91,21 @@ describe("import boundaries", () => {
     expect(core.map(violation).filter((v) => v !== null)).toEqual([]);
   });
 
+  test("Wyoming reaches the server only through the stream core's ports (no server/ module at all)", () => {
+    const wyoming = [...graph.keys()].filter((f) => f.startsWith("wyoming/"));
+    expect(wyoming.length).toBeGreaterThan(3);
+    const reach = wyoming.flatMap((f) => graph.get(f)!.local.filter((t) => t.startsWith("server/")).map((t) => `${f} → ${t}`));
+    expect(reach).toEqual([]);
+    // its interface to the host is the core's (the session's WyomingDeps is built from stream/ports.ts)
+    expect(graph.get("wyoming/session.ts")!.local).toContain("stream/ports.ts");
+  });
+
+  test("the live transports share the stream core: /v1/ws, Realtime and Wyoming run on its session lifecycle", () => {
+    expect(graph.get("server/streaming/ws-session.ts")!.local).toContain("stream/live-session.ts");
+    expect(graph.get("server/streaming/realtime.ts")!.local).toContain("stream/live-session.ts");
+    for (const f of ["wyoming/session.ts", "stream/live-session.ts"]) expect(graph.get(f)!.local).toEqual(expect.arrayContaining(["stream/audio-stream.ts", "stream/connection.ts"]));
+  });
+
   test("only src/runtime/ort.ts imports onnxruntime-node", () => {
     const importers = [...graph.entries()].filter(([, n]) => n.pkgs.includes("onnxruntime-node")).map(([f]) => f);
     expect(importers).toEqual(["runtime/ort.ts"]);

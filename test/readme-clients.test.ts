@@ -1,10 +1,11 @@
 /**
  * The README's "Clients" examples are run as written (only the port changes)
  * against a served tone model, from a folder holding `talk.wav`: the shell
- * (curl) and Bun blocks here, the Python ones in test/conformance/test_readme_clients.py.
+ * (curl), Bun and OpenAI JavaScript SDK blocks here, the Python and websocat ones in
+ * test/conformance/test_readme_clients.py.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { phraseToAudio, wavBytes } from "./helpers/tone.ts";
@@ -53,7 +54,20 @@ test("Bun: REST, then the WebSocket final", async () => {
   expect((await run([process.execPath, file])).trim().split("\n")).toEqual([PHRASE, PHRASE]);
 });
 
+test("OpenAI JavaScript SDK (the pinned dev dependency): a file, then the model list", async () => {
+  // beside the repository's node_modules, so that `import "openai"` resolves; run from the folder with talk.wav
+  mkdirSync(join(import.meta.dir, "..", ".cache"), { recursive: true });
+  const scratch = mkdtempSync(join(import.meta.dir, "..", ".cache", "readme-client-"));
+  try {
+    const file = join(scratch, "client.ts");
+    writeFileSync(file, local(clientBlock(readme, "js-openai")));
+    expect((await run([process.execPath, file])).trim().split("\n")).toEqual([PHRASE, "gigaam-v3-e2e-rnnt"]);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
 test("every client example has a test (names)", () => {
   const names = [...readme.matchAll(/<!-- client: ([a-z-]+) -->/g)].map((m) => m[1]).sort();
-  expect(names).toEqual(["bun", "curl", "python-openai", "python-openai-realtime", "python-websockets"]);
+  expect(names).toEqual(["bun", "curl", "js-openai", "python-openai", "python-openai-realtime", "python-websockets", "websocat"]);
 });

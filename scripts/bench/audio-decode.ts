@@ -6,7 +6,8 @@
  * and the event-loop lag while a long MP3 and a long M4A upload (LAG_SECONDS each) are
  * decoded at the same time (p99 of the gaps between 1 ms timer ticks, target ≤ 20 ms:
  * wall clock, and this thread's own CPU time, which other load on the machine does not
- * inflate). Runs alone too (`bun scripts/bench/audio-decode.ts`: speeds and lag).
+ * inflate). Runs alone too (`bun scripts/bench/audio-decode.ts`: speeds and lag; with
+ * `--model-dir DIR` also the share, `--share-only` just the share).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -68,6 +69,12 @@ async function decodeMs(b: Uint8Array): Promise<{ ms: number; seconds: number }>
   return { ms: performance.now() - t, seconds: n / 16000 };
 }
 
+/** CPU time of this process (every thread: the decode and inference Workers too), ms */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 export interface AudioDecodeBench {
@@ -75,8 +82,8 @@ export interface AudioDecodeBench {
   speed: Record<string, number | { error: string }>;
   /** a long MP3 and a long M4A decoded concurrently: loop lag (ms) */
   lag?: (Omit<LoopLag, "ticks"> & { ticks: number; seconds: number; ms: number }) | { error: string };
-  /** 16 s clip as MP3 / M4A: decode ms, end-to-end ms, decode share */
-  share?: Record<string, { decode_ms: number; e2e_ms: number; share: number } | { error: string }>;
+  /** 16 s clip as MP3 / M4A: decode ms, end-to-end ms, decode share; the same by CPU time (this process, Workers included) */
+  share?: Record<string, { decode_ms: number; e2e_ms: number; share: number; decode_cpu_ms: number; e2e_cpu_ms: number; cpu_share: number } | { error: string }>;
 }
 
 /**
@@ -109,30 +116,51 @@ export async function benchAudioDecode(clip: Float32Array, reps: number, transcr
     }
     const lag = await loopLag(dir, sixty);
     if (!transcribe) return { speed, lag };
-    const share: NonNullable<AudioDecodeBench["share"]> = {};
-    for (const name of ["MP3 128k stereo 44.1 kHz", "M4A AAC-LC 96k 44.1 kHz"]) {
-      try {
-        const b = encode(dir, join(dir, "clip.wav"), `clip ${name}`, CODECS[name]!);
-        await transcribe(decodeAudioStream(slices(b)));
-        const dec: number[] = [];
-        const e2e: number[] = [];
-        for (let i = 0; i < reps; i++) {
-          dec.push((await decodeMs(b)).ms);
-          const t = performance.now();
-          await transcribe(decodeAudioStream(slices(b)));
-          e2e.push(performance.now() - t);
-        }
-        const d = median(dec);
-        const e = median(e2e);
-        share[name] = { decode_ms: Math.round(d * 10) / 10, e2e_ms: Math.round(e), share: Math.round((d / e) * 1e4) / 1e4 };
-      } catch (e) {
-        share[name] = { error: e instanceof Error ? e.message : String(e) };
-      }
-    }
-    return { speed, lag, share };
+    return { speed, lag, share: await shareIn(dir, reps, transcribe) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** decode share of end-to-end time for `clip` as MP3 and as M4A (the speeds and the loop lag left out) */
+export async function decodeShare(clip: Float32Array, reps: number, transcribe: (audio: AsyncIterable<Float32Array>) => Promise<unknown>): Promise<NonNullable<AudioDecodeBench["share"]>> {
+  const dir = mkdtempSync(join(tmpdir(), "gigastt-bench-share-"));
+  try {
+    writeFileSync(join(dir, "clip.wav"), wav(clip));
+    return await shareIn(dir, reps, transcribe);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function shareIn(dir: string, reps: number, transcribe: (audio: AsyncIterable<Float32Array>) => Promise<unknown>): Promise<NonNullable<AudioDecodeBench["share"]>> {
+  const share: NonNullable<AudioDecodeBench["share"]> = {};
+  for (const name of ["MP3 128k stereo 44.1 kHz", "M4A AAC-LC 96k 44.1 kHz"]) {
+    try {
+      const b = encode(dir, join(dir, "clip.wav"), `clip ${name}`, CODECS[name]!);
+      await transcribe(decodeAudioStream(slices(b)));
+      const dec: number[] = [];
+      const e2e: number[] = [];
+      const decCpu: number[] = [];
+      const e2eCpu: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        let c = cpuMs();
+        dec.push((await decodeMs(b)).ms);
+        decCpu.push(cpuMs() - c);
+        const t = performance.now();
+        c = cpuMs();
+        await transcribe(decodeAudioStream(slices(b)));
+        e2e.push(performance.now() - t);
+        e2eCpu.push(cpuMs() - c);
+      }
+      const [d, e, dc, ec] = [median(dec), median(e2e), median(decCpu), median(e2eCpu)];
+      const ratio = (x: number, y: number) => Math.round((x / y) * 1e4) / 1e4;
+      share[name] = { decode_ms: Math.round(d * 10) / 10, e2e_ms: Math.round(e), share: ratio(d, e), decode_cpu_ms: Math.round(dc), e2e_cpu_ms: Math.round(ec), cpu_share: ratio(dc, ec) };
+    } catch (e) {
+      share[name] = { error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  return share;
 }
 
 /** A long MP3 and a long M4A (the 60 s clip looped), decoded at once as two uploads; loop lag meanwhile. */
@@ -154,8 +182,28 @@ async function loopLag(dir: string, sixty: Float32Array): Promise<NonNullable<Au
 }
 
 if (import.meta.main) {
+  // --model-dir DIR: also the decode share, with the default pipeline (1 Worker × 1 thread) on that model
+  const { parseArgs } = await import("node:util");
+  // --share-only: only the share (needs --model-dir)
+  const { values } = parseArgs({ args: Bun.argv.slice(2), options: { "model-dir": { type: "string" }, reps: { type: "string" }, "share-only": { type: "boolean" } }, strict: true });
   const { speechLikeClip } = await import("./clip.ts");
-  const r = await benchAudioDecode(speechLikeClip(16).samples, 5);
+  let transcribe: ((audio: AsyncIterable<Float32Array>) => Promise<unknown>) | undefined;
+  let close = async () => {};
+  if (values["model-dir"]) {
+    const { Transcriber } = await import("../../src/engine/transcriber.ts");
+    const t = await Transcriber.load({ modelDir: values["model-dir"], workers: 1, threadsPerWorker: 1 });
+    transcribe = (audio) => t.transcribeStream(audio);
+    close = () => t.close();
+  }
+  const reps = Number(values.reps ?? 5);
+  if (values["share-only"] && transcribe) {
+    console.log(`decode share of the 16 s clip: ${JSON.stringify(await decodeShare(speechLikeClip(16).samples, reps, transcribe))}`);
+    await close();
+    process.exit(0);
+  }
+  const r = await benchAudioDecode(speechLikeClip(16).samples, reps, transcribe);
   for (const [k, v] of Object.entries(r.speed)) console.log(`${k.padEnd(28)} ${typeof v === "number" ? `${v}×` : v.error}`);
   console.log(`loop lag, ${LAG_SECONDS} s MP3 + ${LAG_SECONDS} s M4A decoded at once: ${JSON.stringify(r.lag)}`);
+  if (r.share) console.log(`decode share of the 16 s clip: ${JSON.stringify(r.share)}`);
+  await close();
 }

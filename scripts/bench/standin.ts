@@ -435,6 +435,7 @@ function simulateGreedy(encPart: Float64Array, frames: number, w: JointWeights, 
   let [h, c] = lstmStep(PIECES, new Float32Array(PRED), new Float32Array(PRED), d.emb, d.W, d.R, d.B);
   let pred = predPart(h);
   const hid = new Float64Array(JOINT_HIDDEN);
+  const logits = new Float64Array(CLASSES);
   let tokens = 0;
   let emitting = 0;
   for (let t = 0; t < frames; t++) {
@@ -444,11 +445,20 @@ function simulateGreedy(encPart: Float64Array, frames: number, w: JointWeights, 
         const v = encPart[t * JOINT_HIDDEN + j]! + pred[j]!;
         hid[j] = v > 0 ? v : 0;
       }
+      // row by row over the contiguous weights (each class still sums its terms in j order, so the
+      // logits are the same numbers as a per-class loop; a zero hidden unit adds nothing)
+      logits.set(w.bo);
+      logits[PIECES] = blankBias;
+      for (let j = 0; j < JOINT_HIDDEN; j++) {
+        const x = hid[j]!;
+        if (x === 0) continue;
+        const row = j * CLASSES;
+        for (let cls = 0; cls < CLASSES; cls++) logits[cls]! += x * w.Wo[row + cls]!;
+      }
       let best = PIECES;
       let bestVal = Number.NEGATIVE_INFINITY;
       for (let cls = 0; cls < CLASSES; cls++) {
-        let s = cls === PIECES ? blankBias : w.bo[cls]!;
-        for (let j = 0; j < JOINT_HIDDEN; j++) s += hid[j]! * w.Wo[j * CLASSES + cls]!;
+        const s = logits[cls]!;
         if (s > bestVal) {
           bestVal = s;
           best = cls;

@@ -12,6 +12,9 @@ test("the project's list: distroless cc-debian12 packages, nonroot 65532, port 9
   expect(s.env.HOME).toBe("/home/nonroot");
   expect(s.entries.filter((e) => e.kind === "file")).toEqual([
     { kind: "file", path: "/usr/local/bin/gigastt", mode: 0o755, owner: "root", source: "dist/gigastt-linux-{arch}" },
+    // the licences ship with the image
+    { kind: "file", path: "/usr/share/doc/gigastt/THIRD_PARTY_NOTICES", mode: 0o644, owner: "root", source: "THIRD_PARTY_NOTICES" },
+    { kind: "file", path: "/usr/share/doc/gigastt/LICENSE", mode: 0o644, owner: "root", source: "LICENSE" },
   ]);
 });
 

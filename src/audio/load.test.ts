@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { encodeWav, randomChunks, sine, wav16 } from "../../test/helpers/wav.ts";
-import { decodeAudioStream, openAudioSource, readAudio } from "./load.ts";
+import { decodeAudioStream, decodeChannels, openAudioSource, readAudio } from "./load.ts";
 import { Pcm16Decoder } from "./pcm16.ts";
 import { Resampler, resample } from "./resample.ts";
 
@@ -128,6 +128,31 @@ describe("decodeAudioStream", () => {
     const seen: unknown[] = [];
     await readAudio(encodeWav({ sampleRate: 22050, channels: [sine(1, 22050, 0.1), sine(1, 22050, 0.1)] }), { onFormat: (f) => seen.push(f) });
     expect(seen).toEqual([{ container: "WAV", codec: "PCM", sampleRate: 22050, channels: 2 }]);
+  });
+});
+
+describe("decodeChannels", () => {
+  test("resolves with the first audio of every channel; close() drops them all and stops reading the input", async () => {
+    const rate = 16000;
+    const bytes = encodeWav({ sampleRate: rate, channels: [sine(440, rate, 1), sine(880, rate, 1)] });
+    let reading = true;
+    // a stereo upload that sends its first half and then stalls
+    async function* stalled(): AsyncGenerator<Uint8Array> {
+      try {
+        yield bytes.subarray(0, 44 + 4 * 3200);
+        await new Promise<void>(() => {});
+      } finally {
+        reading = false;
+      }
+    }
+    const streams = await decodeChannels(stalled());
+    expect(streams.length).toBe(2);
+    expect(reading).toBe(true);
+    streams.close();
+    await Bun.sleep(10);
+    expect(reading).toBe(false);
+    // the streams end (nothing more comes), they do not wait for the stalled input
+    expect(await Promise.race([collect(streams[0]!).then((c) => c.length), Bun.sleep(500).then(() => "waiting")])).toBe(0);
   });
 });
 

@@ -88,13 +88,16 @@ export async function* decodeAudioStream(src: ByteSource | Uint8Array, opts: Aud
   for await (const p of decodeCore(src, opts, false)) yield p[0]!;
 }
 
+/** one 16 kHz stream per source channel; `close()` stops the decode (and reading the input) for all of them */
+export type ChannelStreams = AsyncGenerator<Float32Array>[] & { close(): void };
+
 /**
  * Decode into one 16 kHz stream per source channel (`channels=split`): resolves once the
- * format is known (the header errors of decodeAudioStream reject it); each stream must be
- * consumed, concurrently. The decoder runs ahead of the slowest stream by at most
- * SPLIT_AHEAD chunks, so memory stays bounded.
+ * first audio is decoded (the header errors of decodeAudioStream reject it); each stream must be
+ * consumed, concurrently, or all dropped with `close()`. The decoder runs ahead of the slowest
+ * stream by at most SPLIT_AHEAD chunks, so memory stays bounded.
  */
-export async function decodeChannels(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): Promise<AsyncGenerator<Float32Array>[]> {
+export async function decodeChannels(src: ByteSource | Uint8Array, opts: AudioLoadOptions = {}): Promise<ChannelStreams> {
   const core = decodeCore(src, opts, true);
   const first = await core.next();
   const n = first.done ? 1 : first.value.length;
@@ -145,7 +148,18 @@ export async function decodeChannels(src: ByteSource | Uint8Array, opts: AudioLo
       wake();
     }
   }
-  return queues.map((_, i) => channel(i));
+  const close = () => {
+    if (done) return;
+    done = true;
+    queues.forEach((_, i) => (queues[i] = []));
+    wake();
+    // after a pull in flight, if any: a running generator's return() waits its turn
+    void core.return(undefined).catch(() => {});
+  };
+  return Object.assign(
+    queues.map((_, i) => channel(i)),
+    { close },
+  );
 }
 
 /** the decoder runs at most this many chunks ahead of the slowest channel stream */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { rng, sine } from "../../test/helpers/wav.ts";
+import { kernelBytes, simdKernel } from "./resample-simd.ts";
 import { Resampler, designFor, resample } from "./resample.ts";
 
 /** Amplitude of the `freq` component of x[from..to) (Hann-windowed single-bin DFT). */
@@ -160,5 +161,49 @@ describe("Resampler: streaming", () => {
   test("rejects a non-integer or non-positive rate", () => {
     expect(() => new Resampler(0)).toThrow();
     expect(() => new Resampler(44100.5)).toThrow();
+  });
+});
+
+describe("Resampler: the WebAssembly SIMD kernel", () => {
+  /** whole stream through `rs`, in chunks of `chunk` */
+  function through(rs: Resampler, x: Float32Array, chunk: number): Float32Array {
+    const parts: number[] = [];
+    for (let i = 0; i < x.length; i += chunk) for (const v of rs.process(x.subarray(i, i + chunk))) parts.push(v);
+    for (const v of rs.flush()) parts.push(v);
+    return Float32Array.from(parts);
+  }
+  const worstDiff = (a: Float32Array, b: Float32Array) => a.reduce((w, v, k) => Math.max(w, Math.abs(v - b[k]!)), 0);
+
+  test("is valid WebAssembly and runs here (Bun has SIMD), so the tests above test it", () => {
+    expect(WebAssembly.validate(kernelBytes())).toBe(true);
+    expect(simdKernel()).not.toBeNull();
+  });
+
+  test("gives the JavaScript loop's output (f64 sums) within 1e-6, at every exact ratio, in big and odd-sized chunks", () => {
+    const r = rng(11);
+    for (const rate of [8000, 11025, 22050, 37000, 44100, 48000, 96000, 192000]) {
+      const x = Float32Array.from({ length: Math.round(rate * 0.7) }, () => r() * 2 - 1);
+      const js = through(new Resampler(rate, 16000, { simd: false }), x, 100_000);
+      for (const chunk of [100_000, 4097, 333]) {
+        const simd = through(new Resampler(rate), x, chunk);
+        expect({ rate, chunk, n: simd.length }).toEqual({ rate, chunk, n: js.length });
+        expect(worstDiff(simd, js)).toBeLessThanOrEqual(1e-6);
+      }
+    }
+  });
+
+  test("tables resident for many rate pairs at once (the arena starts over): every stream still right", () => {
+    // exact tables of 0.7–2.8 MB each: together more than the kernel keeps at once
+    const rates = [12346, 11002, 37004, 24692, 22004, 44104, 12348, 24690, 49380, 44100];
+    const r = rng(5);
+    const xs = rates.map((rate) => Float32Array.from({ length: Math.round(rate * 0.05) }, () => r() * 2 - 1));
+    const want = rates.map((rate, i) => through(new Resampler(rate, 16000, { simd: false }), xs[i]!, 1 << 20));
+    const live = rates.map((rate) => new Resampler(rate));
+    // interleaved, as concurrent sessions would run, twice over
+    for (let round = 0; round < 2; round++) {
+      rates.forEach((rate, i) => {
+        expect({ rate, round, worst: worstDiff(through(live[i]!, xs[i]!, 1000), want[i]!) <= 1e-6 }).toEqual({ rate, round, worst: true });
+      });
+    }
   });
 });

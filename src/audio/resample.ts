@@ -8,6 +8,9 @@
  * - Rational ratios L/M (outRate/inRate reduced) use a precomputed table of L
  *   phases; when L is large (odd rates such as 44099 Hz) a dense table of
  *   DENSE_PHASES phases is linearly interpolated instead.
+ * - Exact tables run through a WebAssembly SIMD kernel (resample-simd.ts: f32x4,
+ *   rows padded to a multiple of 8 taps with zero weights) where the runtime has
+ *   it, else through the JavaScript loop below (`{ simd: false }` forces it).
  * - Streaming: `process` may be called with chunks of any size; every output
  *   sample is computed from the same taps in the same order as for a whole
  *   buffer, so chunked output equals whole-buffer output exactly.
@@ -18,6 +21,7 @@
  * 0–min(7 kHz, 0.45·inRate) and removes images from inRate/2 upward.
  */
 import { GigasttError } from "../errors.ts";
+import { paddedTaps, type PolyphaseWalk, runKernel, simdKernel } from "./resample-simd.ts";
 
 /** Kaiser design target (dB); the specification asks for ≥ 60 dB. */
 const ATTENUATION_DB = 68;
@@ -71,14 +75,15 @@ function besselI0(x: number): number {
 /**
  * Rows of `taps` weights for fractional offsets row/rows (row = 0..rows-1, or
  * 0..rows when `closed`). Weight j multiplies input n0 − K + 1 + j for an
- * output centred at n0 + frac (input-sample units). Each row sums to 1.
+ * output centred at n0 + frac (input-sample units). Each row sums to 1. Rows
+ * are `stride` ≥ `taps` entries apart (the rest zero weights).
  */
-function buildTable(rows: number, closed: boolean, taps: number, halfWidth: number, cutoff: number): Float32Array {
+function buildTable(rows: number, closed: boolean, taps: number, halfWidth: number, cutoff: number, stride = taps): Float32Array {
   const k = taps / 2;
   const beta = 0.1102 * (ATTENUATION_DB - 8.7);
   const i0b = besselI0(beta);
   const n = closed ? rows + 1 : rows;
-  const table = new Float32Array(n * taps);
+  const table = new Float32Array(n * stride);
   const row = new Float64Array(taps);
   for (let r = 0; r < n; r++) {
     const frac = r / rows;
@@ -95,7 +100,7 @@ function buildTable(rows: number, closed: boolean, taps: number, halfWidth: numb
       row[j] = w;
       sum += w;
     }
-    for (let j = 0; j < taps; j++) table[r * taps + j] = row[j]! / sum;
+    for (let j = 0; j < taps; j++) table[r * stride + j] = row[j]! / sum;
   }
   return table;
 }
@@ -115,6 +120,9 @@ export class Resampler {
   private readonly taps: number;
   private readonly table: Float32Array;
   private readonly dense: boolean;
+  /** row length of the exact table (taps, or padded for the SIMD kernel) */
+  private readonly stride: number;
+  private readonly kernel: ReturnType<typeof simdKernel>;
   /** input samples; buf[0] is absolute input index `bufStart` */
   private buf: Float32Array;
   private bufStart = 0;
@@ -126,7 +134,7 @@ export class Resampler {
   private n0 = 0;
   private p = 0;
 
-  constructor(inRate: number, outRate = 16000) {
+  constructor(inRate: number, outRate = 16000, opts: { readonly simd?: boolean } = {}) {
     for (const r of [inRate, outRate]) {
       if (!Number.isInteger(r) || r < 1 || r > 1_000_000) {
         throw new GigasttError("invalid_sample_rate", `sample rate must be an integer in 1..1000000 Hz, got ${r}`);
@@ -140,9 +148,10 @@ export class Resampler {
     this.M = inRate / g;
     if (this.passthrough) {
       this.design = null;
-      this.K = this.taps = 0;
+      this.K = this.taps = this.stride = 0;
       this.table = new Float32Array(0);
       this.dense = false;
+      this.kernel = null;
       this.buf = new Float32Array(0);
       return;
     }
@@ -153,17 +162,19 @@ export class Resampler {
     // cutoff in cycles per input sample, midway through the transition band
     const cutoff = (design.passHz + design.stopHz) / 2 / inRate;
     this.dense = this.L * this.taps > MAX_TABLE;
-    const key = `${inRate}:${outRate}`;
+    this.kernel = this.dense || opts.simd === false ? null : simdKernel();
+    this.stride = this.kernel ? paddedTaps(this.taps) : this.taps;
+    const key = `${inRate}:${outRate}:${this.stride}`;
     let table = TABLES.get(key);
     if (!table) {
       table = this.dense
         ? buildTable(DENSE_PHASES, true, this.taps, design.halfWidth, cutoff)
-        : buildTable(this.L, false, this.taps, design.halfWidth, cutoff);
+        : buildTable(this.L, false, this.taps, design.halfWidth, cutoff, this.stride);
       if (TABLES.size >= TABLE_CACHE) TABLES.delete(TABLES.keys().next().value!);
       TABLES.set(key, table);
     }
     this.table = table;
-    this.buf = new Float32Array(Math.max(4096, 4 * this.taps));
+    this.buf = new Float32Array(Math.max(4096, 4 * this.stride));
     this.reset();
   }
 
@@ -212,7 +223,7 @@ export class Resampler {
 
   /** Produce outputs up to (excluding) index `limit` while their taps are available. */
   private emit(limit: number): Float32Array {
-    const { L, M, K, taps, table } = this;
+    const { L, M, K, taps, stride, table } = this;
     const avail = this.bufStart + this.bufLen; // absolute end (exclusive)
     // output k is ready when floor(k·M/L) + K < avail
     const lastN0 = avail - K - 1;
@@ -226,10 +237,15 @@ export class Resampler {
     let n0 = this.n0;
     let p = this.p;
     const start = this.bufStart;
-    if (!this.dense) {
+    if (this.kernel) {
+      const walk: PolyphaseWalk = { base: n0 - K + 1 - start, p, stepN, stepP, L, stride };
+      runKernel(this.kernel, buf, this.bufLen, table, walk, out, count);
+      n0 = walk.base + K - 1 + start;
+      p = walk.p;
+    } else if (!this.dense) {
       for (let i = 0; i < count; i++) {
         const base = n0 - K + 1 - start;
-        const off = p * taps;
+        const off = p * stride;
         // four partial sums break the add dependency chain (taps is even)
         let a0 = 0;
         let a1 = 0;

@@ -18,6 +18,7 @@ import { parseServeConfig, type ServerConfig } from "../server/config.ts";
 import { cittyArgs } from "../server/flag-schema.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
+import { WORKLET_PATH } from "../server/ui/page.ts";
 import { ensureModel } from "../store/index.ts";
 import { type MappedModel, useMappedLayout } from "../store/mapped-model.ts";
 import type { StoreLog } from "../store/ensure.ts";
@@ -253,13 +254,14 @@ async function listen(config: ServerConfig, log: ConsolaInstance): Promise<Runni
 }
 
 /** Every HTTP route the server mounted (from its route table, so none is forgotten), as `METHOD url`. */
-export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics"> & Partial<Pick<ServerConfig, "metricsListen">>): string[] {
+export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics"> & Partial<Pick<ServerConfig, "metricsListen">> & { readonly ui?: boolean }): string[] {
   const out: string[] = [];
   for (const [method, paths] of server.routes) {
     if (method === "OPTIONS" || method === "WS") continue;
     for (const path of paths) {
       if (path === "/v1/ws" || path === "/v1/realtime") continue; // WebSocket routes: listed as `websocket`
       if (path === "/metrics" && (!config.metrics || config.metricsListen)) continue;
+      if ((path === "/" || path === WORKLET_PATH) && config.ui === false) continue; // --no-ui: both answer 404
       out.push(`${method} ${server.url}${path}`);
     }
   }

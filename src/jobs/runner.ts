@@ -12,7 +12,7 @@ import { mergeChannels } from "../format/channels.ts";
 import { buildSegments } from "../format/index.ts";
 import { rawAsWav } from "../audio/raw.ts";
 import type { SegmentDecoder } from "../stream/utterances.ts";
-import { type FileRunOptions, runFile } from "../server/streaming/file.ts";
+import { type FileRunOptions, runFile } from "../stream/file.ts";
 import type { TranscriptResult, Word } from "../types.ts";
 import type { JobsDb } from "./db.ts";
 import { type JobsFs, type JobsLayout, writeAtomic } from "./files.ts";

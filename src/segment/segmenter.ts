@@ -29,7 +29,14 @@ export interface Segment {
   readonly overlap: number;
   /** false when every analysed frame of the segment was below absolute silence (nothing to transcribe) */
   readonly voiced: boolean;
+  /**
+   * why it ended: `pause` — the endpoint (a pause of `minPauseMs` after sound); `limit` — the
+   * segment reached `maxSeconds` (cut at its latest pause, or hard); `end` — `flush()`
+   */
+  readonly cut: SegmentCut;
 }
+
+export type SegmentCut = "pause" | "limit" | "end";
 
 export interface SegmenterOptions {
   sampleRate?: number;
@@ -119,7 +126,7 @@ export class Segmenter {
   flush(): Segment[] {
     const out: Segment[] = [];
     const end = this.position;
-    if (this.#len > this.#segOverlap) out.push(this.#emit(end, this.#voiced(this.#segStart, end)));
+    if (this.#len > this.#segOverlap) out.push(this.#emit(end, this.#voiced(this.#segStart, end), "end"));
     this.#origin = end;
     this.#segStart = end;
     this.#segOverlap = 0;
@@ -163,7 +170,7 @@ export class Segmenter {
    */
   provisional(): Segment | null {
     const cut = this.provisionalCut();
-    return cut === null ? null : this.#emit(cut, this.#voiced(this.#segStart, cut));
+    return cut === null ? null : this.#emit(cut, this.#voiced(this.#segStart, cut), "pause");
   }
 
   /** The open (not yet cut) audio, copied: what a partial transcript would decode. */
@@ -209,7 +216,7 @@ export class Segmenter {
       const runStart = Math.max(first, f + 1 - this.#quietRun);
       // a pause of exactly minPauseFrames inside the segment, after non-quiet audio in it
       if (f + 1 - runStart === this.minPauseFrames && this.#lastLoud >= 0 && this.#frameStart(this.#lastLoud + 1) > this.#segStart) {
-        this.#cutAt(out, this.#centre(runStart, f + 1), 0);
+        this.#cutAt(out, this.#centre(runStart, f + 1), 0, "pause");
         return;
       }
     }
@@ -218,11 +225,11 @@ export class Segmenter {
     // the segment is full: latest pause among frames that end by the limit
     const lastFrame = Math.floor((limit - this.#origin) / this.hop); // exclusive
     const pause = this.#latestPause(first, lastFrame);
-    if (!pause) this.#cutAt(out, limit, this.overlapSamples);
-    else if (pause[0] > first) this.#cutAt(out, this.#centre(pause[0], pause[1]), 0);
+    if (!pause) this.#cutAt(out, limit, this.overlapSamples, "limit");
+    else if (pause[0] > first) this.#cutAt(out, this.#centre(pause[0], pause[1]), 0, "limit");
     // a pause that opens the segment (the rest of the previous cut's pause, or leading silence):
     // cut near its end, keeping half a minimal pause, so the next segment does not start with it again
-    else this.#cutAt(out, this.#frameStart(pause[1] - Math.floor(this.minPauseFrames / 2)), 0);
+    else this.#cutAt(out, this.#frameStart(pause[1] - Math.floor(this.minPauseFrames / 2)), 0, "limit");
   }
 
   /** [a, b) of the latest run of ≥ minPauseFrames quiet frames within [from, to), or null */
@@ -243,8 +250,8 @@ export class Segmenter {
   }
 
   /** Emits [segStart, cut) and opens the next segment at cut − overlap. */
-  #cutAt(out: Segment[], cut: number, overlap: number): void {
-    out.push(this.#emit(cut, this.#voiced(this.#segStart, cut)));
+  #cutAt(out: Segment[], cut: number, overlap: number, why: SegmentCut): void {
+    out.push(this.#emit(cut, this.#voiced(this.#segStart, cut), why));
     const next = cut - overlap;
     const drop = next - this.#segStart;
     this.#buf.copyWithin(0, drop, this.#len);
@@ -253,8 +260,8 @@ export class Segmenter {
     this.#segOverlap = overlap;
   }
 
-  #emit(end: number, voiced: boolean): Segment {
-    return { start: this.#segStart, samples: this.#buf.slice(0, end - this.#segStart), overlap: this.#segOverlap, voiced };
+  #emit(end: number, voiced: boolean, cut: SegmentCut): Segment {
+    return { start: this.#segStart, samples: this.#buf.slice(0, end - this.#segStart), overlap: this.#segOverlap, voiced, cut };
   }
 
   /**

@@ -133,7 +133,7 @@ export const SERVE_SCHEMA = {
     def: "600",
     hint: secs,
     file: "inference_timeout_secs",
-    help: "a segment decode (≤ 20 s of audio) that runs longer → REST 504 / WS error `inference_timeout`, and its Worker is replaced; 0 = off",
+    help: "a segment decode (≤ 20 s of audio) that runs longer → REST 504 / WS error `inference_timeout` and close 1001, and its Worker is replaced; 0 = off",
   },
   // ---- jobs ---------------------------------------------------------------------------
   "enable-jobs": { kind: "boolean", env: "GIGASTT_ENABLE_JOBS", def: "off", file: "jobs_enabled", help: "the [`/v1/jobs`](#jobs-v1jobs---enable-jobs) API" },

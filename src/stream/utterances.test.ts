@@ -328,7 +328,7 @@ describe("speculative finals", () => {
     expect(events).toEqual([]);
     c!.settle();
     await tick();
-    expect(events).toEqual([{ type: "final", words: fakeWords(x.subarray(0, sec(1.25)), 0), last: false }]);
+    expect(events).toEqual([{ type: "final", words: fakeWords(x.subarray(0, sec(1.25)), 0), last: false, cause: "pause" }]);
     expect(c!.aborted).toBe(false);
     expect(stream.pendingFinals).toBe(0);
     expect(stream.backlogSeconds).toBeCloseTo(0.25, 9);
@@ -336,7 +336,7 @@ describe("speculative finals", () => {
     push(x.subarray(sec(1.5)), 160);
     await stream.finish();
     expect(d.calls.length).toBe(1); // the rest of the pause is silent: nothing to decode
-    expect(events.at(-1)).toEqual({ type: "final", words: [], last: true });
+    expect(events.at(-1)).toEqual({ type: "final", words: [], last: true, cause: "stop" });
   });
 
   test("no partial starts while the open utterance's final is being decoded speculatively", async () => {
@@ -372,7 +372,7 @@ describe("speculative finals", () => {
     expect(inferences).toEqual([]);
     push(x.subarray(sec(2.3)), 320);
     await tick();
-    expect(events).toEqual([{ type: "final", words: fakeWords(x.subarray(0, sec(2.25)), 0), last: false }]);
+    expect(events).toEqual([{ type: "final", words: fakeWords(x.subarray(0, sec(2.25)), 0), last: false, cause: "pause" }]);
     expect(inferences.length).toBe(1);
     await stream.finish();
     expect(d.calls.length).toBe(1);
@@ -403,7 +403,7 @@ describe("speculative finals", () => {
     p.push(x, 160);
     await p.stream.finish();
     expect(events).toEqual(p.events);
-    expect(events[0]).toEqual({ type: "final", words: fakeWords(x.subarray(0, sec(2.55)), 0), last: false });
+    expect(events[0]).toEqual({ type: "final", words: fakeWords(x.subarray(0, sec(2.55)), 0), last: false, cause: "pause" });
     expect(inferences.length).toBe(1);
     expect(plain.calls.length).toBe(1);
   });
@@ -418,7 +418,7 @@ describe("speculative finals", () => {
       await stream.finish();
       expect(d.calls.length).toBe(calls);
       expect(d.calls[0]!.aborted).toBe(calls === 2);
-      expect(events).toEqual([{ type: "final", words: fakeWords(x, 0), last: true }]);
+      expect(events).toEqual([{ type: "final", words: fakeWords(x, 0), last: true, cause: "stop" }]);
       expect(inferences.length).toBe(1);
     }
   });

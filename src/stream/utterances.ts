@@ -47,7 +47,13 @@ export type UtteranceEvent =
   /** the open utterance so far (may still change) */
   | { readonly type: "partial"; readonly words: readonly Word[] }
   /** a closed utterance; `last` marks the one sent by `finish()` (possibly empty) */
-  | { readonly type: "final"; readonly words: readonly Word[]; readonly last: boolean };
+  | { readonly type: "final"; readonly words: readonly Word[]; readonly last: boolean; readonly cause: FinalCause };
+
+/**
+ * Why an utterance was closed: `pause` — the endpoint (a pause after speech); `limit` — it
+ * reached the 20 s cap (not the end of what the speaker says); `stop` — `finish()` or `cut()`.
+ */
+export type FinalCause = "pause" | "limit" | "stop";
 
 /** A partial that waited this long for a Worker runs under load: on the shorter window. */
 export const UNDER_LOAD_WAIT_MS = 50;
@@ -180,7 +186,7 @@ export class UtteranceStream {
     if (segs.length > 0) {
       const nextStart = this.segmenter.pending().start;
       this.openStart = nextStart;
-      segs.forEach((seg, i) => this.enqueue([utterance(seg, segs[i + 1]?.start ?? nextStart)], false));
+      segs.forEach((seg, i) => this.enqueue([utterance(seg, segs[i + 1]?.start ?? nextStart)], false, seg.cut === "pause" ? "pause" : "limit"));
     }
     this.speculate();
     this.maybePartial();
@@ -206,7 +212,7 @@ export class UtteranceStream {
     if (this.state !== "open") return this.tail;
     this.state = "finishing";
     this.generation++;
-    this.enqueue(this.segmenter.flush().map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), true);
+    this.enqueue(this.segmenter.flush().map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), true, "stop");
     this.withdraw(); // the flushed segment took it if it was the same span
     return this.tail;
   }
@@ -221,7 +227,7 @@ export class UtteranceStream {
     const segs = this.segmenter.flush();
     this.openStart = this.segmenter.pending().start;
     this.withdraw();
-    if (segs.length > 0) this.enqueue(segs.map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), false);
+    if (segs.length > 0) this.enqueue(segs.map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), false, "stop");
     else this.generation++;
     return this.tail;
   }
@@ -252,7 +258,7 @@ export class UtteranceStream {
     this.wake();
   }
 
-  private enqueue(utts: readonly Utterance[], last: boolean): void {
+  private enqueue(utts: readonly Utterance[], last: boolean, cause: FinalCause): void {
     this.generation++;
     this.outstanding++;
     const end = utts.reduce((m, u) => Math.max(m, u.seg.start + u.seg.samples.length), 0);
@@ -275,7 +281,7 @@ export class UtteranceStream {
       if (this.state === "closed") return;
       if (words.length > 0 || last) {
         try {
-          this.opts.onEvent({ type: "final", words, last });
+          this.opts.onEvent({ type: "final", words, last, cause });
         } catch (e) {
           this.opts.onError?.(e); // a failing listener must not stop later finals
         }

@@ -11,9 +11,8 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import { GigasttError } from "../errors.ts";
-import type { ServerDeps } from "../server/deps.ts";
 import type { FramingLimits } from "./framing.ts";
-import { WyomingSession } from "./session.ts";
+import { type WyomingDeps, WyomingSession } from "./session.ts";
 
 /** output bytes a client may leave unread before it is disconnected */
 const MAX_UNREAD_OUTPUT = 4 << 20;
@@ -96,7 +95,7 @@ class SocketPeer {
   }
 }
 
-export function startWyoming(deps: ServerDeps, opts: WyomingListenOptions): WyomingListener {
+export function startWyoming(deps: WyomingDeps, opts: WyomingListenOptions): WyomingListener {
   const open = new Set<Socket<Conn>>();
   let seq = 0;
   let listener: TCPSocketListener<Conn>;

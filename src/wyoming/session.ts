@@ -30,13 +30,13 @@
  * `--max-session-secs`, drain) still send the transcript of what was heard
  * before closing.
  */
-import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../errors.ts";
 import { wordsToText } from "../decode/detok.ts";
-import type { ServerDeps, Slot, TranscriberLike } from "../server/deps.ts";
+import { AudioStream } from "../stream/audio-stream.ts";
+import { Connection } from "../stream/connection.ts";
 import { isAcceptedLanguage, MODEL_ID, unsupportedLanguageMessage } from "../stream/language.ts";
-import { PcmInput } from "../stream/pcm-input.ts";
-import { UtteranceStream } from "../stream/utterances.ts";
+import type { AdmissionPort, DrainPort, SessionLimits, StreamLog, StreamMetrics } from "../stream/ports.ts";
+import type { SegmentDecoder } from "../stream/utterances.ts";
 import { type AudioFormat, parseAudioFormat, sameFormat } from "./audio.ts";
 import { encodeEvent, type FramingLimits, WyomingDecoder, type WyomingEvent } from "./framing.ts";
 import { infoData, LANGUAGES, PROGRAM_NAME } from "./info.ts";
@@ -52,9 +52,24 @@ export interface WyomingPeer {
   resume(): void;
 }
 
+/**
+ * What a Wyoming connection needs from the process hosting it: the stream core's ports (the
+ * server's admission pool, drain, counters and logger satisfy them), its limits, and the model
+ * (null while it loads). This is the listener's whole interface to the server.
+ */
+export interface WyomingDeps {
+  readonly admission: AdmissionPort;
+  readonly lifecycle: DrainPort;
+  readonly metrics: StreamMetrics;
+  /** read when a connection or stream starts (SIGHUP may replace it) */
+  readonly config: SessionLimits & { readonly shutdownDrainSecs: number };
+  readonly transcriber: SegmentDecoder | null;
+  readonly log: StreamLog & { withTag?(tag: string): StreamLog };
+}
+
 export interface WyomingSessionOptions {
-  deps: Pick<ServerDeps, "admission" | "lifecycle" | "metrics" | "config" | "transcriber">;
-  log: ConsolaInstance;
+  deps: WyomingDeps;
+  log: StreamLog;
   /** connection id (fairness keys and logs) */
   id: string;
   limits?: Partial<FramingLimits>;
@@ -84,54 +99,55 @@ export class WyomingSession {
   private readonly o: WyomingSessionOptions;
   private readonly peer: WyomingPeer;
   private readonly decoder: WyomingDecoder;
+  private readonly conn: Connection;
   private state: State = "idle";
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   private paused = false;
   private draining = false;
-  private acquireAbort: AbortController | null = null;
-  private slot: Slot | null = null;
-  private input: PcmInput | null = null;
+  /** the audio stream (slot, PCM input, utterances) from audio-start to its transcript */
+  private audio: AudioStream | null = null;
   private format: AudioFormat | null = null;
-  private stream: UtteranceStream | null = null;
   private texts: string[] = [];
   private inferenceFailed = false;
   private streams = 0;
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private capTimer: ReturnType<typeof setTimeout> | undefined;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
-  private unsubscribeDrain: () => void = () => {};
-  private resolveDone!: () => void;
   private readonly startedAt = performance.now();
   /** audio of the streams already released, seconds */
   private audioSeconds = 0;
   private transcripts = 0;
   private lastError: string | null = null;
-  /** settles when the connection is over (slot released, socket closing) */
-  readonly done: Promise<void>;
 
   constructor(peer: WyomingPeer, opts: WyomingSessionOptions) {
     this.peer = peer;
     this.o = opts;
     this.decoder = new WyomingDecoder(opts.limits);
-    this.done = new Promise<void>((r) => (this.resolveDone = r));
+    this.conn = new Connection({
+      lifecycle: opts.deps.lifecycle,
+      idleTimeoutSecs: opts.deps.config.idleTimeoutSecs,
+      onIdle: () => this.idle(),
+      onDrain: () => this.drain(),
+    });
+  }
+
+  /** settles when the connection is over (slot released, socket closing) */
+  get done(): Promise<void> {
+    return this.conn.done;
   }
 
   /** the connection is open */
   start(): void {
-    void this.o.deps.lifecycle.track(this.done);
-    if (this.o.deps.lifecycle.draining) {
+    if (!this.conn.start()) {
       this.fail(new GigasttError("shutting_down"));
       return;
     }
-    this.unsubscribeDrain = this.o.deps.lifecycle.onDrain(() => this.drain());
-    this.touch();
+    this.conn.touch();
   }
 
   /** bytes from the client */
   onData(bytes: Uint8Array): void {
     if (this.state === "closed") return;
-    this.touch();
+    this.conn.touch();
     const { events, error } = this.decoder.push(bytes);
     for (const event of events) this.enqueue({ kind: "event", event, bytes: 256 + (event.payload?.length ?? 0) });
     if (error) this.enqueue({ kind: "fatal", error });
@@ -146,10 +162,9 @@ export class WyomingSession {
   /** the socket is gone (either side) */
   onClose(): void {
     if (this.state === "closed") return;
-    if (this.state === "streaming" && (this.input?.seconds ?? 0) > 0) {
-      this.o.log.info("wyoming client disconnected during an audio stream; the stream is discarded", {
-        audio_seconds: round3(this.input?.seconds ?? 0),
-      });
+    const heard = this.audio?.seconds ?? 0;
+    if (this.state === "streaming" && heard > 0) {
+      this.o.log.info("wyoming client disconnected during an audio stream; the stream is discarded", { audio_seconds: round3(heard) });
     } else {
       this.o.log.debug("wyoming client disconnected", { state: this.state });
     }
@@ -225,38 +240,49 @@ export class WyomingSession {
 
   private async begin(format: AudioFormat): Promise<void> {
     if (this.draining) throw new GigasttError("shutting_down");
-    const transcriber = this.o.deps.transcriber;
-    if (!transcriber) throw new GigasttError("not_ready");
+    const decoder = this.o.deps.transcriber;
+    if (!decoder) throw new GigasttError("not_ready");
     this.state = "waiting";
     this.format = format;
-    this.acquireAbort = new AbortController();
-    let slot: Slot;
+    this.streams++;
+    const audio = new AudioStream({
+      admission: this.o.deps.admission,
+      decoder,
+      metrics: this.o.deps.metrics,
+      session: `wyoming:${this.o.id}:${this.streams}`,
+      maxSessionSecs: this.o.deps.config.maxSessionSecs,
+      partials: false,
+      onSessionCap: () => this.endEarly(new GigasttError("max_session_duration_exceeded")),
+      onResult: (r) => {
+        if (r.type !== "final" || this.state === "closed") return;
+        const text = wordsToText(r.words);
+        if (!text) return;
+        this.send("transcript-chunk", { text: this.texts.length ? ` ${text}` : text });
+        this.texts.push(text);
+      },
+      onDecodeError: (e) => {
+        this.inferenceFailed = true;
+        this.o.log.warn("wyoming inference failed", { error: e instanceof Error ? e.message : String(e) });
+      },
+    });
+    audio.setFormat(format.rate, format.channels);
+    this.audio = audio;
+    let admitted: boolean;
     try {
-      slot = await this.o.deps.admission.acquire({ signal: this.acquireAbort.signal });
+      admitted = await audio.admit();
     } catch (e) {
       if (this.state !== "waiting") return; // closed meanwhile
       if (isGigasttError(e) && (e.code === "timeout" || e.code === "pool_closed")) throw e;
       if (this.draining) throw new GigasttError("shutting_down");
       throw e;
-    } finally {
-      this.acquireAbort = null;
     }
-    if (this.state !== "waiting") {
-      slot.release();
-      return;
-    }
-    this.slot = slot;
+    if (this.state !== "waiting") return; // closed meanwhile
+    // the slot came just as the drain closed the stream: answer like a drain during the wait
+    if (!admitted) throw new GigasttError("shutting_down");
     this.state = "streaming";
-    this.streams++;
     this.texts = [];
     this.inferenceFailed = false;
-    this.input = new PcmInput(format.rate, format.channels);
-    this.stream = this.makeStream(transcriber, `wyoming:${this.o.id}:${this.streams}`);
     this.send("transcript-start", { language: LANGUAGES[0] });
-    const cap = this.o.deps.config.maxSessionSecs;
-    if (cap > 0) {
-      this.capTimer = setTimeout(() => this.endEarly(new GigasttError("max_session_duration_exceeded")), cap * 1000);
-    }
     if (this.draining) this.startGrace();
   }
 
@@ -275,9 +301,9 @@ export class WyomingSession {
       }
     }
     if (!payload || payload.length === 0) return;
-    const x = this.input!.push(payload);
-    if (x.length) this.stream!.push(x);
-    if (this.stream!.pendingFinals >= MAX_PENDING_FINALS) await this.stream!.whenBelow(MAX_PENDING_FINALS);
+    const audio = this.audio!;
+    audio.push(payload);
+    if (audio.pendingFinals >= MAX_PENDING_FINALS) await audio.whenBelow(MAX_PENDING_FINALS);
   }
 
   private async stop(): Promise<void> {
@@ -290,7 +316,8 @@ export class WyomingSession {
     }
     if (this.state !== "streaming") return;
     this.state = "finishing";
-    this.clearStreamTimers();
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     await this.finishStream();
     if (this.state !== "finishing") return; // closed meanwhile
     if (this.inferenceFailed) {
@@ -307,7 +334,8 @@ export class WyomingSession {
   private endEarly(error?: GigasttError): void {
     if (this.state !== "streaming") return;
     this.state = "ending";
-    this.clearStreamTimers();
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     if (error) this.sendError(error);
     void this.finishStream().then(() => {
       if (this.state !== "ending") return;
@@ -318,55 +346,28 @@ export class WyomingSession {
   }
 
   private async finishStream(): Promise<void> {
-    const stream = this.stream!;
-    const tail = this.input!.flush();
-    if (tail.droppedBytes) this.o.log.debug("wyoming stream ended with an incomplete frame", { bytes: tail.droppedBytes });
-    if (tail.samples.length) stream.push(tail.samples);
     try {
-      await stream.finish();
+      const { droppedBytes } = await this.audio!.finish();
+      if (droppedBytes) this.o.log.debug("wyoming stream ended with an incomplete frame", { bytes: droppedBytes });
     } catch {
       this.inferenceFailed = true;
     }
-  }
-
-  private makeStream(transcriber: TranscriberLike, session: string): UtteranceStream {
-    const { metrics } = this.o.deps;
-    return new UtteranceStream({
-      decoder: transcriber,
-      session,
-      partials: false,
-      onEvent: (e) => {
-        if (e.type !== "final" || this.state === "closed") return;
-        const text = wordsToText(e.words);
-        if (!text) return;
-        this.send("transcript-chunk", { text: this.texts.length ? ` ${text}` : text });
-        this.texts.push(text);
-      },
-      onError: (e) => {
-        this.inferenceFailed = true;
-        this.o.log.warn("wyoming inference failed", { error: e instanceof Error ? e.message : String(e) });
-      },
-      onInference: (seconds, audio) => metrics.inference(seconds, audio),
-    });
   }
 
   private sendTranscript(): void {
     const text = this.texts.join(" ");
     this.send("transcript", { text, language: LANGUAGES[0] });
     this.send("transcript-stop");
-    this.o.log.debug("wyoming transcript sent", { audio_seconds: round3(this.input?.seconds ?? 0), chars: text.length });
+    this.o.log.debug("wyoming transcript sent", { audio_seconds: round3(this.audio?.seconds ?? 0), chars: text.length });
     this.transcripts++;
     this.texts = [];
   }
 
   private releaseStream(): void {
-    this.audioSeconds += this.input?.seconds ?? 0;
-    this.stream?.close();
-    this.stream = null;
-    this.input = null;
+    this.audioSeconds += this.audio?.seconds ?? 0;
+    this.audio?.close();
+    this.audio = null;
     this.format = null;
-    this.slot?.release();
-    this.slot = null;
   }
 
   // ---- drain, timers, closing ----------------------------------------------
@@ -378,7 +379,7 @@ export class WyomingSession {
         this.close();
         return;
       case "waiting":
-        this.acquireAbort?.abort(); // begin() answers shutting_down
+        this.audio?.close(); // stops waiting for a slot; begin() answers shutting_down
         return;
       case "streaming":
         this.startGrace();
@@ -396,22 +397,11 @@ export class WyomingSession {
     this.graceTimer = setTimeout(() => this.endEarly(), ms);
   }
 
-  private touch(): void {
-    clearTimeout(this.idleTimer);
-    const secs = this.o.deps.config.idleTimeoutSecs;
-    if (secs <= 0) return;
-    this.idleTimer = setTimeout(() => {
-      if (this.state === "streaming") this.endEarly(new GigasttError("idle_timeout"));
-      else if (this.state === "idle") this.close();
-      else this.touch(); // waiting for a slot or decoding: not the client's silence
-    }, secs * 1000);
-  }
-
-  private clearStreamTimers(): void {
-    clearTimeout(this.capTimer);
-    clearTimeout(this.graceTimer);
-    this.capTimer = undefined;
-    this.graceTimer = undefined;
+  /** no byte from the client within the idle timeout */
+  private idle(): void {
+    if (this.state === "streaming") this.endEarly(new GigasttError("idle_timeout"));
+    else if (this.state === "idle") this.close();
+    else this.conn.touch(); // waiting for a slot or decoding: not the client's silence
   }
 
   private fail(e: unknown): void {
@@ -435,7 +425,7 @@ export class WyomingSession {
   private logEnd(): void {
     this.o.log.info("wyoming session ended", {
       duration_ms: Math.round(performance.now() - this.startedAt),
-      audio_seconds: round3(this.audioSeconds + (this.input?.seconds ?? 0)),
+      audio_seconds: round3(this.audioSeconds + (this.audio?.seconds ?? 0)),
       transcripts: this.transcripts,
       ...(this.lastError ? { error: this.lastError } : {}),
     });
@@ -445,12 +435,10 @@ export class WyomingSession {
     if (this.state === "closed") return;
     this.logEnd();
     this.state = "closed";
-    clearTimeout(this.idleTimer);
-    this.clearStreamTimers();
-    this.acquireAbort?.abort();
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     this.releaseStream();
-    this.unsubscribeDrain();
-    this.resolveDone();
+    this.conn.close();
   }
 
   private sendError(e: GigasttError): void {

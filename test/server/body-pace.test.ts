@@ -2,10 +2,13 @@
  * Stalled and trickling uploads (issue 13, hole 1): a client that sends a
  * WAV header and then nothing, or a byte now and then, never holds a pool
  * slot other users need, ends with 408 `body_timeout` within
- * `--body-idle-timeout-secs`, and never holds the drain. REST, SSE and the
- * OpenAI route.
+ * `--body-idle-timeout-secs`, and never holds the drain. REST, SSE, the
+ * OpenAI route and the jobs upload (which leaves no job and no file behind).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { closeToneTranscriber, parseSse, phraseToAudio, rawChunkedPost, startToneServer, type TestServer, wavBytes } from "./streaming-helpers.ts";
 
 const PHRASE = "привет мир, как дела?";
@@ -113,6 +116,66 @@ describe("a stalled upload", () => {
     const r = await stall;
     expect(r.status).toBe(408);
     expect(JSON.parse(r.body)).toMatchObject({ error: { code: "body_timeout" } });
+  });
+});
+
+describe("a stalled channels=split upload holds no slot", () => {
+  const CHANNELS_FIELD = enc.encode(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="channels"\r\n\r\nsplit\r\n`);
+  const cases: [string, string, Uint8Array[], string | undefined][] = [
+    ["REST", "/v1/transcribe?channels=split", [HEADER_ONLY], undefined],
+    ["SSE", "/v1/transcribe/stream?channels=split", [HEADER_ONLY], undefined],
+    ["OpenAI", "/v1/audio/transcriptions", [CHANNELS_FIELD, FILE_HEAD, HEADER_ONLY], MULTIPART],
+  ];
+  for (const [name, path, chunks, type] of cases) {
+    test(`${name}: a header and then nothing takes no slot (another upload gets in); it ends in 408 body_timeout`, async () => {
+      const stall = stalled(path, chunks, type);
+      await Bun.sleep(300);
+      expect(srv.server.deps.admission.inUse).toBe(0);
+      // with --pool-size 1 and a 1 s checkout timeout, a slot held by the stalled upload would give 503 timeout
+      const ok = await fetch(`${srv.url}/v1/transcribe?format=text`, { method: "POST", body: wav });
+      expect(ok.status).toBe(200);
+      expect((await ok.text()).trim()).toBe(PHRASE);
+      const r = await stall;
+      expect(r.status).toBe(408);
+      expect(codeOf(r.body)).toBe("body_timeout");
+      expect(srv.server.deps.admission.inUse).toBe(0);
+    });
+  }
+});
+
+describe("a stalled jobs upload (POST /v1/jobs)", () => {
+  let jobs: TestServer;
+  let dir = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "gigastt-jobs-pace-"));
+    jobs = await startToneServer(["--enable-jobs", "--jobs-dir", dir, "--body-idle-timeout-secs", "1"]);
+    extra.push(jobs);
+  });
+  /** every file the jobs folder holds besides the database */
+  const files = () => ["audio", "results", "tmp"].flatMap((d) => readdirSync(join(dir, d)).map((f) => `${d}/${f}`));
+  const listed = async () => ((await (await fetch(`${jobs.url}/v1/jobs`)).json()) as { jobs: unknown[] }).jobs;
+
+  test("a WAV start and then nothing → 408 body_timeout after the body idle timeout; no job, no file left", async () => {
+    const started = performance.now();
+    const r = await stalled("/v1/jobs", [START], undefined, jobs);
+    expect(r.status).toBe(408);
+    expect(codeOf(r.body)).toBe("body_timeout");
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(await listed()).toEqual([]);
+    expect(files()).toEqual([]);
+  });
+
+  test("one byte every 50 ms → 408 body_timeout, cut after about a second; no job, no file left", async () => {
+    const bytes = [...wav.subarray(0, 200)].map((b) => Uint8Array.of(b));
+    const r = await rawChunkedPost(port(jobs), "/v1/jobs", bytes, { delayMs: 50, holdMs: 8000 });
+    expect(r.status).toBe(408);
+    expect(codeOf(r.body)).toBe("body_timeout");
+    expect(r.written).toBeLessThan(60);
+    expect(await listed()).toEqual([]);
+    expect(files()).toEqual([]);
+    // the same server still takes a whole upload
+    const ok = await fetch(`${jobs.url}/v1/jobs`, { method: "POST", body: wav });
+    expect(ok.status).toBe(202);
   });
 });
 

@@ -1,4 +1,4 @@
-/** `GET /` (an index instead of a 404) and the startup line's route list: both name every route. */
+/** `GET /` (an index instead of a 404, or 404 to every client with --no-ui) and the startup line's route list: both name every route. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { restRoutes } from "../../src/cli/serve.ts";
 import { DOCS_URL, ENDPOINTS } from "../../src/server/routes/system.ts";
@@ -44,4 +44,24 @@ test("the startup line's `rest` list names every HTTP route, POST /v1/audio/tran
   expect(rest).toContain("POST /v1/audio/transcriptions");
   expect(rest).toEqual(mounted().filter((r) => r !== "GET /v1/ws" && r !== "GET /v1/realtime"));
   expect(restRoutes(s.server, { metrics: false }).some((x) => x.endsWith("/metrics"))).toBe(false);
+});
+
+test("--no-ui: GET / answers 404 not_found to every client (browser, API client, curl), the worklet too; the API stays", async () => {
+  const off = await startPlatform(["--no-ui"]);
+  try {
+    for (const accept of ["text/html,application/xhtml+xml", "application/json", "*/*", ""]) {
+      const r = await fetch(`${off.url}/`, { headers: accept ? { accept } : {} });
+      const body = (await r.json()) as { error?: { code?: string }; code?: string };
+      expect({ accept, status: r.status, code: body.error?.code ?? body.code }).toEqual({ accept, status: 404, code: "not_found" });
+      expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    }
+    expect((await fetch(`${off.url}/ui/worklet.js`)).status).toBe(404);
+    expect((await fetch(`${off.url}/health`)).status).toBe(200);
+    // the startup line does not announce what answers 404
+    const rest = restRoutes(off.server, { metrics: false, ui: false }).map((x) => x.replace(off.url, ""));
+    expect(rest.filter((r) => r === "GET /" || r === "GET /ui/worklet.js")).toEqual([]);
+    expect(rest).toContain("POST /v1/transcribe");
+  } finally {
+    await off.stop();
+  }
 });

@@ -138,16 +138,4 @@ describe("the page", () => {
       await ctx.close();
     }
   }, 60_000);
-
-  test("--no-ui: a browser gets 404 at / (API clients keep the JSON index)", async () => {
-    const off = await startToneServer(["--no-ui"]);
-    try {
-      const r = await fetch(`${off.url}/`, { headers: { accept: "text/html" } });
-      expect(r.status).toBe(404);
-      expect((await fetch(`${off.url}/ui/worklet.js`)).status).toBe(404);
-      expect((await fetch(`${off.url}/`)).status).toBe(200);
-    } finally {
-      await off.stop();
-    }
-  });
 });

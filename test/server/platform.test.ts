@@ -103,7 +103,7 @@ describe("endpoints", () => {
       itn: false,
       diarization: false,
     });
-    expect(body.capabilities).toMatchObject({ rest: true, sse: true, websocket: true, protocol_version: "1.0" });    // OpenAI clients (client.models.list()) read a list of model objects
+    expect(body.capabilities).toMatchObject({ rest: true, sse: true, websocket: true, protocol_version: "1.1" });    // OpenAI clients (client.models.list()) read a list of model objects
     expect(body.object).toBe("list");
     expect(body.data).toEqual([{ id: "gigaam-v3-e2e-rnnt", object: "model", created: 0, owned_by: "gigastt" }]);
   });

@@ -50,15 +50,18 @@ describe("session logs", () => {
 });
 
 describe("session lifecycle", () => {
-  test("ready announces model, 48 kHz default, version 1.0 and the supported rates", async () => {
+  test("ready announces model, 48 kHz default, version 1.1 (min 1.0), the supported rates and the session limits", async () => {
     const c = await WsClient.open(srv.ws);
     const ready = await c.next("ready");
     expect(ready).toEqual({
       type: "ready",
       model: "gigaam-v3-e2e-rnnt",
       sample_rate: 48000,
-      version: "1.0",
+      version: "1.1",
       supported_rates: [8000, 16000, 24000, 44100, 48000],
+      min_protocol_version: "1.0",
+      max_session_secs: 3600,
+      idle_timeout_secs: 300,
       hint: expect.stringContaining("sample_rate 48000 is assumed"),
     });
     expect(ready.hint).toContain("?sample_rate=");
@@ -143,18 +146,19 @@ describe("session lifecycle", () => {
 });
 
 describe("client messages", () => {
-  test("malformed JSON, unknown type, non-object and huge JSON → bad_message, the session continues", async () => {
+  test("malformed JSON, non-object, no type and huge JSON → bad_message; an unknown type is ignored (Rust); the session continues", async () => {
     const c = await WsClient.open(srv.ws);
     await c.next("ready");
     c.send("{not json");
     c.json({ type: "start" });
+    c.json({ type: "KeepAlive" });
     c.send("42");
     c.json({ type: "configure", pad: "x".repeat(200_000) });
     c.json({ hello: 1 });
     for (const f of splitBytes(pcm16(toneAt(PHRASE, 48000)), 9600)) c.send(f);
     c.json({ type: "stop" });
     expect((await c.closed).code).toBe(1000);
-    expect(c.ofType("error").map((m) => m.code)).toEqual(["bad_message", "bad_message", "bad_message", "bad_message", "bad_message"]);
+    expect(c.ofType("error").map((m) => m.code)).toEqual(["bad_message", "bad_message", "bad_message", "bad_message"]);
     expect(finalText(c.messages)).toBe(PHRASE);
   });
 
@@ -225,14 +229,14 @@ describe("client messages", () => {
     expect(messages.some((m) => m.type === "error")).toBe(false);
   });
 
-  test("more than 1000 empty frames → too_many_empty_frames, final, close 1008", async () => {
+  test("more than 1000 empty frames → policy_violation (Rust's code), final, close 1008", async () => {
     const c = await WsClient.open(srv.ws);
     await c.next("ready");
     for (let i = 0; i < 1001; i++) c.send(new Uint8Array(0));
     const close = await c.closed;
     expect(close.code).toBe(1008);
     expect(c.messages.slice(1).map((m) => m.type)).toEqual(["error", "final"]);
-    expect(c.messages[1]!.code).toBe("too_many_empty_frames");
+    expect(c.messages[1]!.code).toBe("policy_violation");
   });
 
   test("a client that closes without stop frees its slot (pool of 4 serves 4 more at once)", async () => {

@@ -65,6 +65,10 @@ describe("distroless filesystem in a chroot", () => {
       expect({ lib, present: existsSync(join(root, "lib", libdir, lib)) || existsSync(join(root, "usr", "lib", libdir, lib)) }).toEqual({ lib, present: true });
     expect(readFileSync(join(root, "etc", "ssl", "certs", "ca-certificates.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
     expect(existsSync(join(root, "usr", "share", "zoneinfo", "Europe", "Moscow"))).toBe(true);
+    // the licences of everything the executable embeds ship with the image
+    const notices = statSync(join(root, "usr", "share", "doc", "gigastt", "THIRD_PARTY_NOTICES"));
+    expect({ mode: notices.mode & 0o777, uid: notices.uid }).toEqual({ mode: 0o644, uid: 0 });
+    expect(readFileSync(join(root, "usr", "share", "doc", "gigastt", "THIRD_PARTY_NOTICES"), "utf8")).toBe(readFileSync(join(ROOT, "THIRD_PARTY_NOTICES"), "utf8"));
   });
 
   test("--version runs as uid 65532", async () => {

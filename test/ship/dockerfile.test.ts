@@ -109,6 +109,9 @@ test("the staging step the Dockerfile runs produces the list's entries with thei
     expect({ path: e.path, dir: st.isDirectory(), mode: st.mode & 0o7777 }).toEqual({ path: e.path, dir: e.kind === "dir", mode: e.mode });
   }
   expect(statSync(join(out, "root", bin)).size).toBe(statSync(join(ROOT, "dist", "gigastt-linux-x64")).size);
+  // the licences ship in the image: the notices of everything the executable embeds, byte for byte
+  expect(readFileSync(join(out, "root", "usr/share/doc/gigastt/THIRD_PARTY_NOTICES"), "utf8")).toBe(readFileSync(join(ROOT, "THIRD_PARTY_NOTICES"), "utf8"));
+  expect(readFileSync(join(out, "root", "usr/share/doc/gigastt/LICENSE"), "utf8")).toBe(readFileSync(join(ROOT, "LICENSE"), "utf8"));
   rmSync(tmp, { recursive: true, force: true });
 }, 600_000);
 
@@ -116,4 +119,14 @@ test(".dockerignore lets in exactly what the build stage copies", () => {
   const lines = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
   expect(lines[0]).toBe("*");
   for (const p of ["package.json", "bun.lock", "bunfig.toml", "tsconfig.json", "src/**", "scripts/**", "packaging/**"]) expect(lines).toContain(`!${p}`);
+});
+
+test("every file the list takes from the source tree (not built) is copied into the build stage and let in by .dockerignore", () => {
+  const lines = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n");
+  const first = ins.findIndex((i) => i.op === "FROM");
+  const build = ins.slice(first, ins.findIndex((i, n) => n > first && i.op === "FROM"));
+  const copied = build.filter((i) => i.op === "COPY").flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+  const sources = spec.entries.filter((e) => e.kind === "file" && !e.source!.startsWith("dist/")).map((e) => e.source!);
+  expect(sources).toEqual(["THIRD_PARTY_NOTICES", "LICENSE"]);
+  for (const src of sources) expect({ src, copied: copied.includes(src), allowed: lines.includes(`!${src}`) }).toEqual({ src, copied: true, allowed: true });
 });

@@ -1,7 +1,10 @@
 /**
  * AAC-LC: symphonia-codec-aac 0.5 (MPL-2.0, unmodified) compiled to WebAssembly
  * (native/aac-wasm; the .wasm is embedded in the executable), and the ADTS framing
- * around it. HE-AAC (SBR) is refused by the decoder at configure time.
+ * around it. HE-AAC v1/v2 (explicit signalling, object type 5 or 29 over an AAC-LC
+ * core, or implicit: SBR in fill elements) is decoded as its AAC-LC core at the core
+ * rate — symphonia 0.5 has no SBR/PS tools and skips their payload; other object
+ * types (Main, LTP, LD, ELD, xHE-AAC, …) are refused at configure time, named.
  */
 import { GigasttError } from "../../errors.ts";
 import { isAdtsFrame } from "../sniff.ts";
@@ -29,6 +32,15 @@ function aacModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+/** MPEG-4 audio object types a user may meet, for the refusal message */
+const AOT_NAMES: Readonly<Record<number, string>> = { 1: "AAC Main", 3: "AAC SSR", 4: "AAC LTP", 5: "HE-AAC over a non-LC core", 17: "ER AAC-LC", 23: "AAC-LD", 29: "HE-AAC v2 over a non-LC core", 39: "AAC-ELD", 42: "xHE-AAC (USAC)" };
+
+/** the ASC's audio object type (5 bits; 31 escapes to 32 + the next 6) */
+function objectType(asc: Uint8Array): number {
+  const aot = asc[0]! >> 3;
+  return aot === 31 && asc.length > 1 ? 32 + (((asc[0]! & 7) << 3) | (asc[1]! >> 5)) : aot;
+}
+
 /** Largest access unit accepted (an AAC frame is at most 6144 bits per channel). */
 const MAX_UNIT = 1 << 16;
 
@@ -47,8 +59,10 @@ export class AacUnits {
     this.buf = x.gst_alloc(MAX_UNIT);
     new Uint8Array(x.memory.buffer, this.buf, this.asc.length).set(this.asc);
     if (x.gst_open(this.buf, this.asc.length) !== 0) {
-      throw new GigasttError("unsupported_format", `this AAC profile (object type ${this.asc[0]! >> 3}) is not supported (AAC-LC is); convert it first, e.g. ffmpeg -i in.m4a -ar 16000 -ac 1 out.wav`, {
-        details: { container: "AAC", objectType: this.asc[0]! >> 3 },
+      const aot = objectType(this.asc);
+      const name = AOT_NAMES[aot] ? `${AOT_NAMES[aot]}, object type ${aot}` : `object type ${aot}`;
+      throw new GigasttError("unsupported_format", `this AAC profile (${name}) is not supported (AAC-LC and HE-AAC are); convert it first, e.g. ffmpeg -i in.m4a -ar 16000 -ac 1 out.wav`, {
+        details: { container: "AAC", objectType: aot },
       });
     }
     this.x = x;

@@ -8,7 +8,7 @@
  * + `mdat`, as Safari's MediaRecorder writes it) is read fragment by fragment.
  *
  * The first audio track is used; its codec must be AAC-LC (MPEG-4 audio, object type
- * 0x40) — HE-AAC, ALAC, AC-3, Opus in MP4 and others are `unsupported_format` naming
+ * 0x40; HE-AAC as its AAC-LC core, see aac.ts) — ALAC, AC-3, Opus in MP4 and others are `unsupported_format` naming
  * them. The encoder's priming samples are dropped as the edit list says.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";

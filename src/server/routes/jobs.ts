@@ -22,6 +22,7 @@ import { checkContentLength } from "../streaming/body.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { uploadOf } from "../streaming/upload.ts";
 import { fileOptionsOf, parseFormat, type Query, renderedResponse, renderingOf, withFormat } from "./file-options.ts";
+import { bodyPace } from "./transcribe.ts";
 
 interface Ctx {
   request: Request;
@@ -71,7 +72,8 @@ async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Respon
   checkContentLength(request.headers, config.bodyLimitBytes);
   const key = idempotencyKey(request.headers);
   const rc = deps.context(request);
-  const upload = uploadOf(request, config.bodyLimitBytes, rc.access);
+  // paced like every upload: a stalled or trickling one ends in 408 body_timeout (its partial file removed, no row)
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
   const declared = Number(request.headers.get("content-length"));
   const { view, reused } = await jobs.submit({
     bytes: upload.bytes,

@@ -22,8 +22,8 @@
  * `{"error", "message", "code"}` shape; the status is the same.)
  */
 import { Elysia } from "elysia";
-import { namingInput, withInputName } from "../../audio/input-name.ts";
-import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
+import { namingInput } from "../../audio/input-name.ts";
+import { decodeAudioStream } from "../../audio/load.ts";
 import { type ChannelMode, mergeChannels, parseChannels } from "../../format/channels.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
@@ -34,9 +34,9 @@ import { MultipartReader, multipartBoundary } from "../openai/multipart.ts";
 import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
-import { runFile } from "../streaming/file.ts";
+import { runFile } from "../../stream/file.ts";
 import { withHotwords } from "../request-hotwords.ts";
-import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow, streamFailed } from "./transcribe.ts";
+import { admitSplit, bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow, streamFailed } from "./transcribe.ts";
 import { countedBytes } from "../streaming/upload.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
 
@@ -140,11 +140,11 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
     const transcriber = withHotwords(model, form.hotwords());
     if (channels === "split") {
-      // (split mode decodes every channel before the first audio is known: the slot comes first, the body pace bounds a stall)
-      slot = await admit(deps, request);
-      const streams = await decodeChannels(reader.body(), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body" }).catch((e: unknown) => {
-        throw withInputName(e, filename);
-      });
+      // the slot is taken once there is audio to decode, as below
+      const admitted = await admitSplit(deps, request, reader.body(), { maxSeconds: config.maxAudioSecs || undefined, filename: () => filename });
+      if (!admitted) throw new GigasttError("internal", "client disconnected"); // the client left: handle() answers 499
+      slot = admitted.slot;
+      const streams = admitted.streams;
       if (form.params().stream) {
         handedOff = true;
         return liveSplitSse(deps, rc, { request, transcriber, streams, reader, form, slot });

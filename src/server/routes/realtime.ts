@@ -10,7 +10,7 @@ import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
 import type { ServerDeps } from "../deps.ts";
 import { checkIntent, RealtimeSession } from "../streaming/realtime.ts";
-import { attachRawSession, boundedSend, detachRawSession } from "./ws.ts";
+import { attachRawSession, boundedSend, detachRawSession, type WsRouteOptions } from "./ws.ts";
 
 export const REALTIME_PATH = "/v1/realtime";
 
@@ -18,7 +18,7 @@ interface UpgradeData {
   request: Request;
 }
 
-export function realtimeRoutes(deps: ServerDeps) {
+export function realtimeRoutes(deps: ServerDeps, opts: WsRouteOptions = {}) {
   return new Elysia({ name: "gigastt-realtime" }).ws(REALTIME_PATH, {
     upgrade(ctx) {
       if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
@@ -34,8 +34,15 @@ export function realtimeRoutes(deps: ServerDeps) {
         return;
       }
       const session = new RealtimeSession(
-        { send: boundedSend(ws.raw, deps, rc.log), close: (code, reason) => ws.raw.close(code, reason) },
-        { deps, transcriber, config: deps.config, log: rc.log, id: `${rc.id}:${crypto.randomUUID()}` },
+        { send: boundedSend(ws.raw, deps, rc.log), close: (code, reason) => ws.raw.close(code, reason), ping: () => ws.raw.ping() },
+        {
+          deps,
+          transcriber,
+          config: deps.config,
+          log: rc.log,
+          id: `${rc.id}:${crypto.randomUUID()}`,
+          ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
+        },
       );
       // raw frames, as on /v1/ws: never parsed by Elysia before the size and nesting checks
       attachRawSession(ws.raw, session);

@@ -1,6 +1,6 @@
 /**
  * Platform routes: `GET /` (an index of the API as JSON, or for a browser
- * the built-in page — 404 with `--no-ui`), `GET /ui/worklet.js` (the page's
+ * the built-in page; 404 to every client with `--no-ui`), `GET /ui/worklet.js` (the page's
  * AudioWorklet), `GET /health` (liveness), `GET /ready` (readiness),
  * `GET /v1/models` (capabilities), `GET /metrics` (Prometheus, opt-in).
  */
@@ -21,7 +21,7 @@ export const DOCS_URL = "https://github.com/gigastt/gigastt#server";
 
 /** Every route the server mounts, for `GET /` (test/server/index.test.ts checks it against the route table). */
 export const ENDPOINTS: readonly { readonly method: string; readonly path: string; readonly what: string }[] = Object.freeze([
-  { method: "GET", path: "/", what: "this index (JSON); a browser gets the built-in page (live microphone, files)" },
+  { method: "GET", path: "/", what: "this index (JSON); a browser gets the built-in page (live microphone, files); 404 with --no-ui" },
   { method: "GET", path: WORKLET_PATH, what: "the page's audio worklet" },
   { method: "GET", path: "/health", what: "liveness (200 while the process runs)" },
   { method: "GET", path: "/ready", what: "readiness (503 while the model loads, every slot is busy, or the server drains)" },
@@ -58,9 +58,9 @@ export function systemRoutes(deps: ServerDeps) {
   const pool = () => ({ pool_available: Math.max(0, deps.admission.size - deps.admission.inUse), pool_total: deps.admission.size });
   return new Elysia({ name: "gigastt-system" })
     .get("/", ({ request, set }) => {
-      // a browser gets the page (unless --no-ui), everything else the JSON index
+      // --no-ui: 404 to every client (nothing is served at /); else a browser gets the page, everything else the JSON index
+      if (!ui) throw new GigasttError("not_found", "Nothing is served at / (--no-ui)");
       if (/\btext\/html\b/.test(request.headers.get("accept") ?? "")) {
-        if (!ui) throw new GigasttError("not_found", "The built-in page is off (--no-ui)");
         const headers = { "content-type": "text/html; charset=utf-8", "content-security-policy": PAGE_CSP, "permissions-policy": PERMISSIONS_POLICY, "cache-control": "no-cache" };
         Object.assign(set.headers, headers);
         return new Response(page, { headers });

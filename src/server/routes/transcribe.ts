@@ -8,11 +8,11 @@
  * (never held whole as PCM) and paced (408 `body_timeout` for a stalled or
  * trickling upload), an admission slot taken once the first audio is decoded
  * and held until the response is complete (released on every path), and the
- * one offline pipeline (`engine/offline.ts`, via `streaming/file.ts`), so the
+ * one offline pipeline (`engine/offline.ts`, via `stream/file.ts`), so the
  * words and times equal `gigastt transcribe`'s for the same bytes.
  */
 import { Elysia } from "elysia";
-import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
+import { type ByteSource, type ChannelStreams, decodeAudioStream, decodeChannels } from "../../audio/load.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import { mergeChannels } from "../../format/channels.ts";
@@ -23,7 +23,7 @@ import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } 
 import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { checkContentLength, type BodyPace } from "../streaming/body.ts";
 import { type Upload, uploadOf } from "../streaming/upload.ts";
-import { runFile } from "../streaming/file.ts";
+import { runFile } from "../../stream/file.ts";
 import { errorMessage, inferenceFailure, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
@@ -113,6 +113,32 @@ async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>)
   }
 }
 
+/**
+ * `channels=split`: the channel streams (their first audio decoded), then a slot — as the mixed
+ * path does, a stalled split upload waits on its own connection and body timeout, never on a slot
+ * other users need; header and format errors get their HTTP status. null: the client went away.
+ */
+export async function admitSplit(
+  deps: ServerDeps,
+  request: Request,
+  bytes: ByteSource,
+  opts: { maxSeconds: number | undefined; filename: () => string | null; onWarnings?: (w: readonly string[]) => void },
+): Promise<{ streams: ChannelStreams; slot: Slot } | null> {
+  let streams: ChannelStreams;
+  try {
+    streams = await decodeChannels(bytes, { maxSeconds: opts.maxSeconds, emptyCode: "empty_body", ...(opts.onWarnings ? { onWarnings: opts.onWarnings } : {}) });
+  } catch (e) {
+    if (request.signal.aborted) return null;
+    throw withInputName(e, opts.filename());
+  }
+  const slot = await admit(deps, request).catch((e: unknown) => {
+    streams.close();
+    throw e;
+  });
+  if (!slot) streams.close();
+  return slot ? { streams, slot } : null;
+}
+
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
   const opts = fileOptionsOf(query);
   if (opts.channels === "split") return transcribeSplit(deps, { request, query, server }, opts);
@@ -179,22 +205,17 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
   const { config, transcriber } = preflight(deps, request, query);
   const rc = deps.context(request);
   server?.timeout(request, 0);
-  const slot = await admit(deps, request);
-  if (!slot) return clientGone(deps, request, "waiting");
   let warnings: readonly string[] = [];
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
+  const onWarnings = (w: readonly string[]) => {
+    warnings = w;
+    rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
+  };
+  const admitted = await admitSplit(deps, request, audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs || undefined, filename: () => upload.filename, onWarnings });
+  if (!admitted) return clientGone(deps, request, "waiting");
+  const { streams, slot } = admitted;
   const work = (async () => {
     try {
-      const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-      const streams = await decodeChannels(audioBytes(upload, opts.raw), {
-        maxSeconds: config.maxAudioSecs || undefined,
-        emptyCode: "empty_body",
-        onWarnings: (w) => {
-          warnings = w;
-          rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
-        },
-      }).catch((e: unknown) => {
-        throw withInputName(e, upload.filename);
-      });
       const id = crypto.randomUUID();
       const runs = await Promise.all(
         streams.map((s, i) =>
@@ -309,24 +330,13 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: 
   const { config, transcriber } = preflight(deps, request, query);
   const rc = deps.context(request);
   server?.timeout(request, 0);
-  const slot = await admit(deps, request);
-  if (!slot) return clientGone(deps, request, "waiting");
+  const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
+  const admitted = await admitSplit(deps, request, audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs || undefined, filename: () => upload.filename });
+  if (!admitted) return clientGone(deps, request, "waiting");
+  const { streams, slot } = admitted;
   const gone = new AbortController();
   const onClientAbort = () => gone.abort();
   request.signal.addEventListener("abort", onClientAbort, { once: true });
-  let streams: AsyncGenerator<Float32Array>[];
-  try {
-    // header and format errors still get a proper HTTP status
-    const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-    streams = await decodeChannels(audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body" }).catch((e: unknown) => {
-      throw withInputName(e, upload.filename);
-    });
-  } catch (e) {
-    slot.release();
-    request.signal.removeEventListener("abort", onClientAbort);
-    if (request.signal.aborted) return clientGone(deps, request, "transcribing");
-    throw e;
-  }
   const now = () => Date.now() / 1000;
   const writer = new SseWriter({ onCancel: () => gone.abort(), onOverflow: () => sseOverflow(deps, rc, gone) });
   const work = (async () => {

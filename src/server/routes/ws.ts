@@ -34,6 +34,8 @@ export const WS_OUTBOUND_LIMIT = 1 << 20;
 /** what a raw frame is handed to (a protocol-1.0 WsSession, or the Realtime adapter) */
 export interface RawFrameSink {
   onMessage(frame: unknown): void;
+  /** the client answered a keepalive ping */
+  onPong?(): void;
 }
 
 /** the session of each Bun socket (keyed by the socket, so one map serves every app) */
@@ -86,9 +88,18 @@ export const WS_TRANSPORT = {
     }
     (ws.data as { message?: (ws: unknown, m: RawFrame) => unknown } | undefined)?.message?.(ws, message);
   },
+  pong(ws: object): void {
+    sessions.get(ws)?.onPong?.();
+  },
 };
 
-export function wsRoutes(deps: ServerDeps) {
+/** options of the WebSocket routes (tests shorten the keepalive) */
+export interface WsRouteOptions {
+  /** server ping interval (default 30 s; 0 = none) */
+  readonly pingIntervalMs?: number;
+}
+
+export function wsRoutes(deps: ServerDeps, opts: WsRouteOptions = {}) {
   return new Elysia({ name: "gigastt-ws" }).ws("/v1/ws", {
     upgrade(ctx) {
       if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
@@ -109,6 +120,7 @@ export function wsRoutes(deps: ServerDeps) {
         {
           send: boundedSend(ws.raw, deps, rc.log),
           close: (code, reason) => ws.raw.close(code, reason),
+          ping: () => ws.raw.ping(),
         },
         {
           deps,
@@ -117,6 +129,7 @@ export function wsRoutes(deps: ServerDeps) {
           log: rc.log,
           id: `${rc.id}:${crypto.randomUUID()}`,
           ...(sampleRate !== undefined ? { sampleRate } : {}),
+          ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
         },
       );
       attachRawSession(ws.raw, session);

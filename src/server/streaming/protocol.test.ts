@@ -19,14 +19,26 @@ describe("parseClientMessage", () => {
       type: "configure",
       sampleRate: 16000,
       protocolVersion: "1.0",
+      diarization: true,
+    });
+    expect(parseClientMessage({ type: "configure", punctuation: false, itn: true, endpoint_mode: "manual", min_silence_ms: 800, other: 1 })).toEqual({
+      type: "configure",
+      punctuation: false,
+      itn: true,
+      endpointMode: "manual",
+      minSilenceMs: 800,
     });
     expect(parseClientMessage({ type: "configure" })).toEqual({ type: "configure" });
   });
 
-  test("malformed JSON, non-objects, unknown or missing type → bad_message", () => {
-    for (const m of ["{nope", "[]", '"stop"', "42", "null", '{"type":"start"}', '{"kind":"stop"}', 42, null, true, ["stop"]]) {
+  test("malformed JSON, non-objects, a missing type → bad_message", () => {
+    for (const m of ["{nope", "[]", '"stop"', "42", "null", '{"kind":"stop"}', '{"type":7}', 42, null, true, ["stop"]]) {
       expect(codeOf(() => parseClientMessage(m))).toBe("bad_message");
     }
+  });
+
+  test("an object of another type is unknown (ignored by the session, as in Rust)", () => {
+    expect(parseClientMessage('{"type":"KeepAlive"}')).toEqual({ type: "unknown", name: "KeepAlive" });
   });
 
   test("a huge control message is refused before parsing", () => {
@@ -48,13 +60,16 @@ describe("parseRateParam", () => {
 });
 
 describe("server messages", () => {
-  test("ready matches protocol 1.0", () => {
-    expect(readyMessage()).toEqual({
+  test("ready matches protocol 1.1 (Rust 2.15): versions and the session limits", () => {
+    expect(readyMessage(48000, false, { maxSessionSecs: 3600, idleTimeoutSecs: 300 })).toEqual({
       type: "ready",
       model: "gigaam-v3-e2e-rnnt",
       sample_rate: 48000,
-      version: "1.0",
+      version: "1.1",
       supported_rates: [8000, 16000, 24000, 44100, 48000],
+      min_protocol_version: "1.0",
+      max_session_secs: 3600,
+      idle_timeout_secs: 300,
     });
     expect(readyMessage(16000).sample_rate).toBe(16000);
   });
@@ -66,6 +81,29 @@ describe("server messages", () => {
     ];
     expect(resultMessage("final", words, 1712700000.5)).toEqual({ type: "final", text: "привет мир", words, is_final: true, timestamp: 1712700000.5 });
     expect(resultMessage("partial", [], 1).is_final).toBe(false);
+  });
+
+  test("Rust 2.15 fields: speech_final and endpoint_reason on ending finals, confidence with words", () => {
+    const words = [{ word: "да", start: 0, end: 0.2, confidence: 0.912345 }];
+    expect(resultMessage("final", words, 1, { confidence: 0.912345, speechFinal: true, endpointReason: "blank" })).toEqual({
+      type: "final",
+      text: "да",
+      words: [{ word: "да", start: 0, end: 0.2, confidence: 0.9123 }],
+      is_final: true,
+      speech_final: true,
+      endpoint_reason: "blank",
+      confidence: 0.9123,
+      timestamp: 1,
+    });
+    // the 20 s cap: final, but the speaker goes on
+    const capped = resultMessage("final", words, 1, { confidence: 0.9, speechFinal: false, endpointReason: null });
+    expect("speech_final" in capped || "endpoint_reason" in capped).toBe(false);
+    // partials never carry them; an empty final has no confidence
+    const partial = resultMessage("partial", words, 1, { confidence: 0.9, speechFinal: true, endpointReason: "stop" });
+    expect(partial).toMatchObject({ confidence: 0.9 });
+    expect("speech_final" in partial || "endpoint_reason" in partial).toBe(false);
+    expect(resultMessage("final", [], 1, { confidence: undefined, speechFinal: true, endpointReason: "stop" })).toMatchObject({ speech_final: true, endpoint_reason: "stop" });
+    expect("confidence" in resultMessage("final", [], 1, { speechFinal: true, endpointReason: "stop" })).toBe(false);
     expect(resultMessage("partial", [], 1).text).toBe("");
   });
 

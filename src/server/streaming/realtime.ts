@@ -1,8 +1,8 @@
 /**
  * OpenAI Realtime transcription sessions (`GET /v1/realtime?intent=transcription`)
- * as a thin adapter over {@link WsSession}: the same admission, limits, idle
- * and session caps, backlog guard, drain (the last `completed` before the
- * close) and utterance stream as `/v1/ws`; only the wire format differs.
+ * as a thin adapter over the stream core's {@link LiveSession}: the same admission,
+ * limits, idle and session caps, backlog guard, drain (the last `completed` before
+ * the close), keepalive and utterance stream as `/v1/ws`; only the wire format differs.
  *
  * Client events: `session.update` / `transcription_session.update` (input
  * `audio/pcm` at 24 kHz or 16 kHz — beta `input_audio_format: "pcm16"` is
@@ -18,8 +18,11 @@ import { GigasttError } from "../../errors.ts";
 import { jsonTooDeep } from "../../json-guard.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import type { Word } from "../../types.ts";
+import type { StreamResult } from "../../stream/audio-stream.ts";
+import { LiveSession } from "../../stream/live-session.ts";
+import { Keepalive } from "./keepalive.ts";
 import { MODEL_ID, SUPPORTED_RATES } from "./protocol.ts";
-import { WsSession, type WsPeer, type WsSessionOptions } from "./ws-session.ts";
+import { CLOSE_CODES, type WsPeer, type WsSessionOptions } from "./ws-session.ts";
 
 /** OpenAI's default input rate for `audio/pcm` */
 export const REALTIME_DEFAULT_RATE = 24000;
@@ -36,8 +39,10 @@ interface OpenAiError {
 }
 
 export class RealtimeSession {
-  private readonly inner: WsSession;
+  private readonly live: LiveSession;
   private readonly peer: WsPeer;
+  private readonly keepalive: Keepalive;
+  private readonly pingIntervalMs: number | undefined;
   private events = 0;
   /** completed items */
   private items = 0;
@@ -55,27 +60,77 @@ export class RealtimeSession {
   private chain: Promise<void> = Promise.resolve();
   /** an append carries base64 (4/3 of its audio): twice the frame cap, like Bun's own limit */
   private readonly maxEventBytes: number;
+  private readonly countError: (code: string) => void;
 
   constructor(peer: WsPeer, opts: Omit<WsSessionOptions, "sampleRate"> & { sampleRate?: number }) {
     this.peer = peer;
     this.maxEventBytes = opts.config.wsFrameMaxBytes * 2;
-    this.inner = new WsSession({ send: (t) => this.fromCore(t), close: (c, r) => peer.close(c, r) }, { ...opts, sampleRate: opts.sampleRate ?? REALTIME_DEFAULT_RATE });
+    this.pingIntervalMs = opts.pingIntervalMs;
+    const m = opts.deps.metrics;
+    this.countError = (c) => m.error(c);
+    this.live = new LiveSession(
+      {
+        ready: () => this.ready(),
+        result: (r) => this.result(r),
+        error: (e) => this.error(e.code === "internal" || e.code === "inference_error" || e.code === "inference_timeout" ? "server_error" : "invalid_request_error", e.code, e.message, null),
+        close: (cause, reason) => {
+          this.keepalive.stop();
+          const code = CLOSE_CODES[cause];
+          try {
+            peer.close(code, reason);
+          } catch {
+            // already gone
+          }
+          return code;
+        },
+      },
+      {
+        admission: opts.deps.admission,
+        lifecycle: opts.deps.lifecycle,
+        metrics: { error: (c) => m.error(c), inference: (s, a) => m.inference(s, a), sessions: (d) => m.wsSessions(d) },
+        decoder: opts.transcriber,
+        log: opts.log,
+        limits: opts.config,
+        id: opts.id,
+        sampleRate: opts.sampleRate ?? REALTIME_DEFAULT_RATE,
+        maxMessageBytes: opts.config.wsFrameMaxBytes,
+        ...(opts.maxBacklogSeconds !== undefined ? { maxBacklogSeconds: opts.maxBacklogSeconds } : {}),
+        name: "realtime",
+      },
+    );
+    this.keepalive = new Keepalive(
+      () => peer.ping?.(),
+      (missed) => {
+        opts.log.info("realtime client does not answer pings: closing", { missed });
+        this.live.closeNow("keepalive", "ping timeout");
+      },
+    );
   }
 
   get done(): Promise<void> {
-    return this.inner.done;
+    return this.live.done;
   }
 
   start(): void {
-    this.inner.start();
+    if (this.peer.ping) this.keepalive.start(this.pingIntervalMs);
+    void this.live.done.then(() => this.keepalive.stop());
+    this.live.start();
   }
 
   onClose(code: number, reason: string): void {
-    this.inner.onClose(code, reason);
+    this.keepalive.stop();
+    if (code === 1009 || /too big/i.test(reason)) this.countError("frame_too_large");
+    this.live.clientClosed(code);
+  }
+
+  /** the client answered a keepalive ping */
+  onPong(): void {
+    this.keepalive.answered();
   }
 
   /** a client event (text; already parsed or raw) — binary frames are not part of this protocol */
   onMessage(data: unknown): void {
+    this.keepalive.answered();
     if (this.held) {
       this.held.push(data);
       return;
@@ -87,6 +142,7 @@ export class RealtimeSession {
   // ---- client → core -------------------------------------------------------
 
   private async handle(data: unknown): Promise<void> {
+    this.live.touch();
     if (data instanceof Uint8Array || data instanceof ArrayBuffer) return this.error("invalid_request_error", "binary_not_supported", "Send audio as input_audio_buffer.append events (base64)", null);
     if (typeof data === "string" && Buffer.byteLength(data) > this.maxEventBytes)
       return this.error("invalid_request_error", "event_too_large", `The event exceeds ${this.maxEventBytes} bytes`, null);
@@ -109,13 +165,13 @@ export class RealtimeSession {
         const bytes = decodeBase64(ev.audio);
         if (!bytes) return this.error("invalid_request_error", "invalid_base64", "`audio` is not valid base64", "audio", clientId);
         this.uncommitted += bytes.length;
-        this.inner.onMessage(bytes);
+        this.live.message(bytes.length, () => this.live.pushAudio(bytes));
         return;
       }
       case "input_audio_buffer.commit":
         return this.commit(clientId);
       case "input_audio_buffer.clear":
-        this.inner.clear();
+        this.live.clear();
         this.uncommitted = 0;
         this.open = null;
         this.send({ type: "input_audio_buffer.cleared" });
@@ -149,11 +205,11 @@ export class RealtimeSession {
         turn = { type: "server_vad", silence_duration_ms: Math.min(MAX_SILENCE_MS, Math.max(10, Math.round(ms))) };
       } else return this.error("invalid_request_error", "unsupported_turn_detection", "turn_detection must be server_vad or null", "session.audio.input.turn_detection", clientId);
     }
-    if (this.inner.hasAudio && ((rate !== undefined && rate !== this.inner.sampleRate) || JSON.stringify(turn) !== JSON.stringify(this.turn)))
+    if (this.live.hasAudio && ((rate !== undefined && rate !== this.live.sampleRate) || JSON.stringify(turn) !== JSON.stringify(this.turn)))
       return this.error("invalid_request_error", "session_update_too_late", "The input format and turn detection are fixed once audio was appended", "session", clientId);
-    if (rate !== undefined && rate !== this.inner.sampleRate) this.inner.onMessage(JSON.stringify({ type: "configure", sample_rate: rate }));
+    if (rate !== undefined && rate !== this.live.sampleRate) this.live.setSampleRate(rate);
     this.turn = turn;
-    this.inner.setEndpointing(turn ? { endpoint: true, minPauseMs: turn.silence_duration_ms } : { endpoint: false });
+    this.live.setEndpointing(turn ? { mode: "auto", minSilenceMs: turn.silence_duration_ms } : { mode: "manual" });
     this.send({ type: kind === "session.update" ? "session.updated" : "transcription_session.updated", session: this.sessionObject() });
   }
 
@@ -163,7 +219,7 @@ export class RealtimeSession {
     this.committing = true;
     const before = this.items;
     const open = this.open;
-    await this.inner.commit();
+    await this.live.commit();
     this.committing = false;
     // a commit of audio with no words still yields its (empty) item
     if (this.items === before && this.open === open) this.complete([], true);
@@ -172,40 +228,24 @@ export class RealtimeSession {
 
   // ---- core → client ---------------------------------------------------------
 
-  private fromCore(text: string): void {
-    let m: { type: string; text?: string; words?: Word[]; code?: string; message?: string; sample_rate?: number };
-    try {
-      m = JSON.parse(text);
-    } catch {
+  private ready(): void {
+    this.send({ type: "session.created", session: this.sessionObject() });
+    const held = this.held ?? [];
+    this.held = null;
+    for (const e of held) this.onMessage(e);
+  }
+
+  private result(r: StreamResult): void {
+    if (r.type === "partial") {
+      const item = this.item(r.words);
+      const t = wordsToText(r.words as Word[]);
+      if (t.startsWith(item.sent) && t.length > item.sent.length) {
+        this.send({ type: "conversation.item.input_audio_transcription.delta", item_id: item.id, content_index: 0, delta: t.slice(item.sent.length) });
+        item.sent = t;
+      }
       return;
     }
-    switch (m.type) {
-      case "ready": {
-        this.send({ type: "session.created", session: this.sessionObject() });
-        const held = this.held ?? [];
-        this.held = null;
-        for (const e of held) this.onMessage(e);
-        return;
-      }
-      case "partial": {
-        const item = this.item(m.words ?? []);
-        const t = m.text ?? "";
-        if (t.startsWith(item.sent) && t.length > item.sent.length) {
-          this.send({ type: "conversation.item.input_audio_transcription.delta", item_id: item.id, content_index: 0, delta: t.slice(item.sent.length) });
-          item.sent = t;
-        }
-        return;
-      }
-      case "final":
-        if ((m.words ?? []).length > 0 || this.open) this.complete(m.words ?? [], this.committing);
-        return;
-      case "error": {
-        const code = m.code ?? "internal";
-        const spec = code === "internal" || code === "inference_error" || code === "inference_timeout" ? "server_error" : "invalid_request_error";
-        this.error(spec, code, m.message ?? "Error", null);
-        return;
-      }
-    }
+    if (r.words.length > 0 || this.open) this.complete(r.words, this.committing);
   }
 
   /** the open item, opened (speech_started) by the first words of an utterance */
@@ -242,7 +282,7 @@ export class RealtimeSession {
       type: "transcription",
       audio: {
         input: {
-          format: { type: "audio/pcm", rate: this.inner.sampleRate },
+          format: { type: "audio/pcm", rate: this.live.sampleRate },
           transcription: { model: MODEL_ID, language: "ru" },
           turn_detection: this.turn ? { type: "server_vad", silence_duration_ms: this.turn.silence_duration_ms } : null,
         },

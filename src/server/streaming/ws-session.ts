@@ -1,60 +1,52 @@
 /**
- * One WebSocket session of protocol 1.0 (anchor §4), independent of the
- * framework: the route hands it text/binary messages and the client's close,
- * it answers through a {@link WsPeer}.
+ * The `/v1/ws` protocol (drop-in with the Rust gigastt 2.15) as a thin adapter over the stream
+ * core's {@link LiveSession}: it parses text frames (`configure`, `stop`), hands binary frames
+ * to the session as PCM16 and renders the session's callbacks as protocol messages. The
+ * lifecycle (admission, queue before `ready`, idle timeout, session cap, backlog, drain, the
+ * final before every server-initiated close) lives in the core.
  *
- *   waiting ──slot──▶ active ──stop/drain/limit──▶ ending ──final sent──▶ closed
+ * Close codes: 1000 after `stop`; 1001 on drain, idle timeout, two unanswered pings and an
+ * inference timeout; 1002 for an unsupported protocol version; 1008 on the session cap, the
+ * backlog guard and the empty-frame flood; 1009 for a frame over the cap; 1011 internal; 1013
+ * when no slot freed up in time.
  *
- * - `ready` is sent once an admission slot is held (the slot is the session's
- *   for its whole life and is released on every path). Messages that arrive
- *   before it are queued (bounded) and handled in order afterwards.
- * - Binary frames are PCM16 LE at the negotiated rate; they feed a
- *   {@link PcmInput} → {@link UtteranceStream}, so frame sizes never matter.
- * - Every server-initiated end of an admitted session sends the `final` (the
- *   rest of the audio, decoded) before the close frame: 1000 after `stop`,
- *   1001 on drain and idle timeout, 1008 on the session cap and empty-frame
- *   spam. Errors always go out as an `error` message first.
+ * Keepalive: a ping every 30 s (`pingIntervalMs`); any frame or pong from the client answers
+ * it; after two pings without an answer the session closes 1001 "ping timeout".
  */
 import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import type { Word } from "../../types.ts";
-import { type HotwordList, requestHotwords } from "../../decode/hotwords.ts";
-import type { Slot, ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
-import { PcmInput } from "../../stream/pcm-input.ts";
+import { requestHotwords } from "../../decode/hotwords.ts";
+import type { ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
+import { type Endpointing, ENDPOINT_MODES, type EndpointMode, MIN_SILENCE_MS, type StreamResult } from "../../stream/audio-stream.ts";
+import { type CloseCause, LiveSession } from "../../stream/live-session.ts";
+import { Keepalive } from "./keepalive.ts";
 import {
+  ACCEPTED_PROTOCOL_VERSIONS,
+  type ConfigureMessage,
   DEFAULT_INPUT_RATE,
-  MAX_CONTROL_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
   errorMessage,
   inferenceFailure,
   invalidRate,
   isSupportedRate,
   parseClientMessage,
+  PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
   readyMessage,
   resultMessage,
 } from "./protocol.ts";
-import { UtteranceStream } from "../../stream/utterances.ts";
+
+export { MAX_BACKLOG_SECONDS, MAX_EMPTY_FRAMES } from "../../stream/live-session.ts";
 
 /** what the session needs from the socket */
 export interface WsPeer {
   send(text: string): void;
   close(code: number, reason: string): void;
+  /** a WebSocket ping (keepalive); absent: no keepalive */
+  ping?(): void;
 }
 
-/** empty binary frames tolerated per session (anchor §4.2) */
-export const MAX_EMPTY_FRAMES = 1000;
-
-/**
- * Audio (seconds at 16 kHz) a session may have received but not yet answered
- * with a `final`. Bun cannot pause reading a WebSocket, so a client that sends
- * faster than the Workers transcribe (a file pushed at full speed, or an
- * overloaded server) would otherwise pile up utterances in memory. Past this
- * the session gets `error backlog_exceeded`, the `final` with everything it
- * sent (nothing is dropped), and close 1008. A live stream never gets near it
- * unless the server runs slower than real time for a whole minute; a single
- * frame at the cap holds at most ~33 s (512 KiB at 8 kHz).
- */
-export const MAX_BACKLOG_SECONDS = 60;
+export { MAX_MISSED_PONGS, PING_INTERVAL_MS } from "./keepalive.ts";
 
 /**
  * Bun's own WebSocket message limit, above the configured frame cap: frames
@@ -75,6 +67,22 @@ export const CLOSE = Object.freeze({
   tryAgainLater: 1013,
 });
 
+/** the WebSocket close code of each way a live session ends (every WebSocket transport uses it) */
+export const CLOSE_CODES: Readonly<Record<CloseCause, number>> = {
+  stop: CLOSE.normal,
+  drain: CLOSE.goingAway,
+  idle: CLOSE.goingAway,
+  keepalive: CLOSE.goingAway,
+  inference_timeout: CLOSE.goingAway,
+  session_cap: CLOSE.policy,
+  backlog: CLOSE.policy,
+  policy: CLOSE.policy,
+  too_big: CLOSE.tooBig,
+  protocol: CLOSE.protocolError,
+  busy: CLOSE.tryAgainLater,
+  internal: CLOSE.internal,
+};
+
 export interface WsSessionOptions {
   deps: Pick<ServerDeps, "admission" | "lifecycle" | "metrics">;
   transcriber: TranscriberLike;
@@ -89,374 +97,212 @@ export interface WsSessionOptions {
   now?: () => number;
   /** see {@link MAX_BACKLOG_SECONDS} */
   maxBacklogSeconds?: number;
+  /** keepalive ping interval (default {@link PING_INTERVAL_MS}; 0 = no pings) */
+  pingIntervalMs?: number;
+  /** the transport's name in log lines (default `ws`) */
+  name?: string;
 }
-
-type Incoming = { kind: "binary"; data: Uint8Array } | { kind: "text"; data: string };
 
 export class WsSession {
   private readonly o: WsSessionOptions;
   private readonly peer: WsPeer;
+  private readonly live: LiveSession;
   private readonly now: () => number;
-  private readonly acquireAbort = new AbortController();
-  private state: "waiting" | "active" | "ending" | "closed" = "waiting";
-  private slot: Slot | null = null;
-  private rate: number;
-  private input: PcmInput | null = null;
-  private stream: UtteranceStream | null = null;
-  private queue: Incoming[] = [];
-  private queuedBytes = 0;
-  private emptyFrames = 0;
-  private readonly startedAt = performance.now();
-  private finals = 0;
-  private endpointing: { minPauseMs?: number; endpoint?: boolean } | undefined;
-  /** `configure.hotwords` (undefined: the server's default; null: none) */
-  private hotwords: HotwordList | null | undefined;
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private sessionTimer: ReturnType<typeof setTimeout> | undefined;
-  private unsubscribeDrain: () => void = () => {};
-  private resolveDone!: () => void;
-  /** settles when the session is over (slot released, socket closed) */
-  readonly done: Promise<void>;
+  private endpointing: Endpointing = { mode: "auto" };
+  private readonly keepalive: Keepalive;
 
   constructor(peer: WsPeer, opts: WsSessionOptions) {
     this.peer = peer;
     this.o = opts;
     this.now = opts.now ?? Date.now;
-    this.rate = opts.sampleRate ?? DEFAULT_INPUT_RATE;
-    this.done = new Promise<void>((r) => {
-      this.resolveDone = r;
-    });
-  }
-
-  /** the socket is open: wait for a slot, then `ready` */
-  start(): void {
-    const { admission, lifecycle, metrics } = this.o.deps;
-    metrics.wsSessions(1);
-    void lifecycle.track(this.done);
-    if (lifecycle.draining) {
-      this.fail(new GigasttError("shutting_down"), CLOSE.goingAway);
-      return;
-    }
-    this.unsubscribeDrain = lifecycle.onDrain(() => this.drain());
-    admission.acquire({ signal: this.acquireAbort.signal }).then(
-      (slot) => {
-        if (this.state !== "waiting") {
-          slot.release();
-          return;
-        }
-        this.slot = slot;
-        this.begin();
+    const m = opts.deps.metrics;
+    this.live = new LiveSession(
+      {
+        ready: () => this.ready(),
+        result: (r) => this.result(r),
+        error: (e) => this.send(errorMessage(e)),
+        close: (cause, reason) => this.closePeer(cause, reason),
       },
-      (e: unknown) => {
-        if (this.state !== "waiting") return;
-        if (isGigasttError(e) && (e.code === "timeout" || e.code === "pool_closed")) this.fail(e, e.wsClose ?? CLOSE.tryAgainLater);
-        else this.fail(new GigasttError("internal"), CLOSE.internal);
+      {
+        admission: opts.deps.admission,
+        lifecycle: opts.deps.lifecycle,
+        metrics: { error: (c) => m.error(c), inference: (s, a) => m.inference(s, a), sessions: (d) => m.wsSessions(d) },
+        decoder: opts.transcriber,
+        log: opts.log,
+        limits: opts.config,
+        id: opts.id,
+        sampleRate: opts.sampleRate ?? DEFAULT_INPUT_RATE,
+        maxMessageBytes: opts.config.wsFrameMaxBytes,
+        ...(opts.maxBacklogSeconds !== undefined ? { maxBacklogSeconds: opts.maxBacklogSeconds } : {}),
+        name: opts.name ?? "ws",
+      },
+    );
+    this.keepalive = new Keepalive(
+      () => peer.ping?.(),
+      (missed) => {
+        opts.log.info("ws client does not answer pings: closing", { missed });
+        this.live.closeNow("keepalive", "ping timeout");
       },
     );
   }
 
-  /**
-   * A frame from the client as it arrived: text (never parsed by the
-   * framework, so its size is measured on the wire and its nesting checked
-   * before JSON.parse) or binary.
-   */
-  onMessage(data: string | Uint8Array | ArrayBuffer): void {
-    if (this.state === "ending" || this.state === "closed") return;
-    const msg: Incoming = typeof data === "string" ? { kind: "text", data } : { kind: "binary", data: toBytes(data) };
-    if (messageBytes(msg) > this.o.config.wsFrameMaxBytes) {
-      const err = new GigasttError("frame_too_large", `WebSocket frame exceeds ${this.o.config.wsFrameMaxBytes} bytes`);
-      if (this.state === "active") this.end(CLOSE.tooBig, "frame too large", err);
-      else this.fail(err, CLOSE.tooBig);
-      return;
-    }
-    if (this.state === "waiting") {
-      this.queuedBytes += Math.max(64, messageBytes(msg));
-      if (this.queuedBytes > Math.max(4 * this.o.config.wsFrameMaxBytes, 1 << 20)) {
-        this.fail(new GigasttError("payload_too_large", "Too much data before ready"), CLOSE.tooBig);
-        return;
-      }
-      this.queue.push(msg);
-      return;
-    }
-    this.touch();
-    this.handle(msg);
+  /** settles when the session is over (slot released, socket closed) */
+  get done(): Promise<void> {
+    return this.live.done;
   }
 
   /** the input rate (the default, `?sample_rate=` or the last `configure`) */
   get sampleRate(): number {
-    return this.rate;
+    return this.live.sampleRate;
   }
 
   /** whether audio has arrived (the rate and endpointing are fixed from then on) */
   get hasAudio(): boolean {
-    return this.input !== null;
+    return this.live.hasAudio;
+  }
+
+  /** the socket is open: keepalive, then wait for a slot and `ready` */
+  start(): void {
+    if (this.peer.ping) this.keepalive.start(this.o.pingIntervalMs);
+    void this.live.done.then(() => this.keepalive.stop());
+    this.live.start();
   }
 
   /**
-   * Endpointing for this session (before its first audio): the pause that
-   * ends an utterance, or none. Used by the Realtime adapter's `turn_detection`.
-   * Returns false when audio already arrived.
+   * A frame from the client as it arrived: text (never parsed by the framework, so its size is
+   * measured on the wire and its nesting checked before JSON.parse) or binary.
    */
-  setEndpointing(e: { minPauseMs?: number; endpoint?: boolean }): boolean {
-    if (this.input !== null || this.stream !== null) return false;
+  onMessage(data: string | Uint8Array | ArrayBuffer): void {
+    this.keepalive.answered();
+    if (typeof data === "string") this.live.message(Buffer.byteLength(data), () => this.text(data));
+    else {
+      const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+      this.live.message(bytes.length, () => this.live.pushAudio(bytes));
+    }
+  }
+
+  /** the client answered a ping */
+  onPong(): void {
+    this.keepalive.answered();
+  }
+
+  /** Endpointing for this session (before its first audio; the Realtime adapter's `turn_detection`). False once audio arrived. */
+  setEndpointing(e: Endpointing): boolean {
+    if (!this.live.setEndpointing(e)) return false;
     this.endpointing = e;
     return true;
   }
 
   /** End the open utterance now (the client's commit); resolves once its final (if any) was sent. */
   commit(): Promise<void> {
-    if (this.state !== "active") return Promise.resolve();
-    this.touch();
-    return this.ensureStream().cut();
+    return this.live.commit();
   }
 
   /** Drop the audio of the open utterance (the client's clear). */
   clear(): void {
-    if (this.state !== "active") return;
-    this.touch();
-    this.stream?.discardOpen();
+    this.live.clear();
   }
 
   /** the client closed the socket (or it broke) */
   onClose(code: number, reason: string): void {
-    if (this.state === "closed") return;
-    const tooBig = code === CLOSE.tooBig || /too big/i.test(reason);
-    if (tooBig) this.o.deps.metrics.error("frame_too_large");
-    const audio = this.input?.seconds ?? 0;
-    if (this.state === "active" && audio > 0) {
-      this.o.log.info("ws client closed without stop; the open utterance is discarded", {
-        code,
-        audio_seconds: round3(audio),
-        finals: this.finals,
-      });
-    } else {
-      this.o.log.debug("ws closed by client", { code, state: this.state });
-    }
-    this.logEnd(code, "client");
-    this.teardown();
+    this.keepalive.stop();
+    if (code === CLOSE.tooBig || /too big/i.test(reason)) this.o.deps.metrics.error("frame_too_large");
+    this.live.clientClosed(code);
   }
 
-  // ---- lifecycle -----------------------------------------------------------
+  // ---- core → wire -----------------------------------------------------------
 
-  private begin(): void {
-    this.state = "active";
-    const { config } = this.o;
+  private ready(): void {
     const assumed = this.o.sampleRate === undefined;
-    this.send(readyMessage(this.rate, assumed));
-    this.o.log.debug("ws session ready", { sample_rate: this.rate, rate_from: assumed ? "default (no ?sample_rate=; a configure may still change it)" : "?sample_rate=" });
-    this.touch();
-    if (config.maxSessionSecs > 0) {
-      this.sessionTimer = setTimeout(
-        () => this.end(CLOSE.policy, "max session duration", new GigasttError("max_session_duration_exceeded")),
-        config.maxSessionSecs * 1000,
-      );
-    }
-    const queued = this.queue;
-    this.queue = [];
-    for (const m of queued) {
-      if (this.state !== "active") break;
-      this.handle(m);
-    }
+    this.send(readyMessage(this.live.sampleRate, assumed, this.o.config));
+    this.o.log.debug("ws session ready", { sample_rate: this.live.sampleRate, rate_from: assumed ? "default (no ?sample_rate=; a configure may still change it)" : "?sample_rate=" });
   }
 
-  private drain(): void {
-    if (this.state === "waiting") {
-      this.acquireAbort.abort();
-      this.fail(new GigasttError("shutting_down"), CLOSE.goingAway);
-    } else if (this.state === "active") {
-      this.end(CLOSE.goingAway, "server shutdown");
-    }
+  private result(r: StreamResult): void {
+    this.send(resultMessage(r.type, r.words as Word[], this.now() / 1000, r));
   }
 
-  /** send the error (if any), decode the rest, send the `final`, close with `code` */
-  private end(code: number, reason: string, error?: GigasttError): void {
-    if (this.state !== "active") return;
-    this.state = "ending";
-    this.clearTimers();
-    if (error) this.sendError(error);
-    const stream = this.ensureStream();
-    const tail = this.input?.flush();
-    if (tail && tail.droppedBytes > 0) this.o.log.debug("ws stream ended with an odd byte (half a sample) left over");
-    if (tail && tail.samples.length) stream.push(tail.samples);
-    stream.finish().then(
-      () => this.closeWith(code, reason),
-      () => this.closeWith(CLOSE.internal, "internal error"),
-    );
-  }
-
-  /** error before or without a stream: message, close, done */
-  private fail(e: GigasttError, code: number): void {
-    this.sendError(e);
-    this.closeWith(code, e.code);
-  }
-
-  private closeWith(code: number, reason: string): void {
-    if (this.state === "closed") return;
-    this.logEnd(code, "server");
-    this.teardown();
+  private closePeer(cause: CloseCause, reason: string): number {
+    this.keepalive.stop();
+    const code = CLOSE_CODES[cause];
     try {
       this.peer.close(code, reason);
     } catch {
       // already gone
     }
+    return code;
   }
 
-  /** one info line per session (the access log of a WebSocket) */
-  private logEnd(code: number, closedBy: "client" | "server"): void {
-    this.o.log.info("ws session ended", {
-      duration_ms: Math.round(performance.now() - this.startedAt),
-      audio_seconds: round3(this.input?.seconds ?? 0),
-      sample_rate: this.rate,
-      finals: this.finals,
-      close_code: code,
-      closed_by: closedBy,
-    });
-  }
-
-  private teardown(): void {
-    if (this.state === "closed") return;
-    this.state = "closed";
-    this.clearTimers();
-    this.acquireAbort.abort();
-    this.stream?.close();
-    this.slot?.release();
-    this.slot = null;
-    this.queue = [];
-    this.unsubscribeDrain();
-    this.o.deps.metrics.wsSessions(-1);
-    this.resolveDone();
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.idleTimer);
-    clearTimeout(this.sessionTimer);
-  }
-
-  private touch(): void {
-    if (this.state !== "active") return;
-    clearTimeout(this.idleTimer);
-    const secs = this.o.config.idleTimeoutSecs;
-    if (secs > 0) this.idleTimer = setTimeout(() => this.end(CLOSE.goingAway, "idle timeout", new GigasttError("idle_timeout")), secs * 1000);
-  }
-
-  // ---- messages ------------------------------------------------------------
-
-  private handle(m: Incoming): void {
-    try {
-      if (m.kind === "binary") this.audio(m.data);
-      else this.text(m.data);
-    } catch (e) {
-      // a bug, never the client's fault: say so and end the session
-      this.o.log.error("ws session failed", { error: e instanceof Error ? e.message : String(e) });
-      this.fail(new GigasttError("internal"), CLOSE.internal);
-    }
-  }
-
-  private audio(bytes: Uint8Array): void {
-    if (bytes.length === 0) {
-      if (++this.emptyFrames > MAX_EMPTY_FRAMES) this.end(CLOSE.policy, "too many empty frames", new GigasttError("too_many_empty_frames"));
-      return;
-    }
-    this.input ??= new PcmInput(this.rate);
-    const x = this.input.push(bytes);
-    if (x.length === 0) return;
-    const stream = this.ensureStream();
-    stream.push(x);
-    const backlog = stream.backlogSeconds;
-    const max = this.o.maxBacklogSeconds ?? MAX_BACKLOG_SECONDS;
-    if (backlog > max) {
-      this.o.log.warn("ws client sends audio faster than it is transcribed: closing", { backlog_seconds: round3(backlog), max_seconds: max });
-      this.end(CLOSE.policy, "backlog exceeded", new GigasttError("backlog_exceeded", `More than ${max} s of audio waiting to be transcribed`));
-    }
-  }
+  // ---- wire → core -----------------------------------------------------------
 
   private text(data: string): void {
     let msg;
     try {
       msg = parseClientMessage(data);
     } catch (e) {
-      this.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
+      this.live.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
       return;
     }
-    if (msg.type === "stop") {
-      this.end(CLOSE.normal, "stop");
-      return;
-    }
-    if (this.input !== null) {
-      this.sendError(new GigasttError("configure_too_late"));
-      return;
-    }
-    if (msg.protocolVersion !== undefined && msg.protocolVersion !== PROTOCOL_VERSION) {
-      this.sendError(
-        new GigasttError("unsupported_protocol_version", `Unsupported protocol version. Supported: ${PROTOCOL_VERSION}`),
-      );
-      this.state = "ending";
-      this.closeWith(CLOSE.protocolError, "unsupported protocol version");
-      return;
+    if (msg.type === "stop") this.live.stop();
+    else if (msg.type === "configure") this.configure(msg);
+    else this.o.log.debug("ws message of an unknown type ignored", { type: msg.name });
+  }
+
+  /** Rust's order: too late, protocol version, rate, diarization, punctuation, itn, endpoint mode, pause */
+  private configure(msg: ConfigureMessage): void {
+    if (this.live.hasAudio) return this.live.sendError(new GigasttError("configure_too_late"));
+    if (msg.protocolVersion !== undefined && !ACCEPTED_PROTOCOL_VERSIONS.includes(msg.protocolVersion as string)) {
+      const e = new GigasttError("unsupported_protocol_version", `Unsupported protocol version. Supported: ${MIN_PROTOCOL_VERSION} through ${PROTOCOL_VERSION}`);
+      return this.live.abort(e, "protocol");
     }
     if (msg.sampleRate !== undefined) {
-      if (isSupportedRate(msg.sampleRate)) this.rate = msg.sampleRate;
-      else this.sendError(invalidRate());
+      if (isSupportedRate(msg.sampleRate)) this.live.setSampleRate(msg.sampleRate);
+      else this.live.sendError(invalidRate());
     }
     if (msg.hotwords !== undefined || msg.hotwordsBoost !== undefined) this.configureHotwords(msg.hotwords, msg.hotwordsBoost);
+    // as the REST options: no diarization model, no separate punctuation model (the e2e head punctuates,
+    // capitalises and writes digits by itself, so `punctuation: false` and `itn` keep its output, as in Rust)
+    this.capability(msg.diarization, "diarization", "Speaker diarization is not available on this server");
+    this.capability(msg.punctuation, "punctuation", "No separate punctuation model is loaded: gigaam-v3-e2e-rnnt punctuates and capitalises by itself; leave punctuation out");
+    this.capability(msg.itn, "itn", null);
+    if (msg.endpointMode !== undefined) {
+      const mode = typeof msg.endpointMode === "string" ? msg.endpointMode.trim().toLowerCase() : "";
+      if (!(ENDPOINT_MODES as readonly string[]).includes(mode)) {
+        return this.live.sendError(new GigasttError("invalid_endpoint_mode", `Unsupported endpoint_mode: ${JSON.stringify(msg.endpointMode).slice(0, 40)}. Supported: ${ENDPOINT_MODES.join(", ")}`));
+      }
+      this.setEndpointing({ ...this.endpointing, mode: mode as EndpointMode });
+    }
+    if (msg.minSilenceMs !== undefined) {
+      const ms = msg.minSilenceMs;
+      if (typeof ms !== "number" || !Number.isInteger(ms) || ms < MIN_SILENCE_MS.min || ms > MIN_SILENCE_MS.max) {
+        return this.live.sendError(new GigasttError("bad_message", `min_silence_ms must be an integer from ${MIN_SILENCE_MS.min} to ${MIN_SILENCE_MS.max}`));
+      }
+      this.setEndpointing({ ...this.endpointing, minSilenceMs: ms });
+    }
   }
 
   /** `configure.hotwords` / `hotwords_boost`: a bad value is an error and the session goes on with the previous list */
   private configureHotwords(hotwords: unknown, boost: unknown): void {
     try {
       const list = requestHotwords(hotwords, boost);
-      if (list !== undefined) this.hotwords = list;
+      if (list !== undefined) this.live.setHotwords(list);
     } catch (e) {
-      this.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
+      this.live.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
     }
   }
 
-  private ensureStream(): UtteranceStream {
-    if (this.stream) return this.stream;
-    const { metrics } = this.o.deps;
-    this.stream = new UtteranceStream({
-      decoder: this.o.transcriber,
-      session: this.o.id,
-      ...(this.endpointing ? { segmenter: this.endpointing } : {}),
-      ...(this.hotwords !== undefined ? { hotwords: this.hotwords } : {}),
-      onEvent: (e) => {
-        if (this.state === "closed") return;
-        if (e.type === "final") this.finals++;
-        this.send(resultMessage(e.type, e.words as Word[], this.now() / 1000));
-      },
-      onError: (e) => {
-        this.o.log.warn("ws inference failed", { error: e instanceof Error ? e.message : String(e) });
-        this.sendError(inferenceFailure(e));
-      },
-      onInference: (seconds, audio) => metrics.inference(seconds, audio),
-    });
-    return this.stream;
-  }
-
-  private sendError(e: GigasttError): void {
-    this.o.deps.metrics.error(e.code);
-    this.send(errorMessage(e));
+  /** a boolean switch: `true` is refused with `<field>_not_available` when `refusal` says why; not a boolean → bad_message */
+  private capability(v: unknown, field: "diarization" | "punctuation" | "itn", refusal: string | null): void {
+    if (v === undefined) return;
+    if (typeof v !== "boolean") this.live.sendError(new GigasttError("bad_message", `${field} must be true or false`));
+    else if (v && refusal !== null) this.live.sendError(new GigasttError(field === "diarization" ? "diarization_not_available" : "punctuation_not_available", refusal));
   }
 
   private send(payload: unknown): void {
-    if (this.state === "closed") return;
     try {
       this.peer.send(JSON.stringify(payload));
     } catch {
       // socket gone; the close handler tears down
     }
   }
-}
-
-/** size of a client message as sent */
-function messageBytes(m: Incoming): number {
-  return m.kind === "binary" ? m.data.length : Buffer.byteLength(m.data);
-}
-
-function toBytes(d: Uint8Array | ArrayBuffer): Uint8Array {
-  return d instanceof Uint8Array ? d : new Uint8Array(d);
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

@@ -7,10 +7,10 @@
  * Memory stays bounded: the reader waits while `workers + 1` segments are
  * being decoded, so a 3-hour upload is never held whole as PCM.
  */
-import { transcribeOffline } from "../../engine/offline.ts";
-import { GigasttError } from "../../errors.ts";
-import type { Word } from "../../types.ts";
-import type { SegmentDecoder } from "../../stream/utterances.ts";
+import { transcribeOffline } from "../engine/offline.ts";
+import { GigasttError } from "../errors.ts";
+import type { Word } from "../types.ts";
+import type { SegmentDecoder } from "./utterances.ts";
 
 export interface FileRunOptions {
   /** the engine's Transcriber, or a wrapper of it (the jobs' checkpoints) */
