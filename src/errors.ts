@@ -64,6 +64,7 @@ export const CATALOGUE = {
   invalid_hotwords_boost: { http: 400, exit: EXIT.usage, message: "hotwords_boost must be a number from 0 to 20" },
   invalid_config: { http: 500, exit: EXIT.usage, message: "Invalid configuration" },
   bind_refused: { http: 500, exit: EXIT.usage, message: "Refusing to bind a non-loopback address without --bind-all" },
+  feature_unavailable: { http: 409, exit: EXIT.usage, message: "This feature needs a model or capability this server does not have" },
   // ---- model / store -----------------------------------------------------
   model_missing: { http: 503, exit: EXIT.model, message: "The model is not installed" },
   model_invalid: { http: 500, exit: EXIT.model, message: "The model files are invalid" },

@@ -1,5 +1,5 @@
 /**
- * The one parser of boolean and precision text for every command (serve flags, env vars and
+ * The one parser of boolean, precision, count and duration text for every command (serve flags, env vars and
  * config file; transcribe, download, models): the same spellings are accepted everywhere and a
  * bad value is a `usage` error naming where it came from.
  */
@@ -35,4 +35,30 @@ export function parsePrecision(value: string, where: string): Precision {
   const v = value.trim().toLowerCase();
   if (v === "fp32" || v === "int8") return v;
   throw new GigasttError("usage", `invalid value '${value}' for '${where}': expected fp32 or int8`);
+}
+
+/** A non-negative integer (a count, a byte size or a duration in whole seconds), as every command's flags, env vars and config file spell it. */
+export function parseUint(value: string, where: string): number {
+  const v = value.trim();
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new GigasttError("usage", `invalid value '${value}' for '${where}': expected a non-negative integer`);
+  return Number(v);
+}
+
+/** A duration in seconds (`--*-secs`): a non-negative integer, as in the Rust gigastt. */
+export const parseSeconds = parseUint;
+
+/** A decimal number within [min, max] (e.g. `--stream-max-window-secs`). */
+export function parseNumberIn(value: string, where: string, min: number, max: number): number {
+  const v = value.trim();
+  const n = Number(v);
+  if (v === "" || !Number.isFinite(n) || n < min || n > max) throw new GigasttError("usage", `invalid value '${value}' for '${where}': expected a number from ${min} to ${max}`);
+  return n;
+}
+
+/** An integer within [min, max] (`--workers`, `--port`, `--timeout-ms`). */
+export function parseUintIn(value: string, where: string, min: number, max: number): number {
+  const v = value.trim();
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) throw new GigasttError("usage", `invalid value '${value}' for '${where}': expected an integer from ${min} to ${max}`);
+  return n;
 }

@@ -10,8 +10,8 @@ const URL_ = new URL("./helpers/engine-scripted-worker.ts", import.meta.url).hre
 type Pool = WorkerPool<ScriptedInit, ScriptedJob, string, { tag: string }>;
 
 const pools: Pool[] = [];
-async function start(size: number, init: ScriptedInit = { tag: "t" }): Promise<Pool> {
-  const p = await WorkerPool.start<ScriptedInit, ScriptedJob, string, { tag: string }>({ url: URL_, size, init });
+async function start(size: number, init: ScriptedInit = { tag: "t" }, more: { jobTimeoutMs?: number; minSize?: number; onShort?: (n: number, e: string) => void } = {}): Promise<Pool> {
+  const p = await WorkerPool.start<ScriptedInit, ScriptedJob, string, { tag: string }>({ url: URL_, size, init, ...more });
   pools.push(p);
   return p;
 }
@@ -29,6 +29,36 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe("WorkerPool", () => {
+  test("a job past jobTimeoutMs fails with inference_timeout; its stuck Worker is replaced and the next job runs", async () => {
+    const pool = await start(1, { tag: "t" }, { jobTimeoutMs: 300 });
+    const queued = pool.run({ op: "echo", value: "after" });
+    const e = await pool.run({ op: "hang" }).catch((x) => x);
+    expect(e).toBeInstanceOf(GigasttError);
+    expect(e.code).toBe("inference_timeout");
+    expect(e.message).toContain("--inference-timeout-secs");
+    // the job queued behind the stuck one runs on the replacement
+    expect(await queued).toBe("after");
+    expect(pool.timeouts).toBe(1);
+    expect(pool.crashes).toBe(0);
+    expect(pool.alive).toBe(1);
+  });
+
+  test("jobs within the timeout are not affected by it", async () => {
+    const pool = await start(1, { tag: "t" }, { jobTimeoutMs: 5000 });
+    expect(await pool.run({ op: "echo", value: "ok", delayMs: 50 })).toBe("ok");
+    expect(pool.timeouts).toBe(0);
+  });
+
+  test("minSize: with some Workers failing to load, the pool starts on the others and says so; below minSize it fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gigastt-pool-"));
+    const short: [number, string][] = [];
+    const pool = await start(3, { tag: "m", failFirstInit: join(dir, "first") }, { minSize: 1, onShort: (n, e) => short.push([n, e]) });
+    expect(pool.size).toBe(2);
+    expect(short).toEqual([[2, "scripted init failure of the first Worker"]]);
+    expect(await pool.run({ op: "echo", value: "degraded" })).toBe("degraded");
+    expect(await codeOf(start(2, { tag: "m", failFirstInit: join(dir, "again") }, { minSize: 2 }))).toBe("model_invalid");
+  });
+
   test("runs jobs and reports the workers' init info", async () => {
     const pool = await start(2, { tag: "hello" });
     expect(pool.info).toEqual({ tag: "hello" });

@@ -1,86 +1,94 @@
 /**
- * The serve flags as README's configuration table documents them agree with the code: the
- * parser's table (SERVE_FLAGS: name, env var), citty's args (what `--help` prints), the
- * defaults of the reloadable limits and the config-file keys. A flag added, renamed or given
- * another env var in one place and not the others fails here.
+ * The serve flags are declared once (src/server/flag-schema.ts) and everything else agrees with
+ * that declaration: README's configuration table and config-file key list are exactly the
+ * generated ones (scripts/gen-config-table.ts), citty's args (what `--help` prints) are the
+ * schema's, the parser takes every declared flag and no other, and the defaults README shows
+ * are the ones the parser applies. A flag added, renamed or given another env var in one place
+ * and not the others fails here.
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { withGenerated, README_PATH } from "../scripts/gen-config-table.ts";
 import serve from "../src/cli/serve.ts";
-import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_POOL_SIZE, DEFAULT_PORT, FILE_KEYS, SERVE_FLAGS, type ServeFlag } from "../src/server/config.ts";
+import { GigasttError } from "../src/errors.ts";
+import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_POOL_SIZE, DEFAULT_PORT, parseServeArgv, parseServeConfig } from "../src/server/config.ts";
+import { configTable, FILE_KEYS, type FlagDef, fileKeysText, SERVE_SCHEMA } from "../src/server/flag-schema.ts";
 
-const README = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
-/** flags the CLI runner takes for every command (not in serve's own args) */
-const GLOBAL: readonly ServeFlag[] = ["log-level"];
-/** env vars read outside the generic per-flag env lookup: the model store (resolveModelDir) and the API-key list (comma-separated)*/
-const ENV_ELSEWHERE: Partial<Record<ServeFlag, string>> = { "model-dir": "GIGASTT_MODEL_DIR", "api-key": "GIGASTT_API_KEYS" };
+const README = readFileSync(README_PATH, "utf8");
+const schema = Object.entries(SERVE_SCHEMA) as [string, FlagDef][];
 
-interface Row {
-  flags: string[];
-  env: string | null;
-  def: string;
-}
-
-function readmeRows(): Row[] {
-  const start = README.indexOf("### `gigastt serve` flags");
-  expect(start).toBeGreaterThan(0);
-  const rows: Row[] = [];
-  for (const line of README.slice(start).split("\n").slice(1)) {
-    if (line.startsWith("#")) break;
-    if (!line.startsWith("| `-")) continue;
-    const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
-    const flags = [...cells[1]!.matchAll(/--(?:no-)?([a-z][a-z-]*)/g)].map((m) => m[1]!);
-    const env = /`(GIGASTT_[A-Z_]+)`/.exec(cells[2]!)?.[1] ?? null;
-    rows.push({ flags: [...new Set(flags)], env, def: cells[3]! });
-  }
-  return rows;
-}
-
-describe("serve flags: README, parser, citty args and config keys agree", () => {
-  const rows = readmeRows();
-  const byFlag = new Map(rows.flatMap((r) => r.flags.map((f) => [f, r] as const)));
-
-  test("the README table is read (not a test that cannot fail)", () => {
-    expect(rows.length).toBeGreaterThan(20);
-    expect(byFlag.get("port")).toMatchObject({ env: "GIGASTT_PORT", def: String(DEFAULT_PORT) });
+describe("serve flags: README, parser, citty args and config keys come from one schema", () => {
+  test("README holds the generated table and key list (run `bun scripts/gen-config-table.ts --write`)", () => {
+    expect(README).toContain(configTable());
+    expect(README).toContain(fileKeysText());
+    expect(withGenerated(README)).toBe(README);
   });
 
-  test("every parser flag has a README row with its env var, and every row is a parser flag", () => {
-    const wrong: string[] = [];
-    for (const [name, spec] of Object.entries(SERVE_FLAGS) as [ServeFlag, { env?: string }][]) {
-      const row = byFlag.get(name);
-      const env = spec.env ?? ENV_ELSEWHERE[name] ?? null;
-      if (!row) wrong.push(`--${name}: no README row`);
-      else if (row.env !== env) wrong.push(`--${name}: README says ${row.env}, code ${env}`);
+  test("the table has a row per flag, naming its env var", () => {
+    const rows = configTable().split("\n").slice(2);
+    expect(rows.length).toBe(schema.length);
+    expect(rows.length).toBeGreaterThan(60);
+    for (const [name, d] of schema) {
+      const row = rows.find((r) => r.split("|")[1]!.match(/--(?:no-)?([a-z][a-z-]*)/)?.[1] === name);
+      expect(row, `--${name}`).toBeDefined();
+      if (d.env) expect(row!).toContain(`\`${d.env}\``);
+      if (d.file) expect(row!).toContain(`\`${d.file}\``);
     }
-    for (const f of byFlag.keys()) if (!(f in SERVE_FLAGS)) wrong.push(`--${f}: in README, not a serve flag`);
-    expect(wrong).toEqual([]);
   });
 
-  test("citty's args (--help) are the parser's flags, and name the env var", () => {
-    const args = (serve as unknown as { args: Record<string, { description?: string }> }).args;
-    expect(Object.keys(args).sort()).toEqual(Object.keys(SERVE_FLAGS).filter((f) => !GLOBAL.includes(f as ServeFlag)).sort());
-    const missing = Object.entries(SERVE_FLAGS)
-      .filter(([name, spec]) => "env" in spec && args[name] && !args[name]!.description!.includes(spec.env))
-      .map(([name]) => name);
-    expect(missing).toEqual([]);
+  test("citty's args (--help) are the schema's flags but the global ones, with the env var in each description", () => {
+    const args = (serve as unknown as { args: Record<string, { description?: string; alias?: string }> }).args;
+    expect(Object.keys(args).sort()).toEqual(schema.filter(([, d]) => !d.global).map(([n]) => n).sort());
+    for (const [name, d] of schema) if (!d.global && d.env) expect(args[name]!.description, name).toContain(d.env);
+    expect(args.port!.alias).toBe("p");
   });
 
-  test("README's defaults are the code's", () => {
-    const limitFlag = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    for (const [key, value] of Object.entries(DEFAULT_LIMITS)) expect(byFlag.get(limitFlag(key))!.def.replace(/ \(.*\)$/, "")).toBe(String(value));
-    expect(byFlag.get("host")!.def).toBe(DEFAULT_HOST);
-    expect(byFlag.get("pool-size")!.def).toBe(String(DEFAULT_POOL_SIZE));
-    expect(byFlag.get("compact-pauses")!.def).toBe("on");
-  });
-
-  test("config-file keys are the limit flags' names with underscores", () => {
-    for (const [key, field] of Object.entries(FILE_KEYS)) {
-      const flag = key.replaceAll("_", "-");
-      expect(flag in SERVE_FLAGS).toBe(true);
-      expect(field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).toBe(flag);
+  test("the parser takes every declared flag, and refuses an undeclared one", () => {
+    for (const [name, d] of schema) {
+      const argv = d.kind === "boolean" || d.kind === "optional-list" ? [`--${name}`] : [`--${name}`, "x"];
+      expect(() => parseServeArgv(argv), name).not.toThrow();
     }
-    expect(Object.keys(FILE_KEYS).sort()).toEqual(Object.keys(DEFAULT_LIMITS).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).sort());
+    expect(() => parseServeArgv(["--no-such-flag"])).toThrow("unknown flag '--no-such-flag'");
+  });
+
+  test("README's defaults are the parser's", () => {
+    const c = parseServeConfig([], {}, { isTTY: false, cpus: 2 });
+    const def = (flag: keyof typeof SERVE_SCHEMA) => (SERVE_SCHEMA[flag] as FlagDef).def;
+    for (const [key, flag] of Object.entries(FILE_KEYS)) {
+      const field = key === "jobs_enabled" ? "enableJobs" : key.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+      const value = (c as unknown as Record<string, unknown>)[field];
+      if (typeof value === "number") expect(def(flag).replace(/ \(.*\)$/, ""), key).toBe(String(value));
+      else expect(def(flag), key).toBe(value ? "on" : "off");
+    }
+    for (const key of Object.keys(DEFAULT_LIMITS)) expect(Object.values(FILE_KEYS).some((f) => f.replaceAll("-", "") === key.toLowerCase())).toBe(true);
+    expect(def("port")).toBe(String(DEFAULT_PORT));
+    expect(def("host")).toBe(DEFAULT_HOST);
+    expect(def("pool-size")).toBe(String(DEFAULT_POOL_SIZE));
+    expect(def("batch-pool-size")).toBe(String(c.batchPoolSize));
+    expect(def("pool-min-size")).toBe(String(c.poolMinSize));
+    expect(def("encoder-intra-threads")).toBe(String(c.encoderIntraThreads));
+    expect(def("compact-pauses")).toBe(c.compactPauses ? "on" : "off");
+  });
+
+  test("the config-file keys are the flags' names with underscores (jobs_enabled: Rust's name for --enable-jobs)", () => {
+    for (const [key, flag] of Object.entries(FILE_KEYS)) expect(key === "jobs_enabled" ? flag === "enable-jobs" : key.replaceAll("_", "-") === flag, key).toBe(true);
+  });
+
+  test("a declared refusal is a feature_unavailable line naming the flag, exit 2, never 'unknown flag'", () => {
+    for (const [name, d] of schema) {
+      if (!d.refuse) continue;
+      const argv = d.kind === "boolean" ? [`--${name}`] : [`--${name}`, d.values?.find((v) => d.refuse!(v)) ?? "x"];
+      let e: unknown;
+      try {
+        parseServeConfig(argv, {}, { isTTY: false, cpus: 1 });
+      } catch (x) {
+        e = x;
+      }
+      expect(e, name).toBeInstanceOf(GigasttError);
+      expect((e as GigasttError).code, name).toBe("feature_unavailable");
+      expect((e as GigasttError).exitCode).toBe(2);
+      expect((e as GigasttError).message.startsWith(`--${name}`), (e as Error).message).toBe(true);
+      expect((e as GigasttError).message).not.toContain("\n");
+    }
   });
 });

@@ -14,6 +14,7 @@
  */
 import { defineCommand } from "citty";
 import { EXIT, GigasttError } from "../errors.ts";
+import { parseUintIn } from "../values.ts";
 import { isWildcardIp, parseIp } from "../server/net.ts";
 
 export const DEFAULT_PORT = 9876;
@@ -39,9 +40,7 @@ export interface HealthArgs {
 }
 
 function parsePort(text: string, from: string): number {
-  const v = text.trim();
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new GigasttError("usage", `invalid value '${text}' for '${from}': expected a port 1..65535`);
-  return Number(v);
+  return parseUintIn(text, from, 1, 65535);
 }
 
 /** `GIGASTT_HOST` as a probe target: a concrete address as is (IPv6 bracketed), a wildcard or nothing → loopback. */
@@ -73,8 +72,7 @@ export function parseHealthArgs(args: HealthArgs = {}, env: Env = {}): { url: UR
     const port = args.port !== undefined ? parsePort(args.port, "--port") : envPort ? parsePort(envPort, "GIGASTT_PORT") : DEFAULT_PORT;
     u = new URL(`http://${probeHost(env.GIGASTT_HOST)}:${port}/${args.ready ? "ready" : "health"}`);
   }
-  const t = args.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : Number(args.timeoutMs);
-  if (!Number.isInteger(t) || t < 1 || t > 600_000) throw new GigasttError("usage", `--timeout-ms must be an integer in 1..600000, got '${args.timeoutMs}'`);
+  const t = args.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : parseUintIn(args.timeoutMs, "--timeout-ms", 1, 600_000);
   return { url: u, timeoutMs: t };
 }
 

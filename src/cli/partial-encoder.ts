@@ -42,6 +42,8 @@ export interface Int8EncoderOptions {
 
 export interface PartialEncoderOptions extends Int8EncoderOptions {
   readonly partialPrecision: Precision;
+  /** `--optimized-cache-dir`: a missing int8 encoder is created here (one already in the model folder is still used) */
+  readonly cacheDir?: string;
 }
 
 /** Ours, of an exact scheme, not older than `source`: usable without a Worker. */
@@ -56,7 +58,9 @@ function readyAsIs(path: string, source: string): boolean {
 export async function preparePartialEncoder(opts: PartialEncoderOptions): Promise<string | undefined> {
   const { files, log } = opts;
   if (opts.partialPrecision === "fp32" || files.precision === "int8") return undefined;
-  const path = join(files.dir, INT8_ENCODER.dynamic);
+  const inModelDir = join(files.dir, INT8_ENCODER.dynamic);
+  if (opts.cacheDir && readyAsIs(inModelDir, files.encoder)) return inModelDir;
+  const path = opts.cacheDir ? join(opts.cacheDir, INT8_ENCODER.dynamic) : inModelDir;
   if (readyAsIs(path, files.encoder)) return path;
   const exists = regularFile(path) !== null;
   if (!exists && opts.skipQuantize) {

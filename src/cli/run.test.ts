@@ -156,7 +156,7 @@ describe("help and usage for newcomers", () => {
       expect(lines.filter((l) => l.length > columns)).toEqual([]);
       expect(lines.filter((l) => /\s$/.test(l))).toEqual([]);
       // nothing lost in the wrapping
-      expect(r.out.replace(/\s+/g, " ")).toContain("Believe X-Forwarded-For/X-Real-IP from loopback peers;");
+      expect(r.out.replace(/\s+/g, " ")).toContain("Believe X-Forwarded-For/X-Real-IP from these proxies; the bare flag (or GIGASTT_TRUST_PROXY=1) trusts loopback peers only");
     }
     // with colours (a TTY), the codes take no columns; the colour library may emit none (it turns
     // itself off under CI=true), so the fitting is also checked on coloured text made here

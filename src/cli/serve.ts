@@ -5,6 +5,7 @@
  * closes at once); SIGHUP reloads the limits from `--config`, keeping
  * CLI/env overrides.
  */
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { Transcriber } from "../engine/transcriber.ts";
@@ -14,6 +15,7 @@ import { configureLogger } from "../log.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
 import { keyFingerprint } from "../server/auth.ts";
 import { parseServeConfig, type ServerConfig } from "../server/config.ts";
+import { cittyArgs } from "../server/flag-schema.ts";
 import type { TranscriberLike } from "../server/deps.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
 import { WORKLET_PATH } from "../server/ui/page.ts";
@@ -27,6 +29,34 @@ import { E2E_RNNT_HEAD } from "../model/head.ts";
 
 type Env = Record<string, string | undefined>;
 
+/** What serve's flags ask of the engine (src/engine/transcriber.ts's options). */
+export interface EngineOptions {
+  readonly partialEncoder?: string;
+  readonly compactPauses?: boolean;
+  readonly threadsPerWorker?: number;
+  readonly inferenceTimeoutMs?: number;
+  readonly minWorkers?: number;
+  readonly fileWorkers?: number;
+  readonly fileConcurrency?: number;
+  readonly onWorkersShort?: (loaded: number, error: string) => void;
+  readonly lazyPartialWorkers?: boolean;
+  readonly hotwords?: HotwordList;
+}
+
+export function engineOptions(config: ServerConfig, log: { warn(msg: string, fields?: Record<string, unknown>): void }): EngineOptions {
+  return {
+    compactPauses: config.compactPauses,
+    ...(config.hotwords ? { hotwords: config.hotwords } : {}),
+    threadsPerWorker: config.encoderIntraThreads,
+    inferenceTimeoutMs: config.inferenceTimeoutSecs * 1000,
+    minWorkers: config.poolMinSize,
+    fileWorkers: config.batchPoolSize,
+    ...(config.fileWindowConcurrency !== null ? { fileConcurrency: config.fileWindowConcurrency } : {}),
+    onWorkersShort: (loaded, error) =>
+      log.warn("some inference Workers failed to load: starting on fewer (--pool-min-size)", { loaded, requested: config.workers, min: config.poolMinSize, error }),
+  };
+}
+
 /** What `serve` loads: the server's view of the Transcriber, and (optionally) when its partial Workers are up. */
 type LoadedTranscriber = TranscriberLike & { close(): Promise<void>; partialWorkersReady?(): Promise<void> };
 
@@ -38,7 +68,7 @@ export interface ServeDeps {
   /** the model files to load (default: the model store's ensureModel) */
   /** `log`: where the store's warnings, notices and progress go (serve's logger) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean; lazyPartialWorkers?: boolean; hotwords?: HotwordList }) => Promise<LoadedTranscriber>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: EngineOptions) => Promise<LoadedTranscriber>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
@@ -64,6 +94,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     log.info("inference workers", { workers: c.workers, limited_by: c.limitedBy, cores: c.cores, available_mb: Math.round(c.availableBytes / 1e6), per_worker_mb: Math.round(c.perWorkerBytes / 1e6), reason: c.reason });
   }
   const modelDir = resolveModelDir(config.modelDir, env);
+  const cacheDir = usableCacheDir(config.optimizedCacheDir, log);
 
   // 2. listen first: /health answers, /ready is 503 until the model is loaded
   const server = await listen(config, log);
@@ -99,7 +130,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   signals.on("SIGTERM", onStop);
   signals.on("SIGINT", onStop);
   if (process.platform !== "win32") signals.on("SIGHUP", onHup);
-  const recipe: ModelRecipe = { config, modelDir, env, log, deps, signal: stopModel.signal, stopped: () => signalled > 0 };
+  const recipe: ModelRecipe = { config, modelDir, env, log, deps, signal: stopModel.signal, stopped: () => signalled > 0, ...(cacheDir ? { cacheDir } : {}) };
   try {
     // 3. model, then the Workers
     try {
@@ -161,6 +192,8 @@ interface ModelRecipe {
   readonly signal: AbortSignal;
   /** a signal arrived: skip the remaining steps */
   readonly stopped: () => boolean;
+  /** `--optimized-cache-dir` (usable): where derived files go */
+  readonly cacheDir?: string;
 }
 
 /**
@@ -175,17 +208,29 @@ async function loadServedModel(r: ModelRecipe): Promise<LoadedTranscriber | null
   // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
   const files = await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log);
   if (r.stopped()) return null;
-  const partialEncoder = await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log);
+  const partialEncoder = await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l, ...(r.cacheDir ? { cacheDir: r.cacheDir } : {}) })))(files, config, log);
   if (r.stopped()) return null;
   // every graph's weights in one file the Workers map and share (derived once beside the originals)
-  const layout = await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l })))(files, partialEncoder, log);
+  const layout = await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l, ...(r.cacheDir ? { cacheDir: r.cacheDir } : {}) })))(files, partialEncoder, log);
   if (r.stopped()) return null;
   // ready once the main Workers are loaded; the partial Worker loads after them (partials run on the main Workers until then)
   return (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
     ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder, lazyPartialWorkers: true } : {}),
-    compactPauses: config.compactPauses,
-    ...(config.hotwords ? { hotwords: config.hotwords } : {}),
+    ...engineOptions(config, log),
   });
+}
+
+/** `--optimized-cache-dir`, created if missing; one that cannot be written is skipped with a warning (as Rust does). */
+function usableCacheDir(dir: string | undefined, log: ConsolaInstance): string | undefined {
+  if (!dir) return undefined;
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return dir;
+  } catch (e) {
+    log.warn("--optimized-cache-dir cannot be written: the files derived from the model go beside it", { dir, error: e instanceof Error ? e.message : String(e) });
+    return undefined;
+  }
 }
 
 /** The partial Worker's state once known: loaded (with `load_ms` when it loaded after ready) or why not. */
@@ -209,13 +254,13 @@ async function listen(config: ServerConfig, log: ConsolaInstance): Promise<Runni
 }
 
 /** Every HTTP route the server mounted (from its route table, so none is forgotten), as `METHOD url`. */
-export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics"> & { readonly ui?: boolean }): string[] {
+export function restRoutes(server: Pick<RunningServer, "url" | "routes">, config: Pick<ServerConfig, "metrics"> & Partial<Pick<ServerConfig, "metricsListen">> & { readonly ui?: boolean }): string[] {
   const out: string[] = [];
   for (const [method, paths] of server.routes) {
     if (method === "OPTIONS" || method === "WS") continue;
     for (const path of paths) {
       if (path === "/v1/ws" || path === "/v1/realtime") continue; // WebSocket routes: listed as `websocket`
-      if (path === "/metrics" && !config.metrics) continue;
+      if (path === "/metrics" && (!config.metrics || config.metricsListen)) continue;
       if ((path === "/" || path === WORKLET_PATH) && config.ui === false) continue; // --no-ui: both answer 404
       out.push(`${method} ${server.url}${path}`);
     }
@@ -232,6 +277,7 @@ function logStartup(server: RunningServer, config: ServerConfig, log: ConsolaIns
     rest: restRoutes(server, config),
     pool_size: config.poolSize,
     workers: config.workers,
+    ...(server.metricsUrl ? { metrics: `${server.metricsUrl}/metrics` } : {}),
   });
   log.info("CORS/origin policy", {
     cors: config.corsAllowAny ? "any origin (*)" : "loopback origins" + (config.allowOrigin.length ? ` + ${config.allowOrigin.join(", ")}` : ""),
@@ -257,56 +303,17 @@ function reload(server: RunningServer, argv: readonly string[], env: Env, isTTY:
     return;
   }
   const diff = server.reload(next);
+  const was = server.deps.config;
+  const restartOnly = (["inferenceTimeoutSecs", "enableJobs", "jobsRetry"] as const).filter((k) => was[k] !== next[k]);
+  if (restartOnly.length) log.warn("SIGHUP: these settings take effect after a restart", { file, settings: restartOnly, now: Object.fromEntries(restartOnly.map((k) => [k, was[k]])) });
   if (Object.keys(diff).length === 0) log.info("SIGHUP: config reloaded, no limit changed", { file });
   else log.info("SIGHUP: config reloaded", { file, changed: diff });
 }
 
 const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the HTTP + WebSocket server (REST, SSE, WS streaming) on 127.0.0.1:9876" },
-  args: {
-    port: { type: "string", alias: "p", description: "Port (default 9876; GIGASTT_PORT)", valueHint: "PORT" },
-    host: { type: "string", description: "Bind address: an IP (IPv6 with or without brackets) or localhost (default 127.0.0.1; GIGASTT_HOST)", valueHint: "ADDR" },
-    "bind-all": { type: "boolean", description: "Allow a non-loopback bind (also GIGASTT_ALLOW_BIND_ANY=1)" },
-    "pool-size": { type: "string", description: "Sessions (WS, SSE, REST) admitted at once (default 4)", valueHint: "N" },
-    "pool-checkout-timeout-secs": { type: "string", description: "Wait for a free slot before 503 timeout (default 30; GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS)", valueHint: "SECS" },
-    "idle-timeout-secs": { type: "string", description: "WS idle timeout (default 300; GIGASTT_IDLE_TIMEOUT_SECS)", valueHint: "SECS" },
-    "max-session-secs": { type: "string", description: "WS wall-clock cap, 0 = off (default 3600; GIGASTT_MAX_SESSION_SECS)", valueHint: "SECS" },
-    "shutdown-drain-secs": { type: "string", description: "Drain window on SIGTERM/SIGINT (default 10; GIGASTT_SHUTDOWN_DRAIN_SECS)", valueHint: "SECS" },
-    "body-limit-bytes": { type: "string", description: "REST body cap (default 52428800; GIGASTT_BODY_LIMIT_BYTES)", valueHint: "BYTES" },
-    "body-idle-timeout-secs": { type: "string", description: "Upload stalls this long without a byte → 408 body_timeout (default 30; GIGASTT_BODY_IDLE_TIMEOUT_SECS)", valueHint: "SECS" },
-    "body-min-bytes-per-sec": { type: "string", description: "Least upload rate over each such window, 0 = off (default 1024; GIGASTT_BODY_MIN_BYTES_PER_SEC)", valueHint: "BYTES" },
-    "ws-frame-max-bytes": { type: "string", description: "WS frame cap (default 524288; GIGASTT_WS_FRAME_MAX_BYTES)", valueHint: "BYTES" },
-    "rate-limit-per-minute": { type: "string", description: "Per-client requests per minute, 0 = off (GIGASTT_RATE_LIMIT_PER_MINUTE)", valueHint: "N" },
-    "rate-limit-burst": { type: "string", description: "Token bucket size (default 10; GIGASTT_RATE_LIMIT_BURST)", valueHint: "N" },
-    "allow-origin": { type: "string", description: "Extra allowed browser Origin, exact match (repeatable)", valueHint: "ORIGIN" },
-    "cors-allow-any": { type: "boolean", description: "Allow any Origin (Access-Control-Allow-Origin: *)" },
-    metrics: { type: "boolean", description: "Enable GET /metrics (GIGASTT_METRICS)" },
-    "log-format": { type: "enum", options: ["json", "pretty"], description: "Log format (default json when stderr is not a TTY)", valueHint: "FORMAT" },
-    "model-dir": { type: "string", description: "Model directory (default $GIGASTT_MODEL_DIR or ~/.gigastt/models)", valueHint: "DIR" },
-    config: { type: "string", description: "TOML file with limits; re-read on SIGHUP", valueHint: "FILE" },
-    "skip-quantize": { type: "boolean", description: "Never create the int8 encoder for partials (GIGASTT_SKIP_QUANTIZE)" },
-    offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
-    "compact-pauses": { type: "boolean", description: "Shorten pauses over 600 ms to 300 ms before the encoder (default on; --no-compact-pauses, GIGASTT_COMPACT_PAUSES=0: off)" },
-    precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
-    "partial-precision": { type: "enum", options: ["int8", "fp32"], description: "Encoder of streaming partials (default int8; GIGASTT_PARTIAL_PRECISION)", valueHint: "PRECISION" },
-    workers: { type: "string", description: "Inference Workers; they share the mapped weights, ≈ 100 MB each beyond them (default: CPU cores, fewer when the available memory holds fewer; GIGASTT_WORKERS)", valueHint: "N" },
-    "allow-host": { type: "string", description: "Extra accepted Host header, name or name:port (repeatable)", valueHint: "HOST" },
-    "trust-proxy": { type: "boolean", description: "Believe X-Forwarded-For/X-Real-IP from loopback peers; --trust-proxy=CIDR[,CIDR…] names the proxies (GIGASTT_TRUST_PROXY)" },
-    "wyoming-port": { type: "string", description: "Also speak the Wyoming protocol (Home Assistant) on this TCP port of --host; off by default (GIGASTT_WYOMING_PORT)", valueHint: "PORT" },
-    "enable-jobs": { type: "boolean", description: "Turn on the /v1/jobs API (durable, SQLite in --jobs-dir) (GIGASTT_ENABLE_JOBS)" },
-    "jobs-dir": { type: "string", description: "Where jobs are kept (default ~/.gigastt/jobs; GIGASTT_JOBS_DIR)", valueHint: "DIR" },
-    "jobs-max": { type: "string", description: "Jobs kept, queued to finished (default 100; GIGASTT_JOBS_MAX)", valueHint: "N" },
-    "jobs-max-bytes": { type: "string", description: "Audio bytes waiting in the queue (default 536870912; GIGASTT_JOBS_MAX_BYTES)", valueHint: "BYTES" },
-    "jobs-ttl-secs": { type: "string", description: "How long a finished job stays fetchable, 0 = forever (default 3600; GIGASTT_JOBS_TTL_SECS)", valueHint: "SECS" },
-    "batch-pool-size": { type: "string", description: "Workers jobs may use at once, at most workers − 1 (default 1; GIGASTT_BATCH_POOL_SIZE)", valueHint: "N" },
-    "wyoming-allow-unauthenticated": { type: "boolean", description: "Start a non-loopback Wyoming listener although API keys are set (Wyoming has no authentication)" },
-    "api-key": { type: "string", description: "Require Authorization: Bearer KEY on the API (repeatable; also GIGASTT_API_KEYS=K1,K2)", valueHint: "KEY" },
-    "api-key-file": { type: "string", description: "API keys, one per line; re-read on SIGHUP (GIGASTT_API_KEY_FILE)", valueHint: "FILE" },
-    "hotwords-file": { type: "string", description: "Phrases to bias decoding toward, one per line, optional TAB weight, # comments (GIGASTT_HOTWORDS_FILE)", valueHint: "FILE" },
-    "hotwords-default": { type: "boolean", description: "Also bias toward the built-in list of brands and services (GIGASTT_HOTWORDS_DEFAULT)" },
-    "hotwords-boost": { type: "string", description: "Boost added to a hotword piece's log-probability, 0..20 (default 5; GIGASTT_HOTWORDS_BOOST)", valueHint: "N" },
-    ui: { type: "boolean", description: "Serve the built-in page at / (default on; --no-ui or GIGASTT_NO_UI=1 turns it off)" },
-  },
+  // from the one flag schema (src/server/flag-schema.ts), like the parser and README's table
+  args: cittyArgs(),
   run: ({ rawArgs }) => runServe(rawArgs),
 });
 

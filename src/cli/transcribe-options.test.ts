@@ -61,6 +61,9 @@ describe("transcribe: Rust 2.15 output flags", () => {
     expect(refusal({ itn: "on" }).message).toContain("--itn on needs");
     expect(refusal({ itn: "maybe" }).message).toContain("auto, on or off");
     for (const r of [refusal({ modelVariant: "rnnt" }), refusal({ punctuation: "on" })]) expect(r.message).not.toContain("\n");
+    // the code serve and download use for the same refusals (exit 2, never "unknown flag")
+    for (const r of [refusal({ modelVariant: "rnnt" }), refusal({ punctuation: "on" }), refusal({ itn: "on" })]) expect(r.code).toBe("feature_unavailable");
+    expect(refusal({ itn: "maybe" }).code).toBe("usage");
   });
 
   test("--encoder-intra-threads is --threads (also GIGASTT_ENCODER_INTRA_THREADS); both disagreeing refused", () => {
@@ -75,6 +78,7 @@ describe("transcribe: Rust 2.15 output flags", () => {
     for (const name of Object.keys(UNAVAILABLE_FLAGS)) {
       const value = name === "vad" ? true : "x";
       expect(refusal({ unavailable: { [name]: value } }).message).toStartWith(`--${name} `);
+      expect(refusal({ unavailable: { [name]: value } }).code).toBe("feature_unavailable");
       expect(refusal({}, { [`GIGASTT_${name.toUpperCase().replaceAll("-", "_")}`]: "1" }).message).toStartWith(`--${name} `);
     }
     expect(resolveTranscribeOutput({ unavailable: { vad: false } }, { GIGASTT_VAD: "false", GIGASTT_HOTWORDS_DEFAULT: "0" }).format).toBe("txt");

@@ -68,7 +68,7 @@ function mode(value: string | undefined, flag: string, refusal: string): void {
   if (value === undefined) return;
   const v = value.trim().toLowerCase();
   if (v === "auto" || v === "off") return;
-  if (v === "on") throw new GigasttError("usage", `${flag} on ${refusal}: use ${flag} auto (or off)`);
+  if (v === "on") throw new GigasttError("feature_unavailable", `${flag} on ${refusal}: use ${flag} auto (or off)`);
   throw new GigasttError("usage", `invalid value '${value}' for '${flag}': expected auto, on or off`);
 }
 
@@ -78,14 +78,14 @@ function checkUnavailable(given: RustTranscribeArgs["unavailable"], env: Env): v
     const v = given?.[name] ?? env[envName];
     if (v === undefined || v === "" || v === false) continue;
     if (typeof v === "string" && name === "vad" && !parseBool(v, envName)) continue;
-    throw new GigasttError("usage", line);
+    throw new GigasttError("feature_unavailable", line);
   }
 }
 
 function checkModel(a: RustTranscribeArgs, env: Env): string[] {
   const variant = pick(a.modelVariant, env, "GIGASTT_MODEL_VARIANT");
   if (variant !== undefined && variant.trim().toLowerCase().replaceAll("-", "_") !== "e2e_rnnt")
-    throw new GigasttError("usage", `--model-variant ${variant}: this gigastt runs GigaAM v3 e2e_rnnt only (punctuated, cased, numbers as digits); use --model-variant e2e_rnnt or leave it out`);
+    throw new GigasttError("feature_unavailable", `--model-variant ${variant}: this gigastt runs GigaAM v3 e2e_rnnt only (punctuated, cased, numbers as digits); use --model-variant e2e_rnnt or leave it out`);
   mode(pick(a.punctuation, env, "GIGASTT_PUNCTUATION"), "--punctuation", "needs the RuPunct punctuation model of the rnnt head, which this gigastt does not have; e2e_rnnt already punctuates and capitalises");
   mode(pick(a.itn, env, "GIGASTT_ITN"), "--itn", "needs the rnnt head's number normaliser, which this gigastt does not have; e2e_rnnt already writes numbers as digits");
   return a.punctModelDir === undefined ? [] : ["--punct-model-dir has no effect: it is used only by --punctuation on (the RuPunct model), which this gigastt does not have"];

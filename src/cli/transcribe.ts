@@ -9,6 +9,7 @@ import { namingInput, withInputName } from "../audio/input-name.ts";
 import { defineCommand } from "citty";
 import { type AudioLoadOptions, decodeAudioStream, decodeChannels, openAudioSource } from "../audio/load.ts";
 import { Transcriber } from "../engine/transcriber.ts";
+import { parseUintIn } from "../values.ts";
 import { GigasttError } from "../errors.ts";
 import { mergeChannels } from "../format/channels.ts";
 import { formatResult } from "../format/index.ts";
@@ -60,10 +61,7 @@ export async function obtainModel(opts: { modelDir: string; precision: Precision
 export const MAX_DEFAULT_WORKERS = 4;
 
 function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 256)
-    throw new GigasttError("usage", `invalid value '${v}' for '${flag}': expected an integer from 1 to 256`);
-  return n;
+  return parseUintIn(v, flag, 1, 256);
 }
 
 export async function runTranscribe(args: TranscribeArgs, deps: TranscribeDeps = {}): Promise<number> {

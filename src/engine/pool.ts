@@ -10,6 +10,11 @@
  *   running one is rejected at once, finishes in its Worker, and its result is dropped.
  * - Crashes: a Worker that dies rejects its running job with `internal` and is
  *   replaced by a fresh one (same init data).
+ * - Timeouts (`jobTimeoutMs`): a job running longer is rejected with
+ *   `inference_timeout`; its Worker (which may be stuck in native code) is
+ *   terminated and replaced the same way.
+ * - Degraded start (`minSize`): when some Workers fail to load but at least
+ *   `minSize` do, the pool starts on those.
  *
  * The main thread only posts messages: all heavy work happens in the Workers.
  */
@@ -23,6 +28,12 @@ export interface PoolOptions<I> {
   readonly size: number;
   /** sent to every Worker (and to replacements) before its first job */
   readonly init: I;
+  /** a job running longer is rejected with `inference_timeout` and its Worker replaced (0/undefined: no limit) */
+  readonly jobTimeoutMs?: number;
+  /** Workers that must load for `start` to succeed (default: all of `size`) */
+  readonly minSize?: number;
+  /** `start` succeeded on fewer than `size` Workers: how many, and the first load error */
+  readonly onShort?: (loaded: number, error: string) => void;
 }
 
 export interface RunOptions {
@@ -48,6 +59,7 @@ interface Job<P, R> {
   /** settled already (aborted while running): drop the result */
   done: boolean;
   onAbort?: () => void;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 interface Slot<P, R> {
@@ -87,10 +99,13 @@ export class WorkerPool<I, P, R, Info = unknown> {
   #info: Info | undefined;
   #idle: (() => void) | null = null;
   #crashes = 0;
+  #timeouts = 0;
+  #size: number;
   #closing: Promise<void> | null = null;
 
   private constructor(opts: PoolOptions<I>) {
     this.#opts = opts;
+    this.#size = opts.size;
   }
 
   /**
@@ -102,15 +117,22 @@ export class WorkerPool<I, P, R, Info = unknown> {
   static async start<I, P, R, Info = unknown>(opts: PoolOptions<I>): Promise<WorkerPool<I, P, R, Info>> {
     if (!Number.isInteger(opts.size) || opts.size < 1) throw new GigasttError("invalid_config", `worker count must be a positive integer, got ${opts.size}`);
     const pool = new WorkerPool<I, P, R, Info>(opts);
-    try {
-      await Promise.all(Array.from({ length: opts.size }, () => pool.#spawn()));
-    } catch (e) {
+    const min = Math.min(opts.size, Math.max(1, opts.minSize ?? opts.size));
+    const results = await Promise.allSettled(Array.from({ length: opts.size }, () => pool.#spawn()));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    const loaded = results.length - failed.length;
+    if (loaded < min) {
       pool.#closed = true;
       for (const s of pool.#slots) {
         s.dead = true;
         s.worker.terminate();
       }
-      throw e;
+      throw failed[0]!.reason;
+    }
+    if (failed.length > 0) {
+      pool.#size = loaded;
+      const e = failed[0]!.reason;
+      opts.onShort?.(loaded, e instanceof Error ? e.message : String(e));
     }
     return pool;
   }
@@ -120,7 +142,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
     return this.#info as Info;
   }
   get size(): number {
-    return this.#opts.size;
+    return this.#size;
   }
   /** jobs waiting for a Worker */
   get queued(): number {
@@ -135,6 +157,10 @@ export class WorkerPool<I, P, R, Info = unknown> {
   /** Workers replaced after a crash since start */
   get crashes(): number {
     return this.#crashes;
+  }
+  /** jobs that ran past `jobTimeoutMs` (their Workers were replaced) since start */
+  get timeouts(): number {
+    return this.#timeouts;
   }
   /** Workers alive or starting (0: a crashed Worker's replacement failed to load; every job fails) */
   get alive(): number {
@@ -213,6 +239,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
           case "error": {
             const job = slot.job;
             if (!job || job.id !== msg.id) return;
+            clearTimeout(job.timer);
             slot.job = null;
             if (msg.type === "result") this.#settle(job, undefined, msg.result);
             else this.#settle(job, deserializeError(msg.error));
@@ -226,6 +253,7 @@ export class WorkerPool<I, P, R, Info = unknown> {
         this.#retire(slot);
         const job = slot.job;
         slot.job = null;
+        if (job) clearTimeout(job.timer);
         if (job) this.#settle(job, new GigasttError("internal", `inference worker crashed (${why})`));
         if (starting) {
           starting = false;
@@ -309,8 +337,25 @@ export class WorkerPool<I, P, R, Info = unknown> {
       } catch (e) {
         slot.job = null;
         this.#settle(job, new GigasttError("internal", "could not send the job to a worker", { cause: e }));
+        continue;
+      }
+      const ms = this.#opts.jobTimeoutMs ?? 0;
+      if (ms > 0) {
+        job.timer = setTimeout(() => this.#timedOut(slot, job, ms), ms);
+        job.timer.unref?.();
       }
     }
+  }
+
+  /** The job ran past the limit (even one aborted meanwhile): its Worker may be stuck, in native code too, so it is terminated and replaced. */
+  #timedOut(slot: Slot<P, R>, job: Job<P, R>, ms: number): void {
+    if (slot.job !== job || slot.dead) return;
+    slot.job = null;
+    this.#retire(slot);
+    this.#timeouts++;
+    this.#settle(job, new GigasttError("inference_timeout", `inference took longer than ${Math.round(ms / 100) / 10} s (--inference-timeout-secs); the Worker was replaced`));
+    if (!this.#closed) this.#spawn().catch(() => this.#failIfNoWorkers());
+    this.#dispatch();
   }
 
   #cancel(job: Job<P, R>): void {

@@ -42,7 +42,7 @@ export interface JobOptions {
    * "partial": a provisional re-decode of an open utterance. It runs on the partial encoder when
    * one is loaded (`partialEncoder`, e.g. the int8 file) and goes ahead of queued finals.
    */
-  readonly purpose?: "final" | "partial";
+  readonly purpose?: "final" | "partial" | "file";
   /**
    * The caller gives `samples` away: their buffer is moved to the Worker (detached here) instead
    * of copied, when they own all of it. The offline pipeline does this for every segment, so
@@ -105,6 +105,18 @@ export interface TranscriberOptions {
   readonly prepack?: boolean;
   /** hotwords of every job that names none (`--hotwords-file`); default none */
   readonly hotwords?: HotwordList | null;
+  /** a segment decode running longer fails with `inference_timeout` and its Worker is replaced (default 0: no limit) */
+  readonly inferenceTimeoutMs?: number;
+  /** main Workers that must load (default: all); fewer loaded than `workers` → `onWorkersShort` */
+  readonly minWorkers?: number;
+  readonly onWorkersShort?: (loaded: number, error: string) => void;
+  /**
+   * Workers of their own for files (`purpose: "file"`), taken from `workers` (at most workers − 1),
+   * so a long file never slows live streams (default 0: files and live streams share the Workers).
+   */
+  readonly fileWorkers?: number;
+  /** segments of one file decoding at once (default: its Workers + 1) */
+  readonly fileConcurrency?: number;
 }
 
 export interface TranscriberInfo {
@@ -116,6 +128,10 @@ export interface TranscriberInfo {
   readonly partialEncoder: string | null;
   /** Workers running partials on it (0 when partialEncoder is null) */
   readonly partialWorkers: number;
+  /** of `workers`, the ones that only run files (0: shared) */
+  readonly fileWorkers: number;
+  /** segments of one file decoding at once */
+  readonly fileConcurrency: number;
   /** why the requested partial encoder is not used */
   readonly partialEncoderError?: string;
   /** phrases of the default hotword list (0: none) */
@@ -143,9 +159,20 @@ export class Transcriber {
   /** the default hotword list */
   readonly #hotwords: HotwordList | null;
   readonly #mainSlots: Slots;
+  /** Workers that only run file segments, if any */
+  readonly #filePool: Pool | null;
+  readonly #fileConcurrency: number | undefined;
 
-  private constructor(pool: Pool, files: ModelFiles, partial: { start: PartialStart; encoder: string } | null, hotwords: HotwordList | null) {
+  private constructor(
+    pool: Pool,
+    files: ModelFiles,
+    partial: { start: PartialStart; encoder: string } | null,
+    hotwords: HotwordList | null,
+    file: { pool: Pool | null; concurrency: number | undefined } = { pool: null, concurrency: undefined },
+  ) {
     this.#pool = pool;
+    this.#filePool = file.pool;
+    this.#fileConcurrency = file.concurrency;
     this.#hotwords = hotwords;
     this.#files = files;
     this.#mainSlots = new Slots(pool.size);
@@ -170,10 +197,12 @@ export class Transcriber {
     return Object.freeze({
       precision: this.#files.precision,
       vocabSize: this.#pool.info.vocabSize,
-      workers: this.#pool.size,
+      workers: this.#pool.size + (this.#filePool?.size ?? 0),
       files: this.#files,
       partialEncoder: this.#partialEncoder,
       partialWorkers: this.#partialPool?.size ?? 0,
+      fileWorkers: this.#filePool?.size ?? 0,
+      fileConcurrency: this.#fileConcurrency ?? (this.#filePool ?? this.#pool).size + 1,
       ...(this.#partialError ? { partialEncoderError: this.#partialError } : {}),
       hotwords: this.#hotwords?.phrases.length ?? 0,
       ...(this.#partialLoading ? { partialWorkersLoading: true } : {}),
@@ -187,7 +216,12 @@ export class Transcriber {
 
   /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
   get available(): boolean {
-    return this.#pool.alive > 0;
+    return this.#pool.alive > 0 && (this.#filePool?.alive ?? 1) > 0;
+  }
+
+  /** segment decodes that ran past the inference timeout (their Workers were replaced) */
+  get timeouts(): number {
+    return this.#pool.timeouts + (this.#filePool?.timeouts ?? 0) + (this.#partialPool?.timeouts ?? 0);
   }
 
   /** Selects the files (`model_missing`), starts the Workers and loads the model in each (`model_invalid`). */
@@ -210,11 +244,14 @@ export class Transcriber {
     }
     // A partial encoder that cannot be loaded costs speed (partials then run on the main Workers), never the model
     const partialEncoder = opts.partialEncoder;
+    const timeout = opts.inferenceTimeoutMs ?? 0;
+    const fileWorkers = Math.max(0, Math.min(opts.fileWorkers ?? 0, workers - 1));
     const startPartial = (): PartialStart =>
       WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
         url,
         size: partialWorkers,
         init: { files: Object.freeze({ ...files, encoder: partialEncoder!, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
+        jobTimeoutMs: timeout,
       }).then(
         (p) => ({ pool: p }),
         (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
@@ -225,16 +262,18 @@ export class Transcriber {
     const lazy = opts.lazyPartialWorkers === true;
     const eager: PartialStart | null = partialEncoder && !lazy ? startPartial() : null;
     let pool: Pool;
+    let filePool: Pool | null = null;
     try {
-      pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) } });
+      ({ pool, filePool } = await startMainPools(url, workers, fileWorkers, { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) }, timeout, opts));
     } catch (e) {
       const p = await eager;
       if (p && "pool" in p) await p.pool.close();
       throw e;
     }
     const hotwords = opts.hotwords ?? null;
-    if (!partialEncoder) return new Transcriber(pool, files, null, hotwords);
-    const t = new Transcriber(pool, files, { start: eager ?? startPartial(), encoder: partialEncoder }, hotwords);
+    const file = { pool: filePool, concurrency: opts.fileConcurrency };
+    if (!partialEncoder) return new Transcriber(pool, files, null, hotwords, file);
+    const t = new Transcriber(pool, files, { start: eager ?? startPartial(), encoder: partialEncoder }, hotwords, file);
     if (!lazy) await t.#partialSettled;
     return t;
   }
@@ -251,7 +290,12 @@ export class Transcriber {
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
   get load(): { queued: number; busy: number; workers: number } {
     const p = this.#partialPool;
-    return { queued: this.#pool.queued + (p?.queued ?? 0), busy: this.#pool.busy + (p?.busy ?? 0), workers: this.#pool.size + (p?.size ?? 0) };
+    const f = this.#filePool;
+    return {
+      queued: this.#pool.queued + (p?.queued ?? 0) + (f?.queued ?? 0),
+      busy: this.#pool.busy + (p?.busy ?? 0) + (f?.busy ?? 0),
+      workers: this.#pool.size + (p?.size ?? 0) + (f?.size ?? 0),
+    };
   }
 
   /**
@@ -266,6 +310,7 @@ export class Transcriber {
     const hotwords = opts.hotwords === undefined ? this.#hotwords : opts.hotwords;
     const job: DecodeJob = hotwords ? { samples: copy, offsetSeconds, hotwords } : { samples: copy, offsetSeconds };
     if (partial && this.#partialPool) return this.#partialPool.run(job, run);
+    if (opts.purpose === "file" && this.#filePool) return this.#filePool.run(job, run);
     return this.#pool.run(job, { ...run, priority: partial });
   }
 
@@ -283,8 +328,8 @@ export class Transcriber {
    */
   async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
-    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true, ...(opts.hotwords !== undefined ? { hotwords: opts.hotwords } : {}) }), chunks, {
-      maxInFlight: this.#pool.size + 1,
+    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true, purpose: "file", ...(opts.hotwords !== undefined ? { hotwords: opts.hotwords } : {}) }), chunks, {
+      maxInFlight: this.info.fileConcurrency,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     });
@@ -295,8 +340,36 @@ export class Transcriber {
   async close(): Promise<void> {
     this.#closed = true;
     // partial Workers still loading are closed as soon as they are up
-    await Promise.all([this.#pool.close(), this.#partialSettled.then(() => this.#partialPool?.close())]);
+    await Promise.all([this.#pool.close(), this.#filePool?.close(), this.#partialSettled.then(() => this.#partialPool?.close())]);
   }
+}
+
+/**
+ * The live Workers and (with `fileWorkers`) the file Workers, loading at once; each pool needs at
+ * least one Worker, the live one `minWorkers` − fileWorkers (a degraded start says so once).
+ */
+async function startMainPools(
+  url: string,
+  workers: number,
+  fileWorkers: number,
+  init: ModelWorkerInit,
+  timeout: number,
+  opts: Pick<TranscriberOptions, "minWorkers" | "onWorkersShort">,
+): Promise<{ pool: Pool; filePool: Pool | null }> {
+  const minWorkers = Math.min(workers, Math.max(1, opts.minWorkers ?? workers));
+  const short: { error?: string } = {};
+  const onShort = (_loaded: number, error: string) => void (short.error ??= error);
+  const start = (size: number, minSize: number) => WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({ url, size, init, jobTimeoutMs: timeout, minSize, onShort });
+  const started = await Promise.allSettled([start(workers - fileWorkers, Math.max(1, minWorkers - fileWorkers)), ...(fileWorkers > 0 ? [start(fileWorkers, 1)] : [])]);
+  const bad = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (bad) {
+    await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+    throw bad.reason;
+  }
+  const pool = (started[0] as PromiseFulfilledResult<Pool>).value;
+  const filePool = fileWorkers > 0 ? (started[1] as PromiseFulfilledResult<Pool>).value : null;
+  if (short.error !== undefined) opts.onWorkersShort?.(pool.size + (filePool?.size ?? 0), short.error);
+  return { pool, filePool };
 }
 
 /** Feeds a whole buffer in 5 s views so segmenting never holds the thread for long. */

@@ -79,7 +79,7 @@ export async function runJob(ctx: RunContext): Promise<RunOutcome> {
   });
   let warnings: readonly string[] = [];
   const audioOpts = {
-    maxSeconds: ctx.maxAudioSecs,
+    maxSeconds: ctx.maxAudioSecs || undefined,
     emptyCode: "empty_body" as const,
     onWarnings: (w: readonly string[]) => {
       warnings = w;

@@ -30,6 +30,8 @@ export interface JobsLimits {
   readonly jobsMaxBytes: number;
   readonly jobsTtlSecs: number;
   readonly maxAudioSecs: number;
+  /** runs of a job a server crash interrupted before it fails (`--jobs-retry`; default MAX_CRASHED_RUNS) */
+  readonly jobsRetry?: number;
   /** the Retry-After hint of `queue_full` */
   readonly poolCheckoutTimeoutSecs: number;
 }
@@ -305,7 +307,7 @@ export class JobsService {
   }
 
   private start(row: JobRow, decoder: SegmentDecoder): void {
-    if (row.status === "processing" && row.attempts >= MAX_CRASHED_RUNS) {
+    if (row.status === "processing" && row.attempts >= (this.opts.limits().jobsRetry ?? MAX_CRASHED_RUNS)) {
       const message = `Transcription failed: the server stopped without a shutdown during each of the last ${row.attempts} runs of this job`;
       this.opts.log.error("job failed: it was running at every one of the last crashes", { job_id: row.id, attempts: row.attempts });
       if (this.db.fail(row.id, "internal", message, this.now())) removeQuiet(this.layout.audio(row.id));

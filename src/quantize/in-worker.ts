@@ -27,8 +27,8 @@ export function exactInt8InWorker(opts: ExactInt8Options, url: string = quantize
 }
 
 /** `writeMappedLayout` (../store/mapped.ts) in a one-off Worker. */
-export function mappedLayoutInWorker(source: string, url: string = quantizeWorkerUrl()): Promise<MappedWriteResult> {
-  return inWorker<MappedWriteResult>({ op: "mapped-layout", source }, url);
+export function mappedLayoutInWorker(source: string, url: string = quantizeWorkerUrl(), dir?: string): Promise<MappedWriteResult> {
+  return inWorker<MappedWriteResult>({ op: "mapped-layout", source, ...(dir ? { dir } : {}) }, url);
 }
 
 function inWorker<R>(req: QuantizeWorkerRequest, url: string): Promise<R> {

@@ -13,14 +13,14 @@ import { type MappedWriteResult, writeMappedLayout } from "../store/mapped.ts";
 export type QuantizeWorkerRequest =
   | { readonly op: "quantize"; readonly opts: QuantizeFileOptions }
   | { readonly op: "exact-int8"; readonly opts: ExactInt8Options }
-  | { readonly op: "mapped-layout"; readonly source: string };
+  | { readonly op: "mapped-layout"; readonly source: string; readonly dir?: string };
 
 export type QuantizeWorkerReply =
   | { readonly ok: true; readonly result: QuantizeFileResult | ExactInt8Result | MappedWriteResult }
   | { readonly ok: false; readonly error: SerializedError };
 
 export function handleQuantizeRequest(req: QuantizeWorkerRequest): QuantizeFileResult | ExactInt8Result | MappedWriteResult {
-  if (req.op === "mapped-layout") return writeMappedLayout(req.source);
+  if (req.op === "mapped-layout") return writeMappedLayout(req.source, undefined, req.dir);
   return req.op === "exact-int8" ? ensureExactInt8Encoder(req.opts) : quantizeEncoderFile(req.opts);
 }
 

@@ -255,7 +255,6 @@ describe("config file", () => {
 
   test.each([
     ["idle_timeout_secs = = 1", "cannot parse"],
-    ["port = 80", "unknown key 'port'"],
     ["idle_timeout_secs = -1", "idle_timeout_secs"],
     ["idle_timeout_secs = 1.5", "idle_timeout_secs"],
     ['idle_timeout_secs = "10"', "idle_timeout_secs"],
@@ -264,6 +263,12 @@ describe("config file", () => {
     expect(e.code).toBe("invalid_config");
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain(msg);
+  });
+
+  test("an unknown key is a warning line, not fatal (as Rust ignores it)", () => {
+    const c = parse(["--config", "c.toml"], {}, "port = 80\nidle_timeout_secs = 40");
+    expect(c.idleTimeoutSecs).toBe(40);
+    expect(c.warnings).toEqual([expect.stringContaining("unknown key 'port' in 'c.toml' ignored")]);
   });
 
   test("missing file → invalid_config naming it", () => {
@@ -340,7 +345,7 @@ test("limitsDiff lists changed limits only", () => {
 describe("jobs (the Rust names)", () => {
   test("off by default; ~/.gigastt/jobs; Rust's defaults", () => {
     const c = parse([], { HOME: "/home/u" });
-    expect(c).toMatchObject({ enableJobs: false, jobsDir: "/home/u/.gigastt/jobs", jobsMax: 100, jobsMaxBytes: 536_870_912, jobsTtlSecs: 3600, batchPoolSize: 1 });
+    expect(c).toMatchObject({ enableJobs: false, jobsDir: "/home/u/.gigastt/jobs", jobsMax: 100, jobsMaxBytes: 536_870_912, jobsTtlSecs: 3600, batchPoolSize: 0, jobsRetry: 3 });
   });
 
   test("flags, env vars and config keys", () => {
@@ -362,7 +367,10 @@ describe("jobs (the Rust names)", () => {
     const c = parse(["--enable-jobs", "--workers", "3", "--batch-pool-size", "9"]);
     expect(c.batchPoolSize).toBe(2);
     expect(c.warnings.join("\n")).toContain("--batch-pool-size=9");
-    expect(parse(["--workers", "1", "--batch-pool-size", "4"]).batchPoolSize).toBe(1);
+    // one Worker: nothing to split off (files and live streams share it), warned
+    const one = parse(["--workers", "1", "--batch-pool-size", "4"]);
+    expect(one.batchPoolSize).toBe(0);
+    expect(one.warnings.join("\n")).toContain("share the one Worker");
   });
 
   test("bad values exit 2 naming the flag", () => {

@@ -2,7 +2,11 @@
  * `gigastt serve` configuration: one frozen object, parsed once from flags,
  * env and the optional TOML file (precedence CLI > env > file > default).
  */
-import { boolOf, parseBool as parseBoolValue, parsePrecision as parsePrecisionValue } from "../values.ts";
+import { boolOf, parseBool as parseBoolValue, parseNumberIn, parsePrecision as parsePrecisionValue, parseUint as parseUintValue } from "../values.ts";
+import { FILE_KEYS, type FlagDef, SERVE_SCHEMA, type ServeFlagName } from "./flag-schema.ts";
+import { type ConfigFileValues, noEffectWarnings, parseConfigFile, refuseUnavailable, type Sourced } from "./config-sources.ts";
+
+export { type ConfigFileValues, parseConfigFile, refuseUnavailable };
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
@@ -34,6 +38,8 @@ export interface ReloadableLimits {
   readonly jobsMaxBytes: number;
   /** seconds a finished job (and its result) stays fetchable; 0 = forever */
   readonly jobsTtlSecs: number;
+  /** decoded-audio cap for uploads and jobs, seconds; 0 = no cap */
+  readonly maxAudioSecs: number;
 }
 
 export interface ServerConfig extends ReloadableLimits {
@@ -74,8 +80,6 @@ export interface ServerConfig extends ReloadableLimits {
   readonly allowHost: readonly string[];
   /** CIDRs of trusted proxies; empty = forwarded headers ignored */
   readonly trustProxy: readonly string[];
-  /** decoded-audio cap for uploads, seconds (not a flag) */
-  readonly maxAudioSecs: number;
   /** Wyoming (Home Assistant) TCP listener port on `host`; null = off (0 = any free port) */
   readonly wyomingPort: number | null;
   /** API keys (`--api-key`, GIGASTT_API_KEYS, `--api-key-file`); empty = no authentication */
@@ -92,10 +96,26 @@ export interface ServerConfig extends ReloadableLimits {
   readonly enableJobs: boolean;
   /** where jobs live (SQLite file, audio, results); absolute */
   readonly jobsDir: string;
-  /** inference Workers jobs may use at once (and jobs processed at once); at most workers − 1 when workers > 1 */
+  /** Workers of their own for files and jobs (0: shared; jobs then use one at a time); at most workers − 1 */
   readonly batchPoolSize: number;
   /** the default hotword list (`--hotwords-file`, `--hotwords-default`, `--hotwords-boost`); null = none */
   readonly hotwords: HotwordList | null;
+  /** a segment decode running longer fails with `inference_timeout` and its Worker is replaced; 0 = off */
+  readonly inferenceTimeoutSecs: number;
+  /** runs of a job interrupted by a server crash before it fails */
+  readonly jobsRetry: number;
+  /** Workers that must load for the server to start (1..workers) */
+  readonly poolMinSize: number;
+  /** onnxruntime intra-op threads of each Worker */
+  readonly encoderIntraThreads: number;
+  /** segments of one file decoding at once; null = Workers + 1 */
+  readonly fileWindowConcurrency: number | null;
+  /** where files derived from the model are written; undefined = the model folder */
+  readonly optimizedCacheDir: string | undefined;
+  /** `/metrics` on a listener of its own (with `metrics`); null = on the main port */
+  readonly metricsListen: { readonly host: string; readonly port: number } | null;
+  /** `--profile` */
+  readonly profile: "default" | "edge";
 }
 
 export const DEFAULT_LIMITS: ReloadableLimits = Object.freeze({
@@ -112,92 +132,29 @@ export const DEFAULT_LIMITS: ReloadableLimits = Object.freeze({
   jobsMax: 100,
   jobsMaxBytes: 536_870_912,
   jobsTtlSecs: 3600,
+  maxAudioSecs: 3 * 3600,
 });
 
 export const DEFAULT_PORT = 9876;
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_POOL_SIZE = 4;
-export const DEFAULT_MAX_AUDIO_SECS = 3 * 3600;
+export const DEFAULT_MAX_AUDIO_SECS = DEFAULT_LIMITS.maxAudioSecs;
+export const DEFAULT_INFERENCE_TIMEOUT_SECS = 600;
+export const DEFAULT_JOBS_RETRY = 3;
 
 // ---------------------------------------------------------------------------
 // parsing
 
 
 type Env = Record<string, string | undefined>;
-type FlagKind = "string" | "boolean" | "list" | "optional-list";
 
-interface FlagSpec {
-  readonly kind: FlagKind;
-  readonly short?: string;
-  readonly env?: string;
-}
+/** Every `serve` flag (declared once in ./flag-schema.ts); `global` ones are also accepted by the CLI runner. */
+export const SERVE_FLAGS = SERVE_SCHEMA;
+export type ServeFlag = ServeFlagName;
+export { FILE_KEYS };
+type FlagSpec = FlagDef;
 
-/** Every `serve` flag; `global` ones are also accepted by the CLI runner. */
-export const SERVE_FLAGS = {
-  port: { kind: "string", short: "p", env: "GIGASTT_PORT" },
-  host: { kind: "string", env: "GIGASTT_HOST" },
-  "bind-all": { kind: "boolean", env: "GIGASTT_ALLOW_BIND_ANY" },
-  "pool-size": { kind: "string" },
-  "pool-checkout-timeout-secs": { kind: "string", env: "GIGASTT_POOL_CHECKOUT_TIMEOUT_SECS" },
-  "idle-timeout-secs": { kind: "string", env: "GIGASTT_IDLE_TIMEOUT_SECS" },
-  "max-session-secs": { kind: "string", env: "GIGASTT_MAX_SESSION_SECS" },
-  "shutdown-drain-secs": { kind: "string", env: "GIGASTT_SHUTDOWN_DRAIN_SECS" },
-  "body-limit-bytes": { kind: "string", env: "GIGASTT_BODY_LIMIT_BYTES" },
-  "body-idle-timeout-secs": { kind: "string", env: "GIGASTT_BODY_IDLE_TIMEOUT_SECS" },
-  "body-min-bytes-per-sec": { kind: "string", env: "GIGASTT_BODY_MIN_BYTES_PER_SEC" },
-  "ws-frame-max-bytes": { kind: "string", env: "GIGASTT_WS_FRAME_MAX_BYTES" },
-  "rate-limit-per-minute": { kind: "string", env: "GIGASTT_RATE_LIMIT_PER_MINUTE" },
-  "rate-limit-burst": { kind: "string", env: "GIGASTT_RATE_LIMIT_BURST" },
-  "allow-origin": { kind: "list" },
-  "cors-allow-any": { kind: "boolean" },
-  metrics: { kind: "boolean", env: "GIGASTT_METRICS" },
-  "log-level": { kind: "string" },
-  "log-format": { kind: "string" },
-  "model-dir": { kind: "string" },
-  config: { kind: "string" },
-  "skip-quantize": { kind: "boolean", env: "GIGASTT_SKIP_QUANTIZE" },
-  "compact-pauses": { kind: "boolean", env: "GIGASTT_COMPACT_PAUSES" },
-  offline: { kind: "boolean", env: "GIGASTT_OFFLINE" },
-  precision: { kind: "string", env: "GIGASTT_PRECISION" },
-  "partial-precision": { kind: "string", env: "GIGASTT_PARTIAL_PRECISION" },
-  workers: { kind: "string", env: "GIGASTT_WORKERS" },
-  "allow-host": { kind: "list" },
-  "trust-proxy": { kind: "optional-list", env: "GIGASTT_TRUST_PROXY" },
-  "wyoming-port": { kind: "string", env: "GIGASTT_WYOMING_PORT" },
-  "enable-jobs": { kind: "boolean", env: "GIGASTT_ENABLE_JOBS" },
-  "jobs-max": { kind: "string", env: "GIGASTT_JOBS_MAX" },
-  "jobs-max-bytes": { kind: "string", env: "GIGASTT_JOBS_MAX_BYTES" },
-  "jobs-ttl-secs": { kind: "string", env: "GIGASTT_JOBS_TTL_SECS" },
-  "jobs-dir": { kind: "string", env: "GIGASTT_JOBS_DIR" },
-  "batch-pool-size": { kind: "string", env: "GIGASTT_BATCH_POOL_SIZE" },
-  "wyoming-allow-unauthenticated": { kind: "boolean" },
-  "api-key": { kind: "list" },
-  "api-key-file": { kind: "string", env: "GIGASTT_API_KEY_FILE" },
-  ui: { kind: "boolean" },
-  "hotwords-file": { kind: "string", env: "GIGASTT_HOTWORDS_FILE" },
-  "hotwords-default": { kind: "boolean", env: "GIGASTT_HOTWORDS_DEFAULT" },
-  "hotwords-boost": { kind: "string", env: "GIGASTT_HOTWORDS_BOOST" },
-} as const satisfies Record<string, FlagSpec>;
-
-export type ServeFlag = keyof typeof SERVE_FLAGS;
-
-/** Keys of the TOML file (anchor §1.5) → config field. */
-export const FILE_KEYS = {
-  idle_timeout_secs: "idleTimeoutSecs",
-  ws_frame_max_bytes: "wsFrameMaxBytes",
-  body_limit_bytes: "bodyLimitBytes",
-  rate_limit_per_minute: "rateLimitPerMinute",
-  rate_limit_burst: "rateLimitBurst",
-  max_session_secs: "maxSessionSecs",
-  shutdown_drain_secs: "shutdownDrainSecs",
-  pool_checkout_timeout_secs: "poolCheckoutTimeoutSecs",
-  body_idle_timeout_secs: "bodyIdleTimeoutSecs",
-  body_min_bytes_per_sec: "bodyMinBytesPerSec",
-  jobs_max: "jobsMax",
-  jobs_max_bytes: "jobsMaxBytes",
-  jobs_ttl_secs: "jobsTtlSecs",
-} as const satisfies Record<string, keyof ReloadableLimits>;
-
+/** the config-file key of each reloadable limit's flag */
 const LIMIT_FLAGS: Record<keyof ReloadableLimits, ServeFlag> = {
   idleTimeoutSecs: "idle-timeout-secs",
   wsFrameMaxBytes: "ws-frame-max-bytes",
@@ -212,6 +169,7 @@ const LIMIT_FLAGS: Record<keyof ReloadableLimits, ServeFlag> = {
   jobsMax: "jobs-max",
   jobsMaxBytes: "jobs-max-bytes",
   jobsTtlSecs: "jobs-ttl-secs",
+  maxAudioSecs: "max-audio-secs",
 };
 
 export const MAX_RATE_LIMIT_PER_MINUTE = 60_000;
@@ -296,17 +254,8 @@ function splitList(s: string, flag: string): string[] {
 /** Boolean text as accepted everywhere: 1/0, true/false, yes/no, on/off (any case). */
 export const parseBool = parseBoolValue;
 
-function parseUint(value: string, what: string): number {
-  const v = value.trim();
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw usage(`invalid value '${value}' for '${what}': expected a non-negative integer`);
-  return Number(v);
-}
+const parseUint = parseUintValue;
 
-/** The source of a value, for messages: `--flag`, `GIGASTT_X` or `key in FILE`. */
-interface Sourced<T> {
-  value: T;
-  from: string;
-}
 
 export interface ParseOptions {
   /** content of the `--config` file; read from disk when omitted and `--config` is given */
@@ -343,25 +292,40 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     const v = flags[flag];
     if (typeof v === "boolean") return v;
     const e = envStr(flag);
-    return e ? parseBool(e.value, e.from) : false;
+    if (e) return parseBool(e.value, e.from);
+    const f = file.values[flag];
+    return typeof f?.value === "boolean" ? f.value : false;
   };
   const uint = (flag: ServeFlag, fallback: number): Sourced<number> => {
     const s = flagOrEnvStr(flag);
     return s ? { value: parseUint(s.value, s.from), from: s.from } : { value: fallback, from: "default" };
   };
 
-  // ---- config file (limits only) ------------------------------------------
+  // ---- Rust flags whose model or feature this server lacks: one line each ----------
+  refuseUnavailable(flags, env);
+
+  const profileRaw = flagOrEnvStr("profile");
+  const profile = (profileRaw?.value.trim().toLowerCase() ?? "default") as "default" | "edge";
+  if (profile === "edge")
+    warnings.push(
+      `${profileRaw!.from}=edge: --pool-size 1 and --workers 1 where not set; Rust's edge profile also turns on VAD, which is not in this build yet`,
+    );
+
+  // ---- config file ----------------------------------------------------------
   const configFile = flags.config?.trim() || undefined;
   if (flags.config !== undefined && !configFile) throw usage("flag '--config' needs a file path");
-  const fileLimits = configFile ? parseConfigFile(opts.fileText ?? readConfig(configFile, opts.readFile), configFile) : {};
+  const file = configFile ? parseConfigFile(opts.fileText ?? readConfig(configFile, opts.readFile), configFile) : { values: {}, warnings: [] };
+  warnings.push(...file.warnings);
 
-  const limit = (key: keyof ReloadableLimits): Sourced<number> => {
-    const s = flagOrEnvStr(LIMIT_FLAGS[key]);
+  /** flag > env > file > default */
+  const fileUint = (flag: ServeFlag, fallback: number): Sourced<number> => {
+    const s = flagOrEnvStr(flag);
     if (s) return { value: parseUint(s.value, s.from), from: s.from };
-    const f = fileLimits[key];
-    if (f) return f;
-    return { value: DEFAULT_LIMITS[key], from: "default" };
+    const f = file.values[flag];
+    if (f && typeof f.value === "number") return f as Sourced<number>;
+    return { value: fallback, from: "default" };
   };
+  const limit = (key: keyof ReloadableLimits): Sourced<number> => fileUint(LIMIT_FLAGS[key], DEFAULT_LIMITS[key]);
 
   // ---- network --------------------------------------------------------------
   const port = uint("port", DEFAULT_PORT);
@@ -383,7 +347,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   }
 
   // ---- limits -------------------------------------------------------------
-  const poolSize = uint("pool-size", DEFAULT_POOL_SIZE);
+  const poolSize = uint("pool-size", profile === "edge" ? 1 : DEFAULT_POOL_SIZE);
   if (poolSize.value < 1) throw usage(`invalid value '0' for '${poolSize.from}': the pool needs at least 1 slot`);
   const checkout = limit("poolCheckoutTimeoutSecs");
   if (checkout.value === 0) {
@@ -447,11 +411,11 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const precision = precisionRaw ? parsePrecision(precisionRaw) : "fp32";
   const partialRaw = flagOrEnvStr("partial-precision");
   const partialPrecision = partialRaw ? parsePrecision(partialRaw) : "int8";
-  const workersGiven = flagOrEnvStr("workers");
+  const workersGiven = flagOrEnvStr("workers") ?? (profile === "edge" ? { value: "1", from: "--profile edge" } : undefined);
   const workersChoice = workersGiven
     ? null
     : chooseWorkers({ cores: opts.cpus ?? hostCores(), availableBytes: opts.availableBytes ?? (opts.cpus !== undefined ? Number.POSITIVE_INFINITY : availableMemory()), precision });
-  const workers = uint("workers", workersChoice?.workers ?? 1);
+  const workers = workersGiven ? { value: parseUint(workersGiven.value, workersGiven.from), from: workersGiven.from } : { value: workersChoice?.workers ?? 1, from: "default" };
   if (workers.value < 1) throw usage(`invalid value '0' for '${workers.from}': expected at least 1 worker`);
   const skipQuantize = bool("skip-quantize");
   const compactPausesFlag = flags["compact-pauses"];
@@ -479,13 +443,40 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const jobsDirRaw = flagOrEnvStr("jobs-dir");
   if (jobsDirRaw && !jobsDirRaw.value.trim()) throw usage(`flag '${jobsDirRaw.from}' needs a path`);
   const jobsDir = resolveJobsDir(jobsDirRaw?.value.trim(), env);
-  const batchRaw = uint("batch-pool-size", 1);
-  let batchPoolSize = Math.max(1, batchRaw.value);
-  const batchCap = Math.max(1, workers.value - 1);
+  const batchRaw = uint("batch-pool-size", 0);
+  let batchPoolSize = batchRaw.value;
+  const batchCap = workers.value - 1;
   if (batchPoolSize > batchCap) {
-    if (enableJobs) warnings.push(`${batchRaw.from}=${batchPoolSize} would leave no Worker for live streams; using ${batchCap}`);
+    warnings.push(`${batchRaw.from}=${batchPoolSize} would leave no Worker for live streams; using ${batchCap}${batchCap === 0 ? " (files and live streams share the one Worker)" : ""}`);
     batchPoolSize = batchCap;
   }
+  const jobsRetry = fileUint("jobs-retry", DEFAULT_JOBS_RETRY);
+  if (jobsRetry.value < 1) throw usage(`invalid value '0' for '${jobsRetry.from}': expected at least 1 run`);
+
+  // ---- inference ----------------------------------------------------------------
+  const inferenceTimeout = fileUint("inference-timeout-secs", DEFAULT_INFERENCE_TIMEOUT_SECS);
+  const poolMin = uint("pool-min-size", 1);
+  const poolMinSize = Math.min(Math.max(1, poolMin.value), workers.value);
+  if (poolMin.value > workers.value) warnings.push(`${poolMin.from}=${poolMin.value} is more than the ${workers.value} Workers; using ${poolMinSize}`);
+  const threads = uint("encoder-intra-threads", 1);
+  if (threads.value < 1) throw usage(`invalid value '0' for '${threads.from}': expected at least 1 thread`);
+  const fileWindowRaw = flagOrEnvStr("file-window-concurrency");
+  const fileWindowConcurrency = fileWindowRaw ? parseUint(fileWindowRaw.value, fileWindowRaw.from) : null;
+  if (fileWindowConcurrency === 0) throw usage(`invalid value '0' for '${fileWindowRaw!.from}': expected at least 1 segment`);
+  const cacheRaw = flagOrEnvStr("optimized-cache-dir");
+  if (cacheRaw && !cacheRaw.value.trim()) throw usage(`flag '${cacheRaw.from}' needs a path`);
+  const optimizedCacheDir = cacheRaw ? resolve(cacheRaw.value.trim()) : undefined;
+  warnings.push(...noEffectWarnings(flagOrEnvStr("punct-model-dir"), flagOrEnvStr("stream-max-window-secs"), flags["stream-stable-prefix"] ?? envStr("stream-stable-prefix")));
+
+  // ---- metrics --------------------------------------------------------------------
+  const metrics = bool("metrics");
+  const metricsListenRaw = flagOrEnvStr("metrics-listen");
+  const metricsListen = metricsListenRaw ? parseListenAddr(metricsListenRaw.value, metricsListenRaw.from) : null;
+  if (metricsListen && !metrics) warnings.push(`${metricsListenRaw!.from} has no effect without --metrics (GIGASTT_METRICS=1): no metrics listener is started`);
+  if (metricsListen && metrics && !metricsListen.loopback && !bindAll)
+    throw new GigasttError("bind_refused", `refusing to serve /metrics on non-loopback '${metricsListenRaw!.value}': pass --bind-all or set GIGASTT_ALLOW_BIND_ANY=1 to expose it to the network`);
+  if (metricsListen && metrics && metricsListen.port !== 0 && metricsListen.port === port.value && (metricsListen.host === bind.address || metricsListen.wildcard || bind.wildcard))
+    throw usage(`invalid value '${metricsListenRaw!.value}' for '${metricsListenRaw!.from}': the metrics listener needs a port of its own (not --port)`);
 
   // ---- hotwords -----------------------------------------------------------------
   const hotwords = parseHotwordsConfig({ file: flagOrEnvStr("hotwords-file"), withDefaults: bool("hotwords-default"), boost: flagOrEnvStr("hotwords-boost") }, opts.readFile, warnings);
@@ -509,7 +500,8 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     rateLimitBurst: burst.value,
     allowOrigin: Object.freeze(allowOrigin),
     corsAllowAny,
-    metrics: bool("metrics"),
+    metrics,
+    metricsListen: metrics && metricsListen ? Object.freeze({ host: metricsListen.host, port: metricsListen.port }) : null,
     logLevel,
     logFormat,
     modelDir,
@@ -523,7 +515,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     workersChoice,
     allowHost: Object.freeze(allowHost),
     trustProxy: Object.freeze(trustProxy),
-    maxAudioSecs: DEFAULT_MAX_AUDIO_SECS,
+    maxAudioSecs: limit("maxAudioSecs").value,
     wyomingPort,
     apiKeys: Object.freeze(apiKeys),
     apiKeyFile,
@@ -536,8 +528,25 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     jobsTtlSecs: jobsTtl.value,
     jobsDir,
     batchPoolSize,
+    jobsRetry: jobsRetry.value,
+    inferenceTimeoutSecs: inferenceTimeout.value,
+    poolMinSize,
+    encoderIntraThreads: threads.value,
+    fileWindowConcurrency,
+    optimizedCacheDir,
+    profile,
     hotwords,
   });
+}
+
+/** `ADDR:PORT` of a listener (`127.0.0.1:9090`, `[::1]:9090`, `localhost:9090`), as Rust's SocketAddr. */
+export function parseListenAddr(text: string, from: string): { host: string; port: number; loopback: boolean; wildcard: boolean } {
+  const t = text.trim();
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(t);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw usage(`invalid value '${text}' for '${from}': expected ADDR:PORT such as 127.0.0.1:9090 or [::1]:9090`);
+  const bind = parseBindHost(m[1]!, from);
+  return { host: bind.address, port, loopback: bind.loopback, wildcard: bind.wildcard };
 }
 
 /** Jobs directory: `--jobs-dir` > GIGASTT_JOBS_DIR > $HOME/.gigastt/jobs (cwd-relative without a home). */
@@ -571,25 +580,6 @@ function readConfig(path: string, readFile: ((p: string) => string) | undefined)
     const why = (e as NodeJS.ErrnoException)?.code === "ENOENT" ? "no such file" : ((e as Error)?.message ?? String(e));
     throw new GigasttError("invalid_config", `cannot read config file '${path}': ${why}`, { cause: e });
   }
-}
-
-/** Parses the TOML limits file; unknown keys and bad values are errors naming the key. */
-export function parseConfigFile(text: string, path = "config file"): Partial<Record<keyof ReloadableLimits, Sourced<number>>> {
-  let doc: unknown;
-  try {
-    doc = Bun.TOML.parse(text);
-  } catch (e) {
-    throw new GigasttError("invalid_config", `cannot parse '${path}': ${(e as Error)?.message ?? e}`, { cause: e });
-  }
-  const out: Partial<Record<keyof ReloadableLimits, Sourced<number>>> = {};
-  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    const field = (FILE_KEYS as Record<string, keyof ReloadableLimits>)[key];
-    if (!field) throw new GigasttError("invalid_config", `unknown key '${key}' in '${path}' (known: ${Object.keys(FILE_KEYS).join(", ")})`);
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
-      throw new GigasttError("invalid_config", `invalid value for '${key}' in '${path}': expected a non-negative integer`);
-    out[field] = { value, from: `${key} in ${path}` };
-  }
-  return out;
 }
 
 export interface BindHost {

@@ -53,6 +53,8 @@ export interface TranscriberLike {
     readonly precision: Precision;
     readonly vocabSize: number;
     readonly workers: number;
+    /** segments of one file decoding at once (default workers + 1) */
+    readonly fileConcurrency?: number;
     /** the encoder file partials run on, when not the main one */
     readonly partialEncoder?: string | null;
     readonly partialEncoderError?: string;

@@ -18,6 +18,7 @@ import { limitsDiff, type ReloadableLimits, type ServerConfig } from "./config.t
 import type { Admission, ServerDeps, TranscriberLike } from "./deps.ts";
 import { createLifecycle, type LifecycleControl } from "./lifecycle.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { type MetricsListener, startMetricsListener } from "./metrics-listener.ts";
 import { createPlatform } from "./platform.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { WS_OUTBOUND_LIMIT, WS_TRANSPORT } from "./routes/ws.ts";
@@ -54,6 +55,8 @@ export interface RunningServer {
   readonly lifecycle: LifecycleControl;
   /** method → paths of the mounted routes (WebSocket routes under GET) */
   readonly routes: ReadonlyMap<string, ReadonlySet<string>>;
+  /** `--metrics-listen`: the metrics listener's URL (null: /metrics is on the main port, or off) */
+  readonly metricsUrl: string | null;
   /**
    * The model finished loading: /ready turns 200. `owned`: the server closes it
    * (after a reload retired it, or at closeModels()); else the caller does.
@@ -154,6 +157,18 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   }
   server = app.server as Server<unknown> | null;
   if (!server) throw new Error("server failed to start");
+  let metricsListener: MetricsListener | null = null;
+  if (config.metrics && config.metricsListen) {
+    try {
+      metricsListener = startMetricsListener(metrics, config.metricsListen);
+    } catch (e) {
+      limiter?.close();
+      admission.close();
+      await server.stop(true);
+      await jobs?.close();
+      throw e;
+    }
+  }
   const port = server.port ?? config.port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
@@ -187,6 +202,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       quiet.abort();
       if (!clean) log.warn("drain window expired: closing remaining connections", { tracked: lifecycle.pending, requests: server?.pendingRequests ?? 0 });
       await closeListener(true);
+      await metricsListener?.stop();
       limiter?.close();
       await jobs?.close();
       const seconds = (performance.now() - started) / 1000;
@@ -202,6 +218,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     deps,
     lifecycle,
     routes,
+    metricsUrl: metricsListener?.url ?? null,
     setTranscriber(t, o = {}) {
       holder.set(t, o.head ?? E2E_RNNT_HEAD, o.owned ?? false);
       jobs?.kick();
@@ -239,6 +256,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       admission.close();
       limiter?.close();
       await closeListener(true);
+      await metricsListener?.stop();
       await jobs?.close();
     },
   };

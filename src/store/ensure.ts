@@ -45,6 +45,8 @@ export interface EnsureOptions {
   readonly warnings?: boolean;
   /** draw a live progress bar (default: stderr is a TTY) */
   readonly tty?: boolean;
+  /** the progress of each file (text mode), instead of stderr's bar or lines: e.g. `download --progress json` */
+  readonly progress?: () => ProgressSink;
   readonly freeBytes?: (dir: string) => number;
   readonly lockPollMs?: number;
   /** stops waiting and downloading (a partial is kept for the next run); e.g. `serve` on SIGTERM */
@@ -119,7 +121,7 @@ function outputOf(opts: EnsureOptions): Output {
     warn: warnings ? (m) => stderr(`warning: ${m}\n`) : () => {},
     notice: quiet ? () => {} : (m) => stderr(`${m}\n`),
     waiting: (m) => stderr(`${m}\n`),
-    progress: () => createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet }),
+    progress: opts.progress && !quiet ? opts.progress : () => createProgress({ write: stderr, tty: opts.tty ?? Boolean(process.stderr.isTTY), quiet }),
   };
 }
 

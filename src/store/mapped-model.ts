@@ -25,8 +25,10 @@ export interface MappedModelOptions {
   /** the encoder of streaming partials, when it is not the main one */
   readonly partialEncoder?: string;
   readonly log: MappedLog;
-  /** derives one file's pair (default: `writeMappedLayout` in the quantize Worker) */
-  readonly derive?: (source: string) => Promise<MappedWriteResult>;
+  /** derives one file's pair (default: `writeMappedLayout` in the quantize Worker), in `dir` when given */
+  readonly derive?: (source: string, dir?: string) => Promise<MappedWriteResult>;
+  /** `--optimized-cache-dir`: the derived pairs live here instead of beside their sources (a read-only model folder) */
+  readonly cacheDir?: string;
 }
 
 export interface MappedModel {
@@ -37,9 +39,9 @@ export interface MappedModel {
   readonly unmapped: readonly string[];
 }
 
-async function deriveInWorker(source: string): Promise<MappedWriteResult> {
+async function deriveInWorker(source: string, dir?: string): Promise<MappedWriteResult> {
   const { mappedLayoutInWorker } = await import("../quantize/in-worker.ts");
-  return mappedLayoutInWorker(source);
+  return mappedLayoutInWorker(source, undefined, dir);
 }
 
 export async function useMappedLayout(opts: MappedModelOptions): Promise<MappedModel> {
@@ -51,15 +53,16 @@ export async function useMappedLayout(opts: MappedModelOptions): Promise<MappedM
   const one = async (source: string): Promise<string> => {
     const known = resolved.get(source);
     if (known) return known;
-    const state = mappedState(source);
+    const state = mappedState(source, opts.cacheDir);
     let path = source;
     if (state.kind === "fresh") path = state.paths.graph;
     else {
       const started = performance.now();
       log.info(`writing the mapped layout of ${basename(source)} (one-time: its weights in a file the Workers share)`, state.kind === "stale" ? { why: state.why } : {});
       try {
-        const r = await derive(source);
-        recordDerived(dirname(source), r, log);
+        const r = await derive(source, opts.cacheDir);
+        // the lock file lists the model folder's own files: a pair in a cache folder is not one of them
+        if (!opts.cacheDir) recordDerived(dirname(source), r, log);
         log.info("mapped layout ready", { file: basename(r.paths.graph), tensors: r.tensors, data_mb: Math.round(r.dataBytes / 1e6), seconds: Math.round((performance.now() - started) / 100) / 10 });
         path = r.paths.graph;
       } catch (e) {

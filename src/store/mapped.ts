@@ -45,10 +45,10 @@ export interface MappedPaths {
   readonly data: string;
 }
 
-/** `x.onnx` → `x.mapped.onnx` + `x.mapped.onnx.data`, beside the source. */
-export function mappedPaths(source: string): MappedPaths {
+/** `x.onnx` → `x.mapped.onnx` + `x.mapped.onnx.data`, beside the source (or in `dir`, `--optimized-cache-dir`). */
+export function mappedPaths(source: string, dir?: string): MappedPaths {
   const base = basename(source).replace(/\.onnx$/i, "");
-  const graph = join(dirname(source), `${base}.mapped.onnx`);
+  const graph = join(dir ?? dirname(source), `${base}.mapped.onnx`);
   return { graph, data: `${graph}.data` };
 }
 
@@ -58,8 +58,8 @@ export type MappedState =
   | { readonly kind: "stale"; readonly paths: MappedPaths; readonly why: string };
 
 /** Whether the derived pair of `source` exists and matches it (no hashing: the header and two stats). */
-export function mappedState(source: string): MappedState {
-  const paths = mappedPaths(source);
+export function mappedState(source: string, dir?: string): MappedState {
+  const paths = mappedPaths(source, dir);
   const g = regularFile(paths.graph);
   if (!g) return { kind: "missing", paths };
   const src = regularFile(source);
@@ -132,9 +132,9 @@ function ioError(out: string, e: unknown): GigasttError {
  * Throws `model_invalid` (not an ONNX file, a read-back mismatch, a folder that cannot be written)
  * or `disk_full`.
  */
-export function writeMappedLayout(source: string, now: () => number = () => performance.now()): MappedWriteResult {
+export function writeMappedLayout(source: string, now: () => number = () => performance.now(), dir?: string): MappedWriteResult {
   const t0 = now();
-  const paths = mappedPaths(source);
+  const paths = mappedPaths(source, dir);
   const srcStat = statSync(source);
   let model: onnx.ModelProto;
   try {

@@ -172,3 +172,45 @@ export function createLogProgress(log: ProgressLog, opts: { now?: () => number; 
     interrupt() {},
   };
 }
+
+/**
+ * `download --progress json` (the Rust gigastt's NDJSON contract): one
+ * `{"phase":"download","file","bytes_done","bytes_total"}` line when a file's first bytes arrive,
+ * then at most one per `everyMs` (200 ms), and exactly one at 100 % (or at the end when the size
+ * is unknown, `bytes_total` 0).
+ */
+export function createNdjsonProgress(write: (line: string) => void, opts: { now?: () => number; everyMs?: number } = {}): ProgressSink {
+  const now = opts.now ?? Date.now;
+  const everyMs = opts.everyMs ?? 200;
+  let file = "";
+  let total = 0;
+  let received = 0;
+  let last = Number.NEGATIVE_INFINITY;
+  let final = false;
+  const emit = () => {
+    write(`${JSON.stringify({ phase: "download", file, bytes_done: received, bytes_total: total })}\n`);
+    last = now();
+  };
+  return {
+    start(name, t, offset) {
+      file = name;
+      total = t ?? 0;
+      received = offset;
+      last = Number.NEGATIVE_INFINITY;
+      final = false;
+    },
+    update(r) {
+      received = r;
+      if (total > 0 && r >= total) {
+        if (!final) (final = true), emit();
+        return;
+      }
+      if (now() - last >= everyMs) emit();
+    },
+    done() {
+      if (total) received = Math.max(received, total);
+      if (!final) (final = true), emit();
+    },
+    interrupt() {},
+  };
+}

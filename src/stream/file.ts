@@ -14,7 +14,7 @@ import type { SegmentDecoder } from "./utterances.ts";
 
 export interface FileRunOptions {
   /** the engine's Transcriber, or a wrapper of it (the jobs' checkpoints) */
-  decoder: SegmentDecoder & { readonly info?: { readonly workers: number } };
+  decoder: SegmentDecoder & { readonly info?: { readonly workers: number; readonly fileConcurrency?: number } };
   session: string;
   /** client gone: stop everything, emit nothing more */
   signal: AbortSignal;
@@ -50,11 +50,11 @@ export async function runFile(
   const decoder = opts.decoder;
   try {
     const run = await transcribeOffline(
-      (samples, offset, signal) => decoder.decodeSegment(samples, offset, { session: opts.session, signal, giveAway: true }),
+      (samples, offset, signal) => decoder.decodeSegment(samples, offset, { session: opts.session, signal, giveAway: true, purpose: "file" }),
       resume(first, audio),
       {
-        // Workers + 1 keeps every Worker busy; a wrapper without `info` paces itself (2)
-        maxInFlight: decoder.info ? decoder.info.workers + 1 : 2,
+        // the file Workers + 1 keeps each busy (--file-window-concurrency sets it); a wrapper without `info` paces itself (2)
+        maxInFlight: decoder.info ? (decoder.info.fileConcurrency ?? decoder.info.workers + 1) : 2,
         signal: opts.signal,
         ...(opts.stop ? { stop: opts.stop } : {}),
         ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),

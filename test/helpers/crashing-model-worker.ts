@@ -3,13 +3,14 @@
  * fault suites: a segment holding a sample above 0.95 (the tone model's audio
  * stays at 0.5) kills the Worker thread mid-job (`process.exit`, like a native
  * crash); one above 0.9 (and ≤ 0.95) makes the "runtime" throw a plain Error,
- * as onnxruntime does. Anything else decodes normally. While a file
+ * as onnxruntime does; one above 0.8 (and ≤ 0.9) never answers (a decode
+ * stuck in native code, for the inference timeout). Anything else decodes normally. While a file
  * `FAIL_INIT_MARKER` exists next to the encoder, a (replacement) Worker fails
  * to load.
  */
 import { decodeSamples, type DecodeJob } from "../../src/engine/decode-segment.ts";
 import type { ModelWorkerInfo, ModelWorkerInit } from "../../src/engine/worker.ts";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { serveWorker } from "../../src/engine/protocol.ts";
 import { GigasttError } from "../../src/errors.ts";
@@ -18,12 +19,16 @@ import type { RnntModel } from "../../src/model/rnnt.ts";
 import type { Word } from "../../src/types.ts";
 
 export const FAIL_INIT_MARKER = ".fail-worker-init";
+/** while this file exists next to the encoder, the first Worker to load fails (the others load) */
+export const FAIL_FIRST_INIT_MARKER = ".fail-first-worker-init";
 
 let model: RnntModel | undefined;
 const mel = new LogMelExtractor();
 serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
   async init({ files, intraOpThreads }) {
     if (existsSync(join(dirname(files.encoder), FAIL_INIT_MARKER))) throw new GigasttError("model_invalid", "scripted: this Worker cannot load the model");
+    if (existsSync(join(dirname(files.encoder), FAIL_FIRST_INIT_MARKER)) && firstToCreate(join(dirname(files.encoder), `${FAIL_FIRST_INIT_MARKER}.taken`)))
+      throw new GigasttError("model_invalid", "scripted: the first Worker cannot load the model");
     const { RnntModel } = await import("../../src/model/rnnt.ts");
     model = await RnntModel.load(files, { intraOpThreads });
     return { vocabSize: model.vocabSize, blankId: model.blankId };
@@ -33,6 +38,7 @@ serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
     let peak = 0;
     for (const x of payload.samples) peak = Math.max(peak, Math.abs(x));
     if (peak > 0.95) process.exit(9);
+    if (peak > 0.8 && peak <= 0.9) return new Promise(() => {});
     try {
       if (peak > 0.9) throw new Error("onnxruntime: Non-zero status code returned while running Conv node");
       return { result: await decodeSamples(model, mel, payload) };
@@ -41,3 +47,12 @@ serveWorker<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
     }
   },
 });
+
+function firstToCreate(path: string): boolean {
+  try {
+    writeFileSync(path, "", { flag: "wx" });
+    return true;
+  } catch {
+    return false;
+  }
+}

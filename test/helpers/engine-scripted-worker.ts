@@ -2,7 +2,7 @@
  * A scripted Worker for the pool tests: speaks the real protocol (serveWorker)
  * without a model. Job payloads say what to do.
  */
-import { appendFileSync, existsSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { GigasttError } from "../../src/errors.ts";
 import { serveWorker } from "../../src/engine/protocol.ts";
 
@@ -12,6 +12,7 @@ export type ScriptedJob =
   | { readonly op: "throw-plain" }
   | { readonly op: "crash" }
   | { readonly op: "uncaught" }
+  | { readonly op: "hang" }
   | { readonly op: "sum"; readonly samples: Float32Array };
 
 export interface ScriptedInit {
@@ -22,6 +23,8 @@ export interface ScriptedInit {
   readonly initLog?: string;
   /** init fails while this file exists (a replacement Worker that cannot load) */
   readonly failInitIfExists?: string;
+  /** the first Worker to create this file fails to load, the others load (a degraded start) */
+  readonly failFirstInit?: string;
 }
 
 serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
@@ -30,6 +33,7 @@ serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
     if (init.initDelayMs) await Bun.sleep(init.initDelayMs);
     if (init.initLog) appendFileSync(init.initLog, "end\n");
     if (init.failInit || (init.failInitIfExists && existsSync(init.failInitIfExists))) throw new GigasttError("model_invalid", "scripted init failure");
+    if (init.failFirstInit && firstToCreate(init.failFirstInit)) throw new GigasttError("model_invalid", "scripted init failure of the first Worker");
     return { tag: init.tag };
   },
   async job(p) {
@@ -48,8 +52,20 @@ serveWorker<ScriptedInit, ScriptedJob, string, { tag: string }>({
           throw new Error("uncaught failure in worker");
         });
         return new Promise(() => {}); // never answers: the error event ends it
+      case "hang":
+        return new Promise(() => {}); // a decode stuck for good (a native call that never returns)
       case "sum":
         return { result: String(p.samples.reduce((a, b) => a + b, 0)) };
     }
   },
 });
+
+/** true for the one caller that creates `path` (exclusive create) */
+function firstToCreate(path: string): boolean {
+  try {
+    writeFileSync(path, "", { flag: "wx" });
+    return true;
+  } catch {
+    return false;
+  }
+}

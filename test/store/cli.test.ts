@@ -50,6 +50,52 @@ async function cli(argv: string[], extraEnv: Record<string, string> = {}, deps: 
 }
 
 describe("gigastt download / models (in-process CLI)", () => {
+  test("Rust 2.15's download flags: --progress json is NDJSON on stdout (download, verify, done), the rest on stderr", async () => {
+    const r = await cli(["download", "--model-dir", dir, "--manifest", manifest, "--progress", "json", "--skip-quantize", "--skip-diarization", "--prequantized=false", "--model-variant", "e2e_rnnt"]);
+    expect(r.code).toBe(0);
+    const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.every((e) => typeof e.phase === "string")).toBe(true);
+    const downloads = events.filter((e) => e.phase === "download");
+    for (const name of Object.values(NAMES)) {
+      const last = downloads.filter((e) => e.file === name).at(-1);
+      expect(last, name).toBeDefined();
+      expect(last!.bytes_done).toBe(last!.bytes_total);
+    }
+    expect(events.filter((e) => e.phase === "verify").map((e) => e.file).sort()).toEqual(Object.values(NAMES).sort());
+    expect(events.at(-1)).toEqual({ phase: "done", model_dir: dir });
+    expect(r.stderr).toContain(`ready in ${dir}`);
+    expectInstalled(dir, server);
+  });
+
+  test("--progress json: a failure ends stdout with one error event carrying Rust's kind", async () => {
+    const r = await cli(["download", "--model-dir", dir, "--manifest", manifest, "--progress", "json", "--offline"]);
+    expect(r.code).toBe(4);
+    const last = JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!);
+    expect(last).toMatchObject({ phase: "error", kind: "network" });
+    expect(typeof last.message).toBe("string");
+  });
+
+  test.each([
+    [["--model-variant", "rnnt"], "feature_unavailable", "--model-variant rnnt"],
+    [["--model-variant", "ml_ctc_large"], "feature_unavailable", "multilingual CTC"],
+    [["--ane"], "feature_unavailable", "--ane"],
+    [["--model-variant", "whisper"], "usage", "--model-variant"],
+    [["--progress", "xml"], "usage", "--progress"],
+    [["--fp32", "--precision", "int8"], "usage", "--fp32"],
+  ])("download %j → %s (exit 2), one line naming it", async (flags, code, named) => {
+    const r = await cli(["download", "--model-dir", dir, "--manifest", manifest, ...flags]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(code);
+    expect(r.stderr).toContain(named);
+    expect(r.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  test("GIGASTT_MODEL_VARIANT=rnnt is refused the same way", async () => {
+    const r = await cli(["download", "--model-dir", dir, "--manifest", manifest], { GIGASTT_MODEL_VARIANT: "rnnt" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("GIGASTT_MODEL_VARIANT=rnnt");
+  });
+
   test("download fetches, verifies and prints where it went; models list/verify/path agree", async () => {
     const r = await cli(["download", "--model-dir", dir, "--manifest", manifest]);
     expect(r.code).toBe(0);

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onnx } from "onnx-proto";
 import { Transcriber } from "../../src/engine/transcriber.ts";
@@ -119,6 +119,30 @@ describe("writeMappedLayout", () => {
 });
 
 describe("useMappedLayout", () => {
+  test("--optimized-cache-dir: the pairs are derived in the cache folder, the model folder is only read, and they decode as the originals", async () => {
+    const dir = toneDir();
+    const cache = join(toneDir(), "cache");
+    mkdirSync(cache);
+    const before = readdirSync(dir).sort();
+    const files = selectModelFiles(dir, "fp32");
+    let derived = 0;
+    const m = await useMappedLayout({ files, log: quiet(), cacheDir: cache, derive: async (s, d) => (derived++, writeMappedLayout(s, undefined, d)) });
+    expect(derived).toBe(3);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(m.files.encoder).toBe(join(cache, "v3_e2e_rnnt_encoder.mapped.onnx"));
+    expect(m.unmapped).toEqual([]);
+    const again = await useMappedLayout({ files, log: quiet(), cacheDir: cache, derive: async (s, d) => (derived++, writeMappedLayout(s, undefined, d)) });
+    expect(derived).toBe(3);
+    expect(again.files).toEqual(m.files);
+    const a = phraseToAudio("привет мир");
+    const [fromCache, fromOriginals] = await Promise.all([Transcriber.fromFiles(m.files, { workers: 1 }), Transcriber.fromFiles(files, { workers: 1 })]);
+    try {
+      expect((await fromCache.transcribe(a.samples)).text).toBe((await fromOriginals.transcribe(a.samples)).text);
+    } finally {
+      await Promise.all([fromCache.close(), fromOriginals.close()]);
+    }
+  });
+
   test("derives once, records the derived files in the lock, and models verify checks them", async () => {
     const dir = toneDir();
     const origin = { repo: "istupakov/gigaam-v3-onnx", revision: "abc" };

@@ -141,7 +141,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
     const transcriber = withHotwords(model, form.hotwords());
     if (channels === "split") {
       // the slot is taken once there is audio to decode, as below
-      const admitted = await admitSplit(deps, request, reader.body(), { maxSeconds: config.maxAudioSecs, filename: () => filename });
+      const admitted = await admitSplit(deps, request, reader.body(), { maxSeconds: config.maxAudioSecs || undefined, filename: () => filename });
       if (!admitted) throw new GigasttError("internal", "client disconnected"); // the client left: handle() answers 499
       slot = admitted.slot;
       const streams = admitted.streams;
@@ -152,7 +152,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
       return await deps.lifecycle.track(splitResult(deps, rc, { request, transcriber, reader, form, streams }));
     }
     // conversion hints name the uploaded file
-    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }), filename);
+    const audio = namingInput(decodeAudioStream(reader.body(), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body" }), filename);
     // the slot is taken once there is audio to decode (a stalled upload waits on its own
     // connection and body timeout); header and format errors still get a proper HTTP status
     const first = await audio.next();

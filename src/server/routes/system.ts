@@ -126,6 +126,8 @@ export function systemRoutes(deps: ServerDeps) {
     })
     .get("/metrics", async () => {
       if (!deps.metrics.enabled) throw new GigasttError("metrics_disabled");
+      // --metrics-listen: served on its own listener only, never also on the API port (as Rust)
+      if (deps.config.metricsListen) throw new GigasttError("metrics_disabled", "metrics are served on the --metrics-listen listener, not on this port");
       return new Response(await deps.metrics.render(), { headers: { "content-type": deps.metrics.contentType } });
     });
 }

@@ -24,7 +24,7 @@ import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { checkContentLength, type BodyPace } from "../streaming/body.ts";
 import { type Upload, uploadOf } from "../streaming/upload.ts";
 import { runFile } from "../../stream/file.ts";
-import { errorMessage, roundWord } from "../streaming/protocol.ts";
+import { errorMessage, inferenceFailure, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
 import { queryHotwords, withHotwords } from "../request-hotwords.ts";
@@ -89,7 +89,7 @@ function audioBytes(upload: Upload, raw: RawAudio | null): AsyncGenerator<Uint8A
 /** the raw body or a form's `file` part, decoded and paced; conversion hints name the uploaded file */
 function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, raw: RawAudio | null, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
   const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-  const audio = decodeAudioStream(audioBytes(upload, raw), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
+  const audio = decodeAudioStream(audioBytes(upload, raw), { maxSeconds: config.maxAudioSecs || undefined, emptyCode: "empty_body", onWarnings });
   return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
@@ -122,7 +122,7 @@ export async function admitSplit(
   deps: ServerDeps,
   request: Request,
   bytes: ByteSource,
-  opts: { maxSeconds: number; filename: () => string | null; onWarnings?: (w: readonly string[]) => void },
+  opts: { maxSeconds: number | undefined; filename: () => string | null; onWarnings?: (w: readonly string[]) => void },
 ): Promise<{ streams: ChannelStreams; slot: Slot } | null> {
   let streams: ChannelStreams;
   try {
@@ -211,7 +211,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
     warnings = w;
     rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
   };
-  const admitted = await admitSplit(deps, request, audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs, filename: () => upload.filename, onWarnings });
+  const admitted = await admitSplit(deps, request, audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs || undefined, filename: () => upload.filename, onWarnings });
   if (!admitted) return clientGone(deps, request, "waiting");
   const { streams, slot } = admitted;
   const work = (async () => {
@@ -283,8 +283,9 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
           onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
             rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
-            deps.metrics.error("inference_error");
-            writer.send(errorMessage(new GigasttError("inference_error")));
+            const failure = inferenceFailure(e);
+            deps.metrics.error(failure.code);
+            writer.send(errorMessage(failure));
             return true;
           },
         },
@@ -330,7 +331,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: 
   const rc = deps.context(request);
   server?.timeout(request, 0);
   const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-  const admitted = await admitSplit(deps, request, audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs, filename: () => upload.filename });
+  const admitted = await admitSplit(deps, request, audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs || undefined, filename: () => upload.filename });
   if (!admitted) return clientGone(deps, request, "waiting");
   const { streams, slot } = admitted;
   const gone = new AbortController();
@@ -358,8 +359,9 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: 
               rc.log.warn("sse inference failed", { error: e instanceof Error ? e.message : String(e) });
               if (!failed) {
                 failed = true;
-                deps.metrics.error("inference_error");
-                writer.send(errorMessage(new GigasttError("inference_error")));
+                const failure = inferenceFailure(e);
+                deps.metrics.error(failure.code);
+                writer.send(errorMessage(failure));
               }
               return true;
             },

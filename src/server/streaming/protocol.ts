@@ -193,6 +193,11 @@ function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
 
+/** What a client is told when a decode failed mid-stream: `inference_timeout` as such (Rust's code), anything else as `inference_error`. */
+export function inferenceFailure(e: unknown): GigasttError {
+  return e instanceof GigasttError && e.code === "inference_timeout" ? e : new GigasttError("inference_error");
+}
+
 /** A safe client-facing error: the code's message (or the error's own safe message) and retry hint. */
 export function errorMessage(e: unknown): ErrorMessage {
   if (e instanceof GigasttError) {

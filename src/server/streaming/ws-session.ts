@@ -26,6 +26,7 @@ import {
   type ConfigureMessage,
   DEFAULT_INPUT_RATE,
   errorMessage,
+  inferenceFailure,
   invalidRate,
   isSupportedRate,
   parseClientMessage,
