@@ -97,6 +97,7 @@ export const CATALOGUE = {
   pool_closed: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },
   shutting_down: { http: 503, exit: EXIT.runtime, wsClose: 1001, message: "Server is shutting down", rust: true },
   not_ready: { http: 503, exit: EXIT.runtime, message: "The model is not loaded yet" },
+  vad_not_loaded: { http: 409, exit: EXIT.usage, message: "VAD was requested but is not loaded: start the server with --vad", rust: true },
   runtime_unavailable: { http: 503, exit: EXIT.runtime, message: "The inference runtime could not be loaded" },
   inference_error: { http: 500, exit: EXIT.runtime, message: "Inference failed", rust: true },
   internal: { http: 500, exit: EXIT.runtime, wsClose: 1011, message: "Internal error", rust: true },

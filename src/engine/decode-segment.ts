@@ -8,7 +8,7 @@ import { greedyDecode } from "../decode/greedy.ts";
 import { roundTime, tokensToWords } from "../decode/detok.ts";
 import type { LogMelExtractor } from "../frontend/logmel.ts";
 import type { RnntModel } from "../model/rnnt.ts";
-import { compactPauses } from "../segment/compact.ts";
+import { compactPauses, VAD_COMPACT } from "../segment/compact.ts";
 import type { Word } from "../types.ts";
 
 export interface DecodeJob {
@@ -16,14 +16,20 @@ export interface DecodeJob {
   readonly samples: Float32Array;
   /** seconds added to every word time */
   readonly offsetSeconds: number;
+  /**
+   * the VAD's verdict, 1 per 10 ms frame that is not speech: such runs are cut out before the
+   * encoder (`VAD_COMPACT`), whatever the compaction setting, and word times mapped back
+   */
+  readonly nonSpeech?: Uint8Array;
 }
 
 /**
  * Decodes one segment from a fresh decoder state. With `compact` (default), long pauses are
- * shortened before the encoder (`compactPauses`) and word times mapped back to the segment.
+ * shortened before the encoder (`compactPauses`) and word times mapped back to the segment;
+ * with a VAD mask (`nonSpeech`), non-speech is cut out instead.
  */
 export async function decodeSamples(model: RnntModel, mel: LogMelExtractor, job: DecodeJob, compact = true): Promise<Word[]> {
-  const c = compact ? compactPauses(job.samples) : null;
+  const c = job.nonSpeech ? compactPauses(job.samples, { ...VAD_COMPACT, removable: job.nonSpeech }) : compact ? compactPauses(job.samples) : null;
   const { features, frames } = mel.compute(c ? c.samples : job.samples);
   if (frames === 0) return [];
   const { enc, frames: encFrames } = await model.encode(features, frames);

@@ -17,6 +17,7 @@ import { SAMPLE_RATE, type Precision, type TranscriptResult, type Word } from ".
 import { transcribeOffline } from "./offline.ts";
 import { WorkerPool } from "./pool.ts";
 import { Slots } from "./slots.ts";
+import { VadLabeller, VadPool, type VadPoolOptions } from "./vad.ts";
 import type { DecodeJob, ModelWorkerInfo, ModelWorkerInit } from "./worker.ts";
 
 /**
@@ -48,9 +49,13 @@ export interface JobOptions {
    * hours of audio do not leave a copy of each segment behind for the collector.
    */
   readonly giveAway?: boolean;
+  /** the VAD's non-speech frames of these samples (1 per 10 ms): cut out before the encoder */
+  readonly nonSpeech?: Uint8Array;
 }
 
 export interface StreamOptions extends JobOptions {
+  /** run the file through the VAD (`vad_not_loaded` when the Transcriber has none; default false) */
+  readonly vad?: boolean;
   /** called in order for each decoded segment with its new words and its span in seconds */
   readonly onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void>;
 }
@@ -89,6 +94,11 @@ export interface TranscriberOptions {
    * private copy of the encoder instead of sharing the mapped file's pages (BENCHMARKS.md: session layouts).
    */
   readonly prepack?: boolean;
+  /**
+   * Load the Silero VAD (embedded) in Workers of its own (default 1): files may then ask for VAD
+   * (`transcribeStream(…, { vad: true })`) and streams for VAD endpointing (`vadLabeller()`).
+   */
+  readonly vad?: boolean | VadPoolOptions;
 }
 
 export interface TranscriberInfo {
@@ -102,6 +112,8 @@ export interface TranscriberInfo {
   readonly partialWorkers: number;
   /** why the requested partial encoder is not used */
   readonly partialEncoderError?: string;
+  /** VAD Workers (0: no VAD loaded) */
+  readonly vadWorkers: number;
 }
 
 type Pool = WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
@@ -113,9 +125,11 @@ export class Transcriber {
   readonly #partialPool: Pool | null;
   /** one per Worker that runs partials: a partial takes its audio only once it can start */
   readonly #partialSlots: Slots;
+  readonly #vad: VadPool | null;
 
-  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined) {
+  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined, vad: VadPool | null) {
     this.#pool = pool;
+    this.#vad = vad;
     this.#partialPool = partial?.pool ?? null;
     this.#partialSlots = new Slots(partial?.pool.size ?? pool.size);
     this.info = Object.freeze({
@@ -126,7 +140,19 @@ export class Transcriber {
       partialEncoder: partial?.encoder ?? null,
       partialWorkers: partial?.pool.size ?? 0,
       ...(partialError ? { partialEncoderError: partialError } : {}),
+      vadWorkers: vad?.size ?? 0,
     });
+  }
+
+  /** the VAD Workers, or null when the VAD is not loaded */
+  get vad(): VadPool | null {
+    return this.#vad;
+  }
+
+  /** A fresh VAD labeller for one stream (`vad_not_loaded` without a VAD). */
+  vadLabeller(opts: { session?: string; signal?: AbortSignal; threshold?: number } = {}): VadLabeller {
+    if (!this.#vad) throw new GigasttError("vad_not_loaded");
+    return new VadLabeller(this.#vad, opts);
   }
 
   /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
@@ -166,17 +192,31 @@ export class Transcriber {
           (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
         )
       : null;
+    const vadStart = opts.vad ? VadPool.start(opts.vad === true ? {} : opts.vad) : null;
+    vadStart?.catch(() => {}); // awaited below
     let pool: Pool;
+    let vad: VadPool | null;
     try {
       pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) } });
     } catch (e) {
       const p = await partialStart;
       if (p && "pool" in p) await p.pool.close();
+      await vadStart?.then((v) => v.close(), () => {});
       throw e;
     }
-    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined);
+    try {
+      vad = vadStart ? await vadStart : null;
+    } catch (e) {
+      const p = await partialStart;
+      if (p && "pool" in p) await p.pool.close();
+      await pool.close();
+      throw e;
+    }
+    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined, vad);
     const partial = await partialStart;
-    return "pool" in partial ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined) : new Transcriber(pool, files, null, partial.error);
+    return "pool" in partial
+      ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined, vad)
+      : new Transcriber(pool, files, null, partial.error, vad);
   }
 
   /**
@@ -203,8 +243,9 @@ export class Transcriber {
     const copy = opts.giveAway && samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
     const partial = opts.purpose === "partial";
     const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer as ArrayBuffer] };
-    if (partial && this.#partialPool) return this.#partialPool.run({ samples: copy, offsetSeconds }, run);
-    return this.#pool.run({ samples: copy, offsetSeconds }, { ...run, priority: partial });
+    const job: DecodeJob = { samples: copy, offsetSeconds, ...(opts.nonSpeech ? { nonSpeech: opts.nonSpeech } : {}) };
+    if (partial && this.#partialPool) return this.#partialPool.run(job, run);
+    return this.#pool.run(job, { ...run, priority: partial });
   }
 
   /** Transcribes 16 kHz mono samples. */
@@ -221,7 +262,11 @@ export class Transcriber {
    */
   async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
-    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true }), chunks, {
+    const vad = opts.vad ? this.vadLabeller({ session, ...(opts.signal ? { signal: opts.signal } : {}) }) : undefined;
+    const decode = (samples: Float32Array, offset: number, signal: AbortSignal, nonSpeech?: Uint8Array) =>
+      this.decodeSegment(samples, offset, { session, signal, giveAway: true, ...(nonSpeech ? { nonSpeech } : {}) });
+    const { words, duration } = await transcribeOffline(decode, chunks, {
+      ...(vad ? { vad } : {}),
       maxInFlight: this.#pool.size + 1,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
@@ -231,7 +276,7 @@ export class Transcriber {
 
   /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
   async close(): Promise<void> {
-    await Promise.all([this.#pool.close(), this.#partialPool?.close()]);
+    await Promise.all([this.#pool.close(), this.#partialPool?.close(), this.#vad?.close()]);
   }
 }
 
