@@ -116,6 +116,11 @@ export class VadLabeller {
     this.#opts = opts;
   }
 
+  /** samples waiting for a whole window */
+  get held(): number {
+    return this.#rest.length;
+  }
+
   /** samples labelled so far (a multiple of 512) */
   get labelled(): number {
     return this.#windows * VAD_WINDOW;
