@@ -32,7 +32,7 @@ export interface ServeDeps {
   /** the model files to load (default: the model store's ensureModel) */
   /** `log`: where the store's warnings, notices and progress go (serve's logger) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean }) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean; vad?: boolean }) => Promise<TranscriberLike & { close(): Promise<void> }>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
@@ -114,6 +114,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
         transcriber = await (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
           ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
           compactPauses: config.compactPauses,
+          ...(config.vad ? { vad: true } : {}),
         });
         if (signalled === 0) {
           server.setTranscriber(transcriber);
@@ -123,6 +124,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
             precision: info.precision,
             partial_encoder: info.partialEncoder ? "int8" : info.precision,
             workers: info.workers,
+            vad_workers: info.vadWorkers ?? 0,
             vocab_size: info.vocabSize,
             load_ms: Math.round(performance.now() - started),
           });
@@ -236,6 +238,9 @@ const serveCommand = defineCommand({
     "skip-quantize": { type: "boolean", description: "Never create the int8 encoder for partials (GIGASTT_SKIP_QUANTIZE)" },
     offline: { type: "boolean", description: "Never download the model (GIGASTT_OFFLINE)" },
     "compact-pauses": { type: "boolean", description: "Shorten pauses over 600 ms to 300 ms before the encoder (default on; --no-compact-pauses, GIGASTT_COMPACT_PAUSES=0: off)" },
+    vad: { type: "boolean", description: "Load the Silero VAD (embedded): per-request vad=true on files, WS endpoint_mode=vad (GIGASTT_VAD)" },
+    "vad-threshold": { type: "string", description: "VAD speech-probability threshold, 0–1 (default 0.5; GIGASTT_VAD_THRESHOLD)", valueHint: "P" },
+    "vad-min-silence-ms": { type: "string", description: "Non-speech that ends a VAD-endpointed utterance (default 500; GIGASTT_VAD_MIN_SILENCE_MS)", valueHint: "MS" },
     precision: { type: "enum", options: ["fp32", "int8"], description: "Model precision (default fp32; GIGASTT_PRECISION)", valueHint: "PRECISION" },
     "partial-precision": { type: "enum", options: ["int8", "fp32"], description: "Encoder of streaming partials (default int8; GIGASTT_PARTIAL_PRECISION)", valueHint: "PRECISION" },
     workers: { type: "string", description: "Inference Workers; they share the mapped weights, ≈ 100 MB each beyond them (default: CPU cores, fewer when the available memory holds fewer; GIGASTT_WORKERS)", valueHint: "N" },

@@ -61,6 +61,12 @@ export interface ServerConfig extends ReloadableLimits {
   readonly offline: boolean;
   /** shorten long pauses before the encoder (default true; the same setting for files and live streams) */
   readonly compactPauses: boolean;
+  /** load the Silero VAD: per-request `vad` on files, `endpoint_mode=vad` on streams (default false) */
+  readonly vad: boolean;
+  /** VAD speech-probability threshold in (0, 1) (default 0.5) */
+  readonly vadThreshold: number;
+  /** non-speech that ends a VAD-endpointed utterance, ms (default 500; a WS `configure.min_silence_ms` overrides it) */
+  readonly vadMinSilenceMs: number;
   /** default fp32 (int8 graphs are used when asked for and present) */
   readonly precision: Precision;
   /** encoder of streaming partials: int8 (default; the dynamic int8 file, created once unless skipQuantize) or fp32 */
@@ -154,6 +160,9 @@ export const SERVE_FLAGS = {
   config: { kind: "string" },
   "skip-quantize": { kind: "boolean", env: "GIGASTT_SKIP_QUANTIZE" },
   "compact-pauses": { kind: "boolean", env: "GIGASTT_COMPACT_PAUSES" },
+  vad: { kind: "boolean", env: "GIGASTT_VAD" },
+  "vad-threshold": { kind: "string", env: "GIGASTT_VAD_THRESHOLD" },
+  "vad-min-silence-ms": { kind: "string", env: "GIGASTT_VAD_MIN_SILENCE_MS" },
   offline: { kind: "boolean", env: "GIGASTT_OFFLINE" },
   precision: { kind: "string", env: "GIGASTT_PRECISION" },
   "partial-precision": { kind: "string", env: "GIGASTT_PARTIAL_PRECISION" },
@@ -451,6 +460,12 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const compactPausesFlag = flags["compact-pauses"];
   const compactPausesEnv = envStr("compact-pauses");
   const compactPauses = typeof compactPausesFlag === "boolean" ? compactPausesFlag : compactPausesEnv ? parseBool(compactPausesEnv.value, compactPausesEnv.from) : true;
+  const vadThresholdRaw = flagOrEnvStr("vad-threshold");
+  const vadThreshold = vadThresholdRaw ? Number(vadThresholdRaw.value.trim()) : 0.5;
+  if (!(vadThreshold > 0 && vadThreshold < 1) || vadThresholdRaw?.value.trim() === "")
+    throw usage(`invalid value '${vadThresholdRaw?.value}' for '${vadThresholdRaw?.from}': expected a number between 0 and 1`);
+  const vadMinSilence = uint("vad-min-silence-ms", 500);
+  if (vadMinSilence.value < 10 || vadMinSilence.value > 5000) throw usage(`invalid value '${vadMinSilence.value}' for '${vadMinSilence.from}': expected 10 to 5000 ms`);
   let logLevel: LogLevelName;
   try {
     logLevel = parseLogLevel(flags["log-level"]);
@@ -508,6 +523,9 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     skipQuantize,
     offline: bool("offline"),
     compactPauses,
+    vad: bool("vad"),
+    vadThreshold,
+    vadMinSilenceMs: vadMinSilence.value,
     precision,
     partialPrecision,
     workers: workers.value,

@@ -17,6 +17,7 @@ import type { Precision, TranscriptResult, Word } from "../types.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
 import type { JobsService } from "../jobs/service.ts";
+import type { VadLabeller } from "../engine/vad.ts";
 
 export type { ServerConfig } from "./config.ts";
 export type { Metrics } from "./metrics.ts";
@@ -30,14 +31,18 @@ export interface JobOptions {
   purpose?: "final" | "partial";
   /** the caller gives the samples away (moved to the Worker, not copied) */
   giveAway?: boolean;
+  /** the VAD's non-speech 10 ms frames of the samples: cut out before the encoder */
+  nonSpeech?: Uint8Array;
 }
 
 /** The part of the engine's `Transcriber` the server uses (the real one satisfies it). */
 export interface TranscriberLike {
   transcribeStream(
     chunks: AsyncIterable<Float32Array>,
-    opts?: JobOptions & { onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void> },
+    opts?: JobOptions & { onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void>; vad?: boolean },
   ): Promise<TranscriptResult>;
+  /** a fresh VAD labeller for one stream; throws `vad_not_loaded` without `--vad` (absent: never loaded) */
+  vadLabeller?(opts?: { session?: string; signal?: AbortSignal; threshold?: number }): VadLabeller;
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
   /** a free Worker for a streaming partial, held until release (see the engine's Transcriber) */
   partialSlot?(signal?: AbortSignal): Promise<() => void>;
@@ -50,6 +55,8 @@ export interface TranscriberLike {
     /** the encoder file partials run on, when not the main one */
     readonly partialEncoder?: string | null;
     readonly partialEncoderError?: string;
+    /** VAD Workers (0 or absent: no VAD) */
+    readonly vadWorkers?: number;
   };
 }
 

@@ -37,6 +37,19 @@ export const CONTENT_TYPES: Record<OutputFormat, string> = {
  * `?format=`, or its alias `?response_format=` (the OpenAI route's name, which
  * people carry over): one of json, text, srt, vtt. Both given and different → 400.
  */
+/**
+ * `?vad=true|false` (also 1/0, yes/no, on/off): run the file through the VAD. Default: on when the
+ * server loaded it (`--vad`); `vad=true` without it is 409 `vad_not_loaded`, as in the Rust gigastt.
+ */
+export function parseVad(v: unknown, transcriber: TranscriberLike): boolean | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v).trim().toLowerCase();
+  const on = ["true", "1", "yes", "on"].includes(s);
+  if (!on && !["false", "0", "no", "off"].includes(s)) throw new GigasttError("usage", `invalid value '${String(v)}' for 'vad': expected true or false`);
+  if (on && !((transcriber.info.vadWorkers ?? 0) > 0)) throw new GigasttError("vad_not_loaded");
+  return on;
+}
+
 export function parseFormat(v: unknown, alias?: unknown): OutputFormat {
   const given = (x: unknown) => x !== undefined && x !== null && x !== "";
   if (given(v) && given(alias) && v !== alias) throw new GigasttError("usage", `format=${String(v).slice(0, 20)} and response_format=${String(alias).slice(0, 20)} disagree: give one of them`);
@@ -128,6 +141,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   const queryFormat = parseFormat(query.format, query.response_format);
   if (parseChannels(query.channels, "channels") === "split") return transcribeSplit(deps, { request, query, server }, queryFormat);
   const { config, transcriber } = preflight(deps, request);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
   let warnings: readonly string[] = [];
@@ -150,6 +164,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
     try {
       const run = await runFile(audio, {
         decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         onInference: (s, a) => noteInference(deps, rc, s, a),
@@ -189,6 +204,7 @@ function formatOf(upload: Upload, query: Ctx["query"], queryFormat: OutputFormat
  */
 async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, queryFormat: OutputFormat): Promise<Response> {
   const { config, transcriber } = preflight(deps, request);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0);
   const slot = await admit(deps, request);
@@ -212,6 +228,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
         streams.map((s, i) =>
           runFile(s, {
             decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
             session: `${rc.id}:${id}:${i}`,
             signal: request.signal,
                 onInference: (sec, a) => noteInference(deps, rc, sec, a),
@@ -238,6 +255,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
 async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx): Promise<Response> {
   if (parseChannels(query.channels, "channels") === "split") return transcribeSseSplit(deps, { request, server, query });
   const { config, transcriber } = preflight(deps, request);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
   const { audio } = audioOf(deps, request, config, rc);
@@ -263,6 +281,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
         audio,
         {
           decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
           session: `${rc.id}:${crypto.randomUUID()}`,
           signal: gone.signal,
           stop: deps.lifecycle.signal,
@@ -314,8 +333,9 @@ export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fie
 }
 
 /** SSE with `?channels=split`: partial/final events carry `channel`; `done` has the merged text. */
-async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): Promise<Response> {
+async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: Ctx): Promise<Response> {
   const { config, transcriber } = preflight(deps, request);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0);
   const slot = await admit(deps, request);
@@ -346,6 +366,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server }: Ctx): P
         streams.map((s, channel) =>
           runFile(s, {
             decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
             session: `${rc.id}:${id}:${channel}`,
             signal: gone.signal,
             stop: deps.lifecycle.signal,
