@@ -55,6 +55,7 @@ export const ERROR_NOTES: Record<keyof typeof CATALOGUE, string> = {
   pool_closed: "the server began draining while the request waited for a slot",
   shutting_down: "request or upgrade after SIGTERM/SIGINT",
   not_ready: "model still loading",
+  invalid_endpoint_mode: "WS `configure` with an `endpoint_mode` other than `energy`, `vad`, `auto`, or a `min_silence_ms` outside 10–5000",
   vad_not_loaded: "`vad=true` (REST) or `endpoint_mode=vad` (WS `configure`) on a server started without `--vad`",
   runtime_unavailable: "the executable could not extract or load its onnxruntime library (set `GIGASTT_RUNTIME_DIR` to a writable folder that allows executables)",
   inference_error: "the model failed on this input (session continues)",

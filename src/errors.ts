@@ -74,6 +74,7 @@ export const CATALOGUE = {
   frame_too_large: { http: 413, exit: EXIT.usage, wsClose: 1009, message: "WebSocket frame too large" },
   rate_limited: { http: 429, exit: EXIT.runtime, message: "Too many requests", rust: true },
   metrics_disabled: { http: 404, exit: EXIT.usage, message: "metrics endpoint disabled", rust: true },
+  invalid_endpoint_mode: { http: 400, exit: EXIT.usage, message: "Invalid endpoint_mode or min_silence_ms", rust: true },
   configure_too_late: { http: 400, exit: EXIT.usage, message: "Configure must be sent before first audio frame", rust: true },
   invalid_sample_rate: { http: 400, exit: EXIT.usage, message: "Unsupported sample rate", rust: true },
   unsupported_protocol_version: { http: 400, exit: EXIT.usage, wsClose: 1002, message: "Unsupported protocol version", rust: true },

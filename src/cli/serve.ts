@@ -32,7 +32,7 @@ export interface ServeDeps {
   /** the model files to load (default: the model store's ensureModel) */
   /** `log`: where the store's warnings, notices and progress go (serve's logger) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean; vad?: boolean }) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean; vad?: { threshold: number } }) => Promise<TranscriberLike & { close(): Promise<void> }>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
@@ -114,7 +114,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
         transcriber = await (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
           ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
           compactPauses: config.compactPauses,
-          ...(config.vad ? { vad: true } : {}),
+          ...(config.vad ? { vad: { threshold: config.vadThreshold } } : {}),
         });
         if (signalled === 0) {
           server.setTranscriber(transcriber);

@@ -98,7 +98,7 @@ export interface TranscriberOptions {
    * Load the Silero VAD (embedded) in Workers of its own (default 1): files may then ask for VAD
    * (`transcribeStream(…, { vad: true })`) and streams for VAD endpointing (`vadLabeller()`).
    */
-  readonly vad?: boolean | VadPoolOptions;
+  readonly vad?: boolean | (VadPoolOptions & { readonly threshold?: number });
 }
 
 export interface TranscriberInfo {
@@ -126,6 +126,8 @@ export class Transcriber {
   /** one per Worker that runs partials: a partial takes its audio only once it can start */
   readonly #partialSlots: Slots;
   readonly #vad: VadPool | null;
+  /** the labellers' default speech threshold */
+  #vadThreshold: number | undefined;
 
   private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined, vad: VadPool | null) {
     this.#pool = pool;
@@ -152,7 +154,8 @@ export class Transcriber {
   /** A fresh VAD labeller for one stream (`vad_not_loaded` without a VAD). */
   vadLabeller(opts: { session?: string; signal?: AbortSignal; threshold?: number } = {}): VadLabeller {
     if (!this.#vad) throw new GigasttError("vad_not_loaded");
-    return new VadLabeller(this.#vad, opts);
+    const threshold = opts.threshold ?? this.#vadThreshold;
+    return new VadLabeller(this.#vad, { ...opts, ...(threshold !== undefined ? { threshold } : {}) });
   }
 
   /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
@@ -212,11 +215,13 @@ export class Transcriber {
       await pool.close();
       throw e;
     }
-    if (!partialStart || !partialEncoder) return new Transcriber(pool, files, null, undefined, vad);
-    const partial = await partialStart;
-    return "pool" in partial
-      ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder }, undefined, vad)
-      : new Transcriber(pool, files, null, partial.error, vad);
+    const partial = partialStart && partialEncoder ? await partialStart : null;
+    const t =
+      partial && "pool" in partial
+        ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder! }, undefined, vad)
+        : new Transcriber(pool, files, null, partial?.error, vad);
+    if (typeof opts.vad === "object" && opts.vad.threshold !== undefined) t.#vadThreshold = opts.vad.threshold;
+    return t;
   }
 
   /**

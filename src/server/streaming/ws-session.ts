@@ -32,6 +32,7 @@ import {
   resultMessage,
 } from "./protocol.ts";
 import { UtteranceStream } from "../../stream/utterances.ts";
+import { type EndpointMode, vadEndpointing } from "../../stream/endpointer.ts";
 
 /** what the session needs from the socket */
 export interface WsPeer {
@@ -107,6 +108,8 @@ export class WsSession {
   private readonly startedAt = performance.now();
   private finals = 0;
   private endpointing: { minPauseMs?: number; endpoint?: boolean } | undefined;
+  /** `configure.endpoint_mode`: energy (default) or vad */
+  private endpointMode: EndpointMode = "energy";
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribeDrain: () => void = () => {};
@@ -394,6 +397,28 @@ export class WsSession {
       if (isSupportedRate(msg.sampleRate)) this.rate = msg.sampleRate;
       else this.sendError(invalidRate());
     }
+    if (msg.endpointMode !== undefined || msg.minSilenceMs !== undefined) {
+      const refused = this.configureEndpointing(msg.endpointMode, msg.minSilenceMs);
+      if (refused) this.sendError(refused);
+    }
+  }
+
+  /**
+   * `configure.endpoint_mode` (`energy`, `vad`; `auto`: the server's default) and `min_silence_ms`
+   * (10–5000: the pause, or with VAD the non-speech, that ends an utterance). Nothing changes when
+   * either is refused: `invalid_endpoint_mode`, or `vad_not_loaded` for `vad` without `--vad`.
+   */
+  private configureEndpointing(mode: unknown, minSilenceMs: unknown): GigasttError | null {
+    const m = mode === undefined || mode === "auto" ? "energy" : mode;
+    if (m !== "energy" && m !== "vad") return new GigasttError("invalid_endpoint_mode", `endpoint_mode must be energy, vad or auto, got ${JSON.stringify(mode)}`);
+    const ms = minSilenceMs ?? (m === "vad" ? this.o.config.vadMinSilenceMs : undefined);
+    if (ms !== undefined && !(typeof ms === "number" && Number.isInteger(ms) && ms >= 10 && ms <= 5000)) {
+      return new GigasttError("invalid_endpoint_mode", `min_silence_ms must be an integer from 10 to 5000, got ${JSON.stringify(minSilenceMs)}`);
+    }
+    if (m === "vad" && !((this.o.transcriber.info.vadWorkers ?? 0) > 0 && this.o.transcriber.vadLabeller)) return new GigasttError("vad_not_loaded");
+    this.endpointMode = m;
+    if (ms !== undefined) this.endpointing = { ...this.endpointing, minPauseMs: ms as number };
+    return null;
   }
 
   private ensureStream(): UtteranceStream {
@@ -403,6 +428,7 @@ export class WsSession {
       decoder: this.o.transcriber,
       session: this.o.id,
       ...(this.endpointing ? { segmenter: this.endpointing } : {}),
+      ...(this.endpointMode === "vad" && this.o.transcriber.vadLabeller ? { endpointer: vadEndpointing(this.o.transcriber.vadLabeller({ session: this.o.id })) } : {}),
       onEvent: (e) => {
         if (this.state === "closed") return;
         if (e.type === "final") this.finals++;
