@@ -22,6 +22,7 @@ export interface VadJob {
   /** the stream's recurrent state [2,1,128] and last 64 samples; transferred and returned advanced */
   readonly state: Float32Array;
   readonly context: Float32Array;
+  readonly quiet: Float32Array;
 }
 
 export interface VadResult {
@@ -29,6 +30,7 @@ export interface VadResult {
   readonly probs: Float32Array;
   readonly state: Float32Array;
   readonly context: Float32Array;
+  readonly quiet: Float32Array;
 }
 
 if (!Bun.isMainThread) {
@@ -40,12 +42,11 @@ if (!Bun.isMainThread) {
       vad = await SileroVad.load(file);
       return { ready: true };
     },
-    async job({ samples, state, context }) {
+    async job({ samples, state, context, quiet }) {
       if (!vad) throw new GigasttError("not_ready");
       try {
-        const carry = { state, context };
-        const probs = await vad.run(samples, carry);
-        return { result: { probs, state, context }, transfer: [probs.buffer as ArrayBuffer, state.buffer as ArrayBuffer, context.buffer as ArrayBuffer] };
+        const probs = await vad.run(samples, { state, context, quiet });
+        return { result: { probs, state, context, quiet }, transfer: [probs.buffer as ArrayBuffer, state.buffer as ArrayBuffer, context.buffer as ArrayBuffer] };
       } catch (e) {
         throw isGigasttError(e) ? e : new GigasttError("inference_error", undefined, { cause: e });
       }

@@ -64,13 +64,13 @@ export class VadPool implements VadRunner {
 
   async probabilities(samples: Float32Array, carry: VadCarry, opts: { session?: string; signal?: AbortSignal } = {}): Promise<{ probs: Float32Array; carry: VadCarry }> {
     // own copies: the buffers move to the Worker and back
-    const job: VadJob = { samples: samples.slice(), state: carry.state.slice(), context: carry.context.slice() };
+    const job: VadJob = { samples: samples.slice(), state: carry.state.slice(), context: carry.context.slice(), quiet: carry.quiet.slice() };
     const r = await this.#pool.run(job, {
       ...(opts.session ? { session: opts.session } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       transfer: [job.samples.buffer as ArrayBuffer, job.state.buffer as ArrayBuffer, job.context.buffer as ArrayBuffer],
     });
-    return { probs: r.probs, carry: { state: r.state, context: r.context } };
+    return { probs: r.probs, carry: { state: r.state, context: r.context, quiet: r.quiet } };
   }
 
   close(): Promise<void> {

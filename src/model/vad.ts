@@ -21,14 +21,26 @@ export const VAD_CONTEXT = 64;
 /** floats of the recurrent state [2, 1, 128] */
 export const VAD_STATE = 256;
 
-/** One stream's carried VAD state: the recurrent state and the last 64 samples seen. */
+/**
+ * After this many windows (≈ 1 s) in a row with a probability below {@link RESET_BELOW}, the
+ * recurrent state starts afresh. Measured on the Golos clips: a loud clip that Silero finds from
+ * a fresh state went entirely unnoticed when it followed another clip and 2.5 s of silence with
+ * the state carried over (BENCHMARKS.md, VAD); with the reset it is found, and a stream's labels
+ * stay a pure function of its samples.
+ */
+export const RESET_AFTER_WINDOWS = 32;
+export const RESET_BELOW = 0.35;
+
+/** One stream's carried VAD state: the recurrent state, the last 64 samples seen, and the current run of quiet windows. */
 export interface VadCarry {
   readonly state: Float32Array;
   readonly context: Float32Array;
+  /** [windows in a row below RESET_BELOW] */
+  readonly quiet: Float32Array;
 }
 
 export function freshCarry(): VadCarry {
-  return { state: new Float32Array(VAD_STATE), context: new Float32Array(VAD_CONTEXT) };
+  return { state: new Float32Array(VAD_STATE), context: new Float32Array(VAD_CONTEXT), quiet: new Float32Array(1) };
 }
 
 /** the embedded model file's path (inside the executable when compiled) */
@@ -77,9 +89,16 @@ export class SileroVad {
       input.set(samples.subarray(w * VAD_WINDOW, (w + 1) * VAD_WINDOW), VAD_CONTEXT);
       for (let i = VAD_CONTEXT; i < input.length; i++) if (!Number.isFinite(input[i]!)) input[i] = 0;
       const out = await this.#session.run({ input: tensorF32(input, [1, input.length]), state: tensorF32(carry.state, [2, 1, 128]), sr: this.#sr });
-      probs[w] = (out.output!.data as Float32Array)[0]!;
-      carry.state.set(out.stateN!.data as Float32Array);
-      carry.context.set(input.subarray(input.length - VAD_CONTEXT));
+      const p = (out.output!.data as Float32Array)[0]!;
+      probs[w] = p;
+      carry.quiet[0] = p < RESET_BELOW ? carry.quiet[0]! + 1 : 0;
+      if (carry.quiet[0] === RESET_AFTER_WINDOWS) {
+        carry.state.fill(0);
+        carry.context.fill(0);
+      } else {
+        carry.state.set(out.stateN!.data as Float32Array);
+        carry.context.set(input.subarray(input.length - VAD_CONTEXT));
+      }
     }
     return probs;
   }

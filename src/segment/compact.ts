@@ -65,8 +65,12 @@ export interface CompactOptions {
   readonly removable?: Uint8Array;
 }
 
-/** the shortening used with a VAD's mask: non-speech runs ≥ 300 ms keep 100 ms next to each side's speech */
-export const VAD_COMPACT = Object.freeze({ minRunMs: 300, keepMs: 200, edgeMinRunMs: 150 });
+/**
+ * the shortening used with a VAD's mask: non-speech runs ≥ 500 ms keep 200 ms next to each side's
+ * speech (a soft onset or word end the VAD called non-speech stays); measured against 100 ms on the
+ * Golos clips in BENCHMARKS.md (VAD)
+ */
+export const VAD_COMPACT = Object.freeze({ minRunMs: 500, keepMs: 400, edgeMinRunMs: 250 });
 
 /** Where an original span of samples lies in the compacted audio. */
 export interface KeptSpan {
