@@ -63,6 +63,12 @@ export interface CompactOptions {
    * energy rule; one entry per frame of the segment
    */
   readonly removable?: Uint8Array;
+  /**
+   * every removed run is a whole number of these samples (shortened at its end): with 640 (one
+   * encoder frame of 40 ms) the encoder's frames inside speech fall where they fell in the
+   * original, so what it sees of speech does not move with what was cut out
+   */
+  readonly removeMultipleOf?: number;
 }
 
 /**
@@ -70,7 +76,7 @@ export interface CompactOptions {
  * speech (a soft onset or word end the VAD called non-speech stays); measured against 100 ms on the
  * Golos clips in BENCHMARKS.md (VAD)
  */
-export const VAD_COMPACT = Object.freeze({ minRunMs: 500, keepMs: 400, edgeMinRunMs: 250 });
+export const VAD_COMPACT = Object.freeze({ minRunMs: 500, keepMs: 400, edgeMinRunMs: 250, removeMultipleOf: 640 });
 
 /** Where an original span of samples lies in the compacted audio. */
 export interface KeptSpan {
@@ -137,9 +143,11 @@ export function compactPauses(samples: Float32Array, opts: CompactOptions = {}):
     if (a === 0 && b === frames) return identity(samples, sr); // quiet throughout
     // inside: a splice needs a long pause; at an edge (a streaming utterance starts and ends mid-pause) it does not
     if (b - a < (a === 0 || b === frames ? edgeMinRunFrames : minRunFrames)) continue;
-    const from = a === 0 ? 0 : a + headKeep;
-    const to = b === frames ? frames : b - tailKeep;
-    if (to > from) cuts.push([from * hop, Math.min(n, to * hop)]);
+    const from = (a === 0 ? 0 : a + headKeep) * hop;
+    let to = Math.min(n, (b === frames ? frames : b - tailKeep) * hop);
+    const unit = opts.removeMultipleOf;
+    if (unit && unit > 0) to = from + Math.floor((to - from) / unit) * unit;
+    if (to > from) cuts.push([from, to]);
   }
   if (cuts.length === 0) return identity(samples, sr);
 
