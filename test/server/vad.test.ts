@@ -36,7 +36,7 @@ describe("WS configure.endpoint_mode=vad", () => {
     const { messages, close } = await streamSession(vadSrv.ws, frames, { configure: { sample_rate: 16000, endpoint_mode: "vad", min_silence_ms: 500 } });
     expect(close.code).toBe(1000);
     expect(messages.filter((m) => m.type === "error")).toEqual([]);
-    const finals = said(messages) as { words: { start: number }[] }[];
+    const finals = said(messages) as unknown as { words: { start: number }[] }[];
     expect(finals).toHaveLength(2);
     // the first final's words are in the first clip (1.0–5.0 s), the second's in the second (6.5–8.5 s)
     expect(finals[0]!.words.every((w) => w.start >= 0.8 && w.start < 5.2)).toBe(true);
