@@ -21,6 +21,7 @@ import { join, resolve } from "node:path";
 import { transcribeOffline } from "../../src/engine/offline.ts";
 import { Transcriber } from "../../src/engine/transcriber.ts";
 import { VadLabeller, VadPool } from "../../src/engine/vad.ts";
+import { freshCarry, SileroVad } from "../../src/model/vad.ts";
 import { selectModelFiles } from "../../src/model/files.ts";
 import { compactPauses, VAD_COMPACT } from "../../src/segment/compact.ts";
 import { vadEndpointing } from "../../src/stream/endpointer.ts";
@@ -138,7 +139,20 @@ console.log(`Golos clips: ${clips.length} (${golosDir}); each mix is the clip be
 console.log("| audio | speech kept (energy / VAD) | non-speech skipped (energy / VAD) | encoder input, s (energy / VAD) | utterances per 3 clips (energy / VAD) |");
 console.log("| --- | --- | --- | --- | --- |");
 for (const r of rows) console.log(r);
-console.log(`\nVAD cost: ${round((1000 * vadSeconds) / audioSeconds, 2)} ms of one VAD Worker per second of audio (${round(audioSeconds, 0)} s labelled, one stream at a time, Worker round trips included).`);
+// the model alone, in this process (a benchmark, not the server: there it runs only in its Worker)
+const direct = await SileroVad.load();
+const probe = mixes.get("white 0 dB")!.map((m) => m.samples.subarray(0, Math.floor(m.samples.length / 512) * 512));
+const times: number[] = [];
+for (let rep = 0; rep < 3; rep++) {
+  const t0 = performance.now();
+  for (const p of probe) await direct.run(p, freshCarry());
+  times.push((performance.now() - t0) / 1000);
+}
+const probeSeconds = probe.reduce((a, p) => a + p.length, 0) / 16000;
+console.log(
+  `\nVAD cost: ${round((1000 * vadSeconds) / audioSeconds, 2)} ms of one VAD Worker per second of audio (${round(audioSeconds, 0)} s labelled, one stream at a time, Worker round trips included); the model alone, 1 thread: ${round((1000 * Math.min(...times)) / probeSeconds, 2)} ms per second of audio (best of 3 over ${round(probeSeconds, 0)} s).`,
+);
+await direct.release();
 
 if (withEncoder) {
   const t = await Transcriber.fromFiles(selectModelFiles(modelDir, "fp32"), { workers: 1, vad: true });

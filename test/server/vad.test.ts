@@ -43,6 +43,23 @@ describe("WS configure.endpoint_mode=vad", () => {
     expect(finals[1]!.words.every((w) => w.start >= 6.3 && w.start < 8.8)).toBe(true);
   });
 
+  test("with --vad, VAD is the default (auto); endpoint_mode=energy keeps energy: tones right after speech are no pause to energy", async () => {
+    const a = await golos(0);
+    const tones = phraseToAudio("привет мир как дела", { gapSec: 0.05, leadSec: 0.05, tailSec: 0.05 }).samples;
+    const x = concat(a, tones, await golos(7), new Float32Array(16000));
+    const toneSpan = [a.length / 16000, (a.length + tones.length) / 16000] as const;
+    const inTones = (messages: readonly { type: string; words?: { start: number }[] }[]) =>
+      messages.filter((m) => m.type === "final").flatMap((m) => m.words ?? []).filter((w) => w.start >= toneSpan[0] + 0.1 && w.start < toneSpan[1]);
+    const frames = splitBytes(pcm16(x), 3200);
+    const auto = await streamSession(vadSrv.ws, frames, { configure: { sample_rate: 16000 } });
+    const explicit = await streamSession(vadSrv.ws, frames, { configure: { sample_rate: 16000, endpoint_mode: "auto" } });
+    const energy = await streamSession(vadSrv.ws, frames, { configure: { sample_rate: 16000, endpoint_mode: "energy" } });
+    expect(inTones(auto.messages as never)).toEqual([]);
+    expect(said(auto.messages)).toHaveLength(2);
+    expect(said(explicit.messages).map((m) => m.text)).toEqual(said(auto.messages).map((m) => m.text));
+    expect(inTones(energy.messages as never).length).toBeGreaterThan(0);
+  });
+
   test("a bad endpoint_mode or min_silence_ms: invalid_endpoint_mode, and the session goes on", async () => {
     for (const configure of [{ endpoint_mode: "assistant-ish" }, { endpoint_mode: "vad", min_silence_ms: 5 }, { min_silence_ms: "500" }]) {
       const c = await WsClient.open(vadSrv.ws);

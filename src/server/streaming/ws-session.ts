@@ -108,7 +108,7 @@ export class WsSession {
   private readonly startedAt = performance.now();
   private finals = 0;
   private endpointing: { minPauseMs?: number; endpoint?: boolean } | undefined;
-  /** `configure.endpoint_mode`: energy (default) or vad */
+  /** `configure.endpoint_mode`: vad by default when the server loaded the VAD (`--vad`), else energy */
   private endpointMode: EndpointMode = "energy";
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionTimer: ReturnType<typeof setTimeout> | undefined;
@@ -121,6 +121,7 @@ export class WsSession {
     this.peer = peer;
     this.o = opts;
     this.now = opts.now ?? Date.now;
+    this.endpointMode = this.defaultEndpointMode();
     this.rate = opts.sampleRate ?? DEFAULT_INPUT_RATE;
     this.done = new Promise<void>((r) => {
       this.resolveDone = r;
@@ -409,26 +410,39 @@ export class WsSession {
    * either is refused: `invalid_endpoint_mode`, or `vad_not_loaded` for `vad` without `--vad`.
    */
   private configureEndpointing(mode: unknown, minSilenceMs: unknown): GigasttError | null {
-    const m = mode === undefined || mode === "auto" ? "energy" : mode;
+    const m = mode === undefined ? this.endpointMode : mode === "auto" ? this.defaultEndpointMode() : mode;
     if (m !== "energy" && m !== "vad") return new GigasttError("invalid_endpoint_mode", `endpoint_mode must be energy, vad or auto, got ${JSON.stringify(mode)}`);
     const ms = minSilenceMs ?? (m === "vad" ? this.o.config.vadMinSilenceMs : undefined);
     if (ms !== undefined && !(typeof ms === "number" && Number.isInteger(ms) && ms >= 10 && ms <= 5000)) {
       return new GigasttError("invalid_endpoint_mode", `min_silence_ms must be an integer from 10 to 5000, got ${JSON.stringify(minSilenceMs)}`);
     }
-    if (m === "vad" && !((this.o.transcriber.info.vadWorkers ?? 0) > 0 && this.o.transcriber.vadLabeller)) return new GigasttError("vad_not_loaded");
+    if (m === "vad" && !this.vadLoaded()) return new GigasttError("vad_not_loaded");
     this.endpointMode = m;
     if (ms !== undefined) this.endpointing = { ...this.endpointing, minPauseMs: ms as number };
     return null;
   }
 
+  private vadLoaded(): boolean {
+    return (this.o.transcriber.info.vadWorkers ?? 0) > 0 && this.o.transcriber.vadLabeller !== undefined;
+  }
+
+  /**
+   * `auto`: the VAD when the server loaded it (as the Rust gigastt's `--endpoint-mode auto`), measured
+   * better at ending utterances than energy on clean speech and white noise (BENCHMARKS.md, VAD); else energy
+   */
+  private defaultEndpointMode(): EndpointMode {
+    return this.o.config.vad && this.vadLoaded() ? "vad" : "energy";
+  }
+
   private ensureStream(): UtteranceStream {
     if (this.stream) return this.stream;
     const { metrics } = this.o.deps;
+    const vad = this.endpointMode === "vad" ? this.o.transcriber.vadLabeller?.bind(this.o.transcriber) : undefined;
     this.stream = new UtteranceStream({
       decoder: this.o.transcriber,
       session: this.o.id,
-      ...(this.endpointing ? { segmenter: this.endpointing } : {}),
-      ...(this.endpointMode === "vad" && this.o.transcriber.vadLabeller ? { endpointer: vadEndpointing(this.o.transcriber.vadLabeller({ session: this.o.id })) } : {}),
+      ...(vad ? { segmenter: { minPauseMs: this.o.config.vadMinSilenceMs, ...this.endpointing } } : this.endpointing ? { segmenter: this.endpointing } : {}),
+      ...(vad ? { endpointer: vadEndpointing(vad({ session: this.o.id })) } : {}),
       onEvent: (e) => {
         if (this.state === "closed") return;
         if (e.type === "final") this.finals++;
