@@ -87,13 +87,16 @@ class VadEndpointer implements Endpointer {
   }
 
   after(fn: () => void | Promise<void>, end = false): Promise<void> {
-    return this.#queue(async () => {
+    // fn runs in order with the deliveries, but what it starts (a final's decode) does not hold them up
+    let done: Promise<void> = Promise.resolve();
+    const step = this.#queue(async () => {
       if (end) {
         const rest = await this.labeller.finish();
         if (!this.#closed && rest.length > 0) this.deliver(rest);
       }
-      if (!this.#closed) await fn();
+      if (!this.#closed) done = Promise.resolve(fn());
     });
+    return step.then(() => done);
   }
 
   close(): void {
