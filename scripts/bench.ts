@@ -32,6 +32,7 @@ import { speechLikeClip, toWav } from "./bench/clip.ts";
 import { renderReport, writeBenchmarksMd } from "./bench/report.ts";
 import { type DecodeRecord, restThroughput, type StreamTrialResult, streamTrial } from "./bench/server-load.ts";
 import { readManifest, writeStandIn } from "./bench/standin.ts";
+import { streamIdeas } from "./bench/stream-ideas.ts";
 import { measureInt8, writeInt8Variants } from "./bench/int8.ts";
 import { cpuBusy, machineInfo, median, procMemory, procPss, round, timeIt } from "./bench/stats.ts";
 import { latencyPlot } from "./bench/svg.ts";
@@ -334,9 +335,13 @@ async function serverPhase(precision: "fp32" | "int8", partialPrecision: "fp32" 
       isTTY: false,
       loadTranscriber: async (files, w, o) => {
         const t = await Transcriber.fromFiles(files, { workers: w, ...o, ...(prepack ? { prepack } : {}) });
+        // serve is ready before its partial Worker; the trials start with it loaded
+        await t.partialWorkersReady();
         out.partial_encoder = t.info.partialEncoder ? basename(t.info.partialEncoder) : null;
         return {
-          info: t.info,
+          get info() {
+            return t.info;
+          },
           transcribeStream: (chunks, o) => t.transcribeStream(chunks, o),
           close: () => t.close(),
           partialSlot: (signal?: AbortSignal) => t.partialSlot(signal),
@@ -402,6 +407,15 @@ if (!args["no-server"]) {
   if (!QUICK || args["int8-server"]) {
     result.server_int8 = await serverPhase("int8");
   }
+}
+
+// ---------------------------------------------------------------- streams: what each idea buys (in process, interleaved)
+if (!args["no-server"]) {
+  const int8 = join(MODEL_DIR, "v3_e2e_rnnt_encoder.int8.onnx");
+  if (existsSync(int8)) {
+    const m = await useMappedLayout({ files: fp32Files, partialEncoder: int8, log: { info: log, warn: log }, derive: async (src) => writeMappedLayout(src) });
+    result.stream_ideas = await streamIdeas({ files: m.files, partialEncoder: m.partialEncoder ?? int8, workers: machine.cores, streams: QUICK ? [2, 4] : [2, 4, 6], seconds: QUICK ? 16 : 20, rounds: QUICK ? 1 : 2, log });
+  } else result.stream_ideas = { error: `missing ${int8}` };
 }
 
 // ---------------------------------------------------------------- memory and startup (`gigastt serve` subprocesses)

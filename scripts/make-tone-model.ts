@@ -118,6 +118,12 @@ export interface ToneModelOptions {
   readonly decoderNames?: keyof typeof DECODER_STATE_NAMES;
   /** an encoder the int8 quantizer can rewrite (same transcripts; see encoderModel) */
   readonly quantizable?: boolean;
+  /**
+   * pairs of pieces that share the repeat penalty: after either one, both are penalised, so a
+   * chord of their two tones (an "ambiguous tone") yields exactly one of them, the louder, or
+   * the one a hotword boosts (test/hotwords-tone.test.ts). Default none (the same bytes as before).
+   */
+  readonly rivals?: readonly (readonly [string, string])[];
 }
 
 /** Decoder: embedding (one-hot rows, blank row zero) → LSTM with saturated gates: dec ≈ 0.76·onehot(last piece). */
@@ -165,13 +171,17 @@ function decoderModel(V: number, names: (typeof DECODER_STATE_NAMES)[keyof typeo
 }
 
 /** Joint: logit_k = enc[b_k] − 30·dec[k]/0.76, logit_blank = +2, LogSoftmax → [B,1,1,V+1]. */
-function jointModel(V: number): Uint8Array {
+function jointModel(V: number, rivals: readonly (readonly [number, number])[] = []): Uint8Array {
   const C = V + 1;
   const We = new Float32Array(ENC_DIM * C);
   const Wd = new Float32Array(DEC_DIM * C);
   for (let k = 0; k < V; k++) {
     We[toneBand(k) * C + k] = 1;
     Wd[k * C + k] = -REPEAT_PENALTY / DEC_LEVEL;
+  }
+  for (const [a, b] of rivals) {
+    Wd[a * C + b] = -REPEAT_PENALTY / DEC_LEVEL;
+    Wd[b * C + a] = -REPEAT_PENALTY / DEC_LEVEL;
   }
   const bias = new Float32Array(C);
   bias[V] = BLANK_LOGIT;
@@ -214,7 +224,13 @@ export function buildToneModel(pieces: readonly string[] = DEFAULT_TONE_PIECES, 
   const V = pieces.length;
   const vocab = `${[...pieces, "<blk>"].map((p, i) => `${p} ${i}`).join("\n")}\n`;
   const names = DECODER_STATE_NAMES[opts.decoderNames ?? "hf"];
-  return { encoder: encoderModel(opts.quantizable), decoder: decoderModel(V, names), joint: jointModel(V), vocab };
+  const rivals = (opts.rivals ?? []).map(([a, b]) => {
+    const ia = pieces.indexOf(a);
+    const ib = pieces.indexOf(b);
+    if (ia < 0 || ib < 0 || ia === ib) throw new Error(`rivals need two different pieces of the list, got ${JSON.stringify([a, b])}`);
+    return [ia, ib] as const;
+  });
+  return { encoder: encoderModel(opts.quantizable), decoder: decoderModel(V, names), joint: jointModel(V, rivals), vocab };
 }
 
 /** Writes the four files into `dir` (created if needed); returns `dir`. */

@@ -52,7 +52,16 @@ export const CATALOGUE = {
   transcription_error: { http: 422, exit: EXIT.runtime, message: "Transcription failed. Check audio format.", rust: true },
   // ---- usage / config ----------------------------------------------------
   usage: { http: 400, exit: EXIT.usage, message: "Invalid usage" },
+  invalid_format: { http: 400, exit: EXIT.usage, message: "Unsupported export format", rust: true },
+  unsupported_codec: { http: 400, exit: EXIT.usage, message: "Unsupported codec. Supported: pcmu (ulaw), pcma (alaw), g722", rust: true },
+  conflicting_modes: { http: 400, exit: EXIT.usage, message: "channels=split and diarization=true are mutually exclusive", rust: true },
+  punctuation_not_available: { http: 409, exit: EXIT.usage, message: "punctuation requested but no punctuation model is loaded", rust: true },
+  variant_not_loaded: { http: 409, exit: EXIT.usage, message: "Requested model variant is not loaded", rust: true },
+  diarization_not_available: { http: 409, exit: EXIT.usage, message: "Speaker diarization is not available on this server: for a stereo call use channels=split" },
   unsupported_language: { http: 400, exit: EXIT.usage, message: "Unsupported language: only Russian (ru) is supported" },
+  too_many_hotwords: { http: 400, exit: EXIT.usage, message: "Too many hotwords (at most 64)", rust: true },
+  hotword_phrase_too_long: { http: 400, exit: EXIT.usage, message: "A hotword phrase is longer than 64 characters", rust: true },
+  invalid_hotwords_boost: { http: 400, exit: EXIT.usage, message: "hotwords_boost must be a number from 0 to 20" },
   invalid_config: { http: 500, exit: EXIT.usage, message: "Invalid configuration" },
   bind_refused: { http: 500, exit: EXIT.usage, message: "Refusing to bind a non-loopback address without --bind-all" },
   // ---- model / store -----------------------------------------------------
@@ -102,6 +111,11 @@ export const CATALOGUE = {
   runtime_unavailable: { http: 503, exit: EXIT.runtime, message: "The inference runtime could not be loaded" },
   inference_error: { http: 500, exit: EXIT.runtime, message: "Inference failed", rust: true },
   internal: { http: 500, exit: EXIT.runtime, wsClose: 1011, message: "Internal error", rust: true },
+  // ---- admin (POST /v1/admin/reload) -------------------------------------
+  loopback_only: { http: 403, exit: EXIT.usage, message: "Model reload is only available from loopback", rust: true },
+  reload_in_progress: { http: 409, exit: EXIT.runtime, message: "A model reload is already in progress", rust: true },
+  reload_unsupported: { http: 503, exit: EXIT.runtime, message: "Model reload is not available on this server", rust: true },
+  reload_failed: { http: 503, exit: EXIT.runtime, message: "Model reload failed; the previous model is still serving", rust: true },
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -17,6 +17,9 @@ export const main = defineCommand({
     transcribe: () => import("./cli/transcribe.ts").then((m) => m.default),
     quantize: () => import("./cli/quantize.ts").then((m) => m.default),
     jobs: () => import("./cli/jobs.ts").then((m) => m.default),
+    "transcribe-batch": () => import("./cli/transcribe-batch.ts").then((m) => m.default),
+    watch: () => import("./cli/watch.ts").then((m) => m.default),
+    "cache-gc": () => import("./cli/cache-gc.ts").then((m) => m.default),
   },
 });
 

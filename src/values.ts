@@ -22,6 +22,14 @@ export function parseBool(value: string, where: string): boolean {
   throw new GigasttError("usage", `invalid value '${value}' for '${where}': expected 1/0, true/false, yes/no or on/off`);
 }
 
+/** a whole number from 0 to `max` (surrounding blanks ignored); `where` is `--flag`, `GIGASTT_X` or a query name */
+export function parseCount(value: string, where: string, max: number): number {
+  const v = value.trim();
+  const n = /^\d{1,15}$/.test(v) ? Number(v) : Number.NaN;
+  if (Number.isSafeInteger(n) && n <= max) return n;
+  throw new GigasttError("usage", `invalid value '${value.slice(0, 40)}' for '${where}': expected a whole number from 0 to ${max}`);
+}
+
 /** fp32 or int8 (any case). */
 export function parsePrecision(value: string, where: string): Precision {
   const v = value.trim().toLowerCase();

@@ -72,6 +72,49 @@ describe("partial encoder", () => {
     expect((await both.transcribe(clip)).words).toEqual((await fp32.transcribe(clip)).words);
   });
 
+  test("lazy partial Workers: ready without them, partials on the main encoder until they load, then on theirs", async () => {
+    const fp32 = await load({});
+    const int8 = await load({}, "int8");
+    const { clip, wantFinal, wantPartial } = await disagreeingClip(fp32, int8);
+    const lazy = await load({ partialEncoder: int8Path, lazyPartialWorkers: true });
+    // the partial Worker starts only now that the main one is loaded
+    expect(lazy.info.partialWorkersLoading).toBe(true);
+    expect(lazy.info.partialEncoder).toBeNull();
+    expect(lazy.load.workers).toBe(1);
+    expect(await lazy.decodeSegment(clip, 1.5, { purpose: "partial" })).toEqual(wantFinal);
+    const release = await lazy.partialSlot();
+    release();
+    await lazy.partialWorkersReady();
+    expect(lazy.info.partialWorkersLoading).toBeUndefined();
+    expect(lazy.info.partialEncoder).toBe(int8Path);
+    expect(lazy.info.partialWorkers).toBe(1);
+    expect(lazy.load.workers).toBe(2);
+    expect(await lazy.decodeSegment(clip, 1.5, { purpose: "partial" })).toEqual(wantPartial);
+    expect(await lazy.decodeSegment(clip, 1.5, { purpose: "final" })).toEqual(wantFinal);
+  });
+
+  test("lazy partial Workers that cannot load: the error is reported once they fail; partials stay on the main encoder", async () => {
+    const bad = join(tmp, "broken-lazy.int8.onnx");
+    writeFileSync(bad, "not an onnx model");
+    const t = await load({ partialEncoder: bad, lazyPartialWorkers: true });
+    await t.partialWorkersReady();
+    expect(t.info.partialEncoder).toBeNull();
+    expect(t.info.partialWorkersLoading).toBeUndefined();
+    expect(t.info.partialEncoderError).toContain("broken-lazy.int8.onnx");
+    const fp32 = await load({});
+    expect(await t.decodeSegment(clip0, 0, { purpose: "partial" })).toEqual(await fp32.decodeSegment(clip0, 0));
+  });
+
+  test("closing while the lazy partial Workers load: close waits for them and stops them", async () => {
+    const t = await Transcriber.fromFiles(selectModelFiles(dir, "fp32"), { workers: 1, compactPauses: false, partialEncoder: int8Path, lazyPartialWorkers: true });
+    expect(t.info.partialWorkersLoading).toBe(true);
+    await t.close();
+    expect(t.info.partialWorkersLoading).toBeUndefined();
+    expect(t.info.partialWorkers).toBe(0);
+    expect(t.load.workers).toBe(1);
+    await expect(t.decodeSegment(clip0, 0, { purpose: "partial" })).rejects.toMatchObject({ code: "pool_closed" });
+  });
+
   test("a partial encoder that cannot be loaded is reported; partials then use the main encoder", async () => {
     const bad = join(tmp, "broken.int8.onnx");
     writeFileSync(bad, "not an onnx model");
@@ -83,6 +126,17 @@ describe("partial encoder", () => {
     expect(await t.decodeSegment(clip0, 0, { purpose: "partial" })).toEqual(await fp32.decodeSegment(clip0, 0));
   });
 });
+
+/** A clip on which the two Transcribers' words differ (random weights: int8 and fp32 disagree on most clips). */
+async function disagreeingClip(fp32: Transcriber, int8: Transcriber): Promise<{ clip: Float32Array; wantFinal: Word[]; wantPartial: Word[] }> {
+  for (let seed = 1; seed <= 12; seed++) {
+    const clip = speechLikeClip(4, seed).samples;
+    const wantFinal = await fp32.decodeSegment(clip, 1.5);
+    const wantPartial = await int8.decodeSegment(clip, 1.5);
+    if (JSON.stringify(wantFinal) !== JSON.stringify(wantPartial)) return { clip, wantFinal, wantPartial };
+  }
+  throw new Error("no clip where the int8 and fp32 encoders disagree");
+}
 
 describe("gigastt download creates the int8 encoder for partials (like the Rust server's download)", () => {
   /** a folder with the stand-in's four fp32 files only */

@@ -188,6 +188,19 @@ export function renderReport(r: J): string {
   if (r.server_fp32_partials) server(r.server_fp32_partials, "fp32 finals and partials, `--partial-precision fp32`");
   if (r.server_prepacked) server(r.server_prepacked, "prepacked fp32 finals + mapped int8 partials (the hybrid layout)");
   if (r.server_int8) server(r.server_int8, "int8 dynamic encoder, `--precision int8`");
+  if (Array.isArray(r.stream_ideas)) {
+    L.push(
+      "### Streams: what each idea buys (in process, the live routes' UtteranceStream at real-time pace, variants interleaved)",
+      "",
+      "`window8`: every partial re-decodes up to 8 s (before); `shrink4` (the default) / `shrink2`: a partial that waited ≥ 50 ms for its Worker re-decodes at most 4 / 2 s; `fp32`: no int8 partial Worker. CPU s per stream-second: every thread of the process; C idle cores sustain at most C ÷ that many streams.",
+      "",
+      "| variant | streams | partial p50 / p95 | final p50 / p95 | partials per s of speech | partial decodes × mean window | encoded per stream-second: partials / finals | CPU s per stream-second | errors |",
+      "|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const t of r.stream_ideas as J[])
+      L.push(`| ${t.variant} | ${t.streams} | ${t.partialP50} / ${t.partialP95} ms | ${t.finalP50} / ${t.finalP95} ms | ${t.partialsPerSpeechSecond} | ${t.partialDecodes} × ${t.partialWindowMean} s | ${t.partialEncodedPerSecond} / ${t.finalEncodedPerSecond} s | ${t.cpuPerStreamSecond} | ${t.errors} |`);
+    L.push("");
+  }
   if (r.layouts) {
     const x = r.layouts;
     const streams = (y: J | undefined) => (y?.sustained_streams === undefined ? "not measured (`--layouts`)" : `${y.sustained_streams} (partial p95 ${fmt(y.partial_p95_ms, " ms")}, final p95 ${fmt(y.final_p95_ms, " ms")})`);

@@ -31,7 +31,7 @@ class WavDecoder implements PcmDecoder {
   get info(): StreamInfo | null {
     const f = this.dec.format;
     if (!f) return null;
-    const codec = { pcm: "PCM", float: "float PCM", alaw: "A-law", mulaw: "µ-law", "ima-adpcm": "IMA ADPCM" }[f.encoding];
+    const codec = { pcm: "PCM", float: "float PCM", alaw: "A-law", mulaw: "µ-law", "ima-adpcm": "IMA ADPCM", g722: "G.722" }[f.encoding];
     return { container: "WAV", codec, sampleRate: f.sampleRate, channels: f.channels };
   }
   /** the WAV reader's own format record */
@@ -81,7 +81,8 @@ export class AudioDecoder {
   /** bytes worth passing to push() at once: small until the container is known, large for WAV, 16 KiB (about 1 s of a 128k MP3) for the Worker */
   get sliceBytes(): number {
     if (!this.dec) return 4096;
-    if (this.dec instanceof WavDecoder) return 256 * 1024;
+    // G.722 costs about 1 µs a byte to decode: 4 KiB keeps a slice to a few milliseconds
+    if (this.dec instanceof WavDecoder) return this.dec.wavFormat?.encoding === "g722" ? 4096 : 256 * 1024;
     return this.dec instanceof RemoteDecoder ? 16 * 1024 : 4096;
   }
 

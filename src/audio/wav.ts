@@ -16,6 +16,7 @@
  * 1/2^23, int32 by 1/2^31.
  */
 import { GigasttError } from "../errors.ts";
+import { G722Decoder } from "./g722.ts";
 import { decodeImaBlock, imaSamplesPerBlock } from "./adpcm.ts";
 import { convert, type Kind } from "./samples.ts";
 import { SNIFF_BYTES, sniffContainer, unsupportedContainer } from "./sniff.ts";
@@ -25,7 +26,7 @@ export interface WavFormat {
   channels: number;
   /** bits of one stored sample (container size) */
   bitsPerSample: number;
-  encoding: "pcm" | "float" | "alaw" | "mulaw" | "ima-adpcm";
+  encoding: "pcm" | "float" | "alaw" | "mulaw" | "ima-adpcm" | "g722";
   /** declared size of the data chunk; null when it runs to the end of the input */
   dataBytes: number | null;
 }
@@ -85,7 +86,9 @@ export class WavStreamDecoder {
   /** bytes consumed so far */
   private offset = 0;
   private fmt: WavFormat | null = null;
-  private kind: Kind | "ima" = "s16";
+  private kind: Kind | "ima" | "g722" = "s16";
+  /** G.722 (format tag 0x028F, ffmpeg's, or 0x0064): the sub-band ADPCM state */
+  private g722: G722Decoder | null = null;
   private frameBytes = 0;
   private bytesPerSample = 0;
   private carry = new Uint8Array(0);
@@ -255,6 +258,7 @@ export class WavStreamDecoder {
     if (channels === 0) throw bad("WAV declares 0 channels");
     if (sampleRate === 0) throw bad("WAV declares a sample rate of 0 Hz");
     this.kind = kindOf(tag, bits);
+    if (this.kind === "g722") return this.onG722Fmt(channels);
     if (this.kind === "ima") {
       const blockAlign = u16(b, 12);
       const spb = this.fmtSize >= 20 && u16(b, 16) >= 2 ? u16(b, 18) : imaSamplesPerBlock(blockAlign, channels);
@@ -274,8 +278,25 @@ export class WavStreamDecoder {
     this.state = "chunk";
   }
 
+  /** G.722 in WAV (Asterisk, Cisco, Teams exports; ffmpeg -c:a g722): mono, 16 kHz whatever the header says */
+  private onG722Fmt(channels: number): void {
+    if (channels !== 1) throw new GigasttError("unsupported_format", `WAV G.722 with ${channels} channels is not supported (mono only); convert it first, e.g. ffmpeg -i in.wav -ar 16000 -ac 1 out.wav`);
+    this.g722 = new G722Decoder();
+    this.bytesPerSample = 1;
+    this.frameBytes = 1;
+    this.fmt = { sampleRate: 16000, channels: 1, bitsPerSample: 16, encoding: "g722", dataBytes: null };
+    this.state = "chunk";
+  }
+
   /** Convert data bytes (any alignment), carrying a partial frame. */
   private decode(bytes: Uint8Array): Float32Array {
+    if (this.g722) {
+      const pcm = this.g722.decode(bytes);
+      const out = new Float32Array(pcm.length);
+      for (let k = 0; k < pcm.length; k++) out[k] = pcm[k]! / 32768;
+      this.samples += out.length;
+      return out;
+    }
     if (this.kind === "ima") return this.decodeBlocks(bytes);
     if (this.interleaved) return this.decodeInterleaved(bytes);
     const fb = this.frameBytes;
@@ -288,7 +309,7 @@ export class WavStreamDecoder {
       start = n;
       if (this.carryFill < fb) return new Float32Array(0);
       first = new Float32Array(1);
-      convert(this.kind, this.fmt!.channels, this.bytesPerSample, this.carry, 0, 1, first, 0);
+      convert(this.kind as Kind, this.fmt!.channels, this.bytesPerSample, this.carry, 0, 1, first, 0);
       this.carryFill = 0;
     }
     const frames = Math.floor((bytes.length - start) / fb);
@@ -367,8 +388,9 @@ export class WavStreamDecoder {
   }
 }
 
-function kindOf(tag: number, bits: number): Kind | "ima" {
+function kindOf(tag: number, bits: number): Kind | "ima" | "g722" {
   if (tag === 0x11) return "ima";
+  if (tag === 0x028f || tag === 0x0064) return "g722";
   if (tag === 1) {
     if (bits < 1 || bits > 32) throw bad(`WAV declares ${bits}-bit PCM`);
     return (["u8", "s16", "s24", "s32"] as const)[Math.ceil(bits / 8) - 1]!;

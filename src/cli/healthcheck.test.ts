@@ -92,12 +92,22 @@ describe("gigastt healthcheck", () => {
       };
       const hc = cmd({ GIGASTT_PORT: String(s.port), GIGASTT_HOST: "0.0.0.0" });
       expect(await hc(["--ready"])).toBe(1);
-      expect(err).toContain("HTTP 503 (loading)");
+      expect(err).toContain("HTTP 503 (initializing)");
       expect(await hc([])).toBe(0);
       s.server.setTranscriber({ info: { precision: "fp32", vocabSize: 1, workers: 1 } } as unknown as TranscriberLike);
       expect(await hc(["--ready"])).toBe(0);
       // --port alone, without the environment
       expect(await cmd({})(["--ready", "--port", String(s.port)])).toBe(0);
+      // every slot busy: /ready is 503 pool_exhausted (as Rust, for balancers), the container is still healthy
+      const slots = [];
+      while (s.server.deps.admission.inUse < s.server.deps.admission.size) slots.push(await s.server.deps.admission.acquire());
+      expect((await fetch(`http://127.0.0.1:${s.port}/ready`)).status).toBe(503);
+      expect(await hc(["--ready"])).toBe(0);
+      for (const slot of slots) slot.release();
+      s.server.lifecycle.startDrain();
+      err = "";
+      expect(await hc(["--ready"])).toBe(1);
+      expect(err).toContain("HTTP 503 (shutting_down)");
     } finally {
       await s.stop();
     }

@@ -82,15 +82,22 @@ export function parseHealthArgs(args: HealthArgs = {}, env: Env = {}): { url: UR
 export async function probeHealth(url: URL, timeoutMs: number, fetchImpl: typeof fetch = fetch): Promise<ProbeResult> {
   try {
     const res = await fetchImpl(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual", headers: { accept: "application/json" } });
-    // /ready's 503 says why (loading, shutting_down)
+    // /ready's 503 says why (initializing, pool_exhausted, shutting_down)
     let reason = `HTTP ${res.status}`;
+    let code: string | undefined;
     if (res.status < 200 || res.status >= 300) {
       const body = await res.text().catch(() => "");
       try {
         const r = (JSON.parse(body) as { reason?: unknown }).reason;
-        if (typeof r === "string" && /^[a-z_]{1,40}$/.test(r)) reason += ` (${r})`;
+        if (typeof r === "string" && /^[a-z_]{1,40}$/.test(r)) {
+          reason += ` (${r})`;
+          code = r;
+        }
       } catch {}
     } else await res.body?.cancel().catch(() => {});
+    // every slot busy is "send new work elsewhere" for a balancer, not a sick container (a HEALTHCHECK
+    // failing under load would get a busy server restarted): loaded, not draining → healthy
+    if (res.status === 503 && code === "pool_exhausted") return { healthy: true, status: res.status };
     return res.status >= 200 && res.status < 300 ? { healthy: true, status: res.status } : { healthy: false, status: res.status, reason };
   } catch (e) {
     const err = e as Error;
@@ -103,7 +110,7 @@ export function makeHealthcheckCommand(deps: { env?: Env; stdout?: (s: string) =
   return defineCommand({
     meta: { name: "healthcheck", description: "Probe a running server's /health (or /ready with --ready): exit 0 when healthy, 1 when not (for container HEALTHCHECK)" },
     args: {
-      ready: { type: "boolean", description: "Probe /ready: healthy only once the model is loaded (not while it downloads or loads, nor while draining)" },
+      ready: { type: "boolean", description: "Probe /ready: healthy only once the model is loaded (not while it downloads or loads, nor while draining; every slot busy still counts as healthy)" },
       port: { type: "string", description: `server port (default $GIGASTT_PORT, else ${DEFAULT_PORT}); the host is $GIGASTT_HOST unless it is a wildcard, else 127.0.0.1`, valueHint: "PORT" },
       url: { type: "string", description: `full URL to probe instead (default ${DEFAULT_HEALTH_URL})`, valueHint: "URL" },
       "timeout-ms": { type: "string", description: `give up after this many milliseconds (default ${DEFAULT_TIMEOUT_MS})`, valueHint: "MS" },

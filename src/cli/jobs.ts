@@ -151,7 +151,7 @@ export function makeJobsCommand(deps: JobsCliDeps = {}) {
       }),
       result: defineCommand({
         meta: { name: "result", description: "A finished job's transcript" },
-        args: { ...idArg, ...urlArg, format: { type: "string", description: "json, text, srt or vtt (default: the one given at submission)", valueHint: "FORMAT" } },
+        args: { ...idArg, ...urlArg, format: { type: "string", description: "json, txt (text), srt, vtt or md (default: the one given at submission)", valueHint: "FORMAT" } },
         run: ({ args }) => runResult({ id: args.id, url: args.url, format: args.format }, deps),
       }),
       cancel: defineCommand({

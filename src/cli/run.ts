@@ -85,17 +85,24 @@ export function globalLogLevel(argv: readonly string[]): string | undefined {
   return level;
 }
 
+/** Positional definitions that take every remaining argument (`FILE…`); mark one with `variadic(def)`. */
+const VARIADIC = new WeakSet<object>();
+export function variadic<T extends object>(def: T): T {
+  VARIADIC.add(def);
+  return def;
+}
+
 /** Reject unknown flags, bad enum values, missing and extra positional arguments; citty itself accepts anything. */
 export function checkFlags(args: ArgsDef, argv: string[], where: string): void {
   const known = new Map<string, { type?: string; options?: string[] }>();
-  const positionals: { name: string; required: boolean; hint?: string }[] = [];
+  const positionals: { name: string; required: boolean; hint?: string; variadic: boolean }[] = [];
   /** positional tokens, each with the bare boolean flag right before it (for the hint) */
   const given: { tok: string; afterSwitch?: string }[] = [];
   for (const [name, def] of Object.entries({ ...GLOBAL_ARGS, ...args })) {
     if ((def as { type?: string }).type === "positional") {
       // citty: a positional is required unless `required: false` or it has a default
       const d = def as { required?: boolean; default?: unknown; valueHint?: string };
-      positionals.push({ name, required: d.required !== false && d.default === undefined, hint: d.valueHint });
+      positionals.push({ name, required: d.required !== false && d.default === undefined, hint: d.valueHint, variadic: VARIADIC.has(def) });
       continue;
     }
     known.set(name, def as { type?: string; options?: string[] });
@@ -133,7 +140,7 @@ export function checkFlags(args: ArgsDef, argv: string[], where: string): void {
   }
   const missing = positionals.slice(given.length).find((p) => p.required);
   if (missing) throw new GigasttError("usage", `missing argument ${missing.hint ?? missing.name.toUpperCase()} for '${where}' (see ${where} --help)`);
-  const extra = given[positionals.length];
+  const extra = positionals.at(-1)?.variadic ? undefined : given[positionals.length];
   if (extra) {
     const hint = extra.afterSwitch ? `; ${extra.afterSwitch} takes no separate value (write ${extra.afterSwitch}=${extra.tok} if it accepts one)` : "";
     throw new GigasttError("usage", `unexpected argument '${extra.tok}' for '${where}'${hint} (see ${where} --help)`);

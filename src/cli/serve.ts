@@ -8,6 +8,7 @@
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import { Transcriber } from "../engine/transcriber.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { EXIT, GigasttError } from "../errors.ts";
 import { configureLogger } from "../log.ts";
 import { type ModelFiles, resolveModelDir } from "../model/files.ts";
@@ -21,8 +22,12 @@ import type { StoreLog } from "../store/ensure.ts";
 import { prepareMainInt8Encoder, preparePartialEncoder } from "./partial-encoder.ts";
 import { startWyoming, type WyomingListener } from "../wyoming/listener.ts";
 import type { Precision } from "../types.ts";
+import { E2E_RNNT_HEAD } from "../model/head.ts";
 
 type Env = Record<string, string | undefined>;
+
+/** What `serve` loads: the server's view of the Transcriber, and (optionally) when its partial Workers are up. */
+type LoadedTranscriber = TranscriberLike & { close(): Promise<void>; partialWorkersReady?(): Promise<void> };
 
 export interface ServeDeps {
   readonly env?: Env;
@@ -32,7 +37,7 @@ export interface ServeDeps {
   /** the model files to load (default: the model store's ensureModel) */
   /** `log`: where the store's warnings, notices and progress go (serve's logger) */
   readonly obtainModel?: (opts: { modelDir: string; precision: Precision; offline: boolean; env: Env; signal?: AbortSignal; log: StoreLog }) => Promise<ModelFiles>;
-  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean; vad?: { threshold: number } }) => Promise<TranscriberLike & { close(): Promise<void> }>;
+  readonly loadTranscriber?: (files: ModelFiles, workers: number, opts?: { partialEncoder?: string; compactPauses?: boolean; lazyPartialWorkers?: boolean; hotwords?: HotwordList; vad?: { threshold: number } }) => Promise<LoadedTranscriber>;
   /** the encoder file for streaming partials (default: preparePartialEncoder, which may create the int8 one) */
   readonly partialEncoder?: (files: ModelFiles, config: ServerConfig, log: ConsolaInstance) => Promise<string | undefined>;
   /** the checked encoder of `--precision int8` (default: prepareMainInt8Encoder) */
@@ -73,7 +78,6 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     log.info("wyoming listening", { url: wyoming.url });
   }
 
-  let transcriber: (TranscriberLike & { close(): Promise<void> }) | null = null;
   let signalled = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -94,42 +98,43 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
   signals.on("SIGTERM", onStop);
   signals.on("SIGINT", onStop);
   if (process.platform !== "win32") signals.on("SIGHUP", onHup);
+  const recipe: ModelRecipe = { config, modelDir, env, log, deps, signal: stopModel.signal, stopped: () => signalled > 0 };
   try {
     // 3. model, then the Workers
     try {
-      const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir, precision: config.precision, offline: config.offline, env, signal: stopModel.signal, log });
-      // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
-      const files = signalled === 0 ? await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log) : obtained;
-      const partialEncoder =
-        signalled === 0
-          ? await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log)
-          : undefined;
-      // every graph's weights in one file the Workers map and share (derived once beside the originals)
-      const layout =
-        signalled === 0
-          ? await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l })))(files, partialEncoder, log)
-          : { files, partialEncoder };
-      if (signalled === 0) {
-        const started = performance.now();
-        transcriber = await (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
-          ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder } : {}),
-          compactPauses: config.compactPauses,
-          ...(config.vad ? { vad: { threshold: config.vadThreshold } } : {}),
+      const started = performance.now();
+      const transcriber = await loadServedModel(recipe);
+      if (transcriber && signalled === 0) {
+        // the server owns it from here (a reload retires it; closeModels() closes it)
+        server.setTranscriber(transcriber, { owned: true, head: E2E_RNNT_HEAD });
+        // POST /v1/admin/reload builds through the same recipe (a model replaced on disk is picked up)
+        server.setModelLoader(async () => {
+          const t = await loadServedModel({ ...recipe, signal: server.deps.lifecycle.signal, stopped: () => false });
+          if (!t) throw new Error("model load was stopped");
+          return { transcriber: t, head: E2E_RNNT_HEAD };
         });
-        if (signalled === 0) {
-          server.setTranscriber(transcriber);
-          const info = transcriber.info;
-          if (info.partialEncoderError) log.warn("the int8 encoder for partials could not be loaded: partials use the main encoder", { error: info.partialEncoderError });
-          log.info("model loaded: ready", {
-            precision: info.precision,
-            partial_encoder: info.partialEncoder ? "int8" : info.precision,
-            workers: info.workers,
-            vad_workers: info.vadWorkers ?? 0,
-            vocab_size: info.vocabSize,
-            load_ms: Math.round(performance.now() - started),
-          });
+        const info = transcriber.info;
+        logPartialWorkers(info, log);
+        log.info("model loaded: ready", {
+          precision: info.precision,
+          // the partial Worker loads after the main ones: ready does not wait for it
+          partial_encoder: info.partialEncoder || info.partialWorkersLoading ? "int8" : info.precision,
+          ...(info.partialWorkersLoading ? { partial_workers: "loading" } : {}),
+          workers: info.workers,
+          vad_workers: info.vadWorkers ?? 0,
+          vocab_size: info.vocabSize,
+          ...(config.hotwords ? { hotwords: config.hotwords.phrases.length, hotwords_boost: config.hotwords.boost } : {}),
+          load_ms: Math.round(performance.now() - started),
+        });
+        if (info.partialWorkersLoading && transcriber.partialWorkersReady) {
+          void transcriber.partialWorkersReady().then(
+            () => {
+              if (signalled === 0) logPartialWorkers(transcriber.info, log, Math.round(performance.now() - started));
+            },
+            () => {},
+          );
         }
-      }
+      } else await transcriber?.close();
     } catch (e) {
       if (signalled === 0) {
         await server.stop();
@@ -143,8 +148,52 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
     signals.off("SIGINT", onStop);
     if (process.platform !== "win32") signals.off("SIGHUP", onHup);
     await wyoming?.close();
-    await transcriber?.close().catch((e: unknown) => log.warn("closing the model failed", { error: String(e) }));
+    await server.closeModels().catch((e: unknown) => log.warn("closing the model failed", { error: String(e) }));
   }
+}
+
+interface ModelRecipe {
+  readonly config: ServerConfig;
+  readonly modelDir: string;
+  readonly env: Env;
+  readonly log: ConsolaInstance;
+  readonly deps: ServeDeps;
+  readonly signal: AbortSignal;
+  /** a signal arrived: skip the remaining steps */
+  readonly stopped: () => boolean;
+}
+
+/**
+ * The model → its int8 encoders → the mapped layout the Workers share → the
+ * Transcriber; null when stopped by a signal on the way. Boot and
+ * `POST /v1/admin/reload` both load through it.
+ */
+async function loadServedModel(r: ModelRecipe): Promise<LoadedTranscriber | null> {
+  const { config, log, deps } = r;
+  const obtained = await (deps.obtainModel ?? obtainModelDefault)({ modelDir: r.modelDir, precision: config.precision, offline: config.offline, env: r.env, signal: r.signal, log });
+  if (r.stopped()) return null;
+  // --precision int8: an int8 encoder that would clip on this CPU is replaced by an exact copy
+  const files = await (deps.mainInt8Encoder ?? ((f, c, l) => prepareMainInt8Encoder({ files: f, skipQuantize: c.skipQuantize, log: l })))(obtained, config, log);
+  if (r.stopped()) return null;
+  const partialEncoder = await (deps.partialEncoder ?? ((f, c, l) => preparePartialEncoder({ files: f, partialPrecision: c.partialPrecision, skipQuantize: c.skipQuantize, log: l })))(files, config, log);
+  if (r.stopped()) return null;
+  // every graph's weights in one file the Workers map and share (derived once beside the originals)
+  const layout = await (deps.mappedLayout ?? ((f, p, l) => useMappedLayout({ files: f, ...(p ? { partialEncoder: p } : {}), log: l })))(files, partialEncoder, log);
+  if (r.stopped()) return null;
+  // ready once the main Workers are loaded; the partial Worker loads after them (partials run on the main Workers until then)
+  return (deps.loadTranscriber ?? ((f, workers, o) => Transcriber.fromFiles(f, { workers, ...o })))(layout.files, config.workers, {
+    ...(layout.partialEncoder ? { partialEncoder: layout.partialEncoder, lazyPartialWorkers: true } : {}),
+    compactPauses: config.compactPauses,
+    ...(config.hotwords ? { hotwords: config.hotwords } : {}),
+    ...(config.vad ? { vad: { threshold: config.vadThreshold } } : {}),
+  });
+}
+
+/** The partial Worker's state once known: loaded (with `load_ms` when it loaded after ready) or why not. */
+function logPartialWorkers(info: LoadedTranscriber["info"] & { partialWorkersLoading?: boolean }, log: ConsolaInstance, loadMs?: number): void {
+  if (info.partialWorkersLoading) return;
+  if (info.partialEncoderError) log.warn("the int8 encoder for partials could not be loaded: partials use the main encoder", { error: info.partialEncoderError });
+  else if (loadMs !== undefined && info.partialEncoder) log.info("partial worker loaded", { partial_encoder: "int8", load_ms: loadMs });
 }
 
 async function listen(config: ServerConfig, log: ConsolaInstance): Promise<RunningServer> {
@@ -256,6 +305,9 @@ const serveCommand = defineCommand({
     "wyoming-allow-unauthenticated": { type: "boolean", description: "Start a non-loopback Wyoming listener although API keys are set (Wyoming has no authentication)" },
     "api-key": { type: "string", description: "Require Authorization: Bearer KEY on the API (repeatable; also GIGASTT_API_KEYS=K1,K2)", valueHint: "KEY" },
     "api-key-file": { type: "string", description: "API keys, one per line; re-read on SIGHUP (GIGASTT_API_KEY_FILE)", valueHint: "FILE" },
+    "hotwords-file": { type: "string", description: "Phrases to bias decoding toward, one per line, optional TAB weight, # comments (GIGASTT_HOTWORDS_FILE)", valueHint: "FILE" },
+    "hotwords-default": { type: "boolean", description: "Also bias toward the built-in list of brands and services (GIGASTT_HOTWORDS_DEFAULT)" },
+    "hotwords-boost": { type: "string", description: "Boost added to a hotword piece's log-probability, 0..20 (default 5; GIGASTT_HOTWORDS_BOOST)", valueHint: "N" },
     ui: { type: "boolean", description: "Serve the built-in page at / (default on; --no-ui or GIGASTT_NO_UI=1 turns it off)" },
   },
   run: ({ rawArgs }) => runServe(rawArgs),

@@ -13,9 +13,14 @@
  * one call and scanned for the first non-blank. The rows are independent, so the token sequence
  * is the one the frame-by-frame loop produces. K adapts: it doubles while whole blocks are blank
  * (up to 64) and follows the length of the last blank run otherwise.
+ *
+ * Hotwords (`opts.bias`): on a row whose argmax is a piece, the boosted candidates of the bias
+ * state compete too (see `./bias.ts`); the state changes only on an emission, so batching stays
+ * exact.
  */
 import { GigasttError } from "../errors.ts";
 import type { Token } from "../types.ts";
+import type { ContextBias } from "./bias.ts";
 
 export interface DecoderState {
   readonly h: Float32Array;
@@ -40,6 +45,11 @@ export interface GreedyOptions {
   initialBlock?: number;
   /** largest joint block (default 64); 1 gives the plain frame-by-frame loop */
   maxBlock?: number;
+  /**
+   * hotwords (`./bias.ts`): pieces that continue a hotword compete with a boost; absent or null
+   * runs the plain argmax loop (token-identical to no biasing at all)
+   */
+  bias?: ContextBias | null;
 }
 
 export const MAX_SYMBOLS_PER_FRAME = 3;
@@ -75,6 +85,8 @@ export async function greedyDecode(step: RnntStep, enc: Float32Array, frames: nu
   }
   const tokens: Token[] = [];
   if (frames === 0) return tokens;
+  const bias = opts.bias ?? null;
+  let state = bias ? bias.root : 0;
 
   let dec = await step.decode(blank, step.initialState());
   let t = 0; // current frame
@@ -88,7 +100,7 @@ export async function greedyDecode(step: RnntStep, enc: Float32Array, frames: nu
     let hit = -1;
     let k = blank;
     for (let i = 0; i < count; i++) {
-      k = argmax(logp, i * V, V, blank);
+      k = bias ? bias.pick(logp, i * V, V, blank, state) : argmax(logp, i * V, V, blank);
       if (k !== blank) {
         hit = i;
         break;
@@ -105,6 +117,7 @@ export async function greedyDecode(step: RnntStep, enc: Float32Array, frames: nu
       emitted = 0;
     }
     tokens.push({ id: k, frame: t, prob: Math.exp(logp[hit * V + k]!) });
+    if (bias) state = bias.advance(state, k);
     dec = await step.decode(k, dec.state);
     emitted += 1;
     if (emitted >= cap) {

@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import { wordsToText } from "../decode/detok.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { GigasttError } from "../errors.ts";
 import { buildSegments } from "../format/index.ts";
 import { type ModelFiles, selectModelFiles } from "../model/files.ts";
@@ -49,6 +50,11 @@ export interface JobOptions {
    * hours of audio do not leave a copy of each segment behind for the collector.
    */
   readonly giveAway?: boolean;
+  /**
+   * Hotwords for this job (src/decode/hotwords.ts): a list biases decoding toward it, `null`
+   * turns biasing off, absent uses the Transcriber's default (`TranscriberOptions.hotwords`).
+   */
+  readonly hotwords?: HotwordList | null;
   /** the VAD's non-speech frames of these samples (1 per 10 ms): cut out before the encoder */
   readonly nonSpeech?: Uint8Array;
 }
@@ -76,6 +82,14 @@ export interface TranscriberOptions {
    * partials use the main Workers (ahead of queued finals) and `info.partialEncoderError` says why.
    */
   readonly partialEncoder?: string;
+  /**
+   * Start the partial Workers only once the main ones have loaded, and resolve without waiting
+   * for them (default false: `fromFiles` waits for both). Until they are loaded (or if they fail)
+   * partials run on the main Workers ahead of queued finals, as when no partial encoder is set;
+   * `partialWorkersReady()` says when that ends. `serve` uses this: on a 2-core machine the
+   * partial Worker's encoder session was ≈ ⅕ of the CPU spent before `/ready` with 4 Workers.
+   */
+  readonly lazyPartialWorkers?: boolean;
   /** Workers for partials when `partialEncoder` is set (default: one per 4 main Workers, at least 1) */
   readonly partialWorkers?: number;
   /**
@@ -94,6 +108,8 @@ export interface TranscriberOptions {
    * private copy of the encoder instead of sharing the mapped file's pages (BENCHMARKS.md: session layouts).
    */
   readonly prepack?: boolean;
+  /** hotwords of every job that names none (`--hotwords-file`); default none */
+  readonly hotwords?: HotwordList | null;
   /**
    * Load the Silero VAD (embedded) in Workers of its own (default 1): files may then ask for VAD
    * (`transcribeStream(…, { vad: true })`) and streams for VAD endpointing (`vadLabeller()`).
@@ -112,37 +128,72 @@ export interface TranscriberInfo {
   readonly partialWorkers: number;
   /** why the requested partial encoder is not used */
   readonly partialEncoderError?: string;
+  /** phrases of the default hotword list (0: none) */
+  readonly hotwords: number;
+  /** the partial Workers are still loading (`lazyPartialWorkers`): partials run on the main Workers meanwhile */
+  readonly partialWorkersLoading?: boolean;
   /** VAD Workers (0: no VAD loaded) */
   readonly vadWorkers: number;
 }
 
 type Pool = WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
+type PartialStart = Promise<{ pool: Pool } | { error: string }>;
 
 export class Transcriber {
-  readonly info: TranscriberInfo;
   readonly #pool: Pool;
-  /** Workers with the partial encoder, if any */
-  readonly #partialPool: Pool | null;
+  readonly #files: ModelFiles;
+  /** Workers with the partial encoder, once loaded */
+  #partialPool: Pool | null = null;
+  #partialEncoder: string | null = null;
+  #partialError: string | undefined;
+  /** settles when the partial Workers have loaded or failed (at once when there are none) */
+  readonly #partialSettled: Promise<void>;
+  #partialLoading = false;
+  #closed = false;
   /** one per Worker that runs partials: a partial takes its audio only once it can start */
-  readonly #partialSlots: Slots;
+  #partialSlots: Slots | null = null;
+  /** the default hotword list */
+  readonly #hotwords: HotwordList | null;
+  readonly #mainSlots: Slots;
   readonly #vad: VadPool | null;
   /** the labellers' default speech threshold */
   #vadThreshold: number | undefined;
 
-  private constructor(pool: Pool, files: ModelFiles, partial: { pool: Pool; encoder: string } | null, partialError: string | undefined, vad: VadPool | null) {
+  private constructor(pool: Pool, files: ModelFiles, partial: { start: PartialStart; encoder: string } | null, hotwords: HotwordList | null, vad: VadPool | null) {
     this.#pool = pool;
     this.#vad = vad;
-    this.#partialPool = partial?.pool ?? null;
-    this.#partialSlots = new Slots(partial?.pool.size ?? pool.size);
-    this.info = Object.freeze({
-      precision: files.precision,
-      vocabSize: pool.info.vocabSize,
-      workers: pool.size,
-      files,
-      partialEncoder: partial?.encoder ?? null,
-      partialWorkers: partial?.pool.size ?? 0,
-      ...(partialError ? { partialEncoderError: partialError } : {}),
-      vadWorkers: vad?.size ?? 0,
+    this.#hotwords = hotwords;
+    this.#files = files;
+    this.#mainSlots = new Slots(pool.size);
+    if (!partial) {
+      this.#partialSettled = Promise.resolve();
+      return;
+    }
+    this.#partialLoading = true;
+    this.#partialSettled = partial.start.then(async (r) => {
+      this.#partialLoading = false;
+      if ("error" in r) this.#partialError = r.error;
+      else if (this.#closed) await r.pool.close();
+      else {
+        this.#partialPool = r.pool;
+        this.#partialEncoder = partial.encoder;
+        this.#partialSlots = new Slots(r.pool.size);
+      }
+    });
+  }
+
+  get info(): TranscriberInfo {
+    return Object.freeze({
+      precision: this.#files.precision,
+      vocabSize: this.#pool.info.vocabSize,
+      workers: this.#pool.size,
+      files: this.#files,
+      partialEncoder: this.#partialEncoder,
+      partialWorkers: this.#partialPool?.size ?? 0,
+      ...(this.#partialError ? { partialEncoderError: this.#partialError } : {}),
+      hotwords: this.#hotwords?.phrases.length ?? 0,
+      ...(this.#partialLoading ? { partialWorkersLoading: true } : {}),
+      vadWorkers: this.#vad?.size ?? 0,
     });
   }
 
@@ -156,6 +207,11 @@ export class Transcriber {
     if (!this.#vad) throw new GigasttError("vad_not_loaded");
     const threshold = opts.threshold ?? this.#vadThreshold;
     return new VadLabeller(this.#vad, { ...opts, ...(threshold !== undefined ? { threshold } : {}) });
+  }
+
+  /** Resolves once the partial Workers have loaded or failed (`info` then says which); at once without them. */
+  partialWorkersReady(): Promise<void> {
+    return this.#partialSettled;
   }
 
   /** false once no main Worker is alive or starting: a crashed Worker's replacement failed to load */
@@ -181,46 +237,47 @@ export class Transcriber {
     if (opts.partialEncoder && (!Number.isInteger(partialThreads) || partialThreads < 1)) {
       throw new GigasttError("invalid_config", `partial threads must be a positive integer, got ${partialThreads}`);
     }
-    // the main and the partial Workers load at once: with the weights mapped (src/store/mapped.ts) a
-    // load holds little memory of its own, so a start lasts as long as the slowest load, not the sum.
     // A partial encoder that cannot be loaded costs speed (partials then run on the main Workers), never the model
     const partialEncoder = opts.partialEncoder;
-    const partialStart: Promise<{ pool: Pool } | { error: string }> | null = partialEncoder
-      ? WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
-          url,
-          size: partialWorkers,
-          init: { files: Object.freeze({ ...files, encoder: partialEncoder, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
-        }).then(
-          (p) => ({ pool: p }),
-          (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
-        )
-      : null;
+    const startPartial = (): PartialStart =>
+      WorkerPool.start<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>({
+        url,
+        size: partialWorkers,
+        init: { files: Object.freeze({ ...files, encoder: partialEncoder!, precision: "int8" as const }), intraOpThreads: partialThreads, allowSpinning: false, compactPauses },
+      }).then(
+        (p) => ({ pool: p }),
+        (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
+      );
+    // eager: the main and the partial Workers load at once (with the weights mapped, src/store/mapped.ts,
+    // a load holds little memory of its own, so a start lasts as long as the slowest load, not the sum);
+    // lazy: the partial Workers start once the main ones are loaded, so they take no CPU from them
+    const lazy = opts.lazyPartialWorkers === true;
+    const eager: PartialStart | null = partialEncoder && !lazy ? startPartial() : null;
     const vadStart = opts.vad ? VadPool.start(opts.vad === true ? {} : opts.vad) : null;
     vadStart?.catch(() => {}); // awaited below
     let pool: Pool;
-    let vad: VadPool | null;
     try {
       pool = await WorkerPool.start({ url, size: workers, init: { files, intraOpThreads: threads, compactPauses, ...(opts.prepack ? { prepack: true } : {}) } });
     } catch (e) {
-      const p = await partialStart;
+      const p = await eager;
       if (p && "pool" in p) await p.pool.close();
       await vadStart?.then((v) => v.close(), () => {});
       throw e;
     }
+    let vad: VadPool | null;
     try {
       vad = vadStart ? await vadStart : null;
     } catch (e) {
-      const p = await partialStart;
+      const p = await eager;
       if (p && "pool" in p) await p.pool.close();
       await pool.close();
       throw e;
     }
-    const partial = partialStart && partialEncoder ? await partialStart : null;
-    const t =
-      partial && "pool" in partial
-        ? new Transcriber(pool, files, { pool: partial.pool, encoder: partialEncoder! }, undefined, vad)
-        : new Transcriber(pool, files, null, partial?.error, vad);
+    const hotwords = opts.hotwords ?? null;
+    const t = new Transcriber(pool, files, partialEncoder ? { start: eager ?? startPartial(), encoder: partialEncoder } : null, hotwords, vad);
     if (typeof opts.vad === "object" && opts.vad.threshold !== undefined) t.#vadThreshold = opts.vad.threshold;
+    if (!partialEncoder) return t;
+    if (!lazy) await t.#partialSettled;
     return t;
   }
 
@@ -230,7 +287,7 @@ export class Transcriber {
    * aging in a queue. FIFO across callers; abortable while waiting.
    */
   partialSlot(signal?: AbortSignal): Promise<() => void> {
-    return this.#partialSlots.acquire(signal);
+    return (this.#partialSlots ?? this.#mainSlots).acquire(signal);
   }
 
   /** Jobs waiting for a Worker and Workers busy (for metrics/admission). */
@@ -248,7 +305,8 @@ export class Transcriber {
     const copy = opts.giveAway && samples.byteOffset === 0 && samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
     const partial = opts.purpose === "partial";
     const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer as ArrayBuffer] };
-    const job: DecodeJob = { samples: copy, offsetSeconds, ...(opts.nonSpeech ? { nonSpeech: opts.nonSpeech } : {}) };
+    const hotwords = opts.hotwords === undefined ? this.#hotwords : opts.hotwords;
+    const job: DecodeJob = { samples: copy, offsetSeconds, ...(hotwords ? { hotwords } : {}), ...(opts.nonSpeech ? { nonSpeech: opts.nonSpeech } : {}) };
     if (partial && this.#partialPool) return this.#partialPool.run(job, run);
     return this.#pool.run(job, { ...run, priority: partial });
   }
@@ -269,7 +327,7 @@ export class Transcriber {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
     const vad = opts.vad ? this.vadLabeller({ session, ...(opts.signal ? { signal: opts.signal } : {}) }) : undefined;
     const decode = (samples: Float32Array, offset: number, signal: AbortSignal, nonSpeech?: Uint8Array) =>
-      this.decodeSegment(samples, offset, { session, signal, giveAway: true, ...(nonSpeech ? { nonSpeech } : {}) });
+      this.decodeSegment(samples, offset, { session, signal, giveAway: true, ...(opts.hotwords !== undefined ? { hotwords: opts.hotwords } : {}), ...(nonSpeech ? { nonSpeech } : {}) });
     const { words, duration } = await transcribeOffline(decode, chunks, {
       ...(vad ? { vad } : {}),
       maxInFlight: this.#pool.size + 1,
@@ -281,7 +339,9 @@ export class Transcriber {
 
   /** Stops the Workers after running jobs finish; queued jobs fail with `pool_closed`. */
   async close(): Promise<void> {
-    await Promise.all([this.#pool.close(), this.#partialPool?.close(), this.#vad?.close()]);
+    this.#closed = true;
+    // partial Workers still loading are closed as soon as they are up
+    await Promise.all([this.#pool.close(), this.#partialSettled.then(() => this.#partialPool?.close()), this.#vad?.close()]);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { lay, randomWords } from "../../test/helpers/words.ts";
-import { buildSegments } from "./segments.ts";
+import { buildCues, buildSegments } from "./segments.ts";
 
 describe("buildSegments", () => {
   test("splits at pauses of 0.5 s or more, not at shorter ones", () => {
@@ -41,13 +41,14 @@ describe("buildSegments", () => {
     ]);
   });
 
-  test("continuous speech is cut into cues of at most 7 s and 84 characters", () => {
+  test("continuous speech is cut into cues of at most 7 s, 80 characters and 14 words", () => {
     const long = lay(Array.from({ length: 200 }, (_, i): [string, number] => [i % 3 ? "слово" : "ещё", 0.2]));
     const segs = buildSegments(long);
     expect(segs.length).toBeGreaterThan(5);
     for (const s of segs) {
       expect(s.end - s.start).toBeLessThanOrEqual(7 + 1e-9);
-      expect([...s.text].length).toBeLessThanOrEqual(84);
+      expect([...s.text].length).toBeLessThanOrEqual(80);
+      expect(s.text.split(" ").length).toBeLessThanOrEqual(14);
     }
     // nothing lost, order kept
     expect(segs.map((s) => s.text).join(" ")).toBe(long.map((w) => w.word).join(" "));
@@ -59,7 +60,8 @@ describe("buildSegments", () => {
       const segs = buildSegments(words);
       for (const s of segs) {
         expect(s.end - s.start).toBeLessThanOrEqual(7 + 1e-9);
-        expect([...s.text].length).toBeLessThanOrEqual(84);
+        expect([...s.text].length).toBeLessThanOrEqual(80);
+        expect(s.text.split(" ").length).toBeLessThanOrEqual(14);
         expect(s.end).toBeGreaterThan(s.start);
       }
       for (let i = 1; i < segs.length; i++) expect(segs[i]!.start).toBeGreaterThanOrEqual(segs[i - 1]!.end);
@@ -77,5 +79,18 @@ describe("buildSegments", () => {
   test("limits are configurable", () => {
     const words = lay(Array.from({ length: 10 }, (): [string, number] => ["ab", 0.2]));
     expect(buildSegments(words, { maxChars: 5 }).map((s) => s.text)).toEqual(Array(5).fill("ab ab"));
+    expect(buildSegments(words, { maxWords: 3 }).map((s) => s.text)).toEqual(["ab ab ab", "ab ab ab", "ab ab ab", "ab"]);
+  });
+
+  test("0 means no limit for characters and words; pauses, sentence ends and 7 s still cut", () => {
+    const words = lay(Array.from({ length: 25 }, (): [string, number] => ["слово", 0.2]));
+    expect(buildSegments(words, { maxChars: 0, maxWords: 0 }).length).toBe(1);
+    const long = lay(Array.from({ length: 60 }, (): [string, number] => ["да", 0.2]));
+    expect(buildSegments(long, { maxChars: 0, maxWords: 0 }).length).toBeGreaterThan(1);
+  });
+
+  test("buildCues keeps each cue's words, in order, blanks left out", () => {
+    const words = lay([["раз", 0.2], [" ", 0.1], ["два.", 0.2], ["три", 0.2]]);
+    expect(buildCues(words).map((c) => c.words.map((w) => w.word))).toEqual([["раз", "два."], ["три"]]);
   });
 });

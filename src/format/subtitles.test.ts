@@ -158,6 +158,8 @@ describe("formatResult", () => {
     expect(JSON.parse(out)).toEqual({
       text: "один два",
       duration: 2,
+      // the words' duration-weighted mean (equal durations here)
+      confidence: 0.6883,
       words: [
         { word: "один", start: 0.12, end: 0.4, confidence: 0.8765 },
         { word: "два", start: 1.2, end: 1.48, confidence: 0.5 },
@@ -177,8 +179,34 @@ describe("formatResult", () => {
     expect(formatResult(r, "vtt")).toBe(toVtt(r));
   });
 
-  test("isOutputFormat accepts exactly the four names", () => {
-    expect(["text", "json", "srt", "vtt"].every(isOutputFormat)).toBe(true);
-    expect(isOutputFormat("txt")).toBe(false);
+  test("isOutputFormat accepts the Rust names and aliases in any case, nothing else", () => {
+    expect(["json", "txt", "text", "srt", "vtt", "md", "markdown", "JSON", "Txt", "SRT", "MarkDown"].every(isOutputFormat)).toBe(true);
+    expect(["docx", "verbose_json", "", "tx", "constructor", "toString"].some(isOutputFormat)).toBe(false);
+  });
+
+  test("segments: the JSON segments carry their words; a split transcript's words and segments name their channel as speaker too", () => {
+    const j = toJsonTranscript(r, { segments: true });
+    expect(j.segments.map((s) => s.words?.map((w) => w.word))).toEqual([["один"], ["два"]]);
+    expect(toJsonTranscript(r).segments.every((s) => s.words === undefined)).toBe(true);
+    const split: TranscriptResult = { ...r, words: words.map((w, i) => ({ ...w, channel: i })) };
+    const js = toJsonTranscript(split, { segments: true });
+    expect(js.words.map((w) => [w.channel, w.speaker])).toEqual([[0, 0], [1, 1]]);
+    expect(js.segments.map((s) => [s.channel, s.speaker, s.words?.[0]?.speaker])).toEqual([[0, 0, 0], [1, 1, 1]]);
+  });
+
+  test("no words: no confidence key (as Rust)", () => {
+    const empty: TranscriptResult = { text: "", duration: 1, words: [], segments: [] };
+    expect("confidence" in JSON.parse(formatResult(empty, "json"))).toBe(false);
+  });
+
+  test("line limits reach SRT and VTT: 0 is no limit", () => {
+    const many = Array.from({ length: 30 }, (_, i): Word => ({ word: `w${i}`, start: i * 0.2, end: i * 0.2 + 0.15, confidence: 1 }));
+    const m: TranscriptResult = { text: many.map((w) => w.word).join(" "), duration: 7, words: many, segments: [] };
+    const count = (srt: string) => srt.split("\n\n").filter(Boolean).length;
+    expect(count(formatResult(m, "srt", { maxWords: 5, maxChars: 0 }))).toBe(6);
+    expect(count(formatResult(m, "srt", { maxWords: 0, maxChars: 0 }))).toBe(1);
+    // the default 14 words
+    expect(count(formatResult(m, "srt"))).toBe(3);
+    expect(formatResult(m, "vtt", { maxWords: 10 }).split("-->").length - 1).toBe(3);
   });
 });

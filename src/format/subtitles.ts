@@ -1,6 +1,6 @@
 /** SubRip (SRT) and WebVTT renderings of a transcript. */
 import type { SegmentText, TranscriptResult } from "../types.ts";
-import { buildSegments } from "./segments.ts";
+import { buildCues, type Cue, type CueLimits } from "./segments.ts";
 
 /** `HH:MM:SS,mmm` (SRT, sep ",") or `HH:MM:SS.mmm` (VTT, sep "."); hours grow past 99 if needed. */
 export function formatTimestamp(seconds: number, sep: "," | "."): string {
@@ -12,12 +12,28 @@ export function formatTimestamp(seconds: number, sep: "," | "."): string {
   return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}${sep}${pad(ms % 1000, 3)}`;
 }
 
-/** The cues to show: the result's segments, else built from its words, else one cue for the whole text. */
-export function cuesOf(result: TranscriptResult): SegmentText[] {
-  if (result.segments.length > 0) return [...result.segments];
-  if (result.words.length > 0) return buildSegments(result.words);
+/**
+ * The cues to show, with their words: built from the result's words with `limits` (a split
+ * transcript's channels apart, then merged by time), else its segments, else one cue for the
+ * whole text.
+ */
+export function cueList(result: TranscriptResult, limits: CueLimits = {}): Cue[] {
+  if (result.words.length > 0) {
+    const channels = [...new Set(result.words.map((w) => w.channel))];
+    if (channels.length === 1) return buildCues(result.words, limits).map((c) => withChannel(c, channels[0]));
+    const all = channels.flatMap((ch) => buildCues(result.words.filter((w) => w.channel === ch), limits).map((c) => withChannel(c, ch)));
+    return all.sort((a, b) => a.segment.start - b.segment.start || (a.segment.channel ?? 0) - (b.segment.channel ?? 0));
+  }
+  if (result.segments.length > 0) return result.segments.map((segment) => ({ segment, words: [] }));
   const text = result.text.trim();
-  return text ? [{ start: 0, end: result.duration, text }] : [];
+  return text ? [{ segment: { start: 0, end: result.duration, text }, words: [] }] : [];
+}
+
+const withChannel = (c: Cue, channel: number | undefined): Cue => (channel === undefined ? c : { ...c, segment: { ...c.segment, channel } });
+
+/** The cues' segments (see {@link cueList}). */
+export function cuesOf(result: TranscriptResult, limits: CueLimits = {}): SegmentText[] {
+  return cueList(result, limits).map((c) => c.segment);
 }
 
 /** "[1] " before a cue of channel 1 (`channels=split`); nothing otherwise */
@@ -41,8 +57,8 @@ function times(cues: readonly SegmentText[]): [number, number][] {
 
 const oneLine = (s: string) => s.replace(/\s+/gu, " ").trim();
 
-export function toSrt(result: TranscriptResult): string {
-  const cues = cuesOf(result);
+export function toSrt(result: TranscriptResult, limits: CueLimits = {}): string {
+  const cues = cuesOf(result, limits);
   const t = times(cues);
   let out = "";
   cues.forEach((c, i) => {
@@ -54,8 +70,8 @@ export function toSrt(result: TranscriptResult): string {
 
 const escapeVtt = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-export function toVtt(result: TranscriptResult): string {
-  const cues = cuesOf(result);
+export function toVtt(result: TranscriptResult, limits: CueLimits = {}): string {
+  const cues = cuesOf(result, limits);
   const t = times(cues);
   let out = "WEBVTT\n\n";
   cues.forEach((c, i) => {

@@ -10,6 +10,7 @@ import { namingInput, withInputName } from "../audio/input-name.ts";
 import { wordsToText } from "../decode/detok.ts";
 import { mergeChannels } from "../format/channels.ts";
 import { buildSegments } from "../format/index.ts";
+import { rawAsWav } from "../audio/raw.ts";
 import type { SegmentDecoder } from "../stream/utterances.ts";
 import { type FileRunOptions, runFile } from "../server/streaming/file.ts";
 import type { TranscriptResult, Word } from "../types.ts";
@@ -61,8 +62,11 @@ export async function runJob(ctx: RunContext): Promise<RunOutcome> {
   const params = JSON.parse(row.params) as JobParams;
   const counter = { read: 0 };
   const total = Math.max(1, row.bytes);
+  const hotwords = params.hotwords;
+  const inner: SegmentDecoder =
+    hotwords === undefined ? ctx.decoder : { decodeSegment: (samples, offset, jobOpts) => ctx.decoder.decodeSegment(samples, offset, { ...jobOpts, hotwords }) };
   const decoder = checkpointDecoder({
-    decoder: ctx.decoder,
+    decoder: inner,
     share: ctx.share,
     done: db.segments(row.id),
     commit(key, words, endSeconds) {
@@ -82,7 +86,8 @@ export async function runJob(ctx: RunContext): Promise<RunOutcome> {
       ctx.onWarnings?.(w);
     },
   };
-  const bytes = readCounted(ctx.layout.audio(row.id), counter);
+  const stored = readCounted(ctx.layout.audio(row.id), counter);
+  const bytes = params.codec ? rawAsWav(stored, { codec: params.codec, sampleRate: params.sample_rate ?? 8000 }) : stored;
   const split = params.channels === "split";
   const fileOpts = (session: string): FileRunOptions => ({
     decoder,

@@ -1,4 +1,5 @@
 /** The shapes of the jobs module (the store's rows and the API's views). */
+import type { HotwordList } from "../decode/hotwords.ts";
 
 export const JOB_STATUSES = ["queued", "processing", "done", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -13,10 +14,17 @@ export function isTerminal(s: JobStatus): boolean {
 
 /** Options captured at submission (the same query as `/v1/transcribe`). */
 export interface JobParams {
-  /** json | text | srt | vtt: the default of `/result` */
+  /** json | txt | srt | vtt | md (older jobs: text): the default of `/result` */
   readonly format: string;
   /** `?channels=split`: each source channel transcribed on its own (as on /v1/transcribe) */
   readonly channels?: "mix" | "split";
+  /** `?codec=` + `?sample_rate=`: the upload is headerless telephone audio */
+  readonly codec?: "pcmu" | "pcma" | "g722";
+  readonly sample_rate?: number;
+  /** the submission's rendering query options (`max_chars_per_line`, `segments`, `download`, …): the default of `/result` */
+  readonly render?: Record<string, string>;
+  /** `?hotwords=`: the list (null = none) fixed at submission, so a resumed job decodes as it began */
+  readonly hotwords?: HotwordList | null;
 }
 
 /** One row of the `jobs` table. */

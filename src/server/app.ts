@@ -4,6 +4,7 @@
 import { Elysia } from "elysia";
 import type { ServerDeps } from "./deps.ts";
 import type { Platform } from "./platform.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { jobsRoutes } from "./routes/jobs.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
@@ -26,6 +27,7 @@ export function createApp(deps: ServerDeps, platform: Platform, routes: readonly
     }),
   );
   app.use(systemRoutes(deps));
+  app.use(adminRoutes(deps));
   for (const r of routes) app.use(r(deps));
   return app;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { GigasttError } from "../errors.ts";
 import { parseLogLevel } from "../log.ts";
+import { type HotwordList, parseHotwordsConfig } from "./hotwords-config.ts";
 import { readKeyFile, validKey } from "./auth.ts";
 import { isLoopbackIp, isWildcardIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "./net.ts";
 import { availableMemory, chooseWorkers, hostCores, type WorkerChoice } from "./workers.ts";
@@ -99,6 +100,8 @@ export interface ServerConfig extends ReloadableLimits {
   readonly jobsDir: string;
   /** inference Workers jobs may use at once (and jobs processed at once); at most workers − 1 when workers > 1 */
   readonly batchPoolSize: number;
+  /** the default hotword list (`--hotwords-file`, `--hotwords-default`, `--hotwords-boost`); null = none */
+  readonly hotwords: HotwordList | null;
 }
 
 export const DEFAULT_LIMITS: ReloadableLimits = Object.freeze({
@@ -180,6 +183,9 @@ export const SERVE_FLAGS = {
   "api-key": { kind: "list" },
   "api-key-file": { kind: "string", env: "GIGASTT_API_KEY_FILE" },
   ui: { kind: "boolean" },
+  "hotwords-file": { kind: "string", env: "GIGASTT_HOTWORDS_FILE" },
+  "hotwords-default": { kind: "boolean", env: "GIGASTT_HOTWORDS_DEFAULT" },
+  "hotwords-boost": { kind: "string", env: "GIGASTT_HOTWORDS_BOOST" },
 } as const satisfies Record<string, FlagSpec>;
 
 export type ServeFlag = keyof typeof SERVE_FLAGS;
@@ -496,6 +502,9 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     batchPoolSize = batchCap;
   }
 
+  // ---- hotwords -----------------------------------------------------------------
+  const hotwords = parseHotwordsConfig({ file: flagOrEnvStr("hotwords-file"), withDefaults: bool("hotwords-default"), boost: flagOrEnvStr("hotwords-boost") }, opts.readFile, warnings);
+
   return Object.freeze({
     port: port.value,
     host: bind.address,
@@ -545,6 +554,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     jobsTtlSecs: jobsTtl.value,
     jobsDir,
     batchPoolSize,
+    hotwords,
   });
 }
 

@@ -17,6 +17,10 @@ import type { Precision, TranscriptResult, Word } from "../types.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
 import type { JobsService } from "../jobs/service.ts";
+import type { ModelHead } from "../model/head.ts";
+import type { Reloader } from "./reload.ts";
+
+import type { HotwordList } from "../decode/hotwords.ts";
 import type { VadLabeller } from "../engine/vad.ts";
 
 export type { ServerConfig } from "./config.ts";
@@ -33,6 +37,8 @@ export interface JobOptions {
   giveAway?: boolean;
   /** the VAD's non-speech 10 ms frames of the samples: cut out before the encoder */
   nonSpeech?: Uint8Array;
+  /** hotwords of this job: a list, null = off, absent = the server's default (`--hotwords-file`) */
+  hotwords?: HotwordList | null;
 }
 
 /** The part of the engine's `Transcriber` the server uses (the real one satisfies it). */
@@ -57,6 +63,8 @@ export interface TranscriberLike {
     readonly partialEncoderError?: string;
     /** VAD Workers (0 or absent: no VAD) */
     readonly vadWorkers?: number;
+    /** the partial Workers are still loading (partials run on the main Workers meanwhile) */
+    readonly partialWorkersLoading?: boolean;
   };
 }
 
@@ -118,6 +126,10 @@ export interface ServerDeps {
   readonly config: ServerConfig;
   /** null until the model is loaded (/ready is 503 then; routes answer 503 `not_ready`) */
   readonly transcriber: TranscriberLike | null;
+  /** the loaded model's head (variant, id, name); null until a model is loaded */
+  readonly head?: ModelHead | null;
+  /** `POST /v1/admin/reload` (absent: the route answers 503 `reload_unsupported`) */
+  readonly reloader?: Reloader;
   readonly admission: Admission;
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;

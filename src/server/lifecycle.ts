@@ -11,6 +11,8 @@ export interface LifecycleControl extends Lifecycle {
   startDrain(): void;
   /** number of tracked promises still pending */
   readonly pending: number;
+  /** resolves once every task tracked now has settled (tasks tracked later are not waited for) */
+  snapshot(): Promise<void>;
   /** wait for tracked work, at most `ms`; true when everything finished */
   settled(ms: number): Promise<boolean>;
 }
@@ -62,6 +64,9 @@ export function createLifecycle(opts: { onSubscriberError?: (e: unknown) => void
         }
       });
       return p;
+    },
+    snapshot() {
+      return Promise.all([...tracked]).then(() => undefined);
     },
     startDrain() {
       if (controller.signal.aborted) return;

@@ -23,6 +23,9 @@ import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { WS_OUTBOUND_LIMIT, WS_TRANSPORT } from "./routes/ws.ts";
 import { transportFrameLimit } from "./streaming/ws-session.ts";
 import { type JobsOptions, JobsService } from "../jobs/service.ts";
+import { E2E_RNNT_HEAD, type ModelHead } from "../model/head.ts";
+import { createModelHolder } from "./model-holder.ts";
+import { createReloader, type ModelLoader } from "./reload.ts";
 
 /** Bun's own body cap is only a backstop: the gate and the routes enforce `bodyLimitBytes` (reloadable). */
 const BUN_BODY_CAP = 2 ** 40;
@@ -31,6 +34,8 @@ export interface StartOptions {
   transcriber?: TranscriberLike | null;
   log?: ConsolaInstance;
   routes?: readonly RouteFactory[];
+  /** how `POST /v1/admin/reload` loads a fresh model (absent: 503 `reload_unsupported`; also settable later) */
+  loadModel?: ModelLoader;
   /** seams of the jobs store (tests: a full disk, a moving clock) */
   jobs?: Partial<Pick<JobsOptions, "fs" | "now" | "sweepEveryMs">>;
 }
@@ -49,8 +54,15 @@ export interface RunningServer {
   readonly lifecycle: LifecycleControl;
   /** method → paths of the mounted routes (WebSocket routes under GET) */
   readonly routes: ReadonlyMap<string, ReadonlySet<string>>;
-  /** the model finished loading: /ready turns 200 */
-  setTranscriber(t: TranscriberLike | null): void;
+  /**
+   * The model finished loading: /ready turns 200. `owned`: the server closes it
+   * (after a reload retired it, or at closeModels()); else the caller does.
+   */
+  setTranscriber(t: TranscriberLike | null, opts?: { owned?: boolean; head?: ModelHead }): void;
+  /** how `POST /v1/admin/reload` loads a fresh model (null: reload unsupported) */
+  setModelLoader(loader: ModelLoader | null): void;
+  /** close the served model(s) the server owns (the current one and any still finishing after a reload) */
+  closeModels(): Promise<void>;
   /** apply reloaded limits (SIGHUP); returns the changed fields */
   reload(next: ServerConfig): Record<string, { from: number; to: number }>;
   /** graceful drain, bounded by shutdownDrainSecs; idempotent */
@@ -62,9 +74,13 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
   let current = config;
-  let transcriber: TranscriberLike | null = opts.transcriber ?? null;
   let limiter: RateLimiter | null = makeLimiter(current);
   const lifecycle = createLifecycle({ onSubscriberError: (e) => log.error("drain subscriber failed", { error: String(e) }) });
+  // the served model, swappable by POST /v1/admin/reload (sessions finish on the model they started on)
+  const holder = createModelHolder({ running: () => lifecycle.snapshot(), onCloseError: (e) => log.warn("closing the previous model failed", { error: String(e) }) });
+  holder.set(opts.transcriber ?? null, E2E_RNNT_HEAD);
+  let loader: ModelLoader | null = opts.loadModel ?? null;
+  const reloader = createReloader({ holder, loader: () => loader, lifecycle, log });
   let metrics: Metrics | null = null;
   const admission: Admission = createAdmission({
     size: config.poolSize,
@@ -83,7 +99,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         dir: config.jobsDir,
         batchPoolSize: config.batchPoolSize,
         limits: () => current,
-        decoder: () => transcriber,
+        decoder: () => holder.current,
         log,
         track: (p) => lifecycle.track(p),
         onInference: (s, a) => metrics?.inference(s, a),
@@ -100,8 +116,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       return current;
     },
     get transcriber() {
-      return transcriber;
+      return holder.current;
     },
+    get head() {
+      return holder.head;
+    },
+    reloader,
     admission,
     lifecycle,
     metrics,
@@ -182,10 +202,14 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     deps,
     lifecycle,
     routes,
-    setTranscriber(t) {
-      transcriber = t;
+    setTranscriber(t, o = {}) {
+      holder.set(t, o.head ?? E2E_RNNT_HEAD, o.owned ?? false);
       jobs?.kick();
     },
+    setModelLoader(l) {
+      loader = l;
+    },
+    closeModels: () => holder.close(),
     reload(next) {
       const diff = limitsDiff(current, next);
       const limits: { -readonly [K in keyof ReloadableLimits]?: number } = {};

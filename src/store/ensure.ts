@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statfsSync, unlinkSync } from "node
 import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { GigasttError, isGigasttError } from "../errors.ts";
-import { type ModelFiles, selectModelFiles } from "../model/files.ts";
+import { MODEL_FILE_NAMES, type ModelFiles, selectModelFiles } from "../model/files.ts";
 import type { Precision } from "../types.ts";
 import { type Catalog, type CatalogFile, builtinCatalog, fileUrl, INT8_FILES, loadManifest, modelSizeText } from "./catalog.ts";
 import { type DirLock, acquireDirLock } from "./dirlock.ts";
@@ -16,6 +16,7 @@ import { type Env, hfEndpoint, hfToken } from "./env.ts";
 import { NoRouteError } from "./http.ts";
 import { type DirState, inspectDir, toDownload } from "./inspect.ts";
 import { LOCK_FILE, type LockEntry, recordInLock } from "./lockfile.ts";
+import { leanInt8Encoder, otherHeadsNote } from "./rust-folder.ts";
 import { createLogProgress, createProgress, formatBytes, type ProgressSink } from "./progress.ts";
 
 /** Structured output (e.g. `serve`'s logger): warnings, notices and progress become log events. */
@@ -349,8 +350,29 @@ export async function syncModel(opts: EnsureOptions): Promise<SyncReport> {
   return { dir, catalog, downloaded, adopted, unverified: unverified.map((f) => (f.kind === "foreign" ? basename(f.path) : f.file.name)) };
 }
 
-/** Ensures the model (verify/lock/download), then selects the files of `precision` to load. */
+/**
+ * Ensures the model (verify/lock/download), then selects the files of `precision` to load.
+ * A folder the Rust gigastt filled (./rust-folder.ts): its lean INT8 e2e_rnnt set runs on its
+ * int8 encoder (the other graphs as they are there, fp32 or int8) instead of fetching the fp32
+ * encoder; its other heads are named in one line (a warning before a download, or in the
+ * offline error).
+ */
 export async function ensureModel(opts: EnsureOptions): Promise<ModelFiles> {
-  await syncModel(opts);
-  return selectModelFiles(resolve(opts.modelDir), opts.precision);
+  const dir = resolve(opts.modelDir);
+  const catalog = catalogFor(opts);
+  const lean = opts.precision === "fp32" && catalog.files.some((f) => f.name === MODEL_FILE_NAMES.encoder) ? leanInt8Encoder(dir) : null;
+  if (lean) {
+    outputOf(opts).warn(`${dir} holds the int8 encoder ${lean} without the fp32 one (the Rust gigastt's lean set): using it, as --precision int8 would (\`gigastt download\` fetches the fp32 encoder, ${modelSizeText("fp32")} in all)`, { dir, encoder: lean });
+    await syncModel({ ...opts, catalog: { ...catalog, files: catalog.files.filter((f) => f.name !== MODEL_FILE_NAMES.encoder) } });
+    return selectModelFiles(dir, "int8");
+  }
+  const note = otherHeadsNote(dir);
+  if (note && !opts.offline) outputOf(opts).warn(`${note}; downloading the e2e_rnnt head now`, { dir });
+  try {
+    await syncModel(opts);
+  } catch (e) {
+    if (note && isGigasttError(e) && e.code === "offline") throw new GigasttError("offline", `${note}.\n${e.message}`, { details: e.details, cause: e });
+    throw e;
+  }
+  return selectModelFiles(dir, opts.precision);
 }

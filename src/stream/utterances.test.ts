@@ -243,6 +243,50 @@ describe("partial slots", () => {
     stream.close();
   });
 
+  test("a partial that waited for its Worker decodes the shorter window; one that did not, the full one", async () => {
+    const x = render([["tone", 7]]);
+    let clock = 0;
+    const d = new FakeDecoder();
+    const slots = new Slots(1);
+    const dec = Object.assign(d, { partialSlot: (signal?: AbortSignal) => slots.acquire(signal) });
+    const { stream, push } = fakeStream(dec, { partials: true, partialEverySeconds: 1, partialWindowSeconds: 8, partialWindowUnderLoadSeconds: 2, now: () => clock });
+    const partials = () => d.calls.filter((c) => c.opts?.purpose === "partial");
+    push(x.subarray(0, sec(1)), 160);
+    await tick();
+    expect(partials()).toHaveLength(1); // the slot was free: no wait, the whole open utterance
+    expect(partials()[0]!.samples.length).toBe(sec(1));
+    partials()[0]!.settle();
+    await tick();
+    push(x.subarray(sec(1), sec(5)), 160);
+    await tick();
+    expect(partials()).toHaveLength(2);
+    expect(partials()[1]!.samples.length).toBe(sec(5)); // free again at once: still the full window
+    partials()[1]!.settle();
+    await tick();
+    const held = await slots.acquire(); // another stream's partial
+    push(x.subarray(sec(5), sec(6)), 160); // due: waits for the slot
+    await tick();
+    expect(partials()).toHaveLength(2);
+    clock += 49; // a wait below 50 ms is not load
+    held();
+    await tick();
+    expect(partials()).toHaveLength(3);
+    expect(partials()[2]!.samples.length).toBe(sec(6));
+    partials()[2]!.settle();
+    await tick();
+    const held2 = await slots.acquire();
+    push(x.subarray(sec(6), sec(7)), 160);
+    await tick();
+    clock += 50;
+    held2();
+    await tick();
+    const last = partials()[3]!;
+    expect(last.samples.length).toBe(sec(2)); // waited 50 ms: the last 2 s only
+    expect(last.offset).toBeCloseTo(5, 9);
+    last.settle();
+    stream.close();
+  });
+
   test("close() while waiting for a slot: the wait is dropped, the slot is not leaked", async () => {
     const x = render([["tone", 2]]);
     const d = new FakeDecoder();

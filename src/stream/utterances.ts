@@ -11,7 +11,7 @@
  * though their decodes run concurrently in the Worker pool.
  *
  * Partials re-decode the open utterance (a sliding window of the last few
- * seconds) after every `partialEverySeconds` of new audio that was not all
+ * seconds, shorter when the partial had to wait for a Worker) after every `partialEverySeconds` of new audio that was not all
  * quiet (the segmenter's energy rule on the same 10 ms grid, so a silent or
  * idle stream costs no decoding); a partial is skipped while the previous
  * partial decode still runs (cadence adapts to load), and a partial result is
@@ -31,6 +31,7 @@ import { QuietDetector, frameEnergyDb } from "../segment/energy.ts";
 import { Segmenter, type Segment } from "../segment/segmenter.ts";
 import { SAMPLE_RATE, type Word } from "../types.ts";
 import type { JobOptions } from "../engine/transcriber.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { type Endpointer, type EndpointerFactory, energyEndpointing } from "./endpointer.ts";
 
 /** The engine call this module needs (the Transcriber satisfies it). */
@@ -48,6 +49,9 @@ export type UtteranceEvent =
   | { readonly type: "partial"; readonly words: readonly Word[] }
   /** a closed utterance; `last` marks the one sent by `finish()` (possibly empty) */
   | { readonly type: "final"; readonly words: readonly Word[]; readonly last: boolean };
+
+/** A partial that waited this long for a Worker runs under load: on the shorter window. */
+export const UNDER_LOAD_WAIT_MS = 50;
 
 /** Utterance endpointing of every stream (WS, SSE, REST): the same cuts everywhere. */
 export const STREAM_SEGMENTER = Object.freeze({ minPauseMs: 500, maxSeconds: 20, endpoint: true });
@@ -69,6 +73,8 @@ export interface UtteranceStreamOptions {
   decoder: SegmentDecoder;
   /** fairness key for the Worker pool */
   session: string;
+  /** hotwords of every decode (a list, null = none; absent: the decoder's default) */
+  hotwords?: HotwordList | null;
   onEvent(e: UtteranceEvent): void;
   /** a final's decode failed (not aborted): its words are lost, the stream goes on */
   onError?(e: unknown): void;
@@ -82,6 +88,11 @@ export interface UtteranceStreamOptions {
   partialEverySeconds?: number;
   /** longest audio re-decoded for a partial (default 8 s) */
   partialWindowSeconds?: number;
+  /**
+   * under load (the partial waited ≥ 50 ms for a Worker, so others want them too), the longest audio
+   * re-decoded for a partial instead (default 4 s; the words before it come from the previous partial)
+   */
+  partialWindowUnderLoadSeconds?: number;
   /** words in the first seconds of a clipped window come from the previous partial (default 2 s) */
   partialContextSeconds?: number;
   now?: () => number;
@@ -253,6 +264,11 @@ export class UtteranceStream {
     return this.tail;
   }
 
+  /** the decode options that carry this stream's hotwords (none when it names none) */
+  private hotwordOpts(): Pick<JobOptions, "hotwords"> {
+    return this.opts.hotwords !== undefined ? { hotwords: this.opts.hotwords } : {};
+  }
+
   /** Drop the open utterance without decoding it (a client's clear); earlier finals still arrive. */
   discardOpen(): void {
     if (this.state !== "open") return;
@@ -324,7 +340,7 @@ export class UtteranceStream {
     let words: Promise<Word[]>;
     try {
       const nonSpeech = this.endpointer.nonSpeech?.(seg.start, seg.samples.length);
-      words = this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, { session: this.opts.session, signal, purpose: "final", ...(nonSpeech ? { nonSpeech } : {}) });
+      words = this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, { session: this.opts.session, signal, purpose: "final", ...this.hotwordOpts(), ...(nonSpeech ? { nonSpeech } : {}) });
     } catch (e) {
       words = Promise.reject(e);
     }
@@ -401,6 +417,7 @@ export class UtteranceStream {
     }
     // wait for a Worker that can start it, then take the newest audio (not the audio of now)
     this.partialBusy = true;
+    const asked = this.now();
     slot.call(this.opts.decoder, this.abort.signal).then(
       (release) => {
         if (this.state !== "open" || this.speculation || !this.partialDue()) {
@@ -409,7 +426,7 @@ export class UtteranceStream {
           return;
         }
         try {
-          this.startPartial(release);
+          this.startPartial(release, this.now() - asked >= UNDER_LOAD_WAIT_MS);
         } catch (e) {
           release();
           this.partialBusy = false;
@@ -432,7 +449,7 @@ export class UtteranceStream {
   }
 
   /** decodes the open utterance now; `release` frees the partial slot when the decode settles */
-  private startPartial(release: (() => void) | null): void {
+  private startPartial(release: (() => void) | null, underLoad = false): void {
     const open = this.segmenter.pending();
     if (open.samples.length === 0) {
       release?.();
@@ -441,7 +458,8 @@ export class UtteranceStream {
     }
     this.partialMark = open.start + open.samples.length;
 
-    const window = Math.round((this.opts.partialWindowSeconds ?? 8) * SAMPLE_RATE);
+    const full = this.opts.partialWindowSeconds ?? 8;
+    const window = Math.round((underLoad ? Math.min(full, this.opts.partialWindowUnderLoadSeconds ?? 4) : full) * SAMPLE_RATE);
     const skip = Math.max(0, open.samples.length - window);
     const startSec = (open.start + skip) / SAMPLE_RATE;
     const keepBefore = skip > 0 ? startSec + (this.opts.partialContextSeconds ?? 2) : -Infinity;
@@ -449,7 +467,7 @@ export class UtteranceStream {
     const prev = this.lastPartial?.generation === generation ? this.lastPartial.words : [];
     this.partialBusy = true;
     this.opts.decoder
-      .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal, purpose: "partial" })
+      .decodeSegment(open.samples.subarray(skip), startSec, { session: this.opts.session, signal: this.abort.signal, purpose: "partial", ...this.hotwordOpts() })
       .then(
         (got) => {
           release?.();

@@ -5,7 +5,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_TONE_PIECES, toneFrequency, writeToneModel } from "../../scripts/make-tone-model.ts";
+import { DEFAULT_TONE_PIECES, type ToneModelOptions, toneFrequency, writeToneModel } from "../../scripts/make-tone-model.ts";
 
 export { DEFAULT_TONE_PIECES, toneFrequency, writeToneModel };
 
@@ -123,6 +123,35 @@ export function wavBytes(samples: Float32Array, sampleRate = 16000): Uint8Array 
 }
 
 /** A fresh temp dir holding the default tone model (fast: a few ms). */
-export function makeToneModelDir(pieces: readonly string[] = DEFAULT_TONE_PIECES): string {
-  return writeToneModel(mkdtempSync(join(tmpdir(), "gigastt-tone-")), pieces);
+export function makeToneModelDir(pieces: readonly string[] = DEFAULT_TONE_PIECES, opts: ToneModelOptions = {}): string {
+  return writeToneModel(mkdtempSync(join(tmpdir(), "gigastt-tone-")), pieces, opts);
+}
+
+/** One step of a {@link chordsToAudio} phrase: a piece's tone, or several tones at once with their amplitudes. */
+export type ToneStep = string | readonly (readonly [piece: string, amplitude: number])[];
+
+/**
+ * Like {@link phraseToAudio} for pieces, where a step may be a chord: the tones of several pieces
+ * summed (an "ambiguous tone" when two rival pieces sound together, see ToneModelOptions.rivals).
+ */
+export function chordsToAudio(steps: readonly ToneStep[], opts: ToneOptions = {}): Float32Array {
+  const vocab = opts.vocab ?? DEFAULT_TONE_PIECES;
+  const sr = opts.sampleRate ?? 16000;
+  const toneN = Math.round((opts.toneSec ?? 0.3) * sr);
+  const gapN = Math.round((opts.gapSec ?? 0.1) * sr);
+  const leadN = Math.round((opts.leadSec ?? opts.gapSec ?? 0.1) * sr);
+  const total = leadN + steps.length * (toneN + gapN) + Math.round((opts.tailSec ?? 0.3) * sr);
+  const samples = new Float32Array(total);
+  let pos = leadN;
+  for (const step of steps) {
+    const parts: readonly (readonly [string, number])[] = typeof step === "string" ? [[step, opts.amplitude ?? 0.5]] : step;
+    for (const [piece, amp] of parts) {
+      const k = vocab.indexOf(piece);
+      if (k < 0) throw new Error(`piece ${JSON.stringify(piece)} is not in the tone vocabulary`);
+      const w = (2 * Math.PI * toneFrequency(k)) / sr;
+      for (let n = 0; n < toneN; n++) samples[pos + n]! += amp * Math.sin(w * n);
+    }
+    pos += toneN + gapN;
+  }
+  return samples;
 }

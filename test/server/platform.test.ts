@@ -38,33 +38,41 @@ function expectSecurityHeaders(h: Headers | Record<string, string>) {
 }
 
 describe("endpoints", () => {
-  test("GET /health: {status, version, model}, security headers, minted UUIDv7 request id", async () => {
+  test("GET /health: {status, model, variant, version, punctuation, itn} (model \"loading\" before the model), security headers, minted UUIDv7 request id", async () => {
     s = await startPlatform();
-    const r = await fetch(`${s.url}/health`);
+    let r = await fetch(`${s.url}/health`);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ status: "ok", version: pkg.version, model: "gigaam-v3-e2e-rnnt" });
+    expect(await r.json()).toEqual({ status: "ok", model: "loading", version: pkg.version, punctuation: false, itn: false });
+    s.server.setTranscriber(await toneTranscriber());
+    r = await fetch(`${s.url}/health`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: "ok", model: "gigaam-v3-e2e-rnnt", variant: "e2e_rnnt", version: pkg.version, punctuation: false, itn: false });
     expectSecurityHeaders(r.headers);
     expect(r.headers.get("x-request-id")).toMatch(UUID_V7);
   });
 
-  test("GET /ready: 503 while loading, 200 once loaded, still 200 with every slot busy, 503 while draining", async () => {
+  test("GET /ready: 503 initializing while loading, 200 once loaded, 503 pool_exhausted with every slot busy (as Rust), 503 shutting_down while draining", async () => {
     s = await startPlatform(["--pool-size", "2"]);
     let r = await fetch(`${s.url}/ready`);
     expect(r.status).toBe(503);
-    expect(await r.json()).toEqual({ status: "not_ready", reason: "loading", pool_available: 2, pool_total: 2 });
+    expect(await r.json()).toEqual({ status: "not_ready", reason: "initializing", pool_available: 2, pool_total: 2 });
     s.server.setTranscriber(await toneTranscriber());
     r = await fetch(`${s.url}/ready`);
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ status: "ready", pool_available: 2, pool_total: 2 });
     const slots = [await s.server.deps.admission.acquire(), await s.server.deps.admission.acquire()];
     r = await fetch(`${s.url}/ready`);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({ status: "not_ready", reason: "pool_exhausted", pool_available: 0, pool_total: 2 });
+    slots.pop()!.release();
+    r = await fetch(`${s.url}/ready`);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ status: "ready", pool_available: 0, pool_total: 2 });
+    expect(await r.json()).toEqual({ status: "ready", pool_available: 1, pool_total: 2 });
     for (const slot of slots) slot.release();
     s.server.lifecycle.startDrain();
     r = await fetch(`${s.url}/ready`);
     expect(r.status).toBe(503);
-    expect(await r.json()).toMatchObject({ status: "not_ready", reason: "shutting_down" });
+    expect(await r.json()).toEqual({ status: "not_ready", reason: "shutting_down", pool_available: 0, pool_total: 2 });
   });
 
   test("GET /v1/models: 503 not_ready before the model, then the capabilities", async () => {
@@ -78,7 +86,8 @@ describe("endpoints", () => {
     const body = (await r.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
       id: "gigaam-v3-e2e-rnnt",
-      name: "GigaAM v3 RNN-T",
+      name: "GigaAM v3 E2E RNN-T",
+      variant: "e2e_rnnt",
       version: pkg.version,
       precision: "fp32",
       encoder: "fp32",
@@ -90,6 +99,8 @@ describe("endpoints", () => {
       workers: 1,
       supported_formats: ["wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac"],
       supported_rates: [8000, 16000, 24000, 44100, 48000],
+      punctuation: false,
+      itn: false,
       diarization: false,
     });
     expect(body.capabilities).toMatchObject({ rest: true, sse: true, websocket: true, protocol_version: "1.0" });    // OpenAI clients (client.models.list()) read a list of model objects

@@ -1,5 +1,6 @@
 /**
- * POST /v1/transcribe (json | text | srt | vtt) and POST /v1/transcribe/stream
+ * POST /v1/transcribe (json | txt | srt | vtt | md; the other query options in
+ * export-options.test.ts) and POST /v1/transcribe/stream
  * (SSE) over loopback with the tone model: formats, body rules, caps,
  * errors, admission, client disconnects.
  */
@@ -106,7 +107,7 @@ describe("POST /v1/transcribe", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("application/json; charset=utf-8");
     const body = (await r.json()) as { text: string; duration: number; words: { word: string; start: number }[]; segments: { text: string }[] };
-    expect(Object.keys(body).sort()).toEqual(["duration", "segments", "text", "words"]);
+    expect(Object.keys(body).sort()).toEqual(["confidence", "duration", "segments", "text", "words"]);
     expect(body.text).toBe(PHRASE);
     expect(body.duration).toBeCloseTo(audio.samples.length / 16000, 3);
     expect(body.words.map((w) => w.word)).toEqual(["привет", "мир,", "как", "дела?"]);
@@ -129,10 +130,10 @@ describe("POST /v1/transcribe", () => {
     expect(await vtt.text()).toMatch(/^WEBVTT\n\n\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}\nпривет мир, как дела\?\n/);
   });
 
-  test("an unknown format → 400 usage", async () => {
+  test("an unknown format → 400 invalid_format (Rust's code)", async () => {
     const r = await post("/v1/transcribe?format=docx", wav);
     expect(r.status).toBe(400);
-    expect(await errorCode(r)).toBe("usage");
+    expect(await errorCode(r)).toBe("invalid_format");
   });
 
   test("empty body → 400 empty_body (both routes, with or without Content-Length)", async () => {

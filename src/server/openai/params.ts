@@ -10,9 +10,13 @@
  * - `timestamp_granularities[]`: `segment` and/or `word` (used by verbose_json;
  *   other formats ignore them instead of failing, unlike the hosted API).
  * - `stream`: true/false (also 1/0).
+ * - `hotwords` (comma-separated) and `hotwords_boost`: gigastt's biasing (src/server/request-hotwords.ts),
+ *   before the `file` field. `prompt` is not turned into hotwords: it is prose (a previous
+ *   sentence, a style hint), and biasing toward every word of it would distort the transcript.
  */
 import { isAcceptedLanguage, unsupportedLanguageMessage } from "../../stream/language.ts";
 import { GigasttError } from "../../errors.ts";
+import { type HotwordList, requestHotwords } from "../../decode/hotwords.ts";
 
 export const OPENAI_RESPONSE_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"] as const;
 export type OpenAiResponseFormat = (typeof OPENAI_RESPONSE_FORMATS)[number];
@@ -38,6 +42,8 @@ export class OpenAiForm {
   private responseFormat: OpenAiResponseFormat = "json";
   private readonly granularities = new Set<Granularity>();
   private stream = false;
+  private hotwordsRaw: string | undefined;
+  private boostRaw: string | undefined;
 
   /** the fields that change the response, checked on arrival (throws a usage error) */
   set(name: string, value: string): void {
@@ -52,6 +58,14 @@ export class OpenAiForm {
       case "stream":
         this.stream = parseBool("stream", v);
         return;
+      case "hotwords":
+        this.hotwordsRaw = this.hotwordsRaw === undefined ? v : `${this.hotwordsRaw},${v}`;
+        this.hotwords();
+        return;
+      case "hotwords_boost":
+        this.boostRaw = v;
+        this.hotwords();
+        return;
       case "timestamp_granularities[]":
       case "timestamp_granularities":
         for (const g of v.split(",").map((s) => s.trim()).filter(Boolean)) this.granularities.add(parseGranularity(g));
@@ -60,6 +74,11 @@ export class OpenAiForm {
         // model, prompt, temperature and anything else: accepted, not used
         return;
     }
+  }
+
+  /** the request's hotwords (undefined: the server's default); throws the 400 codes */
+  hotwords(): HotwordList | null | undefined {
+    return requestHotwords(this.hotwordsRaw, this.boostRaw);
   }
 
   params(): OpenAiParams {

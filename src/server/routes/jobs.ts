@@ -13,15 +13,15 @@
  */
 import { Elysia } from "elysia";
 import { GigasttError } from "../../errors.ts";
-import { parseChannels } from "../../format/channels.ts";
 import { formatResult } from "../../format/index.ts";
+import { queryHotwords } from "../request-hotwords.ts";
 import type { JobsService } from "../../jobs/service.ts";
 import { type JobEvent, isJobStatus, isTerminal } from "../../jobs/types.ts";
 import type { ServerDeps } from "../deps.ts";
 import { checkContentLength } from "../streaming/body.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { uploadOf } from "../streaming/upload.ts";
-import { CONTENT_TYPES, parseFormat } from "./transcribe.ts";
+import { fileOptionsOf, parseFormat, type Query, renderedResponse, renderingOf, withFormat } from "./file-options.ts";
 
 interface Ctx {
   request: Request;
@@ -65,8 +65,8 @@ function json(body: unknown, status = 200): Response {
 
 async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Response> {
   const jobs = jobsOf(deps);
-  const queryFormat = parseFormat(query.format, query.response_format);
-  const channels = parseChannels(query.channels, "channels");
+  const opts = fileOptionsOf(query);
+  const hotwords = queryHotwords(query);
   const config = deps.config;
   checkContentLength(request.headers, config.bodyLimitBytes);
   const key = idempotencyKey(request.headers);
@@ -80,8 +80,11 @@ async function submit(deps: ServerDeps, { request, query }: Ctx): Promise<Respon
     filename: () => upload.filename,
     // a form's format field counts when the query names none (as on /v1/transcribe)
     params: () => ({
-      format: upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat,
-      ...(channels === "split" ? { channels } : {}),
+      format: upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : opts.format,
+      ...(opts.channels === "split" ? { channels: opts.channels } : {}),
+      ...(opts.raw ? { codec: opts.raw.codec, sample_rate: opts.raw.sampleRate } : {}),
+      ...renderQuery(query),
+      ...(hotwords !== undefined ? { hotwords } : {}),
     }),
   });
   rc.log.info(reused ? "job submission repeated (Idempotency-Key)" : "job submitted", { job_id: view.job_id });
@@ -100,13 +103,23 @@ function list(deps: ServerDeps, { query }: Ctx): Response {
   return json(jobs.list({ ...(status ? { status } : {}), ...(limit ? { limit } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) }));
 }
 
+/** the rendering options a submission names, kept as the default of its `/result` */
+const RENDER_KEYS = ["max_chars_per_line", "max_words_per_line", "word_timestamps", "segments", "download"] as const;
+
+function renderQuery(q: Query): { render?: Record<string, string> } {
+  const kept = Object.fromEntries(RENDER_KEYS.flatMap((k) => (q[k] === undefined ? [] : [[k, q[k]!]])));
+  return Object.keys(kept).length ? { render: kept } : {};
+}
+
+/** `/result`: the submission's format and rendering options, unless the query names its own */
 async function result(deps: ServerDeps, { params, query }: Ctx): Promise<Response> {
   const jobs = jobsOf(deps);
-  const given = query.format !== undefined || query.response_format !== undefined;
-  const queryFormat = given ? parseFormat(query.format, query.response_format) : null;
+  const given = (keys: readonly string[]) => keys.some((k) => query[k] !== undefined);
+  const fromQuery = renderingOf(query);
   const { result, params: stored } = await jobs.result(params.id!);
-  const format = queryFormat ?? parseFormat(stored.format);
-  return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+  const base = given(RENDER_KEYS) ? fromQuery : renderingOf(stored.render ?? {});
+  const r = withFormat(base, given(["format", "response_format"]) ? fromQuery.format : parseFormat(stored.format));
+  return renderedResponse(formatResult(result, r.format, r.render), r);
 }
 
 function events(deps: ServerDeps, { params }: Ctx): Response {

@@ -35,6 +35,7 @@ import { OpenAiForm, paramError } from "../openai/params.ts";
 import { deltaEvent, doneEvent, errorEvent, openAiErrorResponse, resultResponse } from "../openai/render.ts";
 import { checkContentLength, limitedBody } from "../streaming/body.ts";
 import { runFile } from "../streaming/file.ts";
+import { withHotwords } from "../request-hotwords.ts";
 import { bodyPace, CLIENT_CLOSED_REQUEST, dropAudio, noteInference, sseOverflow, streamFailed } from "./transcribe.ts";
 import { countedBytes } from "../streaming/upload.ts";
 import { SSE_HEADERS, SseWriter, sseData } from "../streaming/sse.ts";
@@ -101,6 +102,7 @@ async function readRest(reader: MultipartReader, form: OpenAiForm): Promise<void
       if (parseChannels(value, "channels") === "split") throw paramError("channels", "channels=split must be sent before the file field (it decides how the file is decoded)");
       continue;
     }
+    if (head.name === "hotwords" || head.name === "hotwords_boost") throw paramError(head.name, `${head.name} must be sent before the file field (it decides how the file is decoded)`);
     form.set(head.name, value);
   }
 }
@@ -111,8 +113,8 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
   const boundary = multipartBoundary(request.headers.get("content-type"));
   if (boundary === null) throw new GigasttError("bad_message", 'Expected a multipart/form-data body with the audio in the "file" field');
   if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
-  const transcriber = deps.transcriber;
-  if (!transcriber) throw new GigasttError("not_ready");
+  const model = deps.transcriber;
+  if (!model) throw new GigasttError("not_ready");
   server?.timeout(request, 0); // long inference sends nothing for a while
 
   const form = new OpenAiForm();
@@ -136,6 +138,7 @@ async function transcriptions(deps: ServerDeps, { request, server }: Ctx, rc: Re
       else form.set(head.name, value);
     }
     if (!sawFile) throw paramError("file", "Missing required parameter: 'file' (the audio, as a multipart file field)");
+    const transcriber = withHotwords(model, form.hotwords());
     if (channels === "split") {
       // (split mode decodes every channel before the first audio is known: the slot comes first, the body pace bounds a stall)
       slot = await admit(deps, request);

@@ -9,10 +9,10 @@ import pkg from "../../../package.json" with { type: "json" };
 import { GigasttError } from "../../errors.ts";
 import { SAMPLE_RATE } from "../../types.ts";
 import type { ServerDeps } from "../deps.ts";
+import { E2E_RNNT_HEAD } from "../../model/head.ts";
 import { MODEL_ID, PROTOCOL_VERSION, SUPPORTED_RATES } from "../streaming/protocol.ts";
 import { PAGE_CSP, PERMISSIONS_POLICY, pageHtml, WORKLET_CSP, WORKLET_JS, WORKLET_PATH } from "../ui/page.ts";
 
-export const MODEL_NAME = "GigaAM v3 RNN-T";
 /** containers decoded (src/audio/decoder.ts), by their usual extension */
 export const SUPPORTED_FORMATS = Object.freeze(["wav", "mp3", "flac", "ogg", "opus", "webm", "m4a", "mp4", "aac"] as const);
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
@@ -24,7 +24,7 @@ export const ENDPOINTS: readonly { readonly method: string; readonly path: strin
   { method: "GET", path: "/", what: "this index (JSON); a browser gets the built-in page (live microphone, files)" },
   { method: "GET", path: WORKLET_PATH, what: "the page's audio worklet" },
   { method: "GET", path: "/health", what: "liveness (200 while the process runs)" },
-  { method: "GET", path: "/ready", what: "readiness (503 while the model loads or the server drains)" },
+  { method: "GET", path: "/ready", what: "readiness (503 while the model loads, every slot is busy, or the server drains)" },
   { method: "GET", path: "/v1/models", what: "the model and the server's capabilities" },
   { method: "POST", path: "/v1/transcribe", what: "audio (raw body or multipart file) → json, text, srt or vtt (?format=)" },
   { method: "POST", path: "/v1/transcribe/stream", what: "audio → Server-Sent Events (partial, final, done)" },
@@ -38,11 +38,19 @@ export const ENDPOINTS: readonly { readonly method: string; readonly path: strin
   { method: "GET", path: "/v1/ws", what: "WebSocket streaming, protocol 1.0 (PCM16; ?sample_rate=, default 48000)" },
   { method: "GET", path: "/v1/realtime", what: "OpenAI Realtime transcription WebSocket (?intent=transcription)" },
   { method: "GET", path: "/metrics", what: "Prometheus metrics (with --metrics)" },
+  { method: "POST", path: "/v1/admin/reload", what: "loopback only: load the model again and swap it in (?soft=true)" },
 ]);
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
 }
+
+/**
+ * The Rust server's post-processing passes (RuPunct punctuation, number ITN) that run on top of
+ * the head. The e2e_rnnt head writes punctuation, casing and digits itself: no pass runs (Rust
+ * reports the same for this head).
+ */
+const passes = () => ({ punctuation: false, itn: false });
 
 export function systemRoutes(deps: ServerDeps) {
   const ui = deps.config.ui !== false;
@@ -65,24 +73,32 @@ export function systemRoutes(deps: ServerDeps) {
       Object.assign(set.headers, headers);
       return new Response(WORKLET_JS, { headers });
     })
-    .get("/health", () => json({ status: "ok", version: pkg.version, model: MODEL_ID }))
+    .get("/health", () => {
+      // liveness: 200 while the process runs; `model` is "loading" until a model is served
+      const head = deps.transcriber ? (deps.head ?? E2E_RNNT_HEAD) : null;
+      return json({ status: "ok", model: head?.id ?? "loading", ...(head ? { variant: head.variant } : {}), version: pkg.version, ...passes() });
+    })
     .get("/ready", () => {
-      // busy slots are not "unready": under full load the server still admits (FIFO) work
-      if (deps.lifecycle.draining) return json({ status: "not_ready", reason: "shutting_down", ...pool() }, 503);
-      if (!deps.transcriber) return json({ status: "not_ready", reason: "loading", ...pool() }, 503);
+      if (deps.lifecycle.draining) return json({ status: "not_ready", reason: "shutting_down", ...pool(), pool_available: 0 }, 503);
+      if (!deps.transcriber) return json({ status: "not_ready", reason: "initializing", ...pool() }, 503);
       // every inference Worker died and none could be restarted: nothing can be transcribed
       if (deps.transcriber.available === false) return json({ status: "not_ready", reason: "workers_down", ...pool() }, 503);
+      // as the Rust server: every session slot busy → not ready (an orchestrator sends new work elsewhere;
+      // a request that does arrive still waits FIFO for a slot up to --pool-checkout-timeout-secs)
+      if (pool().pool_available === 0) return json({ status: "not_ready", reason: "pool_exhausted", ...pool() }, 503);
       return json({ status: "ready", ...pool() });
     })
     .get("/v1/models", () => {
       const t = deps.transcriber;
       if (!t) throw new GigasttError("not_ready");
+      const head = deps.head ?? E2E_RNNT_HEAD;
       return json({
         // OpenAI clients list models from `object` + `data` (client.models.list()); Rust clients read the rest
         object: "list",
-        data: [{ id: MODEL_ID, object: "model", created: 0, owned_by: "gigastt" }],
-        id: MODEL_ID,
-        name: MODEL_NAME,
+        data: [{ id: head.id, object: "model", created: 0, owned_by: "gigastt" }],
+        id: head.id,
+        name: head.name,
+        variant: head.variant,
         version: pkg.version,
         precision: t.info.precision,
         encoder: t.info.precision,
@@ -95,6 +111,7 @@ export function systemRoutes(deps: ServerDeps) {
         workers: t.info.workers,
         supported_formats: SUPPORTED_FORMATS,
         supported_rates: SUPPORTED_RATES,
+        ...passes(),
         diarization: false,
         capabilities: {
           rest: true,

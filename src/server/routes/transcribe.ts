@@ -1,6 +1,7 @@
 /**
- * `POST /v1/transcribe` (one result: json | text | srt | vtt) and
- * `POST /v1/transcribe/stream` (SSE: a `final` event per decoded segment, in order, then `done`).
+ * `POST /v1/transcribe` (one result: json | txt | srt | vtt | md, the query options of
+ * `file-options.ts`) and `POST /v1/transcribe/stream` (SSE: a `final` event per decoded
+ * segment, in order, then `done`).
  *
  * Both: raw audio body (Content-Type ignored), Content-Length checked before
  * anything is read, bytes counted while the body streams through the decoder
@@ -14,9 +15,10 @@ import { Elysia } from "elysia";
 import { decodeAudioStream, decodeChannels } from "../../audio/load.ts";
 import { wordsToText } from "../../decode/detok.ts";
 import { GigasttError, isGigasttError } from "../../errors.ts";
-import { mergeChannels, parseChannels } from "../../format/channels.ts";
-import { buildSegments, formatResult, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from "../../format/index.ts";
-import type { TranscriptResult } from "../../types.ts";
+import { mergeChannels } from "../../format/channels.ts";
+import { buildSegments, formatResult, transcriptConfidence } from "../../format/index.ts";
+import { rawAsWav, type RawAudio } from "../../audio/raw.ts";
+import type { TranscriptResult, Word } from "../../types.ts";
 import type { RequestContext, ServerConfig, ServerDeps, Slot, TranscriberLike } from "../deps.ts";
 import { namingInput, withInputName } from "../../audio/input-name.ts";
 import { checkContentLength, type BodyPace } from "../streaming/body.ts";
@@ -25,18 +27,9 @@ import { runFile } from "../streaming/file.ts";
 import { errorMessage, roundWord } from "../streaming/protocol.ts";
 import { SSE_HEADERS, SseWriter } from "../streaming/sse.ts";
 import { pathOf } from "../url.ts";
+import { queryHotwords, withHotwords } from "../request-hotwords.ts";
+import { type FileOptions, fileOptionsOf, parseFormat, type Query, type Rendering, renderedResponse, withFormat } from "./file-options.ts";
 
-export const CONTENT_TYPES: Record<OutputFormat, string> = {
-  json: "application/json; charset=utf-8",
-  text: "text/plain; charset=utf-8",
-  srt: "application/x-subrip; charset=utf-8",
-  vtt: "text/vtt; charset=utf-8",
-};
-
-/**
- * `?format=`, or its alias `?response_format=` (the OpenAI route's name, which
- * people carry over): one of json, text, srt, vtt. Both given and different → 400.
- */
 /**
  * `?vad=true|false` (also 1/0, yes/no, on/off): run the file through the VAD. Default: on when the
  * server loaded it (`--vad`); `vad=true` without it is 409 `vad_not_loaded`, as in the Rust gigastt.
@@ -50,15 +43,6 @@ export function parseVad(v: unknown, transcriber: TranscriberLike): boolean | un
   return on;
 }
 
-export function parseFormat(v: unknown, alias?: unknown): OutputFormat {
-  const given = (x: unknown) => x !== undefined && x !== null && x !== "";
-  if (given(v) && given(alias) && v !== alias) throw new GigasttError("usage", `format=${String(v).slice(0, 20)} and response_format=${String(alias).slice(0, 20)} disagree: give one of them`);
-  const f = given(v) ? v : alias;
-  if (!given(f)) return "json";
-  if (typeof f === "string" && isOutputFormat(f)) return f;
-  const also = f === "verbose_json" ? " (verbose_json is on POST /v1/audio/transcriptions)" : "";
-  throw new GigasttError("usage", `Unknown format ${JSON.stringify(String(f).slice(0, 20))}. Supported: ${OUTPUT_FORMATS.join(", ")} (?format= or ?response_format=)${also}`);
-}
 
 interface Ctx {
   request: Request;
@@ -72,14 +56,15 @@ export function transcribeRoutes(deps: ServerDeps) {
     .post("/v1/transcribe/stream", (ctx) => transcribeSse(deps, ctx as unknown as Ctx), { parse: "none" });
 }
 
-/** checks that come before a slot is taken; returns the config snapshot and the model */
-function preflight(deps: ServerDeps, request: Request): { config: ServerConfig; transcriber: TranscriberLike } {
+/** checks that come before a slot is taken; returns the config snapshot and the model (deciding with the request's hotwords) */
+function preflight(deps: ServerDeps, request: Request, query: Ctx["query"]): { config: ServerConfig; transcriber: TranscriberLike } {
+  const hotwords = queryHotwords(query);
   const config = deps.config;
   checkContentLength(request.headers, config.bodyLimitBytes);
   if (deps.lifecycle.draining) throw new GigasttError("shutting_down");
   const transcriber = deps.transcriber;
   if (!transcriber) throw new GigasttError("not_ready");
-  return { config, transcriber };
+  return { config, transcriber: withHotwords(transcriber, hotwords) };
 }
 
 /**
@@ -110,10 +95,15 @@ export function bodyPace(deps: ServerDeps, config: ServerConfig): BodyPace {
   return { idleMs: config.bodyIdleTimeoutSecs * 1000, minBytesPerSec: config.bodyMinBytesPerSec, stop: deps.lifecycle.signal };
 }
 
+/** the upload's bytes as the decoder reads them: a raw telephone stream (`codec=`) wrapped as WAV */
+function audioBytes(upload: Upload, raw: RawAudio | null): AsyncGenerator<Uint8Array> {
+  return raw ? rawAsWav(upload.bytes, raw) : upload.bytes;
+}
+
 /** the raw body or a form's `file` part, decoded and paced; conversion hints name the uploaded file */
-function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
+function audioOf(deps: ServerDeps, request: Request, config: ServerConfig, rc: RequestContext, raw: RawAudio | null, onWarnings?: (w: readonly string[]) => void): { upload: Upload; audio: AsyncGenerator<Float32Array> } {
   const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-  const audio = decodeAudioStream(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
+  const audio = decodeAudioStream(audioBytes(upload, raw), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body", onWarnings });
   return { upload, audio: namingInput(audio, () => upload.filename) };
 }
 
@@ -138,9 +128,9 @@ async function firstAudio(request: Request, audio: AsyncGenerator<Float32Array>)
 }
 
 async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Promise<Response> {
-  const queryFormat = parseFormat(query.format, query.response_format);
-  if (parseChannels(query.channels, "channels") === "split") return transcribeSplit(deps, { request, query, server }, queryFormat);
-  const { config, transcriber } = preflight(deps, request);
+  const opts = fileOptionsOf(query);
+  if (opts.channels === "split") return transcribeSplit(deps, { request, query, server }, opts);
+  const { config, transcriber } = preflight(deps, request, query);
   const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
@@ -149,7 +139,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
     warnings = w;
     rc.log.warn("damaged audio: the valid part was transcribed", { warnings: w });
   };
-  const { upload, audio } = audioOf(deps, request, config, rc, onWarnings);
+  const { upload, audio } = audioOf(deps, request, config, rc, opts.raw, onWarnings);
   const first = await firstAudio(request, audio);
   if (!first) return clientGone(deps, request, "transcribing");
   const slot = await admit(deps, request).catch((e: unknown) => {
@@ -178,10 +168,9 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
         segments: buildSegments(run.words),
         ...(warnings.length ? { warnings } : {}),
       };
-      // a form's format field (before or after the file) counts when the query names none
-      const format = upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
-      rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format });
-      return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+      const r = formRendering(upload, query, opts);
+      rc.log.info("transcribed", { audio_seconds: round3(run.duration), words: run.words.length, format: r.format });
+      return renderedResponse(formatResult(result, r.format, r.render), r);
     } catch (e) {
       // a broken upload or an aborted decode after the client left is the client's doing
       if (request.signal.aborted) return clientGone(deps, request, "transcribing");
@@ -194,16 +183,16 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
 }
 
 /** a form's format field (before or after the file) counts when the query names none */
-function formatOf(upload: Upload, query: Ctx["query"], queryFormat: OutputFormat): OutputFormat {
-  return upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? parseFormat(upload.fields.get("format"), upload.fields.get("response_format")) : queryFormat;
+function formRendering(upload: Upload, query: Query, r: Rendering): Rendering {
+  return upload.fields.size > 0 && query.format === undefined && query.response_format === undefined ? withFormat(r, parseFormat(upload.fields.get("format"), upload.fields.get("response_format"))) : r;
 }
 
 /**
  * `?channels=split`: each source channel transcribed on its own (concurrently, one slot),
  * words and segments tagged with their channel and merged by time.
  */
-async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, queryFormat: OutputFormat): Promise<Response> {
-  const { config, transcriber } = preflight(deps, request);
+async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, opts: FileOptions): Promise<Response> {
+  const { config, transcriber } = preflight(deps, request, query);
   const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0);
@@ -213,7 +202,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
   const work = (async () => {
     try {
       const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-      const streams = await decodeChannels(upload.bytes, {
+      const streams = await decodeChannels(audioBytes(upload, opts.raw), {
         maxSeconds: config.maxAudioSecs,
         emptyCode: "empty_body",
         onWarnings: (w) => {
@@ -239,9 +228,9 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
       const merged = mergeChannels(runs);
       rc.access.audioSeconds = merged.duration;
       const result: TranscriptResult = warnings.length ? { ...merged, warnings } : merged;
-      const format = formatOf(upload, query, queryFormat);
-      rc.log.info("transcribed", { audio_seconds: round3(result.duration), words: result.words.length, format, channels: streams.length });
-      return new Response(formatResult(result, format), { headers: { "content-type": CONTENT_TYPES[format] } });
+      const r = formRendering(upload, query, opts);
+      rc.log.info("transcribed", { audio_seconds: round3(result.duration), words: result.words.length, format: r.format, channels: streams.length });
+      return renderedResponse(formatResult(result, r.format, r.render), r);
     } catch (e) {
       if (request.signal.aborted) return clientGone(deps, request, "transcribing");
       throw e;
@@ -253,12 +242,13 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
 }
 
 async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx): Promise<Response> {
-  if (parseChannels(query.channels, "channels") === "split") return transcribeSseSplit(deps, { request, server, query });
-  const { config, transcriber } = preflight(deps, request);
+  const opts = fileOptionsOf(query);
+  if (opts.channels === "split") return transcribeSseSplit(deps, { request, server, query }, opts);
+  const { config, transcriber } = preflight(deps, request, query);
   const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
-  const { audio } = audioOf(deps, request, config, rc);
+  const { audio } = audioOf(deps, request, config, rc, opts.raw);
   const first = await firstAudio(request, audio);
   if (!first) return clientGone(deps, request, "transcribing");
   const slot = await admit(deps, request).catch((e: unknown) => {
@@ -287,7 +277,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
           stop: deps.lifecycle.signal,
           onSegment: (words) => {
             if (words.length === 0) return;
-            writer.send({ type: "final", text: wordsToText(words), timestamp: now(), words: words.map(roundWord) });
+            writer.send({ type: "final", text: wordsToText(words), timestamp: now(), words: words.map(roundWord), ...confidenceOf(words) });
           },
           onInference: (s, a) => noteInference(deps, rc, s, a),
           onDecodeError: (e) => {
@@ -304,6 +294,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
         type: "done",
         text: wordsToText(run.words),
         duration: run.duration,
+        ...confidenceOf(run.words),
         timestamp: now(),
         ...(run.stopped ? { reason: "shutting_down" } : {}),
       });
@@ -333,8 +324,8 @@ export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fie
 }
 
 /** SSE with `?channels=split`: partial/final events carry `channel`; `done` has the merged text. */
-async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: Ctx): Promise<Response> {
-  const { config, transcriber } = preflight(deps, request);
+async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: Ctx, opts: FileOptions): Promise<Response> {
+  const { config, transcriber } = preflight(deps, request, query);
   const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0);
@@ -347,7 +338,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: 
   try {
     // header and format errors still get a proper HTTP status
     const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
-    streams = await decodeChannels(upload.bytes, { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
+    streams = await decodeChannels(audioBytes(upload, opts.raw), { maxSeconds: config.maxAudioSecs, emptyCode: "empty_body" }).catch((e: unknown) => {
       throw withInputName(e, upload.filename);
     });
   } catch (e) {
@@ -372,7 +363,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: 
             stop: deps.lifecycle.signal,
             onSegment: (words) => {
               if (words.length === 0) return;
-              writer.send({ type: "final", channel, text: wordsToText(words), timestamp: now(), words: words.map((w) => ({ ...roundWord(w), channel })) });
+              writer.send({ type: "final", channel, text: wordsToText(words), timestamp: now(), words: words.map((w) => ({ ...roundWord(w), channel })), ...confidenceOf(words) });
             },
             onInference: (sec, a) => noteInference(deps, rc, sec, a),
             onDecodeError: (e) => {
@@ -390,7 +381,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: 
       const merged = mergeChannels(runs);
       rc.access.audioSeconds = merged.duration;
       const stopped = runs.some((r) => r.stopped);
-      writer.send({ type: "done", text: merged.text, duration: merged.duration, timestamp: now(), ...(stopped ? { reason: "shutting_down" } : {}) });
+      writer.send({ type: "done", text: merged.text, duration: merged.duration, ...confidenceOf(merged.words), timestamp: now(), ...(stopped ? { reason: "shutting_down" } : {}) });
       rc.log.info("transcribed (sse)", { audio_seconds: round3(merged.duration), words: merged.words.length, stopped, channels: streams.length });
     } catch (e) {
       streamFailed(deps, rc, e, {
@@ -430,6 +421,12 @@ export function streamFailed(
 export function noteInference(deps: ServerDeps, rc: RequestContext, seconds: number, audioSeconds: number): void {
   deps.metrics.inference(seconds, audioSeconds);
   rc.access.inferenceSeconds += seconds;
+}
+
+/** `confidence` of an SSE event: the words' duration-weighted mean (4 decimals); nothing without words (as Rust) */
+function confidenceOf(words: readonly Word[]): { confidence?: number } {
+  const c = transcriptConfidence(words);
+  return c === null ? {} : { confidence: Math.round(c * 10000) / 10000 };
 }
 
 function round3(x: number): number {

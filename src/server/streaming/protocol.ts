@@ -19,7 +19,16 @@ export const DEFAULT_INPUT_RATE = 48000;
 export const MAX_CONTROL_MESSAGE_BYTES = 16 * 1024;
 
 export type ClientMessage =
-  | { readonly type: "configure"; readonly sampleRate?: number; readonly protocolVersion?: string; readonly endpointMode?: unknown; readonly minSilenceMs?: unknown }
+  | {
+      readonly type: "configure";
+      readonly sampleRate?: number;
+      readonly protocolVersion?: string;
+      /** as sent (an array of strings or a comma-separated string); checked by the session */
+      readonly hotwords?: unknown;
+      readonly hotwordsBoost?: unknown;
+      readonly endpointMode?: unknown;
+      readonly minSilenceMs?: unknown;
+    }
   | { readonly type: "stop" };
 
 export interface ReadyMessage {
@@ -87,9 +96,13 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     case "stop":
       return { type: "stop" };
     case "configure": {
-      const msg: { type: "configure"; sampleRate?: number; protocolVersion?: string; endpointMode?: unknown; minSilenceMs?: unknown } = { type: "configure" };
+      const msg: { type: "configure"; sampleRate?: number; protocolVersion?: string; hotwords?: unknown; hotwordsBoost?: unknown; endpointMode?: unknown; minSilenceMs?: unknown } = {
+        type: "configure",
+      };
       if (o.sample_rate !== undefined && o.sample_rate !== null) msg.sampleRate = o.sample_rate as number;
       if (o.protocol_version !== undefined && o.protocol_version !== null) msg.protocolVersion = o.protocol_version as string;
+      if (o.hotwords !== undefined) msg.hotwords = o.hotwords;
+      if (o.hotwords_boost !== undefined && o.hotwords_boost !== null) msg.hotwordsBoost = o.hotwords_boost;
       // judged by the session (WsSession.configureEndpointing): it knows whether the VAD is loaded
       if (o.endpoint_mode !== undefined && o.endpoint_mode !== null) msg.endpointMode = o.endpoint_mode;
       if (o.min_silence_ms !== undefined && o.min_silence_ms !== null) msg.minSilenceMs = o.min_silence_ms;

@@ -18,6 +18,7 @@
 import type { ConsolaInstance } from "consola";
 import { GigasttError, isGigasttError } from "../../errors.ts";
 import type { Word } from "../../types.ts";
+import { type HotwordList, requestHotwords } from "../../decode/hotwords.ts";
 import type { Slot, ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
 import { PcmInput } from "../../stream/pcm-input.ts";
 import {
@@ -110,6 +111,8 @@ export class WsSession {
   private endpointing: { minPauseMs?: number; endpoint?: boolean } | undefined;
   /** `configure.endpoint_mode`: vad by default when the server loaded the VAD (`--vad`), else energy */
   private endpointMode: EndpointMode = "energy";
+  /** `configure.hotwords` (undefined: the server's default; null: none) */
+  private hotwords: HotwordList | null | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribeDrain: () => void = () => {};
@@ -398,6 +401,7 @@ export class WsSession {
       if (isSupportedRate(msg.sampleRate)) this.rate = msg.sampleRate;
       else this.sendError(invalidRate());
     }
+    if (msg.hotwords !== undefined || msg.hotwordsBoost !== undefined) this.configureHotwords(msg.hotwords, msg.hotwordsBoost);
     if (msg.endpointMode !== undefined || msg.minSilenceMs !== undefined) {
       const refused = this.configureEndpointing(msg.endpointMode, msg.minSilenceMs);
       if (refused) this.sendError(refused);
@@ -434,6 +438,16 @@ export class WsSession {
     return this.o.config.vad && this.vadLoaded() ? "vad" : "energy";
   }
 
+  /** `configure.hotwords` / `hotwords_boost`: a bad value is an error and the session goes on with the previous list */
+  private configureHotwords(hotwords: unknown, boost: unknown): void {
+    try {
+      const list = requestHotwords(hotwords, boost);
+      if (list !== undefined) this.hotwords = list;
+    } catch (e) {
+      this.sendError(isGigasttError(e) ? e : new GigasttError("bad_message"));
+    }
+  }
+
   private ensureStream(): UtteranceStream {
     if (this.stream) return this.stream;
     const { metrics } = this.o.deps;
@@ -443,6 +457,7 @@ export class WsSession {
       session: this.o.id,
       ...(vad ? { segmenter: { minPauseMs: this.o.config.vadMinSilenceMs, ...this.endpointing } } : this.endpointing ? { segmenter: this.endpointing } : {}),
       ...(vad ? { endpointer: vadEndpointing(vad({ session: this.o.id })) } : {}),
+      ...(this.hotwords !== undefined ? { hotwords: this.hotwords } : {}),
       onEvent: (e) => {
         if (this.state === "closed") return;
         if (e.type === "final") this.finals++;
