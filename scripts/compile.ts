@@ -12,7 +12,9 @@
  * under the bundle root, where src/engine/transcriber.ts's `workerUrl()`
  * looks for it), the quantize Worker (src/quantize/worker.ts, likewise found by
  * src/quantize/in-worker.ts's `quantizeWorkerUrl()`), the audio decode Worker
- * (src/audio/worker.ts, found by src/audio/remote.ts's `audioWorkerUrl()`) and its own target's
+ * (src/audio/worker.ts, found by src/audio/remote.ts's `audioWorkerUrl()`), the VAD Worker
+ * (src/engine/vad-worker.ts, found by src/engine/vad.ts's `vadWorkerUrl()`; the Silero weights are a
+ * file import of src/model/vad.ts) and its own target's
  * onnxruntime addon + library (see scripts/lib/build-plugin.ts). darwin
  * executables get their code signature checked page by page and, where Bun
  * left it invalid (darwin-x64), replaced by a fresh ad-hoc one. Every
@@ -102,8 +104,9 @@ export async function compileTarget(t: Target, opts: { outdir: string; ifChanged
   const embed = writeEmbedModule(opts.ortPinned ? { ...t, name: `${t.name}-ort-pinned` as TargetName } : t, ort, buildDir, join(ROOT, "src", "runtime", "native.ts"));
   const entrypoints = [join(ROOT, "src", "main.ts")];
   // the Workers: inference (src/engine/worker.ts), the int8 quantizer `serve` runs off its event loop,
-  // and compressed-audio decoding (src/audio/worker.ts)
-  for (const w of [join(ROOT, "src", "engine", "worker.ts"), join(ROOT, "src", "quantize", "worker.ts"), join(ROOT, "src", "audio", "worker.ts")]) if (existsSync(w)) entrypoints.push(w);
+  // compressed-audio decoding (src/audio/worker.ts) and the Silero VAD (src/engine/vad-worker.ts, its weights embedded)
+  for (const w of [join(ROOT, "src", "engine", "worker.ts"), join(ROOT, "src", "quantize", "worker.ts"), join(ROOT, "src", "audio", "worker.ts"), join(ROOT, "src", "engine", "vad-worker.ts")])
+    if (existsSync(w)) entrypoints.push(w);
   // built under its final name (Bun names the embedded main module after it), then moved into place
   const tmpDir = join(opts.outdir, `.tmp-${t.name}-${process.pid}`);
   const tmpOut = join(tmpDir, t.artifact);

@@ -41,12 +41,15 @@ export interface EngineOptions {
   readonly onWorkersShort?: (loaded: number, error: string) => void;
   readonly lazyPartialWorkers?: boolean;
   readonly hotwords?: HotwordList;
+  /** --vad: the Silero VAD in Workers of its own, with this speech threshold */
+  readonly vad?: { readonly threshold: number };
 }
 
 export function engineOptions(config: ServerConfig, log: { warn(msg: string, fields?: Record<string, unknown>): void }): EngineOptions {
   return {
     compactPauses: config.compactPauses,
     ...(config.hotwords ? { hotwords: config.hotwords } : {}),
+    ...(config.vad ? { vad: { threshold: config.vadThreshold } } : {}),
     threadsPerWorker: config.encoderIntraThreads,
     inferenceTimeoutMs: config.inferenceTimeoutSecs * 1000,
     minWorkers: config.poolMinSize,
@@ -153,6 +156,7 @@ export async function runServe(argv: readonly string[], deps: ServeDeps = {}): P
           partial_encoder: info.partialEncoder || info.partialWorkersLoading ? "int8" : info.precision,
           ...(info.partialWorkersLoading ? { partial_workers: "loading" } : {}),
           workers: info.workers,
+          vad_workers: info.vadWorkers ?? 0,
           vocab_size: info.vocabSize,
           ...(config.hotwords ? { hotwords: config.hotwords.phrases.length, hotwords_boost: config.hotwords.boost } : {}),
           load_ms: Math.round(performance.now() - started),

@@ -10,7 +10,7 @@ import { type HotwordList, listKey } from "../decode/hotwords.ts";
 import { roundTime, tokensToWords } from "../decode/detok.ts";
 import type { LogMelExtractor } from "../frontend/logmel.ts";
 import type { RnntModel } from "../model/rnnt.ts";
-import { compactPauses } from "../segment/compact.ts";
+import { compactPauses, VAD_COMPACT } from "../segment/compact.ts";
 import type { Word } from "../types.ts";
 
 export interface DecodeJob {
@@ -20,6 +20,11 @@ export interface DecodeJob {
   readonly offsetSeconds: number;
   /** hotwords to bias this segment toward (absent: none) */
   readonly hotwords?: HotwordList;
+  /**
+   * the VAD's verdict, 1 per 10 ms frame that is not speech: such runs are cut out before the
+   * encoder (`VAD_COMPACT`), whatever the compaction setting, and word times mapped back
+   */
+  readonly nonSpeech?: Uint8Array;
 }
 
 /** Compiled hotword lists of one Worker, by list key (the few lists in use stay compiled). */
@@ -44,10 +49,11 @@ export function biasFor(model: Pick<RnntModel, "vocab">, list: HotwordList | und
 
 /**
  * Decodes one segment from a fresh decoder state. With `compact` (default), long pauses are
- * shortened before the encoder (`compactPauses`) and word times mapped back to the segment.
+ * shortened before the encoder (`compactPauses`) and word times mapped back to the segment;
+ * with a VAD mask (`nonSpeech`), non-speech is cut out instead.
  */
 export async function decodeSamples(model: RnntModel, mel: LogMelExtractor, job: DecodeJob, compact = true): Promise<Word[]> {
-  const c = compact ? compactPauses(job.samples) : null;
+  const c = job.nonSpeech ? compactPauses(job.samples, { ...VAD_COMPACT, removable: job.nonSpeech }) : compact ? compactPauses(job.samples) : null;
   const { features, frames } = mel.compute(c ? c.samples : job.samples);
   if (frames === 0) return [];
   const { enc, frames: encFrames } = await model.encode(features, frames);

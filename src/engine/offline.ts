@@ -23,14 +23,18 @@ import type { Word } from "../types.ts";
 import { SAMPLE_RATE } from "../types.ts";
 import { DEFAULT_MIN_PAUSE_MS, type Segment, Segmenter } from "../segment/segmenter.ts";
 import { stitchWords } from "../segment/stitch.ts";
+import type { VadLabeller } from "./vad.ts";
 
 /** Longest segment sent to the encoder, seconds. */
 export const MAX_SEGMENT_SECONDS = 20;
 /** Shortest pause a file segment is cut in, ms. */
 export const FILE_MIN_PAUSE_MS = DEFAULT_MIN_PAUSE_MS;
 
-/** Decodes one segment (its samples may be moved away); word times shifted by `offsetSeconds`. */
-export type DecodeFn = (samples: Float32Array, offsetSeconds: number, signal: AbortSignal) => Promise<Word[]>;
+/**
+ * Decodes one segment (its samples may be moved away); word times shifted by `offsetSeconds`;
+ * `nonSpeech` (with VAD): 1 per 10 ms frame the VAD found no speech in, cut out before the encoder.
+ */
+export type DecodeFn = (samples: Float32Array, offsetSeconds: number, signal: AbortSignal, nonSpeech?: Uint8Array) => Promise<Word[]>;
 
 export interface OfflineOptions {
   /** segments decoding at once (e.g. Workers + 1) */
@@ -47,6 +51,11 @@ export interface OfflineOptions {
   readonly onDecodeError?: (e: unknown) => boolean;
   /** clock in ms (default performance.now) */
   readonly now?: () => number;
+  /**
+   * the VAD (a fresh labeller for this stream): segments are cut at its pauses, a segment without
+   * speech is never decoded, and non-speech inside a segment is cut out before the encoder
+   */
+  readonly vad?: VadLabeller;
 }
 
 export interface OfflineResult {
@@ -74,7 +83,13 @@ export async function transcribeOffline(
   const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
   const limit = Math.max(1, opts.maxInFlight);
   const now = opts.now ?? (() => performance.now());
-  const segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, maxSeconds: MAX_SEGMENT_SECONDS, minPauseMs: FILE_MIN_PAUSE_MS });
+  const vad = opts.vad;
+  const segmenter = new Segmenter({
+    sampleRate: SAMPLE_RATE,
+    maxSeconds: MAX_SEGMENT_SECONDS,
+    minPauseMs: FILE_MIN_PAUSE_MS,
+    ...(vad ? { labels: (a: number, b: number) => vad.frameLabel(a, b) } : {}),
+  });
   const holdSeconds = segmenter.overlapSamples / SAMPLE_RATE;
   const words: Word[] = [];
   let held: Word[] = [];
@@ -98,11 +113,11 @@ export async function transcribeOffline(
     await opts.onSegment?.(ready, { start, end });
   };
 
-  const timed = async (samples: Float32Array, offset: number): Promise<Word[]> => {
+  const timed = async (samples: Float32Array, offset: number, nonSpeech: Uint8Array | undefined): Promise<Word[]> => {
     const audioSeconds = samples.length / SAMPLE_RATE;
     const t0 = now();
     try {
-      return await decode(samples, offset, signal);
+      return await (nonSpeech ? decode(samples, offset, signal, nonSpeech) : decode(samples, offset, signal));
     } catch (e) {
       if (signal.aborted || !opts.onDecodeError?.(e)) throw e;
       return [];
@@ -120,7 +135,7 @@ export async function transcribeOffline(
       const f = failed();
       if (f) throw f.error;
       const isLast = last && i === segs.length - 1;
-      const found = voiced ? timed(samples, seg.start / SAMPLE_RATE) : Promise.resolve<Word[]>([]);
+      const found = voiced ? timed(samples, seg.start / SAMPLE_RATE, vad?.nonSpeechMask(seg.start, samples.length)) : Promise.resolve<Word[]>([]);
       found.catch(() => {}); // awaited in order below; no unhandled rejection meanwhile
       const step = chain.then(async () => {
         if (failure) return;
@@ -154,8 +169,10 @@ export async function transcribeOffline(
       const chunk = r.value;
       if (chunk.length === 0) continue;
       total += chunk.length;
-      await submit(segmenter.push(chunk), false);
+      // with VAD the segmenter takes only labelled samples (whole 32 ms windows): the same cuts for any chunking
+      await submit(segmenter.push(vad ? await vad.admit(chunk) : chunk), false);
     }
+    if (vad) await submit(segmenter.push(await vad.finish()), false);
     await submit(segmenter.flush(), true);
     await chain;
     const f = failed();

@@ -18,6 +18,7 @@ import { SAMPLE_RATE, type Precision, type TranscriptResult, type Word } from ".
 import { transcribeOffline } from "./offline.ts";
 import { WorkerPool } from "./pool.ts";
 import { Slots } from "./slots.ts";
+import { VadLabeller, VadPool, type VadPoolOptions } from "./vad.ts";
 import type { DecodeJob, ModelWorkerInfo, ModelWorkerInit } from "./worker.ts";
 
 /**
@@ -54,9 +55,13 @@ export interface JobOptions {
    * turns biasing off, absent uses the Transcriber's default (`TranscriberOptions.hotwords`).
    */
   readonly hotwords?: HotwordList | null;
+  /** the VAD's non-speech frames of these samples (1 per 10 ms): cut out before the encoder */
+  readonly nonSpeech?: Uint8Array;
 }
 
 export interface StreamOptions extends JobOptions {
+  /** run the file through the VAD (`vad_not_loaded` when the Transcriber has none; default false) */
+  readonly vad?: boolean;
   /** called in order for each decoded segment with its new words and its span in seconds */
   readonly onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void>;
 }
@@ -117,6 +122,11 @@ export interface TranscriberOptions {
   readonly fileWorkers?: number;
   /** segments of one file decoding at once (default: its Workers + 1) */
   readonly fileConcurrency?: number;
+  /**
+   * Load the Silero VAD (embedded) in Workers of its own (default 1): files may then ask for VAD
+   * (`transcribeStream(…, { vad: true })`) and streams for VAD endpointing (`vadLabeller()`).
+   */
+  readonly vad?: boolean | (VadPoolOptions & { readonly threshold?: number });
 }
 
 export interface TranscriberInfo {
@@ -138,6 +148,8 @@ export interface TranscriberInfo {
   readonly hotwords: number;
   /** the partial Workers are still loading (`lazyPartialWorkers`): partials run on the main Workers meanwhile */
   readonly partialWorkersLoading?: boolean;
+  /** VAD Workers (0: no VAD loaded) */
+  readonly vadWorkers: number;
 }
 
 type Pool = WorkerPool<ModelWorkerInit, DecodeJob, Word[], ModelWorkerInfo>;
@@ -162,6 +174,9 @@ export class Transcriber {
   /** Workers that only run file segments, if any */
   readonly #filePool: Pool | null;
   readonly #fileConcurrency: number | undefined;
+  readonly #vad: VadPool | null;
+  /** the labellers' default speech threshold */
+  #vadThreshold: number | undefined;
 
   private constructor(
     pool: Pool,
@@ -169,10 +184,12 @@ export class Transcriber {
     partial: { start: PartialStart; encoder: string } | null,
     hotwords: HotwordList | null,
     file: { pool: Pool | null; concurrency: number | undefined } = { pool: null, concurrency: undefined },
+    vad: VadPool | null = null,
   ) {
     this.#pool = pool;
     this.#filePool = file.pool;
     this.#fileConcurrency = file.concurrency;
+    this.#vad = vad;
     this.#hotwords = hotwords;
     this.#files = files;
     this.#mainSlots = new Slots(pool.size);
@@ -206,7 +223,20 @@ export class Transcriber {
       ...(this.#partialError ? { partialEncoderError: this.#partialError } : {}),
       hotwords: this.#hotwords?.phrases.length ?? 0,
       ...(this.#partialLoading ? { partialWorkersLoading: true } : {}),
+      vadWorkers: this.#vad?.size ?? 0,
     });
+  }
+
+  /** the VAD Workers, or null when the VAD is not loaded */
+  get vad(): VadPool | null {
+    return this.#vad;
+  }
+
+  /** A fresh VAD labeller for one stream (`vad_not_loaded` without a VAD). */
+  vadLabeller(opts: { session?: string; signal?: AbortSignal; threshold?: number } = {}): VadLabeller {
+    if (!this.#vad) throw new GigasttError("vad_not_loaded");
+    const threshold = opts.threshold ?? this.#vadThreshold;
+    return new VadLabeller(this.#vad, { ...opts, ...(threshold !== undefined ? { threshold } : {}) });
   }
 
   /** Resolves once the partial Workers have loaded or failed (`info` then says which); at once without them. */
@@ -261,6 +291,8 @@ export class Transcriber {
     // lazy: the partial Workers start once the main ones are loaded, so they take no CPU from them
     const lazy = opts.lazyPartialWorkers === true;
     const eager: PartialStart | null = partialEncoder && !lazy ? startPartial() : null;
+    const vadStart = opts.vad ? VadPool.start(opts.vad === true ? {} : opts.vad) : null;
+    vadStart?.catch(() => {}); // awaited below
     let pool: Pool;
     let filePool: Pool | null = null;
     try {
@@ -268,12 +300,23 @@ export class Transcriber {
     } catch (e) {
       const p = await eager;
       if (p && "pool" in p) await p.pool.close();
+      await vadStart?.then((v) => v.close(), () => {});
+      throw e;
+    }
+    let vad: VadPool | null;
+    try {
+      vad = vadStart ? await vadStart : null;
+    } catch (e) {
+      const p = await eager;
+      if (p && "pool" in p) await p.pool.close();
+      await Promise.all([pool.close(), filePool?.close()]);
       throw e;
     }
     const hotwords = opts.hotwords ?? null;
     const file = { pool: filePool, concurrency: opts.fileConcurrency };
-    if (!partialEncoder) return new Transcriber(pool, files, null, hotwords, file);
-    const t = new Transcriber(pool, files, { start: eager ?? startPartial(), encoder: partialEncoder }, hotwords, file);
+    const t = new Transcriber(pool, files, partialEncoder ? { start: eager ?? startPartial(), encoder: partialEncoder } : null, hotwords, file, vad);
+    if (typeof opts.vad === "object" && opts.vad.threshold !== undefined) t.#vadThreshold = opts.vad.threshold;
+    if (!partialEncoder) return t;
     if (!lazy) await t.#partialSettled;
     return t;
   }
@@ -308,7 +351,7 @@ export class Transcriber {
     const partial = opts.purpose === "partial";
     const run = { session: opts.session, signal: opts.signal, transfer: [copy.buffer as ArrayBuffer] };
     const hotwords = opts.hotwords === undefined ? this.#hotwords : opts.hotwords;
-    const job: DecodeJob = hotwords ? { samples: copy, offsetSeconds, hotwords } : { samples: copy, offsetSeconds };
+    const job: DecodeJob = { samples: copy, offsetSeconds, ...(hotwords ? { hotwords } : {}), ...(opts.nonSpeech ? { nonSpeech: opts.nonSpeech } : {}) };
     if (partial && this.#partialPool) return this.#partialPool.run(job, run);
     if (opts.purpose === "file" && this.#filePool) return this.#filePool.run(job, run);
     return this.#pool.run(job, { ...run, priority: partial });
@@ -328,7 +371,11 @@ export class Transcriber {
    */
   async transcribeStream(chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, opts: StreamOptions = {}): Promise<TranscriptResult> {
     const session = opts.session ?? `stream-${crypto.randomUUID()}`;
-    const { words, duration } = await transcribeOffline((samples, offset, signal) => this.decodeSegment(samples, offset, { session, signal, giveAway: true, purpose: "file", ...(opts.hotwords !== undefined ? { hotwords: opts.hotwords } : {}) }), chunks, {
+    const vad = opts.vad ? this.vadLabeller({ session, ...(opts.signal ? { signal: opts.signal } : {}) }) : undefined;
+    const decode = (samples: Float32Array, offset: number, signal: AbortSignal, nonSpeech?: Uint8Array) =>
+      this.decodeSegment(samples, offset, { session, signal, giveAway: true, purpose: "file", ...(opts.hotwords !== undefined ? { hotwords: opts.hotwords } : {}), ...(nonSpeech ? { nonSpeech } : {}) });
+    const { words, duration } = await transcribeOffline(decode, chunks, {
+      ...(vad ? { vad } : {}),
       maxInFlight: this.info.fileConcurrency,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
@@ -340,7 +387,7 @@ export class Transcriber {
   async close(): Promise<void> {
     this.#closed = true;
     // partial Workers still loading are closed as soon as they are up
-    await Promise.all([this.#pool.close(), this.#filePool?.close(), this.#partialSettled.then(() => this.#partialPool?.close())]);
+    await Promise.all([this.#pool.close(), this.#filePool?.close(), this.#partialSettled.then(() => this.#partialPool?.close()), this.#vad?.close()]);
   }
 }
 

@@ -259,3 +259,30 @@ describe("compactPauses: nothing to do, bad input", () => {
     }
   });
 });
+
+describe("compactPauses with an outside mask (the VAD's non-speech)", () => {
+  test("exactly the masked runs are shortened (keepMs/2 next to each side), removed runs in whole units, times mapped back", () => {
+    const n = 16000 * 3;
+    const x = new Float32Array(n).fill(0.3); // loud everywhere: energy would remove nothing
+    const mask = new Uint8Array(n / 160);
+    for (let f = 100; f < 200; f++) mask[f] = 1; // 1.0–2.0 s is non-speech
+    const c = compactPauses(x, { minRunMs: 500, keepMs: 400, edgeMinRunMs: 250, removable: mask, removeMultipleOf: 640 });
+    // [1.2 s, 1.8 s) would go: 9600 samples = 15 × 640 exactly
+    expect(c.kept.map((k) => [k.start, k.length])).toEqual([
+      [0, 19200],
+      [28800, 19200],
+    ]);
+    expect(c.removedSeconds).toBe(0.6);
+    expect(c.toOriginal(1.2)).toBeCloseTo(1.8, 6);
+    expect(c.toOriginal(1.2, "end")).toBeCloseTo(1.2, 6);
+    expect(c.toOriginal(0.5)).toBeCloseTo(0.5, 6);
+    // a run whose removable part is not a whole unit leaves the remainder in place
+    const odd = new Uint8Array(n / 160);
+    for (let f = 100; f < 203; f++) odd[f] = 1;
+    const d = compactPauses(x, { minRunMs: 500, keepMs: 400, edgeMinRunMs: 250, removable: odd, removeMultipleOf: 640 });
+    expect((d.removedSeconds * 16000) % 640).toBe(0);
+    expect(d.removedSeconds).toBe(0.6);
+    // no mask: the loud signal keeps every sample
+    expect(compactPauses(x).removedSeconds).toBe(0);
+  });
+});

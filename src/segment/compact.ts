@@ -58,7 +58,25 @@ export interface CompactOptions {
   readonly keepMs?: number;
   /** blend at each splice, ms (default 3; 0 for a plain cut) */
   readonly crossfadeMs?: number;
+  /**
+   * which 10 ms frames are removable, decided outside (a VAD: 1 = non-speech), instead of the
+   * energy rule; one entry per frame of the segment
+   */
+  readonly removable?: Uint8Array;
+  /**
+   * every removed run is a whole number of these samples (shortened at its end): with 640 (one
+   * encoder frame of 40 ms) the encoder's frames inside speech fall where they fell in the
+   * original, so what it sees of speech does not move with what was cut out
+   */
+  readonly removeMultipleOf?: number;
 }
+
+/**
+ * the shortening used with a VAD's mask: non-speech runs ≥ 500 ms keep 200 ms next to each side's
+ * speech (a soft onset or word end the VAD called non-speech stays); measured against 100 ms on the
+ * Golos clips in BENCHMARKS.md (VAD)
+ */
+export const VAD_COMPACT = Object.freeze({ minRunMs: 500, keepMs: 400, edgeMinRunMs: 250, removeMultipleOf: 640 });
 
 /** Where an original span of samples lies in the compacted audio. */
 export interface KeptSpan {
@@ -110,26 +128,26 @@ export function compactPauses(samples: Float32Array, opts: CompactOptions = {}):
   const frames = Math.ceil(n / hop);
   if (frames < edgeMinRunFrames) return identity(samples, sr);
 
-  // pass 1: smoothed frame energies and the background level
-  const energy = smoothedEnergyDb(samples, hop, frames);
-  const threshold = removableBelowDb(percentile(energy, FLOOR_PERCENTILE));
+  const removable = removableFrames(samples, hop, frames, opts.removable);
 
   // pass 2: removable quiet runs → sample ranges to drop
   const cuts: [number, number][] = [];
   for (let f = 0; f < frames; ) {
-    if (!(energy[f]! < threshold)) {
+    if (!removable(f)) {
       f++;
       continue;
     }
     const a = f;
-    while (f < frames && energy[f]! < threshold) f++;
+    while (f < frames && removable(f)) f++;
     const b = f;
     if (a === 0 && b === frames) return identity(samples, sr); // quiet throughout
     // inside: a splice needs a long pause; at an edge (a streaming utterance starts and ends mid-pause) it does not
     if (b - a < (a === 0 || b === frames ? edgeMinRunFrames : minRunFrames)) continue;
-    const from = a === 0 ? 0 : a + headKeep;
-    const to = b === frames ? frames : b - tailKeep;
-    if (to > from) cuts.push([from * hop, Math.min(n, to * hop)]);
+    const from = (a === 0 ? 0 : a + headKeep) * hop;
+    let to = Math.min(n, (b === frames ? frames : b - tailKeep) * hop);
+    const unit = opts.removeMultipleOf;
+    if (unit && unit > 0) to = from + Math.floor((to - from) / unit) * unit;
+    if (to > from) cuts.push([from, to]);
   }
   if (cuts.length === 0) return identity(samples, sr);
 
@@ -171,6 +189,14 @@ export function compactPauses(samples: Float32Array, opts: CompactOptions = {}):
     kept,
     toOriginal: (seconds, edge = "start") => mapTime(kept, sr, seconds, edge),
   };
+}
+
+/** pass 1: the outside mask, else smoothed frame energies against the segment's background level */
+function removableFrames(samples: Float32Array, hop: number, frames: number, mask: Uint8Array | undefined): (f: number) => boolean {
+  if (mask) return (f) => mask[f] === 1;
+  const energy = smoothedEnergyDb(samples, hop, frames);
+  const threshold = removableBelowDb(percentile(energy, FLOOR_PERCENTILE));
+  return (f) => energy[f]! < threshold;
 }
 
 function mapTime(kept: readonly KeptSpan[], sr: number, seconds: number, edge: "start" | "end"): number {

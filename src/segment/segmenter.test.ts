@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { GigasttError } from "../errors.ts";
 import { type Segment, Segmenter, type SegmenterOptions } from "./segmenter.ts";
-import { rng } from "../../test/helpers/wav.ts";
+import { concat, rng } from "../../test/helpers/wav.ts";
 
 const SR = 16000;
 const sec = (s: number) => Math.round(s * SR);
@@ -437,5 +437,41 @@ describe("provisionalCut: the endpoint's cut, known before it is confirmed", () 
       expect(cutsOnly.length).toBeGreaterThan(10);
       for (const c of cutsOnly) expect(seen.some((s) => s.prov !== null && s.prov.start === c.start && s.prov.samples.length === c.samples.length)).toBe(true);
     }
+  });
+});
+
+describe("Segmenter with outside frame labels (a VAD)", () => {
+  // steady loud noise: energy never finds a pause in it
+  const noise = (n: number, seed: number) => {
+    const y = new Float32Array(n);
+    let s = seed;
+    for (let i = 0; i < n; i++) {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      y[i] = (s / 2147483648 - 0.5) * 0.4;
+    }
+    return y;
+  };
+  const x = noise(16000 * 4, 3);
+  /** "speech" in [0.5, 1.5) s and [2.5, 3.5) s */
+  const labels = (a: number, b: number): 0 | 2 => {
+    const t = (a + b) / 2 / 16000;
+    return (t >= 0.5 && t < 1.5) || (t >= 2.5 && t < 3.5) ? 0 : 2;
+  };
+
+  test("endpointing follows the labels where energy sees no pause; a segment with no speech label is not voiced", () => {
+    const energy = new Segmenter({ endpoint: true, minPauseMs: 500 });
+    expect([...energy.push(x), ...energy.flush()]).toHaveLength(1);
+    const vad = new Segmenter({ endpoint: true, minPauseMs: 500, labels });
+    const segs = [...vad.push(x), ...vad.flush()];
+    // cut at the centre of the first 500 ms of non-speech after each speech run: 1.75 s and 3.75 s
+    expect(segs.map((s) => s.start / 16000)).toEqual([0, 1.75, 3.75]);
+    expect(segs.map((s) => s.voiced)).toEqual([true, true, false]);
+  });
+
+  test("a null label leaves that frame to energy", () => {
+    const s = new Segmenter({ endpoint: true, minPauseMs: 500, labels: () => null });
+    const quiet = new Float32Array(16000);
+    const segs = [...s.push(concat(x.subarray(0, 16000), quiet, x.subarray(0, 16000))), ...s.flush()];
+    expect(segs).toHaveLength(2);
   });
 });

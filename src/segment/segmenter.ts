@@ -48,7 +48,14 @@ export interface SegmenterOptions {
   overlapSeconds?: number;
   /** cut at the first pause after non-quiet audio instead of waiting for maxSeconds */
   endpoint?: boolean;
+  /**
+   * an outside classifier of each 10 ms frame [start, end) (absolute samples), e.g. a VAD: 0
+   * speech, 2 non-speech (nothing to transcribe); null lets the energy rule decide that frame
+   */
+  labels?: FrameLabels;
 }
+
+export type FrameLabels = (start: number, end: number) => 0 | 2 | null;
 
 export const DEFAULT_MAX_SECONDS = 20;
 export const DEFAULT_MIN_PAUSE_MS = 300;
@@ -62,6 +69,7 @@ export class Segmenter {
   readonly overlapSamples: number;
   readonly minPauseFrames: number;
   readonly endpoint: boolean;
+  readonly #labels: FrameLabels | null;
 
   /** absolute sample index of the analysis grid's origin (stream start, or the last flush) */
   #origin = 0;
@@ -99,6 +107,7 @@ export class Segmenter {
     }
     this.overlapSamples = Math.round(overlapSeconds * sr);
     this.endpoint = opts.endpoint ?? false;
+    this.#labels = opts.labels ?? null;
     this.#buf = new Float32Array(this.maxSamples + 2 * this.hop);
     this.#quiet = new Uint8Array(Math.ceil(this.#buf.length / this.hop) + 4);
   }
@@ -188,10 +197,12 @@ export class Segmenter {
       if (fStart + hop > this.position) return;
       const off = fStart - this.#segStart;
       const energy = frameEnergyDb(this.#buf, off, off + hop);
-      const quiet = this.#detector.next(energy);
+      const byEnergy = this.#detector.next(energy);
+      const label = this.#labels ? this.#labels(fStart, fStart + hop) : null;
+      const quiet = label === null ? byEnergy : label !== 0;
       const f = this.#frames++;
-      // 0 loud, 1 quiet (a pause), 2 quiet and below SILENCE_DB (nothing to transcribe)
-      this.#quiet[f % this.#quiet.length] = quiet ? (energy < SILENCE_DB ? 2 : 1) : 0;
+      // 0 loud, 1 quiet (a pause), 2 quiet and below SILENCE_DB or outside speech (nothing to transcribe)
+      this.#quiet[f % this.#quiet.length] = quiet ? (label === 2 || energy < SILENCE_DB ? 2 : 1) : 0;
       if (quiet) this.#quietRun++;
       else {
         this.#quietRun = 0;

@@ -108,6 +108,16 @@ describe("flags", () => {
     expect(() => parse([], { GIGASTT_COMPACT_PAUSES: "maybe" })).toThrow("GIGASTT_COMPACT_PAUSES");
   });
 
+  test("--vad, --vad-threshold, --vad-min-silence-ms: off, 0.5, 500 by default; flags over env; bad values name the flag", () => {
+    expect(parse([])).toMatchObject({ vad: false, vadThreshold: 0.5, vadMinSilenceMs: 500 });
+    expect(parse(["--vad", "--vad-threshold", "0.35", "--vad-min-silence-ms", "700"])).toMatchObject({ vad: true, vadThreshold: 0.35, vadMinSilenceMs: 700 });
+    expect(parse([], { GIGASTT_VAD: "1", GIGASTT_VAD_THRESHOLD: "0.6", GIGASTT_VAD_MIN_SILENCE_MS: "300" })).toMatchObject({ vad: true, vadThreshold: 0.6, vadMinSilenceMs: 300 });
+    expect(parse(["--vad-threshold", "0.4"], { GIGASTT_VAD_THRESHOLD: "0.6" }).vadThreshold).toBe(0.4);
+    for (const v of ["0", "1", "1.5", "-0.1", "abc", ""]) expect(() => parse(["--vad-threshold", v])).toThrow("--vad-threshold");
+    expect(() => parse([], { GIGASTT_VAD_THRESHOLD: "2" })).toThrow("GIGASTT_VAD_THRESHOLD");
+    for (const v of ["5", "6000", "x"]) expect(() => parse(["--vad-min-silence-ms", v])).toThrow("--vad-min-silence-ms");
+  });
+
   test("clamps: checkout 0 → 1, drain 0 → 1, rpm > 60000 → 60000, each with a warning", () => {
     const c = parse(["--pool-checkout-timeout-secs", "0", "--shutdown-drain-secs", "0", "--rate-limit-per-minute", "100000"]);
     expect(c.poolCheckoutTimeoutSecs).toBe(1);

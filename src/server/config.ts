@@ -68,6 +68,12 @@ export interface ServerConfig extends ReloadableLimits {
   readonly offline: boolean;
   /** shorten long pauses before the encoder (default true; the same setting for files and live streams) */
   readonly compactPauses: boolean;
+  /** load the Silero VAD: per-request `vad` on files, `endpoint_mode=vad` on streams (default false) */
+  readonly vad: boolean;
+  /** VAD speech-probability threshold in (0, 1) (default 0.5) */
+  readonly vadThreshold: number;
+  /** non-speech that ends a VAD-endpointed utterance, ms (default 500; a WS `configure.min_silence_ms` overrides it) */
+  readonly vadMinSilenceMs: number;
   /** default fp32 (int8 graphs are used when asked for and present) */
   readonly precision: Precision;
   /** encoder of streaming partials: int8 (default; the dynamic int8 file, created once unless skipQuantize) or fp32 */
@@ -308,7 +314,7 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const profile = (profileRaw?.value.trim().toLowerCase() ?? "default") as "default" | "edge";
   if (profile === "edge")
     warnings.push(
-      `${profileRaw!.from}=edge: --pool-size 1 and --workers 1 where not set; Rust's edge profile also turns on VAD, which is not in this build yet`,
+      `${profileRaw!.from}=edge: --pool-size 1 and --workers 1 where not set; Rust's edge profile also turns on VAD: add --vad for it`,
     );
 
   // ---- config file ----------------------------------------------------------
@@ -421,6 +427,12 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
   const compactPausesFlag = flags["compact-pauses"];
   const compactPausesEnv = envStr("compact-pauses");
   const compactPauses = typeof compactPausesFlag === "boolean" ? compactPausesFlag : compactPausesEnv ? parseBool(compactPausesEnv.value, compactPausesEnv.from) : true;
+  const vadThresholdRaw = flagOrEnvStr("vad-threshold");
+  const vadThreshold = vadThresholdRaw ? Number(vadThresholdRaw.value.trim()) : 0.5;
+  if (!(vadThreshold > 0 && vadThreshold < 1) || vadThresholdRaw?.value.trim() === "")
+    throw usage(`invalid value '${vadThresholdRaw?.value}' for '${vadThresholdRaw?.from}': expected a number between 0 and 1`);
+  const vadMinSilence = uint("vad-min-silence-ms", 500);
+  if (vadMinSilence.value < 10 || vadMinSilence.value > 5000) throw usage(`invalid value '${vadMinSilence.value}' for '${vadMinSilence.from}': expected 10 to 5000 ms`);
   let logLevel: LogLevelName;
   try {
     logLevel = parseLogLevel(flags["log-level"]);
@@ -509,6 +521,9 @@ export function parseServeConfig(argv: readonly string[], env: Env = process.env
     skipQuantize,
     offline: bool("offline"),
     compactPauses,
+    vad: bool("vad"),
+    vadThreshold,
+    vadMinSilenceMs: vadMinSilence.value,
     precision,
     partialPrecision,
     workers: workers.value,

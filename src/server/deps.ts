@@ -21,6 +21,7 @@ import type { ModelHead } from "../model/head.ts";
 import type { Reloader } from "./reload.ts";
 
 import type { HotwordList } from "../decode/hotwords.ts";
+import type { VadLabeller } from "../engine/vad.ts";
 
 export type { ServerConfig } from "./config.ts";
 export type { Metrics } from "./metrics.ts";
@@ -34,6 +35,8 @@ export interface JobOptions {
   purpose?: "final" | "partial";
   /** the caller gives the samples away (moved to the Worker, not copied) */
   giveAway?: boolean;
+  /** the VAD's non-speech 10 ms frames of the samples: cut out before the encoder */
+  nonSpeech?: Uint8Array;
   /** hotwords of this job: a list, null = off, absent = the server's default (`--hotwords-file`) */
   hotwords?: HotwordList | null;
 }
@@ -42,8 +45,10 @@ export interface JobOptions {
 export interface TranscriberLike {
   transcribeStream(
     chunks: AsyncIterable<Float32Array>,
-    opts?: JobOptions & { onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void> },
+    opts?: JobOptions & { onSegment?: (words: Word[], span: { start: number; end: number }) => void | Promise<void>; vad?: boolean },
   ): Promise<TranscriptResult>;
+  /** a fresh VAD labeller for one stream; throws `vad_not_loaded` without `--vad` (absent: never loaded) */
+  vadLabeller?(opts?: { session?: string; signal?: AbortSignal; threshold?: number }): VadLabeller;
   decodeSegment(samples: Float32Array, offsetSeconds: number, opts?: JobOptions): Promise<Word[]>;
   /** a free Worker for a streaming partial, held until release (see the engine's Transcriber) */
   partialSlot?(signal?: AbortSignal): Promise<() => void>;
@@ -58,6 +63,8 @@ export interface TranscriberLike {
     /** the encoder file partials run on, when not the main one */
     readonly partialEncoder?: string | null;
     readonly partialEncoderError?: string;
+    /** VAD Workers (0 or absent: no VAD) */
+    readonly vadWorkers?: number;
     /** the partial Workers are still loading (partials run on the main Workers meanwhile) */
     readonly partialWorkersLoading?: boolean;
   };

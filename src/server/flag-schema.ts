@@ -37,16 +37,6 @@ export interface FlagDef {
   readonly refuse?: (value: string | boolean) => string | null;
 }
 
-const VAD_LATER = "is not available in this build yet (it comes with voice activity detection)";
-
-/** `--vad`-style switches: on is refused, off is the default behaviour */
-function refuseOn(what: string, instead: string) {
-  return (v: string | boolean) => (v === false ? null : `${what} ${VAD_LATER}; ${instead}`);
-}
-function refuseAny(what: string, instead: string) {
-  return () => `${what} ${VAD_LATER}; ${instead}`;
-}
-
 /** `--model-variant` (serve and download): only GigaAM v3 e2e_rnnt is here */
 export const MODEL_VARIANTS = ["e2e_rnnt", "e2e-rnnt", "rnnt", "ml_ctc", "ml_ctc_large", "ml-ctc", "ml-ctc-large"] as const;
 
@@ -173,7 +163,7 @@ export const SERVE_SCHEMA = {
     def: "default",
     hint: "default|edge",
     values: ["default", "edge"],
-    help: "`edge`: `--pool-size 1` and `--workers 1` where not set (Rust's edge profile also turns on VAD, which this build does not have: warned)",
+    help: "`edge`: `--pool-size 1` and `--workers 1` where not set (Rust's edge profile also turns on VAD: add `--vad` for it; warned)",
   },
   punctuation: {
     kind: "string",
@@ -266,19 +256,32 @@ export const SERVE_SCHEMA = {
     help: "never create or rewrite an int8 encoder (one already in the model folder is still used where it is exact on this CPU)",
   },
   offline: { kind: "boolean", env: "GIGASTT_OFFLINE", def: "off", help: "never download the model" },
-  // ---- VAD and endpointing: Rust 2.15 flags that come with VAD ---------------------------
-  vad: { kind: "boolean", env: "GIGASTT_VAD", def: "off", help: "voice activity detection: → `feature_unavailable` (comes with VAD)", refuse: refuseOn("voice activity detection", "remove it (live streams already end utterances at pauses)") },
-  "vad-threshold": { kind: "string", env: "GIGASTT_VAD_THRESHOLD", def: "—", hint: "P", help: "→ `feature_unavailable` (comes with VAD)", refuse: refuseAny("voice activity detection", "remove it") },
-  "vad-min-silence-ms": { kind: "string", env: "GIGASTT_VAD_MIN_SILENCE_MS", def: "—", hint: "MS", help: "→ `feature_unavailable` (comes with VAD)", refuse: refuseAny("voice activity detection", "remove it") },
-  "vad-model-dir": { kind: "string", env: "GIGASTT_VAD_MODEL_DIR", def: "—", hint: "DIR", help: "→ `feature_unavailable` (comes with VAD)", refuse: refuseAny("voice activity detection", "remove it") },
+  // ---- VAD (Silero, embedded) and endpointing ----------------------------------------------
+  vad: {
+    kind: "boolean",
+    env: "GIGASTT_VAD",
+    def: "off",
+    help: "load the Silero VAD (embedded, in a Worker of its own): files are cut at VAD pauses and non-speech is never encoded (per request `vad=false` turns it off), live streams end utterances after `--vad-min-silence-ms` of non-speech (`endpoint_mode`); see [Voice activity detection](#voice-activity-detection---vad)",
+  },
+  "vad-threshold": { kind: "string", env: "GIGASTT_VAD_THRESHOLD", def: "0.5", hint: "P", help: "VAD speech-probability threshold, between 0 and 1" },
+  "vad-min-silence-ms": { kind: "string", env: "GIGASTT_VAD_MIN_SILENCE_MS", def: "500", hint: "MS", help: "non-speech that ends a VAD-endpointed utterance, 10–5000 (a WS `configure.min_silence_ms` overrides it)" },
+  "vad-model-dir": {
+    kind: "string",
+    env: "GIGASTT_VAD_MODEL_DIR",
+    def: "—",
+    hint: "DIR",
+    help: "→ `feature_unavailable`: the Silero VAD is embedded in gigastt, a folder of another VAD model is not loaded",
+    refuse: () => "--vad-model-dir is not supported: gigastt embeds the Silero VAD (use --vad without it)",
+  },
   "endpoint-mode": {
     kind: "string",
     env: "GIGASTT_ENDPOINT_MODE",
     def: "auto",
     hint: "auto|assistant|manual",
     values: ["auto", "assistant", "manual"],
-    help: "`auto` (live streams end utterances at pauses) is accepted; `assistant`/`manual` → `feature_unavailable` (comes with VAD)",
-    refuse: (v) => (String(v).trim().toLowerCase() === "auto" ? null : `endpoint modes other than auto are not available in this build yet (they come with voice activity detection); use --endpoint-mode auto or leave it out`),
+    help: "`auto` (the default: VAD endpointing with `--vad`, else energy pauses) is accepted; `assistant`/`manual` as a server-wide default → `feature_unavailable` (a session picks them with `configure.endpoint_mode`)",
+    refuse: (v) =>
+      String(v).trim().toLowerCase() === "auto" ? null : "a server-wide endpoint mode other than auto is not supported; a session picks its mode with configure.endpoint_mode (use --endpoint-mode auto or leave it out)",
   },
   // ---- hotwords (contextual biasing) --------------------------------------------------
   "hotwords-file": {

@@ -105,6 +105,11 @@ export function createModelHolder(opts: ModelHolderOptions): ModelHolder {
         return target(gen).real.info;
       },
     };
+    if (typeof g.real.vadLabeller === "function") {
+      // a labeller holds the VAD Workers of the model current when the stream started; if a reload closes
+      // them under a running stream, its labeller falls back to energy (src/engine/vad.ts), never failing it
+      (handle as { vadLabeller?: TranscriberLike["vadLabeller"] }).vadLabeller = (o) => target(gen).real.vadLabeller!(o);
+    }
     if (typeof g.real.partialSlot === "function") {
       (handle as { partialSlot?: TranscriberLike["partialSlot"] }).partialSlot = async (signal) => {
         const t = enter(gen);

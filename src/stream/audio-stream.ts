@@ -11,18 +11,32 @@ import { wordsConfidence } from "../decode/confidence.ts";
 import type { HotwordList } from "../decode/hotwords.ts";
 import type { AdmissionPort, Slot, StreamMetrics } from "./ports.ts";
 import { PcmInput } from "./pcm-input.ts";
+import type { VadLabeller } from "../engine/vad.ts";
+import { vadEndpointing } from "./endpointer.ts";
 import { type FinalCause, type SegmentDecoder, UtteranceStream } from "./utterances.ts";
 
 /**
- * When an utterance ends (Rust's `endpoint_mode`):
- * - `auto` (default): at the first pause of `minSilenceMs` after speech (energy endpointing);
- * - `assistant`: at VAD silence only. VAD endpointing belongs to the VAD work (UtteranceStream's
- *   endpointer); until a VAD is wired, `assistant` ends an utterance only at stop/commit (or the
- *   20 s cap), as the Rust server does in this mode without `--vad`;
- * - `manual`: only at stop/commit (or the 20 s cap).
+ * When an utterance ends (Rust's `endpoint_mode`, plus two explicit names of ours):
+ * - `auto` (default): the VAD's silence when the server loaded it by default (`serve --vad`), else
+ *   the first pause of `minSilenceMs` after speech (energy endpointing);
+ * - `assistant`: at VAD silence only; without a VAD only stop/commit (or the 20 s cap) end it, as
+ *   the Rust server does in this mode without `--vad`;
+ * - `manual`: only at stop/commit (or the 20 s cap);
+ * - `energy`: the energy pause rule, whatever the server loaded;
+ * - `vad`: the VAD's silence (the transport refuses it with `vad_not_loaded` when none is loaded).
  */
-export type EndpointMode = "auto" | "assistant" | "manual";
-export const ENDPOINT_MODES: readonly EndpointMode[] = Object.freeze(["auto", "assistant", "manual"]);
+export type EndpointMode = "auto" | "assistant" | "manual" | "energy" | "vad";
+export const ENDPOINT_MODES: readonly EndpointMode[] = Object.freeze(["auto", "assistant", "manual", "energy", "vad"]);
+
+/** the VAD a stream may endpoint with (present only when one is loaded) */
+export interface StreamVad {
+  /** a labeller for one stream (its recurrent state travels with each job) */
+  labeller(): VadLabeller;
+  /** the non-speech that ends a VAD utterance when the session sets no `minSilenceMs` */
+  readonly minSilenceMs: number;
+  /** `auto` means VAD (the server was started with `--vad`) */
+  readonly byDefault: boolean;
+}
 
 export interface Endpointing {
   readonly mode: EndpointMode;
@@ -63,6 +77,8 @@ export interface AudioStreamOptions {
   onDecodeError(e: unknown): void;
   /** send partials (default true) */
   readonly partials?: boolean;
+  /** the loaded VAD, if any (`endpoint_mode` auto/assistant/vad use it) */
+  readonly vad?: StreamVad;
 }
 
 export class AudioStream {
@@ -198,11 +214,14 @@ export class AudioStream {
   private ensureStream(): UtteranceStream {
     if (this.stream) return this.stream;
     const e = this.endpointing;
+    const vad = usesVad(e.mode, this.o.vad) ? this.o.vad : undefined;
     this.stream = new UtteranceStream({
       decoder: this.o.decoder,
       session: this.o.session,
       ...(this.o.partials === false ? { partials: false } : {}),
-      segmenter: segmenterFor(e),
+      ...(vad
+        ? { segmenter: { endpoint: true, minPauseMs: e.minSilenceMs ?? vad.minSilenceMs }, endpointer: vadEndpointing(vad.labeller()) }
+        : { segmenter: segmenterFor(e) }),
       ...(this.hotwords !== undefined ? { hotwords: this.hotwords } : {}),
       onEvent: (ev) => {
         if (this.closed) return;
@@ -212,7 +231,7 @@ export class AudioStream {
           words: ev.words,
           confidence: wordsConfidence(ev.words),
           speechFinal: final && ev.cause !== "limit",
-          endpointReason: final ? endpointReason(ev.cause) : null,
+          endpointReason: final ? endpointReason(ev.cause, vad !== undefined) : null,
           last: final && ev.last,
         });
       },
@@ -223,20 +242,25 @@ export class AudioStream {
   }
 }
 
+/** whether `mode` endpoints with the VAD (`vad` is only accepted by the transport when one is loaded) */
+export function usesVad(mode: EndpointMode, vad: StreamVad | undefined): boolean {
+  if (!vad) return false;
+  return mode === "vad" || mode === "assistant" || (mode === "auto" && vad.byDefault);
+}
+
 /**
- * The UtteranceStream endpointing of an {@link Endpointing}: the one place an endpoint mode
- * becomes cuts. `auto` is the energy pause endpoint; `manual` cuts only at stop/commit;
- * `assistant` means VAD silence only — the VAD endpointer is wired here (by the VAD work) when
- * one is loaded; without it, as in the Rust server without `--vad`, only stop/commit end it.
+ * The energy-side UtteranceStream endpointing of an {@link Endpointing} (modes that do not use
+ * the VAD, see {@link usesVad}): `auto` and `energy` are the energy pause endpoint; `manual`, and
+ * `assistant` without a VAD (as in the Rust server without `--vad`), cut only at stop/commit.
  */
 export function segmenterFor(e: Endpointing): { readonly endpoint: boolean; readonly minPauseMs?: number } {
-  if (e.mode === "auto") return { endpoint: true, minPauseMs: e.minSilenceMs ?? MIN_SILENCE_MS.default };
+  if (e.mode === "auto" || e.mode === "energy") return { endpoint: true, minPauseMs: e.minSilenceMs ?? MIN_SILENCE_MS.default };
   return { endpoint: false };
 }
 
-/** our energy endpoint is the non-VAD silence rule, Rust's `blank`; the 20 s cap is no endpoint */
-function endpointReason(cause: FinalCause): EndpointReason | null {
-  if (cause === "pause") return "blank";
+/** a pause ends a final: Rust's `vad` when the VAD found it, `blank` for our energy rule; the 20 s cap is no endpoint */
+function endpointReason(cause: FinalCause, vad: boolean): EndpointReason | null {
+  if (cause === "pause") return vad ? "vad" : "blank";
   if (cause === "stop") return "stop";
   return null;
 }

@@ -8,13 +8,19 @@
  * being decoded, so a 3-hour upload is never held whole as PCM.
  */
 import { transcribeOffline } from "../engine/offline.ts";
+import type { VadLabeller } from "../engine/vad.ts";
 import { GigasttError } from "../errors.ts";
 import type { Word } from "../types.ts";
 import type { SegmentDecoder } from "./utterances.ts";
 
 export interface FileRunOptions {
   /** the engine's Transcriber, or a wrapper of it (the jobs' checkpoints) */
-  decoder: SegmentDecoder & { readonly info?: { readonly workers: number; readonly fileConcurrency?: number } };
+  decoder: SegmentDecoder & {
+    readonly info?: { readonly workers: number; readonly fileConcurrency?: number; readonly vadWorkers?: number };
+    vadLabeller?(opts?: { session?: string; signal?: AbortSignal }): VadLabeller;
+  };
+  /** run the file through the VAD (default: when the decoder has one loaded, i.e. `serve --vad`) */
+  vad?: boolean;
   session: string;
   /** client gone: stop everything, emit nothing more */
   signal: AbortSignal;
@@ -49,10 +55,12 @@ export async function runFile(
 ): Promise<FileRunResult> {
   const decoder = opts.decoder;
   try {
+    const vad = (opts.vad ?? (decoder.info?.vadWorkers ?? 0) > 0) ? vadOf(decoder, opts) : undefined;
     const run = await transcribeOffline(
-      (samples, offset, signal) => decoder.decodeSegment(samples, offset, { session: opts.session, signal, giveAway: true, purpose: "file" }),
+      (samples, offset, signal, nonSpeech) => decoder.decodeSegment(samples, offset, { session: opts.session, signal, giveAway: true, purpose: "file", ...(nonSpeech ? { nonSpeech } : {}) }),
       resume(first, audio),
       {
+        ...(vad ? { vad } : {}),
         // the file Workers + 1 keeps each busy (--file-window-concurrency sets it); a wrapper without `info` paces itself (2)
         maxInFlight: decoder.info ? (decoder.info.fileConcurrency ?? decoder.info.workers + 1) : 2,
         signal: opts.signal,
@@ -70,6 +78,12 @@ export async function runFile(
     if (opts.signal.aborted) throw new GigasttError("internal", "client disconnected");
     throw e;
   }
+}
+
+/** a fresh VAD labeller for this file (`vad_not_loaded` when the decoder has no VAD) */
+function vadOf(decoder: FileRunOptions["decoder"], opts: FileRunOptions): VadLabeller {
+  if (!decoder.vadLabeller || (decoder.info?.vadWorkers ?? 0) === 0) throw new GigasttError("vad_not_loaded");
+  return decoder.vadLabeller({ session: opts.session, signal: opts.signal });
 }
 
 /** The chunk already taken from `rest` (if any), then the rest of it. */

@@ -13,7 +13,7 @@
  *   violation, a frame over the cap. An error (if any) always comes first.
  */
 import { GigasttError, isGigasttError } from "../errors.ts";
-import { AudioStream, type Endpointing, type StreamResult } from "./audio-stream.ts";
+import { AudioStream, type Endpointing, type StreamResult, type StreamVad } from "./audio-stream.ts";
 import { Connection } from "./connection.ts";
 import type { AdmissionPort, DrainPort, SessionLimits, StreamLog, StreamMetrics } from "./ports.ts";
 import type { SegmentDecoder } from "./utterances.ts";
@@ -72,6 +72,8 @@ export interface LiveSessionOptions {
   readonly maxBacklogSeconds?: number;
   /** the transport's name in log lines (`ws`, `realtime`) */
   readonly name?: string;
+  /** the loaded VAD, if any (the endpoint modes that use it) */
+  readonly vad?: StreamVad;
 }
 
 type State = "waiting" | "active" | "ending" | "closed";
@@ -110,6 +112,7 @@ export class LiveSession {
         this.sink.result(r);
       },
       onDecodeError: (e) => this.decodeFailed(e),
+      ...(opts.vad ? { vad: opts.vad } : {}),
     });
     this.audio.setFormat(opts.sampleRate);
   }

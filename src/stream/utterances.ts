@@ -32,6 +32,7 @@ import { Segmenter, type Segment } from "../segment/segmenter.ts";
 import { SAMPLE_RATE, type Word } from "../types.ts";
 import type { JobOptions } from "../engine/transcriber.ts";
 import type { HotwordList } from "../decode/hotwords.ts";
+import { type Endpointer, type EndpointerFactory, energyEndpointing } from "./endpointer.ts";
 
 /** The engine call this module needs (the Transcriber satisfies it). */
 export interface SegmentDecoder {
@@ -103,6 +104,8 @@ export interface UtteranceStreamOptions {
   now?: () => number;
   /** endpointing of this stream (default {@link STREAM_SEGMENTER}): the pause that ends an utterance, or none (`endpoint: false`) */
   segmenter?: { readonly minPauseMs?: number; readonly endpoint?: boolean };
+  /** what tells a pause from speech (default energy; `vadEndpointing(labeller)` for the VAD): ./endpointer.ts */
+  endpointer?: EndpointerFactory;
 }
 
 /** a final's decode, started at `started` (performance clock) */
@@ -151,11 +154,18 @@ export class UtteranceStream {
   private loudEnd = 0;
   private state: "open" | "finishing" | "closed" = "open";
   private speculation: Speculation | null = null;
+  private readonly endpointer: Endpointer;
+  /** samples handed to the segmenter so far (behind `total` while the VAD classifies) */
+  private delivered = 0;
+  /** samples before this were cleared by discardOpen() while the VAD still held them */
+  private discardUntil = 0;
 
   constructor(opts: UtteranceStreamOptions) {
     this.opts = opts;
     this.now = opts.now ?? (() => performance.now());
-    this.segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, ...STREAM_SEGMENTER, ...opts.segmenter });
+    this.endpointer = (opts.endpointer ?? energyEndpointing)((x) => this.deliver(x));
+    const labels = this.endpointer.labels;
+    this.segmenter = new Segmenter({ sampleRate: SAMPLE_RATE, ...STREAM_SEGMENTER, ...opts.segmenter, ...(labels ? { labels } : {}) });
   }
 
   /** seconds of 16 kHz audio pushed so far */
@@ -181,7 +191,25 @@ export class UtteranceStream {
     if (this.state !== "open") throw new GigasttError("internal", "push after finish");
     if (x.length === 0) return;
     this.total += x.length;
+    this.endpointer.push(x);
+  }
+
+  /** samples in stream order, classified (energy: as pushed) */
+  private deliver(input: Float32Array): void {
+    if (this.state === "closed") return;
+    let x = input;
+    const from = this.delivered;
+    this.delivered += x.length;
     this.analyse(x);
+    if (from < this.discardUntil) {
+      // cleared while the VAD still held them: they go the way of the open utterance
+      const n = Math.min(x.length, this.discardUntil - from);
+      this.segmenter.push(x.subarray(0, n));
+      this.segmenter.flush();
+      this.openStart = this.segmenter.pending().start;
+      x = x.subarray(n);
+      if (x.length === 0) return;
+    }
     const segs = this.segmenter.push(x);
     if (segs.length > 0) {
       const nextStart = this.segmenter.pending().start;
@@ -211,6 +239,11 @@ export class UtteranceStream {
   finish(): Promise<void> {
     if (this.state !== "open") return this.tail;
     this.state = "finishing";
+    if (!this.endpointer.idle) return this.endpointer.after(() => this.finishNow(), true);
+    return this.finishNow();
+  }
+
+  private finishNow(): Promise<void> {
     this.generation++;
     this.enqueue(this.segmenter.flush().map((seg) => utterance(seg, Number.POSITIVE_INFINITY)), true, "stop");
     this.withdraw(); // the flushed segment took it if it was the same span
@@ -224,6 +257,11 @@ export class UtteranceStream {
    */
   cut(): Promise<void> {
     if (this.state !== "open") return this.tail;
+    if (!this.endpointer.idle) return this.endpointer.after(() => (this.state === "open" ? this.cutNow() : undefined));
+    return this.cutNow();
+  }
+
+  private cutNow(): Promise<void> {
     const segs = this.segmenter.flush();
     this.openStart = this.segmenter.pending().start;
     this.withdraw();
@@ -240,6 +278,7 @@ export class UtteranceStream {
   /** Drop the open utterance without decoding it (a client's clear); earlier finals still arrive. */
   discardOpen(): void {
     if (this.state !== "open") return;
+    this.discardUntil = this.total; // what the VAD still holds is dropped on arrival
     this.segmenter.flush();
     this.openStart = this.segmenter.pending().start;
     this.withdraw();
@@ -252,6 +291,7 @@ export class UtteranceStream {
   close(): void {
     if (this.state === "closed") return;
     this.state = "closed";
+    this.endpointer.close();
     this.generation++;
     this.abort.abort(new GigasttError("internal", "stream closed"));
     this.speculation = null; // its signal follows the stream's
@@ -305,7 +345,8 @@ export class UtteranceStream {
     const started = this.now();
     let words: Promise<Word[]>;
     try {
-      words = this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, { session: this.opts.session, signal, purpose: "final", ...this.hotwordOpts() });
+      const nonSpeech = this.endpointer.nonSpeech?.(seg.start, seg.samples.length);
+      words = this.opts.decoder.decodeSegment(seg.samples, seg.start / SAMPLE_RATE, { session: this.opts.session, signal, purpose: "final", ...this.hotwordOpts(), ...(nonSpeech ? { nonSpeech } : {}) });
     } catch (e) {
       words = Promise.reject(e);
     }
@@ -356,7 +397,9 @@ export class UtteranceStream {
       if (this.frameFill === hop) {
         this.frameFill = 0;
         this.frames++;
-        if (!this.quiet.next(frameEnergyDb(this.frame, 0, hop))) this.loudEnd = this.frames * hop;
+        const quiet = this.quiet.next(frameEnergyDb(this.frame, 0, hop));
+        const label = this.endpointer.labels?.((this.frames - 1) * hop, this.frames * hop) ?? null;
+        if (label === null ? !quiet : label === 0) this.loudEnd = this.frames * hop;
       }
     }
   }

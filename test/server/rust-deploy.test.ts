@@ -152,13 +152,13 @@ services:
 });
 
 test("a Rust flag this server cannot honour stops the start with one feature_unavailable line, before anything is bound", async () => {
-  const p = start(["serve", "--port", "0", "--model-dir", "/nonexistent/models", "--vad", "--vad-threshold", "0.6"], {});
+  const p = start(["serve", "--port", "0", "--model-dir", "/nonexistent/models", "--punctuation", "on", "--vad-threshold", "0.6"], {});
   expect(await p.proc.exited).toBe(2);
   await Bun.sleep(50);
   const errors = p.lines.filter((l) => l.level === "error");
   expect(errors.length).toBe(1);
   expect(errors[0]!.code).toBe("feature_unavailable");
-  expect(String(errors[0]!.msg)).toContain("--vad");
+  expect(String(errors[0]!.msg)).toContain("--punctuation");
   expect(String(errors[0]!.msg)).not.toContain("unknown flag");
   expect(p.lines.some((l) => l.msg === "gigastt listening")).toBe(false);
 });

@@ -127,7 +127,7 @@ describe("configure", () => {
   });
 
   test("an unknown endpoint_mode → invalid_endpoint_mode, the session goes on with the previous mode", async () => {
-    const { errors, finals, close } = await session(twoUtterances(), { endpoint_mode: "vad" });
+    const { errors, finals, close } = await session(twoUtterances(), { endpoint_mode: "turbo" });
     expect(errors).toEqual(["invalid_endpoint_mode"]);
     expect(close.code).toBe(1000);
     expect(finals.filter((f) => f.text).map((f) => f.text)).toEqual([PHRASE, PHRASE2]);

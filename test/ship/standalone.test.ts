@@ -10,6 +10,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { makeToneModelDir, phraseToAudio, wavBytes } from "../helpers/tone.ts";
+import { golos } from "../helpers/golos.ts";
+import { concat } from "../helpers/wav.ts";
 import { pcm16, splitBytes, WsClient } from "../server/streaming-helpers.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { DOCS_URL, ENDPOINTS } from "../../src/server/routes/system.ts";
@@ -225,6 +227,29 @@ describe("linux-x64 executable alone in an empty folder", () => {
       expect(await srv.stop()).toBe(0);
       const down = await run([bin, "healthcheck", "--url", `${srv.url}/health`, "--timeout-ms", "1000"], { env: bareEnv({ HOME: home }) });
       expect(down.code).toBe(1);
+    }, 30_000);
+  });
+
+  describe("serve --vad", () => {
+    let srv: ServeProcess;
+    let mixed: Uint8Array;
+    beforeAll(async () => {
+      // Golos speech, then the tones of "как дела" (words to the tone model, not speech to Silero)
+      mixed = wavBytes(concat(await golos(0), new Float32Array(16000), phraseToAudio("как дела").samples));
+      srv = await startServe([bin, "serve", "--port", "0", "--model-dir", model, "--offline", "--skip-quantize", "--vad"], { env: bareEnv({ HOME: freshHome("home-vad") }), cwd: dirname(bin) });
+    }, 60_000);
+    afterAll(async () => {
+      if (srv && srv.proc.exitCode === null) await srv.stop();
+    });
+
+    test("the embedded Silero VAD runs inside the binary: ?vad=true drops the tones, ?vad=false keeps them", async () => {
+      const words = async (q: string) => {
+        const r = await fetch(`${srv.url}/v1/transcribe?vad=${q}`, { method: "POST", body: mixed });
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { words: { word: string; start: number }[] }).words.filter((w) => w.start >= 5).map((w) => w.word);
+      };
+      expect((await words("false")).length).toBeGreaterThan(0); // the tones' pieces (the tone model's words)
+      expect(await words("true")).toEqual([]);
     }, 30_000);
   });
 });

@@ -30,6 +30,20 @@ import { pathOf } from "../url.ts";
 import { queryHotwords, withHotwords } from "../request-hotwords.ts";
 import { type FileOptions, fileOptionsOf, parseFormat, type Query, type Rendering, renderedResponse, withFormat } from "./file-options.ts";
 
+/**
+ * `?vad=true|false` (also 1/0, yes/no, on/off): run the file through the VAD. Default: on when the
+ * server loaded it (`--vad`); `vad=true` without it is 409 `vad_not_loaded`, as in the Rust gigastt.
+ */
+export function parseVad(v: unknown, transcriber: TranscriberLike): boolean | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v).trim().toLowerCase();
+  const on = ["true", "1", "yes", "on"].includes(s);
+  if (!on && !["false", "0", "no", "off"].includes(s)) throw new GigasttError("usage", `invalid value '${String(v)}' for 'vad': expected true or false`);
+  if (on && !((transcriber.info.vadWorkers ?? 0) > 0)) throw new GigasttError("vad_not_loaded");
+  return on;
+}
+
+
 interface Ctx {
   request: Request;
   query: Record<string, string | undefined>;
@@ -143,6 +157,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
   const opts = fileOptionsOf(query);
   if (opts.channels === "split") return transcribeSplit(deps, { request, query, server }, opts);
   const { config, transcriber } = preflight(deps, request, query);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0); // long inference sends nothing for a while
   let warnings: readonly string[] = [];
@@ -165,6 +180,7 @@ async function transcribe(deps: ServerDeps, { request, query, server }: Ctx): Pr
     try {
       const run = await runFile(audio, {
         decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
         session: `${rc.id}:${crypto.randomUUID()}`,
         signal: request.signal,
         onInference: (s, a) => noteInference(deps, rc, s, a),
@@ -203,6 +219,7 @@ function formRendering(upload: Upload, query: Query, r: Rendering): Rendering {
  */
 async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx, opts: FileOptions): Promise<Response> {
   const { config, transcriber } = preflight(deps, request, query);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0);
   let warnings: readonly string[] = [];
@@ -221,6 +238,7 @@ async function transcribeSplit(deps: ServerDeps, { request, query, server }: Ctx
         streams.map((s, i) =>
           runFile(s, {
             decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
             session: `${rc.id}:${id}:${i}`,
             signal: request.signal,
                 onInference: (sec, a) => noteInference(deps, rc, sec, a),
@@ -248,6 +266,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
   const opts = fileOptionsOf(query);
   if (opts.channels === "split") return transcribeSseSplit(deps, { request, server, query }, opts);
   const { config, transcriber } = preflight(deps, request, query);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0); // the keep-alive comments keep proxies happy; Bun must not cut us
   const { audio } = audioOf(deps, request, config, rc, opts.raw);
@@ -273,6 +292,7 @@ async function transcribeSse(deps: ServerDeps, { request, server, query }: Ctx):
         audio,
         {
           decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
           session: `${rc.id}:${crypto.randomUUID()}`,
           signal: gone.signal,
           stop: deps.lifecycle.signal,
@@ -328,6 +348,7 @@ export function sseOverflow(deps: ServerDeps, rc: { log: { warn(msg: string, fie
 /** SSE with `?channels=split`: partial/final events carry `channel`; `done` has the merged text. */
 async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: Ctx, opts: FileOptions): Promise<Response> {
   const { config, transcriber } = preflight(deps, request, query);
+  const vad = parseVad(query.vad, transcriber);
   const rc = deps.context(request);
   server?.timeout(request, 0);
   const upload = uploadOf(request, config.bodyLimitBytes, rc.access, bodyPace(deps, config));
@@ -347,6 +368,7 @@ async function transcribeSseSplit(deps: ServerDeps, { request, server, query }: 
         streams.map((s, channel) =>
           runFile(s, {
             decoder: transcriber,
+            ...(vad !== undefined ? { vad } : {}),
             session: `${rc.id}:${id}:${channel}`,
             signal: gone.signal,
             stop: deps.lifecycle.signal,

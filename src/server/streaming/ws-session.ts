@@ -18,7 +18,7 @@ import { GigasttError, isGigasttError } from "../../errors.ts";
 import type { Word } from "../../types.ts";
 import { requestHotwords } from "../../decode/hotwords.ts";
 import type { ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
-import { type Endpointing, ENDPOINT_MODES, type EndpointMode, MIN_SILENCE_MS, type StreamResult } from "../../stream/audio-stream.ts";
+import { type Endpointing, ENDPOINT_MODES, type EndpointMode, MIN_SILENCE_MS, type StreamResult, type StreamVad } from "../../stream/audio-stream.ts";
 import { type CloseCause, LiveSession } from "../../stream/live-session.ts";
 import { Keepalive } from "./keepalive.ts";
 import {
@@ -110,11 +110,14 @@ export class WsSession {
   private readonly now: () => number;
   private endpointing: Endpointing = { mode: "auto" };
   private readonly keepalive: Keepalive;
+  /** the server's VAD (`serve --vad`), if loaded */
+  private readonly vad: StreamVad | undefined;
 
   constructor(peer: WsPeer, opts: WsSessionOptions) {
     this.peer = peer;
     this.o = opts;
     this.now = opts.now ?? Date.now;
+    this.vad = streamVad(opts.transcriber, opts.config, opts.id);
     const m = opts.deps.metrics;
     this.live = new LiveSession(
       {
@@ -135,6 +138,7 @@ export class WsSession {
         maxMessageBytes: opts.config.wsFrameMaxBytes,
         ...(opts.maxBacklogSeconds !== undefined ? { maxBacklogSeconds: opts.maxBacklogSeconds } : {}),
         name: opts.name ?? "ws",
+        ...(this.vad ? { vad: this.vad } : {}),
       },
     );
     this.keepalive = new Keepalive(
@@ -270,6 +274,7 @@ export class WsSession {
       if (!(ENDPOINT_MODES as readonly string[]).includes(mode)) {
         return this.live.sendError(new GigasttError("invalid_endpoint_mode", `Unsupported endpoint_mode: ${JSON.stringify(msg.endpointMode).slice(0, 40)}. Supported: ${ENDPOINT_MODES.join(", ")}`));
       }
+      if (mode === "vad" && !this.vad) return this.live.sendError(new GigasttError("vad_not_loaded", "endpoint_mode vad needs a server started with --vad"));
       this.setEndpointing({ ...this.endpointing, mode: mode as EndpointMode });
     }
     if (msg.minSilenceMs !== undefined) {
@@ -305,4 +310,19 @@ export class WsSession {
       // socket gone; the close handler tears down
     }
   }
+}
+
+/** the VAD a live session may endpoint with: present when the server loaded it (`serve --vad`) */
+export function streamVad(
+  transcriber: TranscriberLike,
+  config: { readonly vad?: boolean; readonly vadMinSilenceMs?: number },
+  session: string,
+): StreamVad | undefined {
+  const labeller = transcriber.vadLabeller;
+  if (!labeller || (transcriber.info.vadWorkers ?? 0) === 0) return undefined;
+  return {
+    labeller: () => labeller.call(transcriber, { session }),
+    minSilenceMs: config.vadMinSilenceMs ?? MIN_SILENCE_MS.default,
+    byDefault: config.vad === true,
+  };
 }
