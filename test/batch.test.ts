@@ -4,7 +4,7 @@
  * where the scheduling does (parallel lanes, interruption, retries).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AUDIO_EXTENSIONS, collectAudioFiles, outputPathFor } from "../src/batch/files.ts";
@@ -95,9 +95,16 @@ describe("files and formats", () => {
     expect(refuse({}, { GIGASTT_MODEL_VARIANT: "ml_ctc" })).toMatch(/GIGASTT_MODEL_VARIANT ml_ctc/);
     expect(refuse({ punctuation: "on" })).toMatch(/RuPunct pass belongs to the rnnt head/);
     expect(refuse({ itn: "on" })).toMatch(/ITN pass/);
-    expect(refuse({ vad: true })).toMatch(/^--vad comes with voice activity detection/);
+    expect(refuse({ vad: true })).toMatch(/^--vad is not available on this command/);
     expect(refuse({}, { GIGASTT_VAD: "1" })).toMatch(/^--vad .*\(GIGASTT_VAD is set\)$/);
-    expect(refuse({ "hotwords-file": "/h.txt" })).toMatch(/^--hotwords-file comes with voice activity detection and hotwords/);
+    // hotwords work in batches as in `transcribe` (they were refused before the hotwords work landed)
+    expect(refuse({ "hotwords-file": "/nonexistent/h.txt" })).toMatch(/cannot read hotwords file/);
+    const hwDir = mkdtempSync(join(tmpdir(), "gigastt-batch-hw-"));
+    writeFileSync(join(hwDir, "h.txt"), "Сбербанк\nголос\t2\n");
+    const hw = parseBatchSetup({ "hotwords-file": join(hwDir, "h.txt"), "hotwords-boost": "7" }, {}, { retries: 0 }).hotwords;
+    expect(hw?.boost).toBe(7);
+    expect(hw?.phrases.map((p) => p.text)).toEqual(["Сбербанк", "голос"]);
+    rmSync(hwDir, { recursive: true, force: true });
     expect(refuse({ "vad-threshold": "0.4" })).toMatch(/^--vad-threshold/);
     expect(refuse({ "move-to": "done", "delete-source": true })).toMatch(/exclude each other/);
     expect(refuse({ "pool-size": "0" })).toMatch(/invalid value '0' for '--pool-size'/);

@@ -39,7 +39,7 @@ describe("batch commands as processes", () => {
     expect(JSON.parse(readFileSync(join(d, "out", "call.json"), "utf8")).text).toBe("как дела");
     const bad = await run(["transcribe-batch", join(d, "in"), "--vad"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("--vad comes with voice activity detection");
+    expect(bad.stderr).toContain("--vad is not available on this command");
   });
 
   test("watch DIR: a file dropped in is transcribed next to it; SIGTERM stops it with exit 0", async () => {

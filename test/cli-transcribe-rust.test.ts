@@ -84,8 +84,8 @@ describe("transcribe: Rust output flags", () => {
     "flags of what this build lacks, bad codec or format: exit 2 with one line naming the flag (never \"unknown flag\")",
     async () => {
       const cases: [string[], string][] = [
-        [["--vad"], "--vad comes with voice activity detection"],
-        [["--hotwords-file", "x.txt"], "--hotwords-file comes with"],
+        [["--vad"], "--vad is not available on this command"],
+        [["--hotwords-file", "/nonexistent/x.txt"], "cannot read hotwords file '/nonexistent/x.txt' (--hotwords-file)"],
         [["--model-variant", "rnnt"], "e2e_rnnt only"],
         [["--punctuation", "on"], "--punctuation on needs the RuPunct"],
         [["--itn", "on"], "--itn on needs"],

@@ -14,6 +14,7 @@ import { namingInput } from "../audio/input-name.ts";
 import { decodeAudioStream, openAudioSource } from "../audio/load.ts";
 import { DEFAULT_BATCH_FORMATS, type BatchFormat, parseBatchFormats } from "../batch/formats.ts";
 import type { BatchLog, TranscribeFile } from "../batch/process.ts";
+import type { HotwordList } from "../decode/hotwords.ts";
 import { Transcriber } from "../engine/transcriber.ts";
 import { GigasttError } from "../errors.ts";
 import type { RenderOptions } from "../format/index.ts";
@@ -21,6 +22,7 @@ import { warningsOn } from "../log.ts";
 import { resolveModelDir } from "../model/files.ts";
 import { useMappedLayout } from "../store/mapped-model.ts";
 import { type Env, parseBoolEnv, resolveOffline, resolvePrecision, resolveSkipQuantize } from "../store/env.ts";
+import { parseHotwordsConfig } from "../server/hotwords-config.ts";
 import { availableMemory, chooseWorkers } from "../server/workers.ts";
 import type { Precision } from "../types.ts";
 import { prepareMainInt8Encoder } from "./partial-encoder.ts";
@@ -40,9 +42,9 @@ export const BATCH_ARGS = {
   punctuation: { type: "string", description: "auto|off (default auto: the e2e_rnnt head punctuates itself; `on` needs the rnnt head's RuPunct pass, not available; GIGASTT_PUNCTUATION)", valueHint: "MODE" },
   "punct-model-dir": { type: "string", description: "Folder of the RuPunct model (GIGASTT_PUNCT_MODEL_DIR; unused: no punctuation pass runs)", valueHint: "DIR" },
   itn: { type: "string", description: "auto|off (default auto: the e2e_rnnt head writes numbers as digits itself; GIGASTT_ITN)", valueHint: "MODE" },
-  "hotwords-file": { type: "string", description: "Not available yet (GIGASTT_HOTWORDS_FILE): the command stops with one line saying so", valueHint: "FILE" },
-  "hotwords-default": { type: "boolean", description: "Not available yet (GIGASTT_HOTWORDS_DEFAULT)" },
-  "hotwords-boost": { type: "string", description: "Not available yet (GIGASTT_HOTWORDS_BOOST)", valueHint: "X" },
+  "hotwords-file": { type: "string", description: "Phrases to bias decoding toward, one a line, optional TAB weight, # comments (GIGASTT_HOTWORDS_FILE)", valueHint: "FILE" },
+  "hotwords-default": { type: "boolean", description: "Also bias toward the built-in list of brands and services (GIGASTT_HOTWORDS_DEFAULT)" },
+  "hotwords-boost": { type: "string", description: "Added to a hotword piece's log-probability, 0–20 (default 5; GIGASTT_HOTWORDS_BOOST)", valueHint: "X" },
   vad: { type: "boolean", description: "Not available yet (GIGASTT_VAD): long pauses are shortened instead (--compact-pauses)" },
   "vad-threshold": { type: "string", description: "Not available yet (GIGASTT_VAD_THRESHOLD)", valueHint: "P" },
   "vad-min-silence-ms": { type: "string", description: "Not available yet (GIGASTT_VAD_MIN_SILENCE_MS)", valueHint: "MS" },
@@ -69,6 +71,8 @@ export interface BatchSetup {
   readonly workers: number;
   readonly threadsPerWorker: number;
   readonly compactPauses: boolean;
+  /** `--hotwords-*` (as `serve` and `transcribe` read them); null: none */
+  readonly hotwords: HotwordList | null;
   readonly formats: readonly BatchFormat[];
   /** line limits and the Markdown word table, as `transcribe` */
   readonly render: RenderOptions;
@@ -157,6 +161,17 @@ export function parseBatchSetup(a: BatchArgValues, env: Env, defaults: { retries
   const maxChars = limit("max-chars-per-line", "GIGASTT_MAX_CHARS_PER_LINE");
   const maxWords = limit("max-words-per-line", "GIGASTT_MAX_WORDS_PER_LINE");
   const wordTimestamps = flagOn(a, "word-timestamps", env, "GIGASTT_WORD_TIMESTAMPS");
+  const hotwordWarnings: string[] = [];
+  const sourced = (flag: "hotwords-file" | "hotwords-boost", envName: string) => {
+    const v = pick(a, flag, env, envName);
+    return v === undefined ? undefined : { value: v.value, from: v.where };
+  };
+  const hotwords = parseHotwordsConfig(
+    { file: sourced("hotwords-file", "GIGASTT_HOTWORDS_FILE"), withDefaults: flagOn(a, "hotwords-default", env, "GIGASTT_HOTWORDS_DEFAULT"), boost: sourced("hotwords-boost", "GIGASTT_HOTWORDS_BOOST") },
+    undefined,
+    hotwordWarnings,
+  );
+  notes.push(...hotwordWarnings);
   const render: RenderOptions = Object.freeze({ ...(maxChars === undefined ? {} : { maxChars }), ...(maxWords === undefined ? {} : { maxWords }), ...(wordTimestamps ? { wordTimestamps } : {}) });
   return Object.freeze({
     modelDir: resolveModelDir(str(a["model-dir"]), env),
@@ -166,6 +181,7 @@ export function parseBatchSetup(a: BatchArgValues, env: Env, defaults: { retries
     workers,
     threadsPerWorker: threads ? count(threads, 1, 256) : 1,
     compactPauses: typeof a["compact-pauses"] === "boolean" ? a["compact-pauses"] : parseBoolEnv("GIGASTT_COMPACT_PAUSES", env.GIGASTT_COMPACT_PAUSES, true),
+    hotwords,
     render,
     formats: Object.freeze(parseBatchFormats(pick(a, "format", env, "GIGASTT_FORMAT")?.value ?? DEFAULT_BATCH_FORMATS, str(a.format) !== undefined ? "--format" : env.GIGASTT_FORMAT ? "GIGASTT_FORMAT" : "--format")),
     outputDir: str(a["output-dir"]) ?? null,
@@ -197,7 +213,7 @@ export async function loadBatchEngine(s: BatchSetup, env: Env, log: BatchLog): P
   const storeLog = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) };
   const files = await prepareMainInt8Encoder({ files: await obtainModel({ modelDir: s.modelDir, precision: s.precision, offline: s.offline, env }), skipQuantize: s.skipQuantize, log: storeLog });
   const mapped = await useMappedLayout({ files, log: { info: () => {}, warn: storeLog.warn } });
-  const t = await Transcriber.fromFiles(mapped.files, { workers: s.workers, threadsPerWorker: s.threadsPerWorker, compactPauses: s.compactPauses });
+  const t = await Transcriber.fromFiles(mapped.files, { workers: s.workers, threadsPerWorker: s.threadsPerWorker, compactPauses: s.compactPauses, ...(s.hotwords ? { hotwords: s.hotwords } : {}) });
   return {
     workers: t.info.workers,
     transcribe: async (path, signal) => {

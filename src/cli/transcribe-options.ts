@@ -49,7 +49,7 @@ export interface TranscribeOutput {
 }
 
 const LINE_MAX = 100_000;
-const VAD_LATER = "comes with voice activity detection, which this build does not have yet";
+const VAD_LATER = "is not available on this command: voice activity detection is a serve option here (gigastt serve --vad; files then skip non-speech on every route)";
 
 /** the features this build lacks, and what to say when their flag is given */
 export const UNAVAILABLE_FLAGS: Readonly<Record<string, string>> = {
