@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * Generates the full-size GigaAM v3 e2e_rnnt stand-in for benchmarks (test-models.md §2):
+ * Generates the full-size GigaAM v3 e2e_rnnt stand-in for benchmarks (docs/MODEL.md §7.2):
  * ≈221 M encoder parameters (≈0.88 GB fp32), real file names and I/O contract, random
  * weights from a seed, joint biased so about one frame in four emits a token.
  *

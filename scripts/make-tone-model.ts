@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * Writes the "tone model": four files with the real GigaAM v3 e2e_rnnt names and
- * I/O contract whose transcript is known by construction (test-models.md §1).
+ * I/O contract whose transcript is known by construction (docs/MODEL.md §7.1).
  * Piece k is a sine at the centre frequency of mel band 4 + 3k; a 0.2–0.5 s tone
  * of amplitude 0.5 decodes to piece k exactly once.
  *
@@ -42,7 +42,7 @@ export function toneFrequency(k: number): number {
   return 700 * (10 ** (m / 2595) - 1);
 }
 
-/** Joint reference levels (test-models.md §1). */
+/** Joint reference levels (docs/MODEL.md §7.1). */
 const DEC_LEVEL = 0.76;
 const REPEAT_PENALTY = 30;
 const BLANK_LOGIT = 2;
@@ -106,7 +106,7 @@ function encoderModel(quantizable = false): Uint8Array {
 
 /**
  * Decoder state tensor names: the HF export's (`h.1`, `c.1` → `h`, `c`) or today's GigaAM
- * exporter's (`hi`, `ci` → `ho`, `co`); model.md §2.2.
+ * exporter's (`hi`, `ci` → `ho`, `co`); docs/MODEL.md §2.
  */
 export const DECODER_STATE_NAMES = {
   hf: { hIn: "h.1", cIn: "c.1", hOut: "h", cOut: "c" },

@@ -1,5 +1,5 @@
 /**
- * The tone model's contract (test-models.md §1), checked through the production
+ * The tone model's contract (docs/MODEL.md §7.1), checked through the production
  * pipeline in-process: samples → log-mel → encoder → greedy RNN-T → words.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

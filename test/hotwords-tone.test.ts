@@ -1,5 +1,5 @@
 /**
- * Hotwords end to end on the tone model (test-models.md §1) with two pairs of rival pieces:
+ * Hotwords end to end on the tone model (docs/MODEL.md §7.1) with two pairs of rival pieces:
  * a chord of two rivals' tones is an "ambiguous tone" that decodes to the louder piece, or to
  * the one a hotword boosts. Through the production pipeline: samples → log-mel → encoder →
  * greedy RNN-T with biasing → words (in-process, and through the Workers).
@@ -97,7 +97,7 @@ describe("hotwords on the tone model", () => {
     for (let i = 0; i < noise.length; i++) noise[i] = (r() * 2 - 1) * 0.001;
     const all = ["голос", "город", "слова", "привет мир", "да", "нет"];
     // pieces read ≈ 22.7 below blank in digital silence and ≈ 8 below it in 0.001 noise
-    // (test-models.md §1), within the boost's reach: a blank row stays blank however large the boost
+    // (docs/MODEL.md §7.1), within the boost's reach: a blank row stays blank however large the boost
     for (const boost of [DEFAULT_HOTWORDS_BOOST, MAX_HOTWORDS_BOOST]) {
       expect(await text(quiet, all, boost)).toBe("");
       expect(await text(noise, all, boost)).toBe("");

@@ -1,5 +1,5 @@
 /**
- * Long audio end to end: a 10-minute tone recording (test-models.md §1) streamed in random
+ * Long audio end to end: a 10-minute tone recording (docs/MODEL.md §7.1) streamed in random
  * chunks through the Transcriber. The segmenter cuts it into ≤ 20 s segments (in pauses, and
  * by hard cut + overlap inside two 25 s stretches without a pause); every word comes back once,
  * in order, with its absolute start within ±0.1 s of its tone's onset; memory stays bounded.

@@ -58,7 +58,7 @@ for (let i = 0; i < runs; i++) {
   enc = r.value;
 }
 
-/** the textbook loop (model.md §4.1): one joint call per frame, first max wins */
+/** the textbook loop (docs/MODEL.md §4.1): one joint call per frame, first max wins */
 async function reference(step: RnntStep, e: Float32Array, n: number): Promise<number[]> {
   const out: number[] = [];
   let g = await step.decode(step.blankId, step.initialState());

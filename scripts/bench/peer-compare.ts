@@ -215,7 +215,7 @@ export async function compareWithPeer(o: CompareOptions): Promise<Comparison> {
     details.text_chars = { ours: text.length, theirs: theirsText.length };
     details.text_agreement = round(textAgreement(text, theirsText), 3);
     if (o.peerCap !== undefined) {
-      // the Rust engine emits up to 10 tokens per frame, ours 3 (model.md §4.1): our text at their cap, whole clip
+      // the Rust engine emits up to 10 tokens per frame, ours 3 (docs/MODEL.md §4.1): our text at their cap, whole clip
       const capped = await directTranscript(o.ourFiles, o.samples, o.peerCap);
       details.peer_cap = o.peerCap;
       details.transcript_identical_at_peer_cap = capped === theirsText;

@@ -1,5 +1,5 @@
 /**
- * The full-size GigaAM v3 e2e_rnnt stand-in (test-models.md §2): random weights from a
+ * The full-size GigaAM v3 e2e_rnnt stand-in (docs/MODEL.md §7.2): random weights from a
  * fixed seed, the real architecture's size and the real I/O contract and file names.
  *
  * encoder  audio_signal f32 [B,64,T], length i64 [B] → encoded f32 [B,768,T'], encoded_len i32 [B]

@@ -1,5 +1,5 @@
 /**
- * Tokens → words with SentencePiece semantics (model.md §5.2, §5.4).
+ * Tokens → words with SentencePiece semantics (docs/MODEL.md §5.2).
  *
  * - `▁` (U+2581) marks a word boundary: a piece starting with it starts a new word (a bare `▁`
  *   too); a `▁` inside a piece splits there as well.

@@ -70,7 +70,7 @@ function logSoftmax(s: number[]): Float32Array {
   return Float32Array.from(s.map((v) => v - z));
 }
 
-/** The textbook frame-by-frame loop of model.md §4.1, one joint call per frame. */
+/** The textbook frame-by-frame loop of docs/MODEL.md §4.1, one joint call per frame. */
 async function reference(step: RnntStep, enc: Float32Array, frames: number, cap = 3): Promise<Token[]> {
   const out: Token[] = [];
   if (frames === 0) return out;

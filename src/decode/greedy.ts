@@ -1,6 +1,6 @@
 /**
- * Greedy RNN-T decoding over the `RnntStep` seam (model.md §4.1), with the joint batched over
- * runs of frames that share one decoder output (§4.2).
+ * Greedy RNN-T decoding over the `RnntStep` seam (docs/MODEL.md §4.1), with the joint batched over
+ * runs of frames that share one decoder output (docs/MODEL.md §4.2).
  *
  * Reference loop: start token = blank with zero state, decoder run once; for each frame t:
  * joint → argmax (first max wins); blank → next frame, state and cached decoder output untouched;
@@ -39,7 +39,7 @@ export interface RnntStep {
 }
 
 export interface GreedyOptions {
-  /** emissions allowed on one encoder frame (model.md §4.1: 3) */
+  /** emissions allowed on one encoder frame (docs/MODEL.md §4.1: 3) */
   maxSymbolsPerFrame?: number;
   /** first joint block size (default 8) */
   initialBlock?: number;

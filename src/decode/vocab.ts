@@ -1,7 +1,7 @@
 /**
  * The model's text vocabulary (`v3_e2e_rnnt_vocab.txt`): one `<piece> <id>` per line.
  *
- * Ids must be 0..n−1 in file order; the blank class is the id of `<blk>` (model.md §5.1).
+ * Ids must be 0..n−1 in file order; the blank class is the id of `<blk>` (docs/MODEL.md §5.1).
  * Control pieces render as nothing; SentencePiece byte-fallback pieces `<0xNN>` carry one byte
  * each (runs of them are UTF-8-decoded by the detokenizer).
  */

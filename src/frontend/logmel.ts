@@ -1,5 +1,5 @@
 /**
- * GigaAM v3 log-mel front end (docs: shared reference model.md §3.1).
+ * GigaAM v3 log-mel front end (docs/MODEL.md §3).
  *
  * 16 kHz mono float samples → frames of 320 samples every 160 (no centering, no padding) →
  * periodic Hann(320) rounded to bfloat16 → 320-point real FFT → power |X|² (161 bins) →

@@ -8,7 +8,7 @@
  *   W is quantized symmetrically per output column n: scale_n = max|W[:,n]| / 127.
  *   This is the pattern onnxruntime fuses into DynamicQuantizeMatMul.
  *
- * `weightOnly` — like the Rust server's quantizer (model.md §6.1): every fp32 initializer of
+ * `weightOnly` — like the Rust server's quantizer (docs/MODEL.md §6): every fp32 initializer of
  *   ≥ 1024 elements used as input ≥ 1 of MatMul, Conv or Gemm becomes int8 (symmetric,
  *   per slice of axis 0) behind a DequantizeLinear(axis 0); activations stay fp32.
  *

@@ -62,7 +62,7 @@ function toValueInfo(m: ort.InferenceSession.ValueMetadata): ValueInfo {
   return { name: m.name, type: m.type as TensorType, dims: [...m.shape] };
 }
 
-/** The onnxruntime options every session is created with (prepacking off unless asked: platform.md, ~0.6 GB less per encoder session). */
+/** The onnxruntime options every session is created with (prepacking off unless asked: docs/MODEL.md §8, ~0.6 GB less per encoder session). */
 export function sessionOptions(opts: SessionOptions = {}): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ["cpu"],

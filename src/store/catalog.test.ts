@@ -12,7 +12,7 @@ describe("built-in catalog", () => {
     }
   });
 
-  test("fp32 URLs, sizes and SHA-256 (model.md §1.1)", () => {
+  test("fp32 URLs, sizes and SHA-256 (docs/MODEL.md §1)", () => {
     const c = builtinCatalog("fp32");
     const base = "https://huggingface.co/istupakov/gigaam-v3-onnx/resolve/322c3b29492673eb7d0b434bfa9dfb8653e34d02/";
     expect(c.files.map((f) => [fileUrl("https://huggingface.co", c, f.name), f.size, f.sha256])).toEqual([

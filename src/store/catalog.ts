@@ -38,7 +38,7 @@ const VOCAB: CatalogFile = {
   sha256: "39abae20e692998290c574e606f11a9edef2902a1995463fcff63d1490cf22b7",
 };
 
-/** fp32 set: sizes and SHA-256 from model.md §1.1 (same four hashes as the Rust gigastt). */
+/** fp32 set: sizes and SHA-256 from docs/MODEL.md §1 (same four hashes as the Rust gigastt). */
 export const FP32_FILES: readonly CatalogFile[] = Object.freeze([
   { name: "v3_e2e_rnnt_encoder.onnx", size: 885_084_534, sha256: "cd60b3764a832e8560ae6d3ad0b10adc1a42ffae412b9476f25620aae4f4a508" },
   { name: "v3_e2e_rnnt_decoder.onnx", size: 4_599_910, sha256: "7b0a16d67fd2cb37061decc93c69e364a9ab27afee3c57495d55b1c974cf7231" },

@@ -1,7 +1,7 @@
 /**
  * The mapped layout: each ONNX graph re-saved with its weights in one external data file, aligned,
  * so onnxruntime maps the weights (file pages shared by every session, every Worker and every process
- * on the host) instead of copying them into each session (measured: platform.md, BENCHMARKS.md).
+ * on the host) instead of copying them into each session (measured: docs/MODEL.md §8, BENCHMARKS.md).
  *
  *   v3_e2e_rnnt_encoder.onnx  (untouched)
  *   v3_e2e_rnnt_encoder.mapped.onnx       the graph, small tensors inline, metadata naming its source
