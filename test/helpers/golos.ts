@@ -1,7 +1,8 @@
 /**
- * The Golos clips of shared/fixtures/golos (16 kHz mono PCM16, real Russian speech): beside the
- * checkout (`../shared`, as CI lays it) or two levels up (a worktree under wt/). A missing folder
- * fails the test that needs it, with the paths tried: these tests are never skipped.
+ * The Golos clips (16 kHz mono PCM16, real Russian speech): the five the tests use are committed
+ * under test/fixtures/golos (see its README for their source and licence); `GIGASTT_GOLOS_DIR` or
+ * the full set beside the checkout (`../shared/fixtures/golos`) also serve. A missing clip fails the
+ * test that needs it, with the paths tried: these tests are never skipped.
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -10,7 +11,7 @@ import { readAudio } from "../../src/audio/load.ts";
 const ROOT = resolve(import.meta.dir, "..", "..");
 
 export function golosDir(env: Record<string, string | undefined> = process.env): string {
-  const tried = [env.GIGASTT_GOLOS_DIR, join(ROOT, "..", "shared", "fixtures", "golos"), join(ROOT, "..", "..", "shared", "fixtures", "golos")].filter((p): p is string => !!p);
+  const tried = [env.GIGASTT_GOLOS_DIR, join(ROOT, "test", "fixtures", "golos"), join(ROOT, "..", "shared", "fixtures", "golos"), join(ROOT, "..", "..", "shared", "fixtures", "golos")].filter((p): p is string => !!p);
   const found = tried.find((p) => existsSync(join(p, "golos_00.wav")));
   if (!found) throw new Error(`the Golos clips are missing: tried ${tried.join(", ")}`);
   return found;
