@@ -22,7 +22,7 @@ import type { StreamResult } from "../../stream/audio-stream.ts";
 import { LiveSession } from "../../stream/live-session.ts";
 import { Keepalive } from "./keepalive.ts";
 import { MODEL_ID, SUPPORTED_RATES } from "./protocol.ts";
-import { CLOSE_CODES, type WsPeer, type WsSessionOptions } from "./ws-session.ts";
+import { CLOSE_CODES, liveSessionOptions, streamVad, type WsPeer, type WsSessionOptions } from "./ws-session.ts";
 
 /** OpenAI's default input rate for `audio/pcm` */
 export const REALTIME_DEFAULT_RATE = 24000;
@@ -84,19 +84,7 @@ export class RealtimeSession {
           return code;
         },
       },
-      {
-        admission: opts.deps.admission,
-        lifecycle: opts.deps.lifecycle,
-        metrics: { error: (c) => m.error(c), inference: (s, a) => m.inference(s, a), sessions: (d) => m.wsSessions(d) },
-        decoder: opts.transcriber,
-        log: opts.log,
-        limits: opts.config,
-        id: opts.id,
-        sampleRate: opts.sampleRate ?? REALTIME_DEFAULT_RATE,
-        maxMessageBytes: opts.config.wsFrameMaxBytes,
-        ...(opts.maxBacklogSeconds !== undefined ? { maxBacklogSeconds: opts.maxBacklogSeconds } : {}),
-        name: "realtime",
-      },
+      liveSessionOptions(opts, { sampleRate: REALTIME_DEFAULT_RATE, name: "realtime", vad: streamVad(opts.transcriber, opts.config, opts.id) }),
     );
     this.keepalive = new Keepalive(
       () => peer.ping?.(),

@@ -19,7 +19,7 @@ import type { Word } from "../../types.ts";
 import { requestHotwords } from "../../decode/hotwords.ts";
 import type { ServerConfig, ServerDeps, TranscriberLike } from "../deps.ts";
 import { type Endpointing, ENDPOINT_MODES, type EndpointMode, MIN_SILENCE_MS, type StreamResult, type StreamVad } from "../../stream/audio-stream.ts";
-import { type CloseCause, LiveSession } from "../../stream/live-session.ts";
+import { type CloseCause, LiveSession, type LiveSessionOptions } from "../../stream/live-session.ts";
 import { Keepalive } from "./keepalive.ts";
 import {
   ACCEPTED_PROTOCOL_VERSIONS,
@@ -118,7 +118,6 @@ export class WsSession {
     this.o = opts;
     this.now = opts.now ?? Date.now;
     this.vad = streamVad(opts.transcriber, opts.config, opts.id);
-    const m = opts.deps.metrics;
     this.live = new LiveSession(
       {
         ready: () => this.ready(),
@@ -126,20 +125,7 @@ export class WsSession {
         error: (e) => this.send(errorMessage(e)),
         close: (cause, reason) => this.closePeer(cause, reason),
       },
-      {
-        admission: opts.deps.admission,
-        lifecycle: opts.deps.lifecycle,
-        metrics: { error: (c) => m.error(c), inference: (s, a) => m.inference(s, a), sessions: (d) => m.wsSessions(d) },
-        decoder: opts.transcriber,
-        log: opts.log,
-        limits: opts.config,
-        id: opts.id,
-        sampleRate: opts.sampleRate ?? DEFAULT_INPUT_RATE,
-        maxMessageBytes: opts.config.wsFrameMaxBytes,
-        ...(opts.maxBacklogSeconds !== undefined ? { maxBacklogSeconds: opts.maxBacklogSeconds } : {}),
-        name: opts.name ?? "ws",
-        ...(this.vad ? { vad: this.vad } : {}),
-      },
+      liveSessionOptions(opts, { sampleRate: DEFAULT_INPUT_RATE, name: opts.name ?? "ws", vad: this.vad }),
     );
     this.keepalive = new Keepalive(
       () => peer.ping?.(),
@@ -324,5 +310,30 @@ export function streamVad(
     labeller: () => labeller.call(transcriber, { session }),
     minSilenceMs: config.vadMinSilenceMs ?? MIN_SILENCE_MS.default,
     byDefault: config.vad === true,
+  };
+}
+
+/**
+ * The stream core's options of a WebSocket transport (`/v1/ws`, `/v1/realtime`): one place, so every
+ * adapter gets the same admission, drain, metrics, limits and the server's VAD.
+ */
+export function liveSessionOptions(
+  opts: Omit<WsSessionOptions, "sampleRate"> & { sampleRate?: number },
+  transport: { readonly sampleRate: number; readonly name: string; readonly vad: StreamVad | undefined },
+): LiveSessionOptions {
+  const m = opts.deps.metrics;
+  return {
+    admission: opts.deps.admission,
+    lifecycle: opts.deps.lifecycle,
+    metrics: { error: (c) => m.error(c), inference: (s, a) => m.inference(s, a), sessions: (d) => m.wsSessions(d) },
+    decoder: opts.transcriber,
+    log: opts.log,
+    limits: opts.config,
+    id: opts.id,
+    sampleRate: opts.sampleRate ?? transport.sampleRate,
+    maxMessageBytes: opts.config.wsFrameMaxBytes,
+    ...(opts.maxBacklogSeconds !== undefined ? { maxBacklogSeconds: opts.maxBacklogSeconds } : {}),
+    name: transport.name,
+    ...(transport.vad ? { vad: transport.vad } : {}),
   };
 }
