@@ -105,14 +105,30 @@ export async function runTranscribeBatch(paths: readonly string[], args: BatchAr
   }
   for (const f of files) if (!isAudioFile(f)) log.warn(`${f} has no audio file extension; trying it anyway`);
   prepareFolders(ctx0);
+  return withBatchEngine(setup, env, log, deps, async (engine, signals) => {
+    const s = await runBatch(files, { ...ctx0, transcribe: engine.transcribe, log, concurrency: engine.workers }, signals.stop, signals.abort);
+    log.info(`batch finished: ${s.processed} transcribed, ${s.failed} failed, ${s.upToDate} already done, ${s.notStarted} not started`);
+    if (s.interrupted) return EXIT_INTERRUPTED;
+    return s.failed > 0 ? EXIT.runtime : EXIT.ok;
+  });
+}
+
+/**
+ * The part `transcribe-batch` and `watch` share: SIGINT/SIGTERM handlers (first: finish running files,
+ * second: abort), the engine loaded, `run`, then the engine closed and the handlers removed, whatever happened.
+ */
+export async function withBatchEngine(
+  setup: BatchSetup,
+  env: Env,
+  log: BatchLog,
+  deps: BatchDeps,
+  run: (engine: BatchEngine, signals: { stop: AbortSignal; abort: AbortSignal }) => Promise<number>,
+): Promise<number> {
   const signals = stopSignals(deps.signals ?? process, log);
   try {
     const engine = await (deps.engine ?? loadBatchEngine)(setup, env, log);
     try {
-      const s = await runBatch(files, { ...ctx0, transcribe: engine.transcribe, log, concurrency: engine.workers }, signals.stop, signals.abort);
-      log.info(`batch finished: ${s.processed} transcribed, ${s.failed} failed, ${s.upToDate} already done, ${s.notStarted} not started`);
-      if (s.interrupted) return EXIT_INTERRUPTED;
-      return s.failed > 0 ? EXIT.runtime : EXIT.ok;
+      return await run(engine, signals);
     } finally {
       await engine.close();
     }

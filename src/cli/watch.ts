@@ -11,8 +11,8 @@ import { defineCommand } from "citty";
 import { prepareFolders } from "../batch/process.ts";
 import { runWatch } from "../batch/watch.ts";
 import { EXIT, GigasttError } from "../errors.ts";
-import { BATCH_ARGS, type BatchArgValues, count, loadBatchEngine, parseBatchSetup, stderrLog } from "./batch-args.ts";
-import { type BatchDeps, stopSignals } from "./transcribe-batch.ts";
+import { BATCH_ARGS, type BatchArgValues, count, parseBatchSetup, stderrLog } from "./batch-args.ts";
+import { type BatchDeps, withBatchEngine } from "./transcribe-batch.ts";
 
 export const WATCH_ARGS = {
   "poll-interval-ms": { type: "string", description: "How often the folder is scanned (default 1000; GIGASTT_WATCH_POLL_INTERVAL_MS)", valueHint: "MS" },
@@ -38,24 +38,16 @@ export async function runWatchCommand(input: string, outputDir: string | undefin
   const ctx0 = { ...setup, outputDir: out === null || out === undefined ? null : resolve(out) };
   for (const n of setup.notes) log.warn(n);
   prepareFolders(ctx0);
-  const signals = stopSignals(deps.signals ?? process, log);
-  try {
-    const engine = await (deps.engine ?? loadBatchEngine)(setup, env, log);
-    try {
-      const s = await runWatch(
-        { ...ctx0, transcribe: engine.transcribe, log },
-        { root: resolve(input), pollMs, settlePolls, concurrency: engine.workers, ...(deps.onScan ? { onScan: deps.onScan } : {}) },
-        signals.stop,
-        signals.abort,
-      );
-      log.info(`watch stopped: ${s.processed} transcribed, ${s.failed} failed`);
-      return s.failed > 0 ? EXIT.runtime : EXIT.ok;
-    } finally {
-      await engine.close();
-    }
-  } finally {
-    signals.dispose();
-  }
+  return withBatchEngine(setup, env, log, deps, async (engine, signals) => {
+    const s = await runWatch(
+      { ...ctx0, transcribe: engine.transcribe, log },
+      { root: resolve(input), pollMs, settlePolls, concurrency: engine.workers, ...(deps.onScan ? { onScan: deps.onScan } : {}) },
+      signals.stop,
+      signals.abort,
+    );
+    log.info(`watch stopped: ${s.processed} transcribed, ${s.failed} failed`);
+    return s.failed > 0 ? EXIT.runtime : EXIT.ok;
+  });
 }
 
 export default defineCommand({
